@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make demo: one whole exchange on embedded defaults, on loopback.
+# A commune sends a real PDF to its district and to the province; both
+# receive it; the sender tracks the hub-signed receipts; the hub stops.
+set -euo pipefail
+BIN=${BIN:-$(pwd)/bin}
+work=$(mktemp -d "${TMPDIR:-/tmp}/lienthong-demo.XXXXXX")
+hub_pid=""
+cleanup() {
+  if [ -n "$hub_pid" ] && kill -0 "$hub_pid" 2>/dev/null; then kill -TERM "$hub_pid"; wait "$hub_pid" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "lthub init: PKI thử nghiệm và danh bạ mẫu (dev PKI and sample province) in $work/hub"
+"$BIN/lthub" init --dir "$work/hub" | tee "$work/codes.txt"
+province=$(sed -n 1p "$work/codes.txt")
+district=000.00.31.H53
+commune=000.01.31.H53
+
+say "lthub serve on 127.0.0.1 (random port)"
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo 17443)
+"$BIN/lthub" serve --dir "$work/hub" --listen "127.0.0.1:$port" --http 127.0.0.1:0 >"$work/hub.out" 2>"$work/hub.log" &
+hub_pid=$!
+for _ in $(seq 50); do grep -q serving "$work/hub.out" 2>/dev/null && break; sleep 0.1; done
+cat "$work/hub.out"
+export LTNODE_HUB=127.0.0.1:$port
+
+say "A real PDF (văn bản mẫu)"
+"$BIN/samplepdf" -out "$work/qd-12.pdf"
+ls -l "$work/qd-12.pdf"
+
+say "ltnode send: xã $commune → huyện $district và tỉnh $province"
+LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" send \
+  --to "$district,$province" --file "$work/qd-12.pdf" \
+  --number 12 --notation QĐ-UBND --subject "Quyết định ban hành Kế hoạch chuyển đổi số năm 2027" \
+  --json | tee "$work/sent.json"
+msg=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["message_id"])' "$work/sent.json" 2>/dev/null \
+  || sed -n 's/.*"message_id": "\([^"]*\)".*/\1/p' "$work/sent.json")
+
+for who in "$district" "$province"; do
+  say "ltnode inbox at $who"
+  LTNODE_ID=$work/hub/agencies/$who "$BIN/ltnode" inbox --out "$work/inbox-$who"
+  sha256sum "$work/qd-12.pdf" "$work/inbox-$who/$msg/qd-12.pdf"
+done
+
+say "ltnode track $msg (biên nhận do trục ký, kiểm tra bằng chứng thư của trục)"
+LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" track "$msg"
+
+say "stopping the hub (graceful)"
+kill -TERM "$hub_pid"; wait "$hub_pid"; hub_pid=""
+echo "done."

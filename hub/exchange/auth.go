@@ -1,0 +1,100 @@
+package exchange
+
+import (
+	"context"
+	"crypto/x509"
+	"strings"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+
+	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/hub/directory"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+type callerKey struct{}
+
+type caller struct {
+	agency *lienthongv1.Agency
+	cert   *x509.Certificate
+}
+
+// CallerFrom returns the authenticated agency of a request.
+func CallerFrom(ctx context.Context) (*lienthongv1.Agency, bool) {
+	c, ok := ctx.Value(callerKey{}).(caller)
+	return c.agency, ok
+}
+
+// CallerCertFrom returns the verified client certificate of a request.
+func CallerCertFrom(ctx context.Context) (*x509.Certificate, bool) {
+	c, ok := ctx.Value(callerKey{}).(caller)
+	return c.cert, ok
+}
+
+// Authenticator maps the verified TLS client certificate of each call to
+// an agency of the directory. The TLS layer has already checked the chain
+// to the province root and the validity period.
+type Authenticator struct {
+	Directory *atomic.Pointer[directory.Directory]
+	// Revoked reports whether a client certificate is revoked; nil checks
+	// nothing.
+	Revoked func(*x509.Certificate) bool
+	// Open lists full method names that need no client certificate
+	// (health checks).
+	Open []string
+}
+
+func (a *Authenticator) authenticate(ctx context.Context, method string) (context.Context, error) {
+	for _, m := range a.Open {
+		if strings.HasPrefix(method, m) {
+			return ctx, nil
+		}
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "no peer information"))
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated,
+			"cần chứng thư số của cơ quan để kết nối trục (a client certificate issued by the province CA is required)"))
+	}
+	cert := ti.State.VerifiedChains[0][0]
+	if a.Revoked != nil && a.Revoked(cert) {
+		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated,
+			"chứng thư số %q đã bị thu hồi (client certificate revoked)", cert.Subject.CommonName))
+	}
+	agency, err := a.Directory.Load().Authenticate(cert)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return context.WithValue(ctx, callerKey{}, caller{agency: agency, cert: cert}), nil
+}
+
+// Unary is the unary server interceptor.
+func (a *Authenticator) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	ctx, err := a.authenticate(ctx, info.FullMethod)
+	if err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+// Stream is the stream server interceptor.
+func (a *Authenticator) Stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx, err := a.authenticate(ss.Context(), info.FullMethod)
+	if err != nil {
+		return err
+	}
+	return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w *wrappedStream) Context() context.Context { return w.ctx }

@@ -1,0 +1,596 @@
+// Package exchange is the hub's gRPC edge: the Exchange service that
+// agencies' nodes call. It authenticates the caller from its client
+// certificate, checks every envelope and file as it streams in, stores
+// through hub/store, issues signed receipts, and maps domain errors to gRPC
+// status codes in one place (status.go).
+package exchange
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/hub/directory"
+	"github.com/lienthong/lienthong/hub/store"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/envsig"
+	"github.com/lienthong/lienthong/signing/receipt"
+)
+
+// Storage is what the service needs of the hub's store.
+type Storage interface {
+	NewBlob() (*store.BlobWriter, error)
+	OpenBlob(ref store.BlobRef) (*os.File, error)
+	DiscardBlobs(refs []store.BlobRef)
+	Accept(ctx context.Context, doc *store.Document) (*store.Document, bool, error)
+	Document(ctx context.Context, messageID string) (*store.Document, error)
+	Pending(ctx context.Context, recipient string) ([]string, error)
+	Ack(ctx context.Context, recipient, messageID string, delivered *lienthongv1.Receipt) (*lienthongv1.Receipt, error)
+	Receipts(ctx context.Context, messageID, agency string) ([]*lienthongv1.Receipt, error)
+	Statuses(ctx context.Context, messageID string) ([]*lienthongv1.RecipientStatus, error)
+	Subscribe(recipient string) (<-chan struct{}, func())
+}
+
+// DocumentVerifier checks a document's signatures once its files are
+// stored. It returns the summary that travels with the document, or an
+// error (with a lienthong kind) when policy refuses the document.
+type DocumentVerifier interface {
+	VerifyDocument(ctx context.Context, env *lienthongv1.Envelope, files []store.BlobRef, open func(store.BlobRef) (*os.File, error)) (*lienthongv1.Verification, error)
+}
+
+// Limits bound what one document may carry.
+type Limits struct {
+	MaxFiles        int
+	MaxFileSize     int64
+	MaxDocumentSize int64
+}
+
+// DefaultLimits allow documents of up to 20 files, 512 MiB each, 1 GiB in
+// all: the hub streams, so large limits cost disk, not memory.
+func DefaultLimits() Limits {
+	return Limits{MaxFiles: 20, MaxFileSize: 512 << 20, MaxDocumentSize: 1 << 30}
+}
+
+// ChunkSize is the size of the file chunks the hub streams to recipients.
+const ChunkSize = 128 << 10
+
+// Config wires a Service.
+type Config struct {
+	Store     Storage
+	Directory *atomic.Pointer[directory.Directory]
+	Receipts  *receipt.Issuer
+	Limits    Limits
+	// Verifier checks PDF signatures; nil records the documents as not
+	// checked.
+	Verifier DocumentVerifier
+	Logger   *slog.Logger
+	// Stopping is closed when the hub begins a graceful shutdown; waiting
+	// Receive streams then end so in-flight sends can finish.
+	Stopping <-chan struct{}
+}
+
+// Service implements lienthongv1.ExchangeServiceServer.
+type Service struct {
+	lienthongv1.UnimplementedExchangeServiceServer
+	cfg Config
+	log *slog.Logger
+}
+
+var _ lienthongv1.ExchangeServiceServer = (*Service)(nil)
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	return &Service{cfg: cfg, log: cfg.Logger}
+}
+
+// Register adds the service to a gRPC server.
+func (s *Service) Register(g *grpc.Server) { lienthongv1.RegisterExchangeServiceServer(g, s) }
+
+func (s *Service) dir() *directory.Directory { return s.cfg.Directory.Load() }
+
+// refuse logs a refusal and converts err to a gRPC status.
+func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any) error {
+	caller, _ := CallerFrom(ctx)
+	attrs = append(attrs, "op", op, "agency", caller.GetCode(), "error", err.Error())
+	if lienthong.ErrorKind(err) == lienthong.KindInternal {
+		s.log.ErrorContext(ctx, "request failed", attrs...)
+	} else {
+		s.log.WarnContext(ctx, "request refused", attrs...)
+	}
+	return toStatus(err)
+}
+
+// Send implements the client-streaming upload.
+func (s *Service) Send(stream lienthongv1.ExchangeService_SendServer) error {
+	ctx := stream.Context()
+	resp, msgID, err := s.send(ctx, stream)
+	if err != nil {
+		return s.refuse(ctx, "Send", err, "message_id", msgID)
+	}
+	return stream.SendAndClose(resp)
+}
+
+func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_SendServer) (*lienthongv1.SendResponse, string, error) {
+	caller, ok := CallerFrom(ctx)
+	if !ok {
+		return nil, "", lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated")
+	}
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return nil, "", lienthong.Errorf(lienthong.KindInvalid, "yêu cầu gửi không có phong bì văn bản (no envelope sent)")
+	}
+	if err != nil {
+		return nil, "", recvError(err, "reading the envelope")
+	}
+	signed := first.GetEnvelope()
+	if signed == nil {
+		return nil, "", lienthong.Errorf(lienthong.KindInvalid, "tin nhắn đầu tiên phải là phong bì văn bản (first message must be the envelope)")
+	}
+	env, err := s.checkEnvelope(ctx, caller, signed)
+	if err != nil {
+		return nil, env.GetMessageId(), err
+	}
+	sum := sha256.Sum256(signed.GetEnvelope())
+
+	// A re-send of an accepted message answers at once, without the files.
+	if prev, err := s.cfg.Store.Document(ctx, env.GetMessageId()); err == nil {
+		if prev.EnvelopeSHA256 != sum {
+			return nil, env.GetMessageId(), conflict(env.GetMessageId())
+		}
+		return &lienthongv1.SendResponse{Receipt: prev.Accepted, Duplicate: true, Verification: prev.Verification}, env.GetMessageId(), nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, env.GetMessageId(), fmt.Errorf("looking up message %s: %w", env.GetMessageId(), err)
+	}
+
+	recipients, err := s.dir().Resolve(caller.GetCode(), env.GetRecipients())
+	if err != nil {
+		return nil, env.GetMessageId(), err
+	}
+
+	refs, err := s.receiveFiles(stream, env)
+	if err != nil {
+		return nil, env.GetMessageId(), err
+	}
+	doc, err := s.accept(ctx, caller.GetCode(), env, signed, sum, recipients, refs)
+	if err != nil {
+		return nil, env.GetMessageId(), err
+	}
+	s.log.InfoContext(ctx, "document accepted", "message_id", env.GetMessageId(), "sender", caller.GetCode(),
+		"recipients", len(recipients), "files", len(refs), "verdict", doc.Verification.GetVerdict())
+	return &lienthongv1.SendResponse{Receipt: doc.Accepted, Duplicate: doc.duplicate, Verification: doc.Verification}, env.GetMessageId(), nil
+}
+
+type acceptedDoc struct {
+	*store.Document
+	duplicate bool
+}
+
+// accept verifies the stored files, issues the accepted receipt and commits.
+// The blobs are released on every path that does not store them.
+func (s *Service) accept(ctx context.Context, sender string, env *lienthongv1.Envelope, signed *lienthongv1.SignedEnvelope,
+	sum [32]byte, recipients []string, refs []store.BlobRef) (acceptedDoc, error) {
+	verification := &lienthongv1.Verification{EnvelopeSignatureValid: true}
+	if s.cfg.Verifier != nil {
+		v, err := s.cfg.Verifier.VerifyDocument(ctx, env, refs, s.cfg.Store.OpenBlob)
+		if err != nil {
+			s.cfg.Store.DiscardBlobs(refs)
+			return acceptedDoc{}, err
+		}
+		v.EnvelopeSignatureValid = true
+		verification = v
+	}
+	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
+		MessageId: env.GetMessageId(), Status: lienthongv1.Status_STATUS_ACCEPTED,
+		Recipients: recipients, EnvelopeSha256: sum[:], Sender: sender,
+	})
+	if err != nil {
+		s.cfg.Store.DiscardBlobs(refs)
+		return acceptedDoc{}, err
+	}
+	stored, dup, err := s.cfg.Store.Accept(ctx, &store.Document{
+		MessageID: env.GetMessageId(), Sender: sender, Envelope: signed, EnvelopeSHA256: sum,
+		Recipients: recipients, Files: refs, Accepted: rcpt, Verification: verification,
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return acceptedDoc{}, conflict(env.GetMessageId())
+	}
+	if err != nil {
+		return acceptedDoc{}, fmt.Errorf("storing message %s: %w", env.GetMessageId(), err)
+	}
+	return acceptedDoc{Document: stored, duplicate: dup}, nil
+}
+
+func conflict(id string) error {
+	return lienthong.Errorf(lienthong.KindAlreadyExists,
+		"mã văn bản %s đã được dùng cho một văn bản khác; gửi lại phải giữ nguyên nội dung, văn bản mới phải có mã mới (message id reused with different content)", id)
+}
+
+// checkEnvelope decodes and validates the envelope and its signature
+// against the caller. It returns the decoded envelope even on error, so the
+// refusal can be logged with its message id.
+func (s *Service) checkEnvelope(ctx context.Context, caller *lienthongv1.Agency, signed *lienthongv1.SignedEnvelope) (*lienthongv1.Envelope, error) {
+	env := new(lienthongv1.Envelope)
+	if len(signed.GetEnvelope()) == 0 {
+		return env, lienthong.Errorf(lienthong.KindInvalid, "phong bì văn bản rỗng (empty envelope)")
+	}
+	if err := proto.Unmarshal(signed.GetEnvelope(), env); err != nil {
+		return env, lienthong.Wrap(lienthong.KindInvalid, err, "không đọc được phong bì văn bản (malformed envelope)")
+	}
+	if env.GetSender() != caller.GetCode() {
+		return env, lienthong.Errorf(lienthong.KindPermission,
+			"phong bì ghi nơi gửi %q nhưng chứng thư số là của %s: chỉ được gửi với mã của chính mình (sender does not match certificate)",
+			env.GetSender(), caller.GetCode())
+	}
+	if err := validateEnvelope(env, s.cfg.Limits); err != nil {
+		return env, err
+	}
+	cert, _ := CallerCertFrom(ctx)
+	if err := envsig.Verify(cert, signed.GetEnvelope(), signed.GetSignature()); err != nil {
+		return env, lienthong.Wrap(lienthong.KindInvalid, err,
+			"chữ ký số của cơ quan %s trên phong bì không hợp lệ (envelope signature invalid)", caller.GetCode())
+	}
+	if rel := env.GetRelatedMessageId(); rel != "" {
+		prev, err := s.cfg.Store.Document(ctx, rel)
+		if errors.Is(err, store.ErrNotFound) {
+			return env, lienthong.Errorf(lienthong.KindNotFound, "không có văn bản %s để thu hồi/cập nhật/thay thế (related message not found)", rel)
+		}
+		if err != nil {
+			return env, fmt.Errorf("looking up related message %s: %w", rel, err)
+		}
+		if prev.Sender != caller.GetCode() {
+			return env, lienthong.Errorf(lienthong.KindPermission,
+				"chỉ cơ quan gửi văn bản %s (%s) mới được thu hồi/cập nhật/thay thế nó", rel, prev.Sender)
+		}
+	}
+	return env, nil
+}
+
+// validateEnvelope checks the fields a clerk fills in and the declared files.
+func validateEnvelope(env *lienthongv1.Envelope, lim Limits) error {
+	invalid := func(format string, args ...any) error {
+		return lienthong.Errorf(lienthong.KindInvalid, format, args...)
+	}
+	if _, err := uuid.Parse(env.GetMessageId()); err != nil {
+		return invalid("mã văn bản (message id) %q phải là một UUID", env.GetMessageId())
+	}
+	switch env.GetSecurityLevel() {
+	case lienthongv1.SecurityLevel_SECURITY_LEVEL_UNSPECIFIED, lienthongv1.SecurityLevel_SECURITY_LEVEL_NORMAL:
+	default:
+		return lienthong.Errorf(lienthong.KindFailedPrecondition,
+			"văn bản mật không được gửi qua trục liên thông; hãy chuyển bằng đường mật và khai báo bằng `ltnode declare --kind secret` (secret documents are refused)")
+	}
+	bt := env.GetBusinessType()
+	switch {
+	case bt == lienthongv1.BusinessType_BUSINESS_TYPE_UNSPECIFIED || lienthongv1.BusinessType_name[int32(bt)] == "":
+		return invalid("thiếu loại nghiệp vụ (business type: new, revoke, update, replace)")
+	case bt == lienthongv1.BusinessType_BUSINESS_TYPE_NEW && env.GetRelatedMessageId() != "":
+		return invalid("văn bản mới không được ghi văn bản liên quan (related message id set on a new document)")
+	case bt != lienthongv1.BusinessType_BUSINESS_TYPE_NEW && env.GetRelatedMessageId() == "":
+		return invalid("thu hồi/cập nhật/thay thế phải ghi mã văn bản gốc (related message id missing)")
+	}
+	if env.GetRelatedMessageId() != "" {
+		if _, err := uuid.Parse(env.GetRelatedMessageId()); err != nil {
+			return invalid("mã văn bản liên quan %q phải là một UUID", env.GetRelatedMessageId())
+		}
+	}
+	for _, f := range []struct{ name, value string }{
+		{"số (number)", env.GetNumber()}, {"ký hiệu (notation)", env.GetNotation()}, {"trích yếu (subject)", env.GetSubject()},
+	} {
+		if f.value == "" {
+			return invalid("thiếu %s của văn bản", f.name)
+		}
+	}
+	if len(env.GetRecipients()) == 0 {
+		return invalid("văn bản chưa có nơi nhận (no recipients)")
+	}
+	files := env.GetFiles()
+	if len(files) == 0 {
+		return invalid("văn bản không có tệp đính kèm nào (no files)")
+	}
+	if len(files) > lim.MaxFiles {
+		return lienthong.Errorf(lienthong.KindTooLarge, "văn bản có %d tệp, tối đa %d (too many files)", len(files), lim.MaxFiles)
+	}
+	var total int64
+	names := make(map[string]bool, len(files))
+	for i, f := range files {
+		switch {
+		case f.GetName() == "":
+			return invalid("tệp thứ %d không có tên", i+1)
+		case names[f.GetName()]:
+			return invalid("tên tệp %q bị trùng", f.GetName())
+		case len(f.GetSha256()) != sha256.Size:
+			return invalid("tệp %q: mã băm SHA-256 phải dài 32 byte, được %d", f.GetName(), len(f.GetSha256()))
+		case f.GetSize() < 0:
+			return invalid("tệp %q: kích thước âm", f.GetName())
+		case f.GetSize() > lim.MaxFileSize:
+			return lienthong.Errorf(lienthong.KindTooLarge, "tệp %q nặng %d byte, vượt giới hạn %d byte mỗi tệp (file too large)", f.GetName(), f.GetSize(), lim.MaxFileSize)
+		}
+		names[f.GetName()] = true
+		total += f.GetSize()
+	}
+	if total > lim.MaxDocumentSize {
+		return lienthong.Errorf(lienthong.KindTooLarge, "văn bản nặng %d byte, vượt giới hạn %d byte (document too large)", total, lim.MaxDocumentSize)
+	}
+	return nil
+}
+
+// receiveFiles streams the files into blobs, checking each against its
+// declared size and SHA-256. On error nothing it wrote remains.
+func (s *Service) receiveFiles(stream lienthongv1.ExchangeService_SendServer, env *lienthongv1.Envelope) (refs []store.BlobRef, err error) {
+	files := env.GetFiles()
+	var w *store.BlobWriter
+	defer func() {
+		if err != nil {
+			if w != nil {
+				w.Abort()
+			}
+			s.cfg.Store.DiscardBlobs(refs)
+			refs = nil
+		}
+	}()
+	// finish closes file i: size and hash must match the declaration.
+	finish := func(i int) error {
+		f := files[i]
+		if w.Size() != f.GetSize() {
+			return lienthong.Errorf(lienthong.KindInvalid, "tệp %q: nhận được %d byte, phong bì khai %d byte (size mismatch)", f.GetName(), w.Size(), f.GetSize())
+		}
+		if sum := w.Sum(); string(sum[:]) != string(f.GetSha256()) {
+			return lienthong.Errorf(lienthong.KindInvalid, "tệp %q: mã băm SHA-256 không khớp với phong bì, tệp đã bị thay đổi hoặc hỏng khi truyền (hash mismatch)", f.GetName())
+		}
+		ref, err := w.Commit()
+		if err != nil {
+			return fmt.Errorf("storing file %q: %w", f.GetName(), err)
+		}
+		w = nil
+		refs = append(refs, ref)
+		return nil
+	}
+	cur := 0
+	if w, err = s.cfg.Store.NewBlob(); err != nil {
+		return nil, fmt.Errorf("creating blob: %w", err)
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, recvError(err, "receiving files")
+		}
+		ch := msg.GetChunk()
+		if ch == nil {
+			return nil, lienthong.Errorf(lienthong.KindInvalid, "sau phong bì chỉ được gửi nội dung tệp (envelope sent twice)")
+		}
+		idx := int(ch.GetFileIndex())
+		if idx < cur || idx >= len(files) {
+			return nil, lienthong.Errorf(lienthong.KindInvalid, "nội dung tệp gửi sai thứ tự: đang nhận tệp %d, được tệp %d (chunks out of order)", cur, idx)
+		}
+		for cur < idx {
+			if err := finish(cur); err != nil {
+				return nil, err
+			}
+			cur++
+			if w, err = s.cfg.Store.NewBlob(); err != nil {
+				return nil, fmt.Errorf("creating blob: %w", err)
+			}
+		}
+		if w.Size()+int64(len(ch.GetData())) > files[cur].GetSize() {
+			return nil, lienthong.Errorf(lienthong.KindInvalid, "tệp %q dài hơn %d byte đã khai (size mismatch)", files[cur].GetName(), files[cur].GetSize())
+		}
+		if _, err := w.Write(ch.GetData()); err != nil {
+			return nil, fmt.Errorf("writing file %q: %w", files[cur].GetName(), err)
+		}
+	}
+	// Files never sent (empty files may have no chunk) are closed here.
+	for ; cur < len(files); cur++ {
+		if w == nil {
+			if w, err = s.cfg.Store.NewBlob(); err != nil {
+				return nil, fmt.Errorf("creating blob: %w", err)
+			}
+		}
+		if err := finish(cur); err != nil {
+			return nil, err
+		}
+	}
+	return refs, nil
+}
+
+// recvError maps a stream receive error: a cancelled client is not the
+// hub's fault.
+func recvError(err error, doing string) error {
+	if errors.Is(err, context.Canceled) {
+		return lienthong.Wrap(lienthong.KindUnavailable, err, "%s: client went away", doing)
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// Receive streams pending deliveries, then waits for new ones if asked.
+func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.ExchangeService_ReceiveServer) error {
+	ctx := stream.Context()
+	caller, ok := CallerFrom(ctx)
+	if !ok {
+		return toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
+	}
+	if req.GetAgency() != "" && req.GetAgency() != caller.GetCode() {
+		return s.refuse(ctx, "Receive", lienthong.Errorf(lienthong.KindPermission,
+			"cơ quan %s không được đọc hộp thư đến của %s (may read only its own inbox)", caller.GetCode(), req.GetAgency()))
+	}
+	notify, cancel := s.cfg.Store.Subscribe(caller.GetCode())
+	defer cancel()
+	sent := make(map[string]bool)
+	buf := make([]byte, ChunkSize)
+	for {
+		ids, err := s.cfg.Store.Pending(ctx, caller.GetCode())
+		if err != nil {
+			return s.refuse(ctx, "Receive", fmt.Errorf("listing pending deliveries: %w", err))
+		}
+		for _, id := range ids {
+			if sent[id] {
+				continue
+			}
+			if err := s.deliver(ctx, stream, id, buf); err != nil {
+				return s.refuse(ctx, "Receive", err, "message_id", id)
+			}
+			sent[id] = true
+		}
+		if !req.GetWait() {
+			return nil
+		}
+		select {
+		case <-notify:
+		case <-ctx.Done():
+			return nil
+		case <-s.cfg.Stopping:
+			return toStatus(lienthong.Errorf(lienthong.KindUnavailable, "trục đang dừng để bảo trì; hãy kết nối lại (hub shutting down)"))
+		}
+	}
+}
+
+func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeService_ReceiveServer, id string, buf []byte) error {
+	doc, err := s.cfg.Store.Document(ctx, id)
+	if err != nil {
+		return fmt.Errorf("loading message %s: %w", id, err)
+	}
+	if err := stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Header{Header: &lienthongv1.DeliveryHeader{
+		Envelope: doc.Envelope, Accepted: doc.Accepted, Verification: doc.Verification,
+	}}}); err != nil {
+		return fmt.Errorf("sending header of %s: %w", id, err)
+	}
+	for i, ref := range doc.Files {
+		if err := s.streamBlob(stream, uint32(i), ref, buf); err != nil {
+			return fmt.Errorf("sending file %d of %s: %w", i, id, err)
+		}
+	}
+	return stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_End{End: &lienthongv1.DeliveryEnd{MessageId: id}}})
+}
+
+func (s *Service) streamBlob(stream lienthongv1.ExchangeService_ReceiveServer, index uint32, ref store.BlobRef, buf []byte) error {
+	f, err := s.cfg.Store.OpenBlob(ref)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		n, err := io.ReadFull(f, buf)
+		if n > 0 {
+			// gRPC serializes the message before Send returns, so buf can be reused.
+			if err := stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Chunk{
+				Chunk: &lienthongv1.FileChunk{FileIndex: index, Data: buf[:n]},
+			}}); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Ack records that the caller stored a delivered document.
+func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienthongv1.AckResponse, error) {
+	caller, ok := CallerFrom(ctx)
+	if !ok {
+		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
+	}
+	id := req.GetMessageId()
+	doc, err := s.cfg.Store.Document(ctx, id)
+	if err == nil && !slices.Contains(doc.Recipients, caller.GetCode()) {
+		err = store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.refuse(ctx, "Ack", lienthong.Errorf(lienthong.KindNotFound, "văn bản %s không gửi đến cơ quan %s (no such delivery)", id, caller.GetCode()))
+	}
+	if err != nil {
+		return nil, s.refuse(ctx, "Ack", fmt.Errorf("loading message %s: %w", id, err))
+	}
+	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
+		MessageId: id, Status: lienthongv1.Status_STATUS_DELIVERED, Agency: caller.GetCode(),
+		EnvelopeSha256: doc.EnvelopeSHA256[:], Sender: doc.Sender,
+	})
+	if err != nil {
+		return nil, s.refuse(ctx, "Ack", err)
+	}
+	stored, err := s.cfg.Store.Ack(ctx, caller.GetCode(), id, rcpt)
+	if err != nil {
+		return nil, s.refuse(ctx, "Ack", fmt.Errorf("recording delivery of %s: %w", id, err))
+	}
+	return &lienthongv1.AckResponse{Receipt: stored}, nil
+}
+
+// Track shows a message's receipts and timeline to its sender (everything)
+// and to its recipients (their own part).
+func (s *Service) Track(ctx context.Context, req *lienthongv1.TrackRequest) (*lienthongv1.TrackResponse, error) {
+	caller, ok := CallerFrom(ctx)
+	if !ok {
+		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
+	}
+	id := req.GetMessageId()
+	doc, err := s.cfg.Store.Document(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.refuse(ctx, "Track", lienthong.Errorf(lienthong.KindNotFound, "không có văn bản mã %s trên trục (message not found)", id))
+	}
+	if err != nil {
+		return nil, s.refuse(ctx, "Track", fmt.Errorf("loading message %s: %w", id, err))
+	}
+	filter := ""
+	if caller.GetCode() != doc.Sender {
+		if !slices.Contains(doc.Recipients, caller.GetCode()) {
+			return nil, s.refuse(ctx, "Track", lienthong.Errorf(lienthong.KindPermission,
+				"cơ quan %s không phải nơi gửi hay nơi nhận văn bản %s (not a party to the message)", caller.GetCode(), id))
+		}
+		filter = caller.GetCode()
+	}
+	receipts, err := s.cfg.Store.Receipts(ctx, id, filter)
+	if err != nil {
+		return nil, s.refuse(ctx, "Track", fmt.Errorf("loading receipts of %s: %w", id, err))
+	}
+	statuses, err := s.cfg.Store.Statuses(ctx, id)
+	if err != nil {
+		return nil, s.refuse(ctx, "Track", fmt.Errorf("loading statuses of %s: %w", id, err))
+	}
+	if filter != "" {
+		statuses = slices.DeleteFunc(statuses, func(st *lienthongv1.RecipientStatus) bool { return st.GetAgency() != filter })
+	}
+	return &lienthongv1.TrackResponse{Envelope: doc.Envelope, Receipts: receipts, Recipients: statuses, Verification: doc.Verification}, nil
+}
+
+// ListAgencies returns the directory, or the part below one code.
+func (s *Service) ListAgencies(ctx context.Context, req *lienthongv1.ListAgenciesRequest) (*lienthongv1.ListAgenciesResponse, error) {
+	if _, ok := CallerFrom(ctx); !ok {
+		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
+	}
+	d := s.dir()
+	agencies := d.All()
+	if req.GetUnder() != "" {
+		var err error
+		if agencies, err = d.Under(req.GetUnder()); err != nil {
+			return nil, s.refuse(ctx, "ListAgencies", err)
+		}
+	}
+	out := make([]*lienthongv1.Agency, len(agencies))
+	for i, a := range agencies {
+		// Certificate fingerprints are the operator's business.
+		out[i] = &lienthongv1.Agency{Code: a.GetCode(), Name: a.GetName(), Kind: a.GetKind(), Status: a.GetStatus()}
+	}
+	return &lienthongv1.ListAgenciesResponse{Agencies: out}, nil
+}

@@ -1,0 +1,262 @@
+// Package hub assembles the provincial exchange hub: it opens the store,
+// loads the directory and the hub's certificate, and serves the Exchange
+// service over mutual TLS with a gRPC health service, until its context
+// ends; then it shuts down gracefully, letting in-flight sends finish.
+//
+// cmd/lthub is a thin wrapper around this package, and end-to-end tests
+// run the same code.
+package hub
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/lienthong/lienthong/hub/directory"
+	"github.com/lienthong/lienthong/hub/exchange"
+	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/store"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/pki"
+	"github.com/lienthong/lienthong/signing/receipt"
+)
+
+// Config configures a hub.
+type Config struct {
+	// Dir is the hub directory made by Init.
+	Dir string
+	// Listen is the gRPC address, e.g. "127.0.0.1:7443"; port 0 picks one.
+	Listen string
+	// HTTP, if set, serves /healthz on this address.
+	HTTP   string
+	Limits exchange.Limits
+	Logger *slog.Logger
+	Now    func() time.Time
+	// ShutdownGrace bounds how long a graceful stop waits for in-flight
+	// sends before cutting them off.
+	ShutdownGrace time.Duration
+	Store         store.Options
+}
+
+// Hub is a running hub.
+type Hub struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store.Store
+	dir      atomic.Pointer[directory.Directory]
+	grpc     *grpc.Server
+	health   *health.Server
+	lis      net.Listener
+	httpLis  net.Listener
+	httpSrv  *http.Server
+	stopping chan struct{}
+}
+
+// Init creates a new hub directory with a development PKI and the sample
+// province, and returns the agencies created, the province first.
+func Init(ctx context.Context, dir string, opts provision.Options) ([]*lienthongv1.Agency, error) {
+	l := provision.Layout{Dir: dir}
+	st, err := store.Open(l.Data(), store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("opening hub store: %w", err)
+	}
+	opts.PutAgency = st.PutAgencies
+	agencies, err := provision.Init(ctx, dir, opts)
+	if cerr := st.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("closing hub store: %w", cerr)
+	}
+	return agencies, err
+}
+
+// Open prepares a hub: loads certificates, opens the store and directory,
+// and binds the listeners. Serve runs it.
+func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = 30 * time.Second
+	}
+	l := provision.Layout{Dir: cfg.Dir}
+	h = &Hub{cfg: cfg, log: cfg.Logger, stopping: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			h.closeResources()
+		}
+	}()
+
+	cert, err := tls.LoadX509KeyPair(l.HubCert(), l.HubKey())
+	if err != nil {
+		return nil, fmt.Errorf("loading hub certificate (run `lthub init --dir %s` first?): %w", cfg.Dir, err)
+	}
+	leaf := cert.Leaf
+	roots, err := pki.LoadCertificates(l.CACert())
+	if err != nil {
+		return nil, fmt.Errorf("loading province root: %w", err)
+	}
+	pool := x509.NewCertPool()
+	for _, r := range roots {
+		pool.AddCert(r)
+	}
+	signer, err := pki.LoadKey(l.HubKey())
+	if err != nil {
+		return nil, err
+	}
+
+	if h.store, err = store.Open(l.Data(), cfg.Store); err != nil {
+		return nil, fmt.Errorf("opening hub store: %w", err)
+	}
+	if err := h.ReloadDirectory(ctx); err != nil {
+		return nil, err
+	}
+
+	auth := &exchange.Authenticator{Directory: &h.dir, Open: []string{"/grpc.health.v1.Health/"}}
+	h.grpc = grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(&tls.Config{
+			Certificates: []tls.Certificate{cert},
+			ClientCAs:    pool,
+			// Health probes may come without a certificate; every other
+			// call is refused by the authenticator without one.
+			ClientAuth: tls.VerifyClientCertIfGiven,
+			MinVersion: tls.VersionTLS12,
+		})),
+		grpc.ChainUnaryInterceptor(auth.Unary),
+		grpc.ChainStreamInterceptor(auth.Stream),
+	)
+	exchange.New(exchange.Config{
+		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
+		Receipts: receipt.NewIssuer(signer, leaf, cfg.Now),
+	}).Register(h.grpc)
+	h.health = health.NewServer()
+	healthpb.RegisterHealthServer(h.grpc, h.health)
+
+	if h.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	if cfg.HTTP != "" {
+		if h.httpLis, err = net.Listen("tcp", cfg.HTTP); err != nil {
+			return nil, fmt.Errorf("listening on %s: %w", cfg.HTTP, err)
+		}
+		h.httpSrv = &http.Server{Handler: h.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+	}
+	return h, nil
+}
+
+// ReloadDirectory reads the directory from the store and swaps it in.
+func (h *Hub) ReloadDirectory(ctx context.Context) error {
+	agencies, err := h.store.Agencies(ctx)
+	if err != nil {
+		return fmt.Errorf("loading directory: %w", err)
+	}
+	d, err := directory.New(agencies)
+	if err != nil {
+		return fmt.Errorf("loading directory: %w", err)
+	}
+	h.dir.Store(d)
+	return nil
+}
+
+// Addr is the gRPC listen address.
+func (h *Hub) Addr() string { return h.lis.Addr().String() }
+
+// HTTPAddr is the HTTP listen address, or "".
+func (h *Hub) HTTPAddr() string {
+	if h.httpLis == nil {
+		return ""
+	}
+	return h.httpLis.Addr().String()
+}
+
+// Store exposes the store, for tests and the admin commands.
+func (h *Hub) Store() *store.Store { return h.store }
+
+// Serve runs the hub until ctx ends, then stops gracefully: health turns
+// NOT_SERVING, waiting Receive streams end, in-flight sends finish (up to
+// ShutdownGrace) and the store closes.
+func (h *Hub) Serve(ctx context.Context) error {
+	h.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	h.health.SetServingStatus(lienthongv1.ExchangeService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	errc := make(chan error, 2)
+	go func() { errc <- h.grpc.Serve(h.lis) }()
+	if h.httpSrv != nil {
+		go func() {
+			if err := h.httpSrv.Serve(h.httpLis); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "agencies", len(h.dir.Load().All()))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	h.log.Info("hub stopping")
+	h.health.Shutdown()
+	close(h.stopping)
+	done := make(chan struct{})
+	go func() { h.grpc.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(h.cfg.ShutdownGrace):
+		h.log.Warn("graceful stop timed out; closing remaining connections")
+		h.grpc.Stop()
+		<-done
+	}
+	if h.httpSrv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		h.httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	if err := h.store.Close(); err != nil && serveErr == nil {
+		serveErr = fmt.Errorf("closing store: %w", err)
+	}
+	h.store = nil
+	h.log.Info("hub stopped")
+	return serveErr
+}
+
+// closeResources releases what Open acquired when Open fails.
+func (h *Hub) closeResources() {
+	if h.lis != nil {
+		h.lis.Close()
+	}
+	if h.httpLis != nil {
+		h.httpLis.Close()
+	}
+	if h.store != nil {
+		h.store.Close()
+	}
+}
+
+func (h *Hub) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		select {
+		case <-h.stopping:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]string{"status": "stopping"})
+		default:
+			json.NewEncoder(w).Encode(map[string]any{"status": "serving", "agencies": len(h.dir.Load().All())})
+		}
+	})
+	return mux
+}

@@ -1,0 +1,196 @@
+// Package hubcli is the lthub command that the provincial IT centre runs:
+// create a hub directory, serve, and keep the agency directory. cmd/lthub
+// only calls Main.Run; end-to-end tests run the same code.
+package hubcli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lienthong/lienthong/hub"
+	"github.com/lienthong/lienthong/hub/directory"
+	"github.com/lienthong/lienthong/hub/exchange"
+	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/store"
+	"github.com/lienthong/lienthong/internal/cliutil"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// Main is one invocation of lthub.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Ready, if set, is called with the running hub once serve listens
+	// (tests use it to learn the port).
+	Ready func(*hub.Hub)
+}
+
+const usage = `lthub — trục liên thông văn bản của tỉnh (provincial exchange hub)
+
+Cách dùng / usage:
+  lthub init   --dir D                      tạo PKI thử nghiệm và danh bạ mẫu
+  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080]
+  lthub agency list     --dir D             danh bạ cơ quan
+  lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan
+  lthub agency activate --dir D CODE        cho phép liên thông lại
+  (agency suspend/activate khi trục đang dừng; trục đọc lại danh bạ khi khởi động)
+`
+
+// Run executes lthub with args (without the program name) and returns the
+// exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	err := m.run(ctx, args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(m.Stderr, "lthub: %s\n", cliutil.Describe(err))
+	}
+	return cliutil.Code(err)
+}
+
+func (m *Main) run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return cliutil.Usagef("thiếu lệnh (missing verb)")
+	}
+	switch args[0] {
+	case "init":
+		return m.init(ctx, args[1:])
+	case "serve":
+		return m.serve(ctx, args[1:])
+	case "agency":
+		return m.agency(ctx, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(m.Stderr, usage)
+		return cliutil.Usagef("lệnh không rõ %q (unknown verb)", args[0])
+	}
+}
+
+func (m *Main) flags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("lthub "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	dir := fs.String("dir", "", "thư mục của trục (hub directory)")
+	return fs, dir
+}
+
+func (m *Main) init(ctx context.Context, args []string) error {
+	fs, dir := m.flags("init")
+	if _, err := cliutil.Parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return cliutil.Usagef("init cần --dir D")
+	}
+	agencies, err := hub.Init(ctx, *dir, provision.Options{})
+	if err != nil {
+		return err
+	}
+	for _, a := range agencies {
+		fmt.Fprintln(m.Stdout, a.GetCode())
+	}
+	return nil
+}
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs, dir := m.flags("serve")
+	listen := fs.String("listen", "127.0.0.1:7443", "địa chỉ gRPC `HOST:PORT`")
+	httpAddr := fs.String("http", "", "địa chỉ HTTP cho /healthz `HOST:PORT` (tùy chọn)")
+	lim := exchange.DefaultLimits()
+	fs.Int64Var(&lim.MaxFileSize, "max-file-size", lim.MaxFileSize, "dung lượng tối đa mỗi tệp (byte)")
+	fs.IntVar(&lim.MaxFiles, "max-files", lim.MaxFiles, "số tệp tối đa mỗi văn bản")
+	fs.Int64Var(&lim.MaxDocumentSize, "max-document-size", lim.MaxDocumentSize, "tổng dung lượng tối đa mỗi văn bản (byte)")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "thời gian chờ các lần gửi dở dang khi dừng")
+	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
+	if _, err := cliutil.Parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return cliutil.Usagef("serve cần --dir D")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return cliutil.Usagef("--log-level %q: %v", *logLevel, err)
+	}
+	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, Limits: lim, Logger: logger, ShutdownGrace: *grace})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "lthub: serving on %s\n", h.Addr())
+	if m.Ready != nil {
+		m.Ready(h)
+	}
+	return h.Serve(ctx)
+}
+
+func (m *Main) agency(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return cliutil.Usagef("agency cần list, suspend hoặc activate")
+	}
+	verb := args[0]
+	fs, dir := m.flags("agency " + verb)
+	pos, err := cliutil.Parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if *dir == "" {
+		return cliutil.Usagef("agency %s cần --dir D", verb)
+	}
+	st, err := store.Open(provision.Layout{Dir: *dir}.Data(), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	agencies, err := st.Agencies(ctx)
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "list":
+		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "MÃ\tTÊN\tLOẠI\tTRẠNG THÁI")
+		for _, a := range agencies {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.GetCode(), a.GetName(), directory.KindName(a.GetKind()), statusWord(a.GetStatus()))
+		}
+		return tw.Flush()
+	case "suspend", "activate":
+		if len(pos) != 1 {
+			return cliutil.Usagef("agency %s cần đúng một mã cơ quan", verb)
+		}
+		want := lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE
+		if verb == "suspend" {
+			want = lienthongv1.AgencyStatus_AGENCY_STATUS_SUSPENDED
+		}
+		for _, a := range agencies {
+			if a.GetCode() == pos[0] {
+				a.Status = want
+				if err := st.PutAgencies(ctx, []*lienthongv1.Agency{a}); err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "%s (%s): %s\n", a.GetCode(), a.GetName(), statusWord(want))
+				return nil
+			}
+		}
+		return fmt.Errorf("không có cơ quan mã %s trong danh bạ", pos[0])
+	default:
+		return cliutil.Usagef("agency: lệnh không rõ %q", verb)
+	}
+}
+
+func statusWord(s lienthongv1.AgencyStatus) string {
+	if s == lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE {
+		return "hoạt động"
+	}
+	return "tạm ngừng"
+}
+
+// Stdio returns a Main writing to the process's standard streams.
+func Stdio() *Main { return &Main{Stdout: os.Stdout, Stderr: os.Stderr} }

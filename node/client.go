@@ -1,0 +1,53 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// Client is a connection to the hub acting as one agency.
+type Client struct {
+	id   *Identity
+	conn *grpc.ClientConn
+	api  lienthongv1.ExchangeServiceClient
+}
+
+// Dial connects to the hub at addr (host:port) over mutual TLS. The
+// connection is made lazily; the first call reports an unreachable hub.
+func Dial(addr string, id *Identity, opts ...grpc.DialOption) (*Client, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("hub address %q: %w", addr, err)
+	}
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(id.tlsConfig(host)))}, opts...)
+	conn, err := grpc.NewClient(addr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to hub %s: %w", addr, err)
+	}
+	return &Client{id: id, conn: conn, api: lienthongv1.NewExchangeServiceClient(conn)}, nil
+}
+
+// Identity returns the agency the client acts as.
+func (c *Client) Identity() *Identity { return c.id }
+
+// API returns the raw gRPC client, for tools and tests that need calls
+// the library does not wrap.
+func (c *Client) API() lienthongv1.ExchangeServiceClient { return c.api }
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Agencies lists the directory, below a code if under is not empty.
+func (c *Client) Agencies(ctx context.Context, under string) ([]*lienthongv1.Agency, error) {
+	resp, err := c.api.ListAgencies(ctx, &lienthongv1.ListAgenciesRequest{Under: under})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetAgencies(), nil
+}

@@ -1,0 +1,228 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/envsig"
+	"github.com/lienthong/lienthong/signing/receipt"
+)
+
+// SendChunkSize is the size of the file chunks a node uploads.
+const SendChunkSize = 256 << 10
+
+// File is one file of an outgoing document.
+type File struct {
+	// Path is read twice: once to hash it, once to upload it.
+	Path string
+	// Name is the name the recipient sees; default: the base of Path.
+	Name string
+	// MediaType; default: from the extension.
+	MediaType string
+}
+
+// Document is an outgoing document: the envelope fields a clerk fills in
+// and its files. The sender is always the client's own agency.
+type Document struct {
+	// MessageID is the idempotency key; empty: a new UUID.
+	MessageID        string
+	Recipients       []string
+	BusinessType     lienthongv1.BusinessType // zero: new
+	RelatedMessageID string
+	Number           string
+	Notation         string
+	IssueDate        string
+	DocumentType     string
+	Subject          string
+	Signer           string
+	Urgency          lienthongv1.Urgency
+	SecurityLevel    lienthongv1.SecurityLevel
+	DueDate          string
+	Files            []File
+}
+
+// Prepared is a document ready to upload: its signed envelope and the
+// files it names.
+type Prepared struct {
+	Envelope *lienthongv1.Envelope
+	Signed   *lienthongv1.SignedEnvelope
+	Paths    []string
+}
+
+// Prepare hashes the files, builds the envelope and signs it with the
+// agency key. It reads each file once, streaming.
+func (id *Identity) Prepare(doc Document) (*Prepared, error) {
+	if doc.MessageID == "" {
+		doc.MessageID = uuid.NewString()
+	}
+	if doc.BusinessType == lienthongv1.BusinessType_BUSINESS_TYPE_UNSPECIFIED {
+		doc.BusinessType = lienthongv1.BusinessType_BUSINESS_TYPE_NEW
+	}
+	if doc.Urgency == lienthongv1.Urgency_URGENCY_UNSPECIFIED {
+		doc.Urgency = lienthongv1.Urgency_URGENCY_NORMAL
+	}
+	if doc.SecurityLevel == lienthongv1.SecurityLevel_SECURITY_LEVEL_UNSPECIFIED {
+		doc.SecurityLevel = lienthongv1.SecurityLevel_SECURITY_LEVEL_NORMAL
+	}
+	env := &lienthongv1.Envelope{
+		MessageId: doc.MessageID, Sender: id.Code, Recipients: doc.Recipients,
+		BusinessType: doc.BusinessType, RelatedMessageId: doc.RelatedMessageID,
+		Number: doc.Number, Notation: doc.Notation, IssueDate: doc.IssueDate, DocumentType: doc.DocumentType,
+		Subject: doc.Subject, Signer: doc.Signer, Urgency: doc.Urgency, SecurityLevel: doc.SecurityLevel, DueDate: doc.DueDate,
+	}
+	p := &Prepared{Envelope: env}
+	for _, f := range doc.Files {
+		info, err := describeFile(f)
+		if err != nil {
+			return nil, err
+		}
+		env.Files = append(env.Files, info)
+		p.Paths = append(p.Paths, f.Path)
+	}
+	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("encoding envelope: %w", err)
+	}
+	sig, err := envsig.Sign(id.Signer, raw)
+	if err != nil {
+		return nil, fmt.Errorf("signing envelope with the key of %s: %w", id.Code, err)
+	}
+	p.Signed = &lienthongv1.SignedEnvelope{Envelope: raw, Signature: sig}
+	return p, nil
+}
+
+func describeFile(f File) (*lienthongv1.FileInfo, error) {
+	fh, err := os.Open(f.Path)
+	if err != nil {
+		return nil, fmt.Errorf("opening attachment: %w", err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, fh)
+	if err != nil {
+		return nil, fmt.Errorf("reading attachment %s: %w", f.Path, err)
+	}
+	name := f.Name
+	if name == "" {
+		name = filepath.Base(f.Path)
+	}
+	mt := f.MediaType
+	if mt == "" {
+		mt = mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
+		if mt == "" {
+			mt = "application/octet-stream"
+		}
+	}
+	return &lienthongv1.FileInfo{Name: name, MediaType: mt, Size: n, Sha256: h.Sum(nil)}, nil
+}
+
+// SendResult is the hub's answer to a send.
+type SendResult struct {
+	MessageID string
+	// Receipt is the hub's signed "accepted" receipt; Body its verified
+	// content, listing the resolved recipients.
+	Receipt      *lienthongv1.Receipt
+	Body         *lienthongv1.ReceiptBody
+	Duplicate    bool
+	Verification *lienthongv1.Verification
+}
+
+// Progress is told how many bytes of how many have been uploaded.
+type Progress func(done, total int64)
+
+// Send prepares and uploads a document.
+func (c *Client) Send(ctx context.Context, doc Document, progress Progress) (*SendResult, error) {
+	p, err := c.id.Prepare(doc)
+	if err != nil {
+		return nil, err
+	}
+	return c.Upload(ctx, p, progress)
+}
+
+// Upload sends a prepared document: the signed envelope, then each file in
+// chunks. It checks the receipt the hub returns.
+func (c *Client) Upload(ctx context.Context, p *Prepared, progress Progress) (*SendResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.api.Send(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var resp *lienthongv1.SendResponse
+	err = stream.Send(&lienthongv1.SendRequest{Part: &lienthongv1.SendRequest_Envelope{Envelope: p.Signed}})
+	if err == nil {
+		err = c.uploadFiles(stream, p, progress)
+	}
+	// io.EOF from Send means the hub has already answered (a refusal, or a
+	// duplicate it recognized from the envelope): the answer is in
+	// CloseAndRecv.
+	if err == nil || errors.Is(err, io.EOF) {
+		resp, err = stream.CloseAndRecv()
+	}
+	if err != nil {
+		return nil, err
+	}
+	body, err := receipt.Verify(resp.GetReceipt(), c.id.Roots)
+	if err != nil {
+		return nil, fmt.Errorf("hub receipt for %s: %w", p.Envelope.GetMessageId(), err)
+	}
+	sum := sha256.Sum256(p.Signed.GetEnvelope())
+	if body.GetMessageId() != p.Envelope.GetMessageId() || body.GetStatus() != lienthongv1.Status_STATUS_ACCEPTED ||
+		!bytes.Equal(body.GetEnvelopeSha256(), sum[:]) {
+		return nil, fmt.Errorf("hub receipt for %s does not match the document sent (%w)", p.Envelope.GetMessageId(), receipt.ErrInvalid)
+	}
+	return &SendResult{MessageID: body.GetMessageId(), Receipt: resp.GetReceipt(), Body: body,
+		Duplicate: resp.GetDuplicate(), Verification: resp.GetVerification()}, nil
+}
+
+func (c *Client) uploadFiles(stream lienthongv1.ExchangeService_SendClient, p *Prepared, progress Progress) error {
+	var total, done int64
+	for _, f := range p.Envelope.GetFiles() {
+		total += f.GetSize()
+	}
+	buf := make([]byte, SendChunkSize)
+	for i, path := range p.Paths {
+		if err := func() error {
+			f, err := os.Open(path)
+			if err != nil {
+				return fmt.Errorf("opening attachment: %w", err)
+			}
+			defer f.Close()
+			for {
+				n, rerr := io.ReadFull(f, buf)
+				if n > 0 {
+					if err := stream.Send(&lienthongv1.SendRequest{Part: &lienthongv1.SendRequest_Chunk{
+						Chunk: &lienthongv1.FileChunk{FileIndex: uint32(i), Data: buf[:n]},
+					}}); err != nil {
+						return err
+					}
+					done += int64(n)
+					if progress != nil {
+						progress(done, total)
+					}
+				}
+				if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+					return nil
+				}
+				if rerr != nil {
+					return fmt.Errorf("reading attachment %s: %w", path, rerr)
+				}
+			}
+		}(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package node
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/receipt"
+)
+
+// TrackedReceipt is a receipt with the outcome of checking its signature.
+type TrackedReceipt struct {
+	Receipt *lienthongv1.Receipt
+	// Body is the decoded content; set even when the signature fails, if
+	// the bytes decode.
+	Body *lienthongv1.ReceiptBody
+	// Err is nil when the hub's signature verifies against the province root.
+	Err error
+}
+
+// Tracked is where a message stands.
+type Tracked struct {
+	Envelope     *lienthongv1.Envelope
+	Receipts     []TrackedReceipt
+	Recipients   []*lienthongv1.RecipientStatus
+	Verification *lienthongv1.Verification
+}
+
+// Track fetches a message's receipts and per-recipient status, and checks
+// every receipt's signature.
+func (c *Client) Track(ctx context.Context, messageID string) (*Tracked, error) {
+	resp, err := c.api.Track(ctx, &lienthongv1.TrackRequest{MessageId: messageID})
+	if err != nil {
+		return nil, err
+	}
+	env := new(lienthongv1.Envelope)
+	if err := proto.Unmarshal(resp.GetEnvelope().GetEnvelope(), env); err != nil {
+		return nil, fmt.Errorf("hub sent a malformed envelope for %s: %w", messageID, err)
+	}
+	t := &Tracked{Envelope: env, Recipients: resp.GetRecipients(), Verification: resp.GetVerification()}
+	for _, r := range resp.GetReceipts() {
+		t.Receipts = append(t.Receipts, CheckReceipt(r, c.id.Roots))
+	}
+	return t, nil
+}
+
+// CheckReceipt verifies one receipt, keeping its body readable even when
+// the signature fails.
+func CheckReceipt(r *lienthongv1.Receipt, roots *x509.CertPool) TrackedReceipt {
+	tr := TrackedReceipt{Receipt: r}
+	tr.Body, tr.Err = receipt.Verify(r, roots)
+	if tr.Err != nil {
+		body := new(lienthongv1.ReceiptBody)
+		if proto.Unmarshal(r.GetBody(), body) == nil {
+			tr.Body = body
+		}
+	}
+	return tr
+}

@@ -1,0 +1,658 @@
+package pades
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"time"
+)
+
+// Object identifiers used in CMS (RFC 5652), ESS (RFC 5035) and PKCS #1.
+var (
+	oidData                  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	oidSignedData            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidAttrContentType       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	oidAttrMessageDigest     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidAttrSigningTime       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	oidAttrSigningCertV2     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	oidAttrSigningCert       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
+	oidSHA1                  = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+	oidSHA256                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidSHA384                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	oidSHA512                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+	oidRSAEncryption         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	oidSHA1WithRSA           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}
+	oidSHA256WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
+	oidSHA384WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
+	oidSHA512WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
+	oidRSAPSS                = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+	oidECPublicKey           = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidECDSAWithSHA256       = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	oidECDSAWithSHA384       = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
+	oidECDSAWithSHA512       = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
+	asn1Null                 = asn1.RawValue{Tag: asn1.TagNull}
+	errUnsupportedAlgorithm  = errors.New("unsupported algorithm")
+	errSignerCertificateGone = errors.New("signer certificate not in the signature")
+)
+
+type contentInfo struct {
+	ContentType asn1.ObjectIdentifier
+	Content     asn1.RawValue // [0] EXPLICIT, handled by hand
+}
+
+type encapContentInfo struct {
+	EContentType asn1.ObjectIdentifier
+	EContent     asn1.RawValue `asn1:"optional,explicit,tag:0"`
+}
+
+type signedData struct {
+	Version          int
+	DigestAlgorithms asn1.RawValue // SET OF AlgorithmIdentifier
+	EncapContentInfo encapContentInfo
+	Certificates     asn1.RawValue `asn1:"optional,tag:0"`
+	CRLs             asn1.RawValue `asn1:"optional,tag:1"`
+	SignerInfos      []signerInfo  `asn1:"set"`
+}
+
+type signerInfo struct {
+	Version            int
+	SID                asn1.RawValue
+	DigestAlgorithm    pkix.AlgorithmIdentifier
+	SignedAttrs        asn1.RawValue `asn1:"optional,tag:0"`
+	SignatureAlgorithm pkix.AlgorithmIdentifier
+	Signature          []byte
+	UnsignedAttrs      asn1.RawValue `asn1:"optional,tag:1"`
+}
+
+type issuerAndSerial struct {
+	Issuer asn1.RawValue
+	Serial *big.Int
+}
+
+type attribute struct {
+	Type   asn1.ObjectIdentifier
+	Values asn1.RawValue // SET OF
+}
+
+// essCertIDv2 and friends are RFC 5035's signing-certificate-v2; the hash
+// algorithm is left out because SHA-256 is its DER default.
+type signingCertificateV2 struct {
+	Certs []essCertIDv2
+}
+
+type essCertIDv2 struct {
+	CertHash     []byte
+	IssuerSerial issuerSerial
+}
+
+type issuerSerial struct {
+	Issuer []asn1.RawValue // GeneralNames: one directoryName [4]
+	Serial *big.Int
+}
+
+// cmsParams is what goes into a CMS signature besides the digest.
+type cmsParams struct {
+	signer     crypto.Signer
+	cert       *x509.Certificate
+	chain      []*x509.Certificate
+	signingAt  time.Time
+	withTime   bool // add the signingTime attribute
+	withESSv2  bool // add the signing-certificate-v2 attribute
+	digestHash crypto.Hash
+}
+
+// estimateCMSSize bounds the DER size of the signature buildCMS makes, so
+// the /Contents placeholder is large enough without a trial signature.
+func estimateCMSSize(p cmsParams) int {
+	n := 1024 + 2*len(p.cert.RawIssuer) + len(p.cert.SerialNumber.Bytes())*2
+	for _, c := range append([]*x509.Certificate{p.cert}, p.chain...) {
+		n += len(c.Raw) + 8
+	}
+	switch k := p.signer.Public().(type) {
+	case *rsa.PublicKey:
+		n += k.Size() + 16
+	case *ecdsa.PublicKey:
+		n += 2*((k.Curve.Params().BitSize+7)/8) + 16
+	default:
+		n += 1024
+	}
+	return n
+}
+
+func algorithmsFor(pub crypto.PublicKey, h crypto.Hash) (digestAlg, sigAlg pkix.AlgorithmIdentifier, err error) {
+	switch h {
+	case crypto.SHA256:
+		digestAlg = pkix.AlgorithmIdentifier{Algorithm: oidSHA256, Parameters: asn1Null}
+	default:
+		return digestAlg, sigAlg, fmt.Errorf("pades: digest %v: %w", h, errUnsupportedAlgorithm)
+	}
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		sigAlg = pkix.AlgorithmIdentifier{Algorithm: oidRSAEncryption, Parameters: asn1Null}
+	case *ecdsa.PublicKey:
+		sigAlg = pkix.AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256}
+	default:
+		return digestAlg, sigAlg, fmt.Errorf("pades: key type %T: %w", pub, errUnsupportedAlgorithm)
+	}
+	return digestAlg, sigAlg, nil
+}
+
+// buildCMS returns a DER CMS SignedData (RFC 5652) with no encapsulated
+// content, signed over the given message digest.
+func buildCMS(p cmsParams, digest []byte) ([]byte, error) {
+	digestAlg, sigAlg, err := algorithmsFor(p.signer.Public(), p.digestHash)
+	if err != nil {
+		return nil, err
+	}
+	var attrs []attribute
+	add := func(oid asn1.ObjectIdentifier, v any) error {
+		der, err := asn1.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("pades: encoding attribute %v: %w", oid, err)
+		}
+		attrs = append(attrs, attribute{Type: oid, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: der}})
+		return nil
+	}
+	if err := add(oidAttrContentType, oidData); err != nil {
+		return nil, err
+	}
+	if p.withTime {
+		if err := add(oidAttrSigningTime, p.signingAt.UTC()); err != nil {
+			return nil, err
+		}
+	}
+	if err := add(oidAttrMessageDigest, digest); err != nil {
+		return nil, err
+	}
+	if p.withESSv2 {
+		h := sha256.Sum256(p.cert.Raw)
+		scv2 := signingCertificateV2{Certs: []essCertIDv2{{
+			CertHash: h[:],
+			IssuerSerial: issuerSerial{
+				Issuer: []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: p.cert.RawIssuer}},
+				Serial: p.cert.SerialNumber,
+			},
+		}}}
+		if err := add(oidAttrSigningCertV2, scv2); err != nil {
+			return nil, err
+		}
+	}
+	// signedAttrs is a DER SET OF: elements sorted by their encodings.
+	encoded := make([][]byte, len(attrs))
+	for i, a := range attrs {
+		if encoded[i], err = asn1.Marshal(a); err != nil {
+			return nil, fmt.Errorf("pades: encoding attributes: %w", err)
+		}
+	}
+	sort.Slice(encoded, func(i, j int) bool { return bytes.Compare(encoded[i], encoded[j]) < 0 })
+	attrSet := asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: bytes.Join(encoded, nil)}
+	attrDER, err := asn1.Marshal(attrSet)
+	if err != nil {
+		return nil, fmt.Errorf("pades: encoding attributes: %w", err)
+	}
+	h := p.digestHash.New()
+	h.Write(attrDER)
+	sig, err := p.signer.Sign(rand.Reader, h.Sum(nil), p.digestHash)
+	if err != nil {
+		return nil, fmt.Errorf("pades: signing: %w", err)
+	}
+	sid, err := asn1.Marshal(issuerAndSerial{Issuer: asn1.RawValue{FullBytes: p.cert.RawIssuer}, Serial: p.cert.SerialNumber})
+	if err != nil {
+		return nil, fmt.Errorf("pades: encoding signer identifier: %w", err)
+	}
+	si := signerInfo{
+		Version:            1,
+		SID:                asn1.RawValue{FullBytes: sid},
+		DigestAlgorithm:    digestAlg,
+		SignedAttrs:        asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: attrSet.Bytes},
+		SignatureAlgorithm: sigAlg,
+		Signature:          sig,
+	}
+	var certs []byte
+	seen := make(map[string]bool)
+	for _, c := range append([]*x509.Certificate{p.cert}, p.chain...) {
+		if c == nil || seen[string(c.Raw)] {
+			continue
+		}
+		seen[string(c.Raw)] = true
+		certs = append(certs, c.Raw...)
+	}
+	digestAlgDER, err := asn1.Marshal(digestAlg)
+	if err != nil {
+		return nil, fmt.Errorf("pades: encoding digest algorithm: %w", err)
+	}
+	sd := signedData{
+		Version:          1,
+		DigestAlgorithms: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: digestAlgDER},
+		EncapContentInfo: encapContentInfo{EContentType: oidData},
+		Certificates:     asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: certs},
+		SignerInfos:      []signerInfo{si},
+	}
+	sdDER, err := asn1.Marshal(sd)
+	if err != nil {
+		return nil, fmt.Errorf("pades: encoding SignedData: %w", err)
+	}
+	out, err := asn1.Marshal(contentInfo{ContentType: oidSignedData, Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sdDER}})
+	if err != nil {
+		return nil, fmt.Errorf("pades: encoding ContentInfo: %w", err)
+	}
+	return out, nil
+}
+
+// parsedCMS is what the verifier needs from a detached CMS signature.
+type parsedCMS struct {
+	certs         []*x509.Certificate
+	signer        *x509.Certificate // nil when not among certs
+	digestHash    crypto.Hash
+	sigAlg        asn1.ObjectIdentifier
+	signature     []byte
+	signedAttrs   []byte // DER of the SET OF attributes, as signed; nil when absent
+	messageDigest []byte
+	contentType   asn1.ObjectIdentifier
+	signingTime   time.Time // zero when absent
+	essCertHash   []byte    // from signing-certificate-v2, SHA-256 of the signer cert
+	essV1Hash     []byte    // from signing-certificate (v1), SHA-1
+	hasESS        bool
+	encapsulated  bool // eContent present: not a detached signature
+}
+
+// parseCMS parses a CMS ContentInfo holding SignedData with one signer.
+// Trailing bytes (the zero padding of /Contents) are ignored.
+func parseCMS(der []byte) (*parsedCMS, error) {
+	der, err := berToDER(der)
+	if err != nil {
+		return nil, fmt.Errorf("CMS encoding: %w", err)
+	}
+	var ci contentInfo
+	if _, err := asn1.Unmarshal(der, &ci); err != nil {
+		return nil, fmt.Errorf("CMS ContentInfo: %w", err)
+	}
+	if !ci.ContentType.Equal(oidSignedData) {
+		return nil, fmt.Errorf("CMS content type %v is not SignedData", ci.ContentType)
+	}
+	if ci.Content.Class != asn1.ClassContextSpecific || ci.Content.Tag != 0 || !ci.Content.IsCompound {
+		return nil, errors.New("CMS ContentInfo content is not [0] EXPLICIT")
+	}
+	var sd signedData
+	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
+		return nil, fmt.Errorf("CMS SignedData: %w", err)
+	}
+	if len(sd.SignerInfos) != 1 {
+		return nil, fmt.Errorf("CMS has %d signers, want 1", len(sd.SignerInfos))
+	}
+	p := &parsedCMS{encapsulated: len(sd.EncapContentInfo.EContent.Bytes) > 0}
+	rest := sd.Certificates.Bytes
+	for len(rest) > 0 {
+		var raw asn1.RawValue
+		if rest, err = asn1.Unmarshal(rest, &raw); err != nil {
+			return nil, fmt.Errorf("CMS certificates: %w", err)
+		}
+		if raw.Class != asn1.ClassUniversal || raw.Tag != asn1.TagSequence {
+			continue // attribute or other certificate formats
+		}
+		c, err := x509.ParseCertificate(raw.FullBytes)
+		if err != nil {
+			return nil, fmt.Errorf("CMS certificate: %w", err)
+		}
+		p.certs = append(p.certs, c)
+	}
+	si := sd.SignerInfos[0]
+	p.signature = si.Signature
+	p.sigAlg = si.SignatureAlgorithm.Algorithm
+	if p.digestHash, err = hashForOID(si.DigestAlgorithm.Algorithm); err != nil {
+		return nil, err
+	}
+	p.signer = findSigner(si.SID, p.certs)
+	if len(si.SignedAttrs.FullBytes) > 0 {
+		set := append([]byte(nil), si.SignedAttrs.FullBytes...)
+		set[0] = 0x31 // [0] IMPLICIT becomes the SET OF that was signed
+		p.signedAttrs = set
+		if err := p.readAttributes(si.SignedAttrs.Bytes); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *parsedCMS) readAttributes(b []byte) error {
+	seen := make(map[string]bool)
+	for len(b) > 0 {
+		var a attribute
+		var err error
+		if b, err = asn1.Unmarshal(b, &a); err != nil {
+			return fmt.Errorf("CMS signed attributes: %w", err)
+		}
+		key := a.Type.String()
+		if seen[key] {
+			return fmt.Errorf("CMS signed attribute %v repeated", a.Type)
+		}
+		seen[key] = true
+		v := a.Values.Bytes
+		switch {
+		case a.Type.Equal(oidAttrContentType):
+			if _, err := asn1.Unmarshal(v, &p.contentType); err != nil {
+				return fmt.Errorf("CMS content-type attribute: %w", err)
+			}
+		case a.Type.Equal(oidAttrMessageDigest):
+			if _, err := asn1.Unmarshal(v, &p.messageDigest); err != nil {
+				return fmt.Errorf("CMS message-digest attribute: %w", err)
+			}
+		case a.Type.Equal(oidAttrSigningTime):
+			if _, err := asn1.Unmarshal(v, &p.signingTime); err != nil {
+				return fmt.Errorf("CMS signing-time attribute: %w", err)
+			}
+		case a.Type.Equal(oidAttrSigningCertV2):
+			var raw asn1.RawValue
+			if _, err := asn1.Unmarshal(v, &raw); err != nil {
+				return fmt.Errorf("CMS signing-certificate-v2 attribute: %w", err)
+			}
+			p.hasESS = true
+			p.essCertHash = firstCertIDv2Hash(raw.Bytes)
+		case a.Type.Equal(oidAttrSigningCert):
+			var raw asn1.RawValue
+			if _, err := asn1.Unmarshal(v, &raw); err != nil {
+				return fmt.Errorf("CMS signing-certificate attribute: %w", err)
+			}
+			p.hasESS = true
+			p.essV1Hash = firstCertIDv1Hash(raw.Bytes)
+		}
+	}
+	return nil
+}
+
+// firstCertIDv2Hash returns the certHash of the first ESSCertIDv2 in the
+// body of a SigningCertificateV2, or nil if its hash is not SHA-256.
+func firstCertIDv2Hash(body []byte) []byte {
+	var certs asn1.RawValue
+	if _, err := asn1.Unmarshal(body, &certs); err != nil {
+		return nil
+	}
+	var id asn1.RawValue
+	if _, err := asn1.Unmarshal(certs.Bytes, &id); err != nil {
+		return nil
+	}
+	rest := id.Bytes
+	var first asn1.RawValue
+	rest, err := asn1.Unmarshal(rest, &first)
+	if err != nil {
+		return nil
+	}
+	if first.Tag == asn1.TagSequence { // hashAlgorithm present
+		var alg pkix.AlgorithmIdentifier
+		if _, err := asn1.Unmarshal(first.FullBytes, &alg); err != nil || !alg.Algorithm.Equal(oidSHA256) {
+			return nil
+		}
+		if _, err := asn1.Unmarshal(rest, &first); err != nil {
+			return nil
+		}
+	}
+	if first.Tag != asn1.TagOctetString {
+		return nil
+	}
+	return first.Bytes
+}
+
+func firstCertIDv1Hash(body []byte) []byte {
+	var certs asn1.RawValue
+	if _, err := asn1.Unmarshal(body, &certs); err != nil {
+		return nil
+	}
+	var id asn1.RawValue
+	if _, err := asn1.Unmarshal(certs.Bytes, &id); err != nil {
+		return nil
+	}
+	var h []byte
+	if _, err := asn1.Unmarshal(id.Bytes, &h); err != nil {
+		return nil
+	}
+	return h
+}
+
+func findSigner(sid asn1.RawValue, certs []*x509.Certificate) *x509.Certificate {
+	if sid.Class == asn1.ClassContextSpecific && sid.Tag == 0 {
+		for _, c := range certs {
+			if bytes.Equal(c.SubjectKeyId, sid.Bytes) {
+				return c
+			}
+		}
+		return nil
+	}
+	var ias issuerAndSerial
+	if _, err := asn1.Unmarshal(sid.FullBytes, &ias); err != nil || ias.Serial == nil {
+		return nil
+	}
+	for _, c := range certs {
+		if c.SerialNumber.Cmp(ias.Serial) == 0 && bytes.Equal(c.RawIssuer, ias.Issuer.FullBytes) {
+			return c
+		}
+	}
+	return nil
+}
+
+func hashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
+	switch {
+	case oid.Equal(oidSHA1):
+		return crypto.SHA1, nil
+	case oid.Equal(oidSHA256):
+		return crypto.SHA256, nil
+	case oid.Equal(oidSHA384):
+		return crypto.SHA384, nil
+	case oid.Equal(oidSHA512):
+		return crypto.SHA512, nil
+	}
+	return 0, fmt.Errorf("digest algorithm %v: %w", oid, errUnsupportedAlgorithm)
+}
+
+// verifySignature checks the CMS signature value against the signer's key.
+// signed is the digest of what was signed (the signed attributes, or the
+// content when there are none).
+func (p *parsedCMS) verifySignature(signed []byte, h crypto.Hash) error {
+	if p.signer == nil {
+		return errSignerCertificateGone
+	}
+	sigHash := h
+	switch {
+	case p.sigAlg.Equal(oidSHA256WithRSA), p.sigAlg.Equal(oidECDSAWithSHA256):
+		sigHash = crypto.SHA256
+	case p.sigAlg.Equal(oidSHA384WithRSA), p.sigAlg.Equal(oidECDSAWithSHA384):
+		sigHash = crypto.SHA384
+	case p.sigAlg.Equal(oidSHA512WithRSA), p.sigAlg.Equal(oidECDSAWithSHA512):
+		sigHash = crypto.SHA512
+	case p.sigAlg.Equal(oidSHA1WithRSA):
+		sigHash = crypto.SHA1
+	}
+	if sigHash != h {
+		return fmt.Errorf("signature algorithm %v does not match digest %v", p.sigAlg, h)
+	}
+	switch pub := p.signer.PublicKey.(type) {
+	case *rsa.PublicKey:
+		switch {
+		case p.sigAlg.Equal(oidRSAEncryption), p.sigAlg.Equal(oidSHA256WithRSA), p.sigAlg.Equal(oidSHA384WithRSA), p.sigAlg.Equal(oidSHA512WithRSA), p.sigAlg.Equal(oidSHA1WithRSA):
+			return rsa.VerifyPKCS1v15(pub, h, signed, p.signature)
+		case p.sigAlg.Equal(oidRSAPSS):
+			return rsa.VerifyPSS(pub, h, signed, p.signature, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+		}
+	case *ecdsa.PublicKey:
+		switch {
+		case p.sigAlg.Equal(oidECPublicKey), p.sigAlg.Equal(oidECDSAWithSHA256), p.sigAlg.Equal(oidECDSAWithSHA384), p.sigAlg.Equal(oidECDSAWithSHA512):
+			if !ecdsa.VerifyASN1(pub, signed, p.signature) {
+				return errors.New("ECDSA verification failure")
+			}
+			return nil
+		}
+	case ed25519.PublicKey:
+		return fmt.Errorf("Ed25519 signature: %w", errUnsupportedAlgorithm)
+	}
+	return fmt.Errorf("signature algorithm %v for a %T key: %w", p.sigAlg, p.signer.PublicKey, errUnsupportedAlgorithm)
+}
+
+// berToDER rewrites indefinite lengths as definite ones, which is all that
+// stands between most BER-encoded CMS blobs and encoding/asn1. Input that
+// is already DER comes back unchanged (without the trailing padding).
+func berToDER(b []byte) ([]byte, error) {
+	out, n, err := berElement(b, 0)
+	if err != nil {
+		return nil, err
+	}
+	_ = n
+	return out, nil
+}
+
+// berElement converts the element at the start of b, returning its DER and
+// the number of input bytes it took.
+func berElement(b []byte, depth int) ([]byte, int, error) {
+	if depth > maxDepth {
+		return nil, 0, errors.New("ASN.1 nested too deeply")
+	}
+	if len(b) < 2 {
+		return nil, 0, errors.New("truncated ASN.1")
+	}
+	i := 1
+	if b[0]&0x1f == 0x1f { // high tag number
+		for {
+			if i >= len(b) || i > 6 {
+				return nil, 0, errors.New("bad ASN.1 tag")
+			}
+			i++
+			if b[i-1]&0x80 == 0 {
+				break
+			}
+		}
+	}
+	tag := b[:i]
+	if i >= len(b) {
+		return nil, 0, errors.New("truncated ASN.1")
+	}
+	lb := b[i]
+	i++
+	constructed := b[0]&0x20 != 0
+	if lb == 0x80 {
+		if !constructed {
+			return nil, 0, errors.New("indefinite length on a primitive ASN.1 value")
+		}
+		var body []byte
+		for {
+			if i+1 < len(b) && b[i] == 0 && b[i+1] == 0 {
+				i += 2
+				break
+			}
+			if i >= len(b) {
+				return nil, 0, errors.New("truncated ASN.1")
+			}
+			child, n, err := berElement(b[i:], depth+1)
+			if err != nil {
+				return nil, 0, err
+			}
+			body = append(body, child...)
+			i += n
+		}
+		return appendTLV(tag, body), i, nil
+	}
+	length := 0
+	if lb&0x80 == 0 {
+		length = int(lb)
+	} else {
+		nb := int(lb & 0x7f)
+		if nb > 4 || i+nb > len(b) {
+			return nil, 0, errors.New("bad ASN.1 length")
+		}
+		for _, c := range b[i : i+nb] {
+			length = length<<8 | int(c)
+		}
+		i += nb
+	}
+	if length < 0 || i+length > len(b) {
+		return nil, 0, errors.New("truncated ASN.1")
+	}
+	content := b[i : i+length]
+	end := i + length
+	if !constructed || !containsIndefinite(content, depth+1) {
+		return appendTLV(tag, content), end, nil
+	}
+	var body []byte
+	for j := 0; j < len(content); {
+		child, n, err := berElement(content[j:], depth+1)
+		if err != nil {
+			return nil, 0, err
+		}
+		body = append(body, child...)
+		j += n
+	}
+	return appendTLV(tag, body), end, nil
+}
+
+// containsIndefinite reports whether any element nested in b uses an
+// indefinite length, so definite-length input is copied, not rebuilt.
+func containsIndefinite(b []byte, depth int) bool {
+	if depth > maxDepth {
+		return true // let berElement report the depth
+	}
+	for j := 0; j < len(b); {
+		i := j + 1
+		if b[j]&0x1f == 0x1f {
+			for i < len(b) && b[i]&0x80 != 0 {
+				i++
+			}
+			i++
+		}
+		if i >= len(b) {
+			return false
+		}
+		constructed := b[j]&0x20 != 0
+		lb := b[i]
+		i++
+		if lb == 0x80 {
+			return true
+		}
+		length := 0
+		if lb&0x80 != 0 {
+			nb := int(lb & 0x7f)
+			if nb > 4 || i+nb > len(b) {
+				return false
+			}
+			for _, c := range b[i : i+nb] {
+				length = length<<8 | int(c)
+			}
+			i += nb
+		} else {
+			length = int(lb)
+		}
+		if length < 0 || i+length > len(b) {
+			return false
+		}
+		if constructed && containsIndefinite(b[i:i+length], depth+1) {
+			return true
+		}
+		j = i + length
+	}
+	return false
+}
+
+func appendTLV(tag, content []byte) []byte {
+	out := append([]byte(nil), tag...)
+	n := len(content)
+	switch {
+	case n < 0x80:
+		out = append(out, byte(n))
+	case n < 0x100:
+		out = append(out, 0x81, byte(n))
+	case n < 0x10000:
+		out = append(out, 0x82, byte(n>>8), byte(n))
+	case n < 0x1000000:
+		out = append(out, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	default:
+		out = append(out, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(out, content...)
+}

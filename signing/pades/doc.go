@@ -1,0 +1,36 @@
+// Package pades signs PDF documents with PAdES signatures and verifies
+// them, without loading the document: it reads the cross-reference chain
+// and the handful of objects it needs through an io.ReaderAt and hashes the
+// signed bytes as a stream, so a 100 MB attachment costs no more memory
+// than a one-page letter.
+//
+// Sign appends an incremental update holding an invisible signature field
+// (/FT /Sig widget on the first page), its signature dictionary
+// (/Filter /Adobe.PPKLite, /SubFilter adbe.pkcs7.detached or
+// ETSI.CAdES.detached) and a cross-reference section of the same kind as
+// the document's (table or stream). The signature is a detached CMS
+// SignedData (RFC 5652) over the /ByteRange, SHA-256, with the signer's
+// chain embedded and the signed attributes contentType, messageDigest,
+// signing-certificate-v2 (RFC 5035) and, for adbe.pkcs7.detached,
+// signingTime; a PAdES baseline (CAdES) signature carries its time in /M
+// only. Keys are crypto.Signers, so a PKCS#11 token signs as well as a key
+// file. Earlier signatures stay valid: the original bytes are never
+// touched, and the AcroForm and page are extended by rewriting them in the
+// update.
+//
+// Verify finds the signatures of every revision, checks each one's digest,
+// CMS signature, chain to the given roots (never the system pool), validity
+// at the signing time it states, key usage and revocation against the
+// given CRLs, and whether the document changed after it. A change after a
+// signature is acceptable only when every later revision adds nothing but
+// signatures and a later signature covers the whole file; see Verdict.
+//
+// Outside tools agree: the tests check this package's signatures with
+// poppler's pdfsig (NSS) and pdfcpu's validator, and verify signatures
+// made by pdfsig.
+//
+// Not supported: encrypted PDFs, document timestamps (ETSI.RFC3161),
+// SHA-1 signatures (refused as insecure), certification (DocMDP)
+// permissions, and trusted timestamps: the signing time is the one the
+// signer claims.
+package pades

@@ -1,0 +1,644 @@
+package pades
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"sort"
+	"time"
+)
+
+// Verdict is the overall outcome of verifying a PDF's signatures.
+type Verdict string
+
+// Verdicts, from best to worst for the sender.
+const (
+	// VerdictValid: at least one signature, every signature valid, and the
+	// last one covers the whole file (earlier ones are covered by later
+	// revisions that only add signatures).
+	VerdictValid Verdict = "valid"
+	// VerdictInvalid: a signature fails a check (digest, CMS signature,
+	// chain, validity, key usage, revocation).
+	VerdictInvalid Verdict = "invalid"
+	// VerdictModified: the document was changed after a signature by more
+	// than adding further signatures.
+	VerdictModified Verdict = "modified"
+	// VerdictUnsigned: the PDF holds no signature.
+	VerdictUnsigned Verdict = "unsigned"
+	// VerdictError: the file could not be read as a PDF.
+	VerdictError Verdict = "error"
+)
+
+// VerifyOptions configures Verify.
+type VerifyOptions struct {
+	// Roots are the trust anchors; nil trusts nothing (never the system
+	// pool), so every chain is reported untrusted.
+	Roots *x509.CertPool
+	// CRLs are checked for every certificate of a chain; a CRL counts only
+	// if its signature verifies against the issuer in that chain.
+	CRLs []*x509.RevocationList
+	// Now gives the current time, for signatures that state no signing
+	// time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Report is the result of Verify; its JSON form is what
+// `ltnode verify --json` prints.
+type Report struct {
+	Verdict    Verdict           `json:"verdict"`
+	Error      string            `json:"error,omitempty"`
+	Signatures []SignatureReport `json:"signatures"`
+}
+
+// SignatureReport describes one signature, in signing order.
+type SignatureReport struct {
+	// Field is the fully qualified name of the signature field.
+	Field string `json:"field"`
+	// Signer is the signer certificate's subject DN (RFC 2253 form);
+	// SignerCN its common name.
+	Signer   string `json:"signer"`
+	SignerCN string `json:"signer_cn"`
+	// SigningTime is the time the signer claims: the CMS signingTime
+	// attribute, else the signature dictionary's /M; zero if neither.
+	SigningTime time.Time `json:"signing_time,omitzero"`
+	SubFilter   string    `json:"subfilter"`
+	// DigestValid: the bytes under /ByteRange hash to the signed digest.
+	DigestValid bool `json:"digest_valid"`
+	// SignatureValid: the CMS signature verifies with the signer's key and
+	// its structure is acceptable.
+	SignatureValid bool `json:"signature_valid"`
+	// ChainTrusted: the signer certificate chains to a trust root.
+	ChainTrusted bool `json:"chain_trusted"`
+	// ValidAtSigningTime: every certificate of the chain was within its
+	// validity period at SigningTime.
+	ValidAtSigningTime bool `json:"valid_at_signing_time"`
+	// KeyUsageOK: the certificate allows digitalSignature or
+	// nonRepudiation (or has no key usage extension).
+	KeyUsageOK bool `json:"key_usage_ok"`
+	// Revoked: a trusted CRL revokes a certificate of the chain at or
+	// before SigningTime, or for key or CA compromise at any time.
+	Revoked bool `json:"revoked"`
+	// CoversWholeDocument: /ByteRange covers every byte of the file except
+	// this signature's /Contents.
+	CoversWholeDocument bool `json:"covers_whole_document"`
+	// ModifiedAfter: bytes follow the signed range (an incremental update
+	// after this signature), or the range leaves part of its revision out.
+	ModifiedAfter bool `json:"modified_after"`
+	// CoveredByLaterSignature: every update after this signature only adds
+	// signatures, and a later signature covers the whole file, so
+	// ModifiedAfter is expected and harmless.
+	CoveredByLaterSignature bool `json:"covered_by_later_signature"`
+	// Problems are short reasons a clerk can read; empty when all is well.
+	Problems []string `json:"problems"`
+
+	// Certificate is the signer's certificate (nil if absent).
+	Certificate *x509.Certificate `json:"-"`
+	// Chain is the verified chain from signer to root, if any.
+	Chain []*x509.Certificate `json:"-"`
+
+	partial bool // the range leaves out bytes of its own revision
+	end     int64
+}
+
+func (s *SignatureReport) problem(format string, args ...any) {
+	s.Problems = append(s.Problems, fmt.Sprintf(format, args...))
+}
+
+func (s *SignatureReport) failed() bool {
+	return !s.DigestValid || !s.SignatureValid || !s.ChainTrusted || !s.ValidAtSigningTime || !s.KeyUsageOK || s.Revoked
+}
+
+// VerifyFile opens path and verifies it; see Verify.
+func VerifyFile(path string, opts VerifyOptions) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		err = fmt.Errorf("pades: %w", err)
+		return &Report{Verdict: VerdictError, Error: err.Error(), Signatures: []SignatureReport{}}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		err = fmt.Errorf("pades: %w", err)
+		return &Report{Verdict: VerdictError, Error: err.Error(), Signatures: []SignatureReport{}}, err
+	}
+	return Verify(f, st.Size(), opts)
+}
+
+// Verify checks every signature of the PDF in r (size bytes). Signatures
+// are found through the cross-reference chain of every revision; only the
+// objects on the way (trailers, catalogs, AcroForm fields, signature
+// dictionaries and what later revisions changed) are parsed, and the
+// signed bytes are hashed as a stream.
+//
+// A file that cannot be read as a PDF gives a report with VerdictError and
+// a non-nil error; otherwise the error is nil and the verdict says what was
+// found.
+func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err error) {
+	rep = &Report{Signatures: []SignatureReport{}}
+	fail := func(err error) (*Report, error) {
+		err = fmt.Errorf("pades: %w", err)
+		rep.Verdict, rep.Error = VerdictError, err.Error()
+		return rep, err
+	}
+	doc, err := openDocument(r, size)
+	if err != nil {
+		return fail(err)
+	}
+	found, err := doc.findSignatures()
+	if err != nil {
+		return fail(err)
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	sigs := make([]*checkedSig, 0, len(found))
+	for _, f := range found {
+		sigs = append(sigs, checkSignatureSyntax(doc, f))
+	}
+	if err := hashAll(r, size, sigs); err != nil {
+		return fail(err)
+	}
+	for _, s := range sigs {
+		s.checkCMS(opts, now())
+	}
+	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].rep.end < sigs[j].rep.end })
+	a := &analyzer{doc: doc, checked: make(map[int]error)}
+	for _, s := range sigs {
+		s.rep.CoversWholeDocument = s.gapOK && s.rep.end == size
+	}
+	for _, s := range sigs {
+		a.coverage(s, sigs)
+	}
+	rep.Verdict = VerdictValid
+	if len(sigs) == 0 {
+		rep.Verdict = VerdictUnsigned
+	}
+	modified := false
+	for _, s := range sigs {
+		sr := s.rep
+		if sr.failed() {
+			rep.Verdict = VerdictInvalid
+		}
+		if sr.partial || (sr.ModifiedAfter && !sr.CoveredByLaterSignature) {
+			modified = true
+		}
+		if sr.Problems == nil {
+			sr.Problems = []string{}
+		}
+		rep.Signatures = append(rep.Signatures, *sr)
+	}
+	if modified && rep.Verdict == VerdictValid {
+		rep.Verdict = VerdictModified
+	}
+	return rep, nil
+}
+
+// foundSig is a signature dictionary reachable from some revision's
+// AcroForm.
+type foundSig struct {
+	field  string
+	dict   *dict
+	direct bool  // parsed from the file, so string offsets are file offsets
+	key    int64 // identifies the physical object across revisions
+}
+
+// findSignatures walks the AcroForm fields of every revision and returns
+// each distinct signature dictionary with a value, newest field name first.
+func (d *document) findSignatures() ([]foundSig, error) {
+	var out []foundSig
+	seen := make(map[int64]bool)
+	visits := 0
+	for k := range d.sections {
+		v := &view{d: d, k: k}
+		fs, n, err := v.signatureFields()
+		visits += n
+		if visits > maxFieldVisits {
+			return nil, syntaxErrorf("AcroForm field trees too large")
+		}
+		if err != nil {
+			if k == 0 {
+				return nil, err
+			}
+			// An older revision that does not parse cannot hide anything
+			// the newest one shows; skip it.
+			continue
+		}
+		for _, f := range fs {
+			if !seen[f.key] {
+				seen[f.key] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// signatureFields returns the signature fields with a value in this
+// revision, and how many field dictionaries it walked.
+func (v *view) signatureFields() ([]foundSig, int, error) {
+	catalog, _, err := v.catalog()
+	if err != nil {
+		return nil, 0, err
+	}
+	acro, err := v.dict(catalog.get("AcroForm"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("AcroForm: %w", err)
+	}
+	if acro == nil {
+		return nil, 0, nil
+	}
+	fields, err := v.array(acro.get("Fields"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("AcroForm /Fields: %w", err)
+	}
+	var out []foundSig
+	count := 0
+	var walk func(obj object, parent string, ft name, depth int) error
+	walk = func(obj object, parent string, ft name, depth int) error {
+		count++
+		if depth > maxDepth || count > maxFieldNodes {
+			return syntaxErrorf("AcroForm field tree too large")
+		}
+		fd, err := v.dict(obj)
+		if err != nil || fd == nil {
+			return nil // a broken field is not a signature
+		}
+		full := parent
+		if t, ok := fd.get("T").(*pdfString); ok {
+			if full != "" {
+				full += "."
+			}
+			full += decodeText(t.b)
+		}
+		if n := fd.name("FT"); n != "" {
+			ft = n
+		}
+		if ft == "Sig" && fd.get("V") != nil {
+			f := foundSig{field: full}
+			switch val := fd.get("V").(type) {
+			case ref:
+				e, ok := v.lookup(val.num)
+				sd, err := v.dict(val)
+				if ok && err == nil && sd != nil {
+					f.dict = sd
+					f.direct = e.kind == 1
+					f.key = e.off
+					if e.kind == 2 {
+						f.key = -int64(val.num)<<20 - int64(e.index) - 1
+					}
+					out = append(out, f)
+				}
+			case *dict:
+				if r, ok := obj.(ref); ok {
+					if e, ok := v.lookup(r.num); ok && e.kind == 1 {
+						f.dict, f.direct, f.key = val, true, e.off+1<<62
+						out = append(out, f)
+					}
+				}
+			}
+		}
+		kids, _ := v.array(fd.get("Kids"))
+		for _, kid := range kids {
+			if kd, err := v.dict(kid); err != nil || kd == nil || kd.get("T") == nil {
+				continue // a widget of this field, not a field
+			}
+			if err := walk(kid, full, ft, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, f := range fields {
+		if err := walk(f, "", "", 0); err != nil {
+			return nil, count, err
+		}
+	}
+	return out, count, nil
+}
+
+// checkedSig carries one signature through verification.
+type checkedSig struct {
+	found    foundSig
+	rep      *SignatureReport
+	ranges   [][2]int64 // (offset, length)
+	contents []byte
+	cms      *parsedCMS
+	h        hash.Hash
+	hashable bool
+	gapOK    bool
+}
+
+// checkSignatureSyntax reads the signature dictionary: subfilter, byte
+// range, contents, and parses the CMS.
+func checkSignatureSyntax(doc *document, f foundSig) *checkedSig {
+	s := &checkedSig{found: f, rep: &SignatureReport{Field: f.field}}
+	sr := s.rep
+	sd := f.dict
+	sr.SubFilter = string(sd.name("SubFilter"))
+	if m, ok := sd.get("M").(*pdfString); ok {
+		if t, ok := parsePDFDate(decodeText(m.b)); ok {
+			sr.SigningTime = t.UTC()
+		}
+	}
+	br, _ := sd.get("ByteRange").(array)
+	okRanges := len(br) >= 2 && len(br)%2 == 0 && len(br) <= 2*maxByteRanges
+	var nums []int64
+	for _, x := range br {
+		n, ok := x.(int64)
+		if !ok || n < 0 || n > doc.size {
+			okRanges = false
+			break
+		}
+		nums = append(nums, n)
+	}
+	if okRanges {
+		for i := 0; i < len(nums); i += 2 {
+			if nums[i]+nums[i+1] > doc.size || (i > 0 && nums[i] < nums[i-2]+nums[i-1]) {
+				okRanges = false
+				break
+			}
+			s.ranges = append(s.ranges, [2]int64{nums[i], nums[i+1]})
+		}
+	}
+	if !okRanges {
+		s.ranges = nil
+		sr.problem("signature has a malformed /ByteRange")
+		sr.partial = true
+		return s
+	}
+	last := s.ranges[len(s.ranges)-1]
+	sr.end = last[0] + last[1]
+	c, _ := sd.get("Contents").(*pdfString)
+	if c == nil || len(c.b) == 0 {
+		sr.problem("signature has no /Contents")
+		return s
+	}
+	s.contents = c.b
+	// The one gap must be exactly this dictionary's /Contents string.
+	s.gapOK = len(s.ranges) == 2 && f.direct && s.ranges[0][0] == 0 &&
+		s.ranges[0][1] == c.pos && s.ranges[1][0] == c.end
+	if !s.gapOK {
+		if len(s.ranges) == 2 && s.ranges[0][0] == 0 && f.direct {
+			sr.problem("the signed byte range does not match the signature value")
+		} else {
+			sr.problem("part of the document before this signature is not signed")
+			sr.partial = true
+		}
+	}
+	switch SubFilter(sr.SubFilter) {
+	case SubFilterPKCS7, SubFilterCAdES:
+	default:
+		sr.problem("signature format %q is not supported", sr.SubFilter)
+		return s
+	}
+	p, err := parseCMS(c.b)
+	if err != nil {
+		sr.problem("signature value is not a valid CMS signature: %v", err)
+		return s
+	}
+	s.cms = p
+	switch p.digestHash {
+	case crypto.SHA1:
+		s.h = sha1.New()
+	case crypto.SHA256:
+		s.h = sha256.New()
+	default:
+		if p.digestHash.Available() {
+			s.h = p.digestHash.New()
+		}
+	}
+	s.hashable = s.h != nil
+	return s
+}
+
+// hashAll hashes every signature's byte ranges in one pass over the file.
+func hashAll(r io.ReaderAt, size int64, sigs []*checkedSig) error {
+	var end int64
+	for _, s := range sigs {
+		if s.hashable {
+			end = max(end, s.rep.end)
+		}
+	}
+	buf := make([]byte, 64<<10)
+	for off := int64(0); off < end; off += int64(len(buf)) {
+		n := min(int64(len(buf)), end-off)
+		chunk := buf[:n]
+		if _, err := r.ReadAt(chunk, off); err != nil && !(errors.Is(err, io.EOF) && off+n == size) {
+			return fmt.Errorf("reading signed bytes: %w", err)
+		}
+		for _, s := range sigs {
+			if !s.hashable {
+				continue
+			}
+			for _, rg := range s.ranges {
+				lo, hi := max(rg[0], off), min(rg[0]+rg[1], off+n)
+				if lo < hi {
+					s.h.Write(chunk[lo-off : hi-off])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkCMS verifies the CMS signature, the certificate chain, validity,
+// key usage and revocation.
+func (s *checkedSig) checkCMS(opts VerifyOptions, now time.Time) {
+	sr := s.rep
+	p := s.cms
+	if p == nil {
+		return
+	}
+	sr.Certificate = p.signer
+	if p.signer != nil {
+		sr.Signer = p.signer.Subject.String()
+		sr.SignerCN = p.signer.Subject.CommonName
+	}
+	if !p.signingTime.IsZero() {
+		sr.SigningTime = p.signingTime.UTC()
+	}
+	if !s.hashable {
+		sr.problem("digest algorithm %v is not supported", p.digestHash)
+		return
+	}
+	digest := s.h.Sum(nil)
+	weak := p.digestHash == crypto.SHA1
+	if weak {
+		sr.problem("signature uses SHA-1, which is no longer accepted")
+	}
+	sigOK := true
+	if p.encapsulated {
+		sr.problem("signature is not detached")
+		sigOK = false
+	}
+	if p.signedAttrs != nil {
+		sr.DigestValid = bytes.Equal(p.messageDigest, digest)
+		if !sr.DigestValid {
+			sr.problem("digest mismatch: the signed bytes were changed")
+		}
+		if !p.contentType.Equal(oidData) {
+			sr.problem("signed content type is not id-data")
+			sigOK = false
+		}
+		h := p.digestHash.New()
+		h.Write(p.signedAttrs)
+		if err := p.verifySignature(h.Sum(nil), p.digestHash); err != nil {
+			sr.problem("signature value does not verify: %v", err)
+			sigOK = false
+		}
+	} else {
+		if SubFilter(sr.SubFilter) == SubFilterCAdES {
+			sr.problem("CAdES signature without signed attributes")
+			sigOK = false
+		}
+		if err := p.verifySignature(digest, p.digestHash); err != nil {
+			sr.problem("digest mismatch or bad signature value: %v", err)
+			sigOK = false
+		} else {
+			sr.DigestValid = true
+		}
+	}
+	if p.signer != nil {
+		switch {
+		case p.essCertHash != nil:
+			if h := sha256.Sum256(p.signer.Raw); !bytes.Equal(h[:], p.essCertHash) {
+				sr.problem("signing-certificate attribute does not match the signer certificate")
+				sigOK = false
+			}
+		case p.essV1Hash != nil:
+			if h := sha1.Sum(p.signer.Raw); !bytes.Equal(h[:], p.essV1Hash) {
+				sr.problem("signing-certificate attribute does not match the signer certificate")
+				sigOK = false
+			}
+		case SubFilter(sr.SubFilter) == SubFilterCAdES && !p.hasESS:
+			sr.problem("CAdES signature without the signing-certificate-v2 attribute")
+			sigOK = false
+		}
+	}
+	sr.SignatureValid = sigOK && !weak && p.signer != nil && s.gapOK
+	if p.signer == nil {
+		sr.problem("signer certificate is not included in the signature")
+		return
+	}
+	s.checkCertificate(opts, now)
+}
+
+func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
+	sr := s.rep
+	leaf := s.cms.signer
+	at := sr.SigningTime
+	if at.IsZero() {
+		at = now
+		sr.problem("signature states no signing time; checked at the current time")
+	}
+	if at.After(now.Add(5 * time.Minute)) {
+		sr.problem("signing time %s lies in the future", at.Format(time.RFC3339))
+	}
+
+	// Key usage: digitalSignature or nonRepudiation, or no extension.
+	ku := leaf.KeyUsage
+	sr.KeyUsageOK = ku == 0 || ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) != 0
+	if !sr.KeyUsageOK {
+		sr.problem("certificate key usage does not allow signing")
+	}
+
+	inter := x509.NewCertPool()
+	for _, c := range s.cms.certs {
+		if c != leaf {
+			inter.AddCert(c)
+		}
+	}
+	vo := x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	sr.ValidAtSigningTime = !at.Before(leaf.NotBefore) && !at.After(leaf.NotAfter) && !at.After(now.Add(5*time.Minute))
+	if opts.Roots == nil {
+		sr.problem("no trust roots configured")
+	} else {
+		chains, err := leaf.Verify(vo)
+		var cie x509.CertificateInvalidError
+		if errors.As(err, &cie) && cie.Reason == x509.Expired {
+			if sr.ValidAtSigningTime {
+				sr.ValidAtSigningTime = false
+				sr.problem("a CA certificate of the chain was not valid at signing time")
+			}
+			// Is the chain trusted otherwise? Try at a moment the leaf
+			// was valid.
+			vo.CurrentTime = leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2)
+			chains, err = leaf.Verify(vo)
+		}
+		var uae x509.UnknownAuthorityError
+		switch {
+		case err == nil:
+			sr.ChainTrusted = true
+			sr.Chain = chains[0]
+		case errors.As(err, &uae):
+			issuer := leaf.Issuer.String()
+			if uae.Cert != nil {
+				issuer = uae.Cert.Issuer.String()
+			}
+			sr.problem("signed by an untrusted CA: %s", issuer)
+		default:
+			sr.problem("certificate chain is not valid: %v", err)
+		}
+	}
+	switch {
+	case at.Before(leaf.NotBefore):
+		sr.problem("certificate not yet valid at signing time")
+	case at.After(leaf.NotAfter):
+		sr.problem("certificate expired at signing time")
+	}
+	s.checkRevocation(opts, at)
+}
+
+// checkRevocation looks each certificate of the chain up in the CRLs its
+// issuer signed.
+func (s *checkedSig) checkRevocation(opts VerifyOptions, at time.Time) {
+	sr := s.rep
+	chain := sr.Chain
+	if len(chain) == 0 {
+		// No trusted chain: still report a revocation the issuer (if among
+		// the embedded certificates) stated.
+		chain = []*x509.Certificate{s.cms.signer}
+		for _, c := range s.cms.certs {
+			if c != s.cms.signer && bytes.Equal(c.RawSubject, s.cms.signer.RawIssuer) {
+				chain = append(chain, c)
+				break
+			}
+		}
+	}
+	for i := 0; i+1 < len(chain); i++ {
+		c, issuer := chain[i], chain[i+1]
+		for _, crl := range opts.CRLs {
+			if crl == nil || !bytes.Equal(crl.RawIssuer, c.RawIssuer) {
+				continue
+			}
+			if err := crl.CheckSignatureFrom(issuer); err != nil {
+				sr.problem("CRL of %s has a bad signature; ignored", issuer.Subject.String())
+				continue
+			}
+			for _, e := range crl.RevokedCertificateEntries {
+				if e.SerialNumber == nil || e.SerialNumber.Cmp(c.SerialNumber) != 0 {
+					continue
+				}
+				// Without a trusted timestamp the claimed signing time
+				// is all there is; a compromised key voids it.
+				compromised := e.ReasonCode == 1 || e.ReasonCode == 2
+				if !e.RevocationTime.After(at) || compromised {
+					sr.Revoked = true
+					who := "certificate"
+					if i > 0 {
+						who = "CA certificate " + c.Subject.String()
+					}
+					sr.problem("%s revoked on %s", who, e.RevocationTime.UTC().Format("2006-01-02"))
+				}
+			}
+		}
+	}
+}
