@@ -28,15 +28,19 @@ for _ in $(seq 50); do grep -q serving "$work/hub.out" 2>/dev/null && break; sle
 cat "$work/hub.out"
 export LTNODE_HUB=127.0.0.1:$port
 
-say "A real PDF (văn bản mẫu)"
-"$BIN/samplepdf" -out "$work/qd-12.pdf"
-ls -l "$work/qd-12.pdf"
+say "A real PDF (văn bản mẫu), signed twice: the commune's leader, then the commune's seal"
+"$BIN/samplepdf" -out "$work/draft.pdf"
+ag=$work/hub/agencies/$commune
+"$BIN/ltnode" sign "$work/draft.pdf" "$work/leader.pdf" --key "$ag/leader/key.pem" --cert "$ag/leader/cert.pem" --reason "Ký duyệt"
+"$BIN/ltnode" sign "$work/leader.pdf" "$work/qd-12.pdf" --key "$ag/key.pem" --cert "$ag/cert.pem" --reason "Phát hành"
+"$BIN/ltnode" verify "$work/qd-12.pdf" --trust "$work/hub/ca/ca.pem"
 
 say "ltnode send: xã $commune → huyện $district và tỉnh $province"
 LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" send \
   --to "$district,$province" --file "$work/qd-12.pdf" \
   --number 12 --notation QĐ-UBND --subject "Quyết định ban hành Kế hoạch chuyển đổi số năm 2027" \
   --json | tee "$work/sent.json"
+echo "(the hub checked both PDF signatures and the envelope signature: see \"verification\" above)"
 msg=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["message_id"])' "$work/sent.json" 2>/dev/null \
   || sed -n 's/.*"message_id": "\([^"]*\)".*/\1/p' "$work/sent.json")
 

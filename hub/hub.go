@@ -27,11 +27,13 @@ import (
 
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
+	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/pki"
 	"github.com/lienthong/lienthong/signing/receipt"
+	"github.com/lienthong/lienthong/signing/trust"
 )
 
 // Config configures a hub.
@@ -49,6 +51,9 @@ type Config struct {
 	// sends before cutting them off.
 	ShutdownGrace time.Duration
 	Store         store.Options
+	// Unsigned says whether unsigned documents are refused (default) or
+	// accepted and flagged.
+	Unsigned policy.Unsigned
 }
 
 // Hub is a running hub.
@@ -62,6 +67,7 @@ type Hub struct {
 	lis      net.Listener
 	httpLis  net.Listener
 	httpSrv  *http.Server
+	trust    *trust.Store
 	stopping chan struct{}
 }
 
@@ -126,7 +132,14 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		return nil, err
 	}
 
-	auth := &exchange.Authenticator{Directory: &h.dir, Open: []string{"/grpc.health.v1.Health/"}}
+	if h.trust, err = trust.Load(l.Trust()); err != nil {
+		return nil, fmt.Errorf("loading trust store: %w", err)
+	}
+	auth := &exchange.Authenticator{
+		Directory: &h.dir,
+		Open:      []string{"/grpc.health.v1.Health/"},
+		Revoked:   func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
+	}
 	h.grpc = grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(&tls.Config{
 			Certificates: []tls.Certificate{cert},
@@ -142,6 +155,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	exchange.New(exchange.Config{
 		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
 		Receipts: receipt.NewIssuer(signer, leaf, cfg.Now),
+		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
 	}).Register(h.grpc)
 	h.health = health.NewServer()
 	healthpb.RegisterHealthServer(h.grpc, h.health)
@@ -169,6 +183,17 @@ func (h *Hub) ReloadDirectory(ctx context.Context) error {
 		return fmt.Errorf("loading directory: %w", err)
 	}
 	h.dir.Store(d)
+	return nil
+}
+
+// ReloadTrust re-reads the trust roots and CRLs (D/trust) without a
+// restart; on error the previous ones stay in force.
+func (h *Hub) ReloadTrust() error {
+	if err := h.trust.Reload(); err != nil {
+		return fmt.Errorf("reloading trust store: %w", err)
+	}
+	snap := h.trust.Snapshot()
+	h.log.Info("trust store reloaded", "roots", len(snap.Certificates), "crls", len(snap.CRLs))
 	return nil
 }
 

@@ -11,12 +11,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
+	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/cliutil"
@@ -36,7 +39,8 @@ const usage = `lthub — trục liên thông văn bản của tỉnh (provincial
 
 Cách dùng / usage:
   lthub init   --dir D                      tạo PKI thử nghiệm và danh bạ mẫu
-  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080]
+  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--unsigned refuse|flag]
+               (kill -HUP: đọc lại chứng thư gốc và CRL trong D/trust)
   lthub agency list     --dir D             danh bạ cơ quan
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan
   lthub agency activate --dir D CODE        cho phép liên thông lại
@@ -109,6 +113,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs.Int64Var(&lim.MaxDocumentSize, "max-document-size", lim.MaxDocumentSize, "tổng dung lượng tối đa mỗi văn bản (byte)")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "thời gian chờ các lần gửi dở dang khi dừng")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
+	unsigned := fs.String("unsigned", "refuse", "văn bản chưa ký số: refuse (từ chối) hoặc flag (nhận và đánh dấu)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
@@ -119,11 +124,33 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return cliutil.Usagef("--log-level %q: %v", *logLevel, err)
 	}
+	up, err := policy.ParseUnsigned(*unsigned)
+	if err != nil {
+		return cliutil.Usagef("--unsigned: %v", err)
+	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
-	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, Limits: lim, Logger: logger, ShutdownGrace: *grace})
+	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, Limits: lim, Logger: logger,
+		ShutdownGrace: *grace, Unsigned: up})
 	if err != nil {
 		return err
 	}
+	// SIGHUP re-reads trust roots and CRLs without a restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	served := make(chan struct{})
+	defer func() { signal.Stop(hup); close(served) }()
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if err := h.ReloadTrust(); err != nil {
+					logger.Error("trust reload failed; keeping the previous trust store", "error", err)
+				}
+			case <-served:
+				return
+			}
+		}
+	}()
 	fmt.Fprintf(m.Stdout, "lthub: serving on %s\n", h.Addr())
 	if m.Ready != nil {
 		m.Ready(h)

@@ -40,8 +40,13 @@ func (l Layout) Data() string { return filepath.Join(l.Dir, "hub", "data") }
 // Trust is the trust store for document signatures (roots/, crls/).
 func (l Layout) Trust() string { return filepath.Join(l.Dir, "trust") }
 
-// Agency is the directory a node needs: cert.pem, key.pem, ca.pem.
+// Agency is the directory a node needs: cert.pem, key.pem, ca.pem. Its
+// leader/ subdirectory holds a personal signing certificate for the
+// agency's head, who signs documents before the agency seal (dev only).
 func (l Layout) Agency(code string) string { return filepath.Join(l.Dir, "agencies", code) }
+
+// Leader is the directory of the agency head's signing certificate and key.
+func (l Layout) Leader(code string) string { return filepath.Join(l.Agency(code), "leader") }
 
 // SampleAgency is one agency of the sample province.
 type SampleAgency struct {
@@ -161,6 +166,17 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 		}
 		ad := l.Agency(s.Code)
 		if err := writePair(filepath.Join(ad, "cert.pem"), filepath.Join(ad, "key.pem"), cert, key, root.Cert); err != nil {
+			return nil, err
+		}
+		leaderCert, leaderKey, err := root.Issue(pki.Request{
+			CommonName: "Lãnh đạo " + s.Name, Organization: s.Name,
+			NotBefore: notBefore, NotAfter: notAfter, Usage: pki.DocumentSigning, KeyType: opts.KeyType,
+		})
+		if err != nil {
+			return nil, err
+		}
+		ld := l.Leader(s.Code)
+		if err := writePair(filepath.Join(ld, "cert.pem"), filepath.Join(ld, "key.pem"), leaderCert, leaderKey, nil); err != nil {
 			return nil, err
 		}
 		sum := sha256.Sum256(cert.Raw)

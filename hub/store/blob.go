@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // BlobRef names a blob: the SHA-256 and size of its bytes.
@@ -18,48 +22,160 @@ type BlobRef struct {
 	Size   int64
 }
 
-// blobDir holds content-addressed files: blobs/<hex[0:2]>/<hex>, and
-// blobs/tmp for files being written. Blobs written but not yet named by a
-// committed document are pinned so a concurrent discard of identical
-// content cannot remove them.
+// String returns the blob's SHA-256 in hex.
+func (r BlobRef) String() string { return hex.EncodeToString(r.SHA256[:]) }
+
+// blobDir holds content-addressed files, blobs/<hex[0:2]>/<hex>, and
+// blobs/tmp for files being written.
+//
+// A blob committed but not yet named by a stored document is pinned (a
+// count per SHA-256, one per BlobWriter.Commit) until Accept or
+// DiscardBlobs releases it. mu serializes everything that creates or
+// removes a blob file with the pin counts, so a blob is removed only when
+// no writer pins it and no document references it, and a writer never
+// takes a file that is being removed for its own.
 type blobDir struct {
 	root string
-	mu   sync.Mutex
-	pins map[[32]byte]int
+	tmp  string
+
+	mu     sync.Mutex
+	pins   map[[32]byte]int
+	closed bool
+
+	// durable[b] is set once the shard directory for first byte b is known
+	// to have a durable entry in root.
+	durable [256]atomic.Bool
 }
 
+const tmpDir = "tmp"
+
 func openBlobDir(root string) (*blobDir, error) {
-	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
+	d := &blobDir{root: root, tmp: filepath.Join(root, tmpDir), pins: make(map[[32]byte]int)}
+	if err := os.MkdirAll(d.tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("creating blob directory: %w", err)
 	}
-	return &blobDir{root: root, pins: make(map[[32]byte]int)}, nil
+	// Nobody else has the database open, so whatever is in tmp was left by
+	// a writer that died.
+	names, err := readNames(d.tmp)
+	if err != nil {
+		return nil, fmt.Errorf("listing unfinished blobs: %w", err)
+	}
+	for _, n := range names {
+		if err := os.Remove(filepath.Join(d.tmp, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("removing unfinished blob: %w", err)
+		}
+	}
+	shards, err := d.shards()
+	if err != nil {
+		return nil, err
+	}
+	for _, sh := range shards {
+		b, _ := hex.DecodeString(sh)
+		d.durable[b[0]].Store(true) // Open syncs root before any blob is committed
+	}
+	return d, nil
+}
+
+func (d *blobDir) shardDir(sum [32]byte) string {
+	return filepath.Join(d.root, hex.EncodeToString(sum[:1]))
 }
 
 func (d *blobDir) path(sum [32]byte) string {
-	h := hex.EncodeToString(sum[:])
-	return filepath.Join(d.root, h[:2], h)
+	return filepath.Join(d.shardDir(sum), hex.EncodeToString(sum[:]))
 }
 
-// BlobWriter streams one file into the blob directory, hashing as it goes.
+// ensureShard creates the shard directory of sum and makes its entry
+// durable.
+func (d *blobDir) ensureShard(sum [32]byte) error {
+	if d.durable[sum[0]].Load() {
+		return nil
+	}
+	if err := os.Mkdir(d.shardDir(sum), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating blob directory: %w", err)
+	}
+	// Sync even if another writer created it: its sync may not have
+	// happened yet.
+	if err := syncDir(d.root); err != nil {
+		return err
+	}
+	d.durable[sum[0]].Store(true)
+	return nil
+}
+
+// shards lists the shard directories' names.
+func (d *blobDir) shards() ([]string, error) {
+	names, err := readNames(d.root)
+	if err != nil {
+		return nil, fmt.Errorf("listing blob directory: %w", err)
+	}
+	out := names[:0]
+	for _, n := range names {
+		if b, err := hex.DecodeString(n); err == nil && len(b) == 1 && hex.EncodeToString(b) == n {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// close refuses new blobs and reports whether any are still pinned.
+func (d *blobDir) close() (pinned bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	return len(d.pins) > 0
+}
+
+// count returns the number of blob files and of temporary files.
+func (d *blobDir) count() (blobs, tmp int, err error) {
+	shards, err := d.shards()
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, sh := range shards {
+		names, err := readNames(filepath.Join(d.root, sh))
+		if err != nil {
+			return 0, 0, fmt.Errorf("counting blobs: %w", err)
+		}
+		blobs += len(names)
+	}
+	names, err := readNames(d.tmp)
+	if err != nil {
+		return 0, 0, fmt.Errorf("counting unfinished blobs: %w", err)
+	}
+	return blobs, len(names), nil
+}
+
+// BlobWriter streams one file into the blob store, hashing as it writes.
+// It is not safe for concurrent use.
 type BlobWriter struct {
-	d    *blobDir
+	s    *Store
 	f    *os.File
 	h    hash.Hash
 	n    int64
 	done bool
 }
 
-// NewBlob starts a blob in a temporary file.
+// NewBlob starts a blob in a temporary file under dir/blobs/tmp. The
+// caller must end it with Commit or Abort.
 func (s *Store) NewBlob() (*BlobWriter, error) {
-	f, err := os.CreateTemp(filepath.Join(s.blobs.root, "tmp"), "blob-*")
+	s.blobs.mu.Lock()
+	closed := s.blobs.closed
+	s.blobs.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("creating blob: %w", ErrClosed)
+	}
+	f, err := os.CreateTemp(s.blobs.tmp, "blob-*")
 	if err != nil {
 		return nil, fmt.Errorf("creating blob: %w", err)
 	}
-	return &BlobWriter{d: s.blobs, f: f, h: sha256.New()}, nil
+	return &BlobWriter{s: s, f: f, h: sha256.New()}, nil
 }
 
-// Write appends p.
+// Write appends p to the blob.
 func (w *BlobWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("writing blob: already committed or aborted")
+	}
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.n += int64(n)
@@ -69,60 +185,77 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// Size is the number of bytes written.
+// Size returns the number of bytes written.
 func (w *BlobWriter) Size() int64 { return w.n }
 
-// Sum is the SHA-256 of the bytes written so far.
+// Sum returns the SHA-256 of the bytes written so far.
 func (w *BlobWriter) Sum() [32]byte {
 	var s [32]byte
 	w.h.Sum(s[:0])
 	return s
 }
 
-// Commit makes the blob durable under its content address and pins it
-// until Accept or DiscardBlobs releases it.
+// Commit makes the blob durable under its content address: it fsyncs the
+// file, renames it to dir/blobs/<hex[0:2]>/<hex> (or, if that blob exists,
+// drops the temporary file) and fsyncs the directories. The blob is pinned
+// until Accept or DiscardBlobs releases it. On error nothing is left
+// behind.
 func (w *BlobWriter) Commit() (BlobRef, error) {
-	ref := BlobRef{SHA256: w.Sum(), Size: w.n}
 	if w.done {
-		return ref, errors.New("blob already committed or aborted")
+		return BlobRef{}, errors.New("committing blob: already committed or aborted")
 	}
 	w.done = true
+	d := w.s.blobs
+	ref := BlobRef{SHA256: w.Sum(), Size: w.n}
 	tmp := w.f.Name()
+	fail := func(err error) (BlobRef, error) {
+		os.Remove(tmp)
+		return BlobRef{}, fmt.Errorf("committing blob %s: %w", ref, err)
+	}
 	if err := w.f.Sync(); err != nil {
 		w.f.Close()
-		os.Remove(tmp)
-		return ref, fmt.Errorf("syncing blob: %w", err)
+		return fail(err)
 	}
 	if err := w.f.Close(); err != nil {
-		os.Remove(tmp)
-		return ref, fmt.Errorf("closing blob: %w", err)
+		return fail(err)
 	}
-	final := w.d.path(ref.SHA256)
-	w.d.mu.Lock()
-	defer w.d.mu.Unlock()
-	if _, err := os.Stat(final); err == nil {
-		os.Remove(tmp)
-	} else {
-		if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-			os.Remove(tmp)
-			return ref, fmt.Errorf("creating blob directory: %w", err)
+	if err := d.ensureShard(ref.SHA256); err != nil {
+		return fail(err)
+	}
+	final := d.path(ref.SHA256)
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return fail(ErrClosed)
+	}
+	_, err := os.Lstat(final)
+	switch {
+	case err == nil:
+		// Same content, already stored or being stored: share it.
+		if err := os.Remove(tmp); err != nil {
+			w.s.log.Warn("removing duplicate blob", "path", tmp, "err", err)
 		}
+	case errors.Is(err, fs.ErrNotExist):
 		if err := os.Rename(tmp, final); err != nil {
-			os.Remove(tmp)
-			return ref, fmt.Errorf("storing blob: %w", err)
+			d.mu.Unlock()
+			return fail(err)
 		}
-		if err := syncDir(filepath.Dir(final)); err != nil {
-			return ref, err
-		}
-		if err := syncDir(w.d.root); err != nil {
-			return ref, err
-		}
+	default:
+		d.mu.Unlock()
+		return fail(err)
 	}
-	w.d.pins[ref.SHA256]++
+	d.pins[ref.SHA256]++
+	d.mu.Unlock()
+	// Also when the file existed: the writer that renamed it may not have
+	// synced the directory yet.
+	if err := syncDir(d.shardDir(ref.SHA256)); err != nil {
+		w.s.release([]BlobRef{ref}, true)
+		return BlobRef{}, fmt.Errorf("committing blob %s: %w", ref, err)
+	}
 	return ref, nil
 }
 
-// Abort removes the temporary file; after Commit it does nothing.
+// Abort removes the temporary file. After Commit it does nothing.
 func (w *BlobWriter) Abort() error {
 	if w.done {
 		return nil
@@ -135,82 +268,145 @@ func (w *BlobWriter) Abort() error {
 	return nil
 }
 
-// OpenBlob opens a stored blob for reading.
+// OpenBlob opens a stored blob for reading. A missing blob is an error
+// wrapping ErrNotFound.
 func (s *Store) OpenBlob(ref BlobRef) (*os.File, error) {
 	f, err := os.Open(s.blobs.path(ref.SHA256))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("blob %x: %w", ref.SHA256, ErrNotFound)
+		return nil, fmt.Errorf("opening blob %s: %w", ref, ErrNotFound)
 	}
-	return f, err
+	if err != nil {
+		return nil, fmt.Errorf("opening blob %s: %w", ref, err)
+	}
+	return f, nil
 }
 
-// release unpins refs and removes those nobody pins and no stored
-// document references.
-func (d *blobDir) release(refs []BlobRef, referenced func([32]byte) (bool, error)) {
+// DiscardBlobs releases the pins of blobs written for a document that will
+// not be stored, and deletes the file of each that no stored document
+// references and no other writer pins.
+func (s *Store) DiscardBlobs(refs []BlobRef) { s.release(refs, true) }
+
+// release drops one pin per ref; with remove, the blobs left unpinned are
+// deleted unless a stored document references them.
+func (s *Store) release(refs []BlobRef, remove bool) {
+	d := s.blobs
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	var unpinned [][32]byte
 	for _, r := range refs {
-		if d.pins[r.SHA256]--; d.pins[r.SHA256] <= 0 {
-			delete(d.pins, r.SHA256)
-		} else {
+		if n := d.pins[r.SHA256]; n > 1 {
+			d.pins[r.SHA256] = n - 1
 			continue
 		}
-		if used, err := referenced(r.SHA256); err != nil || used {
-			continue
+		delete(d.pins, r.SHA256)
+		// After Close the database cannot be asked; Close saw the pins and
+		// left the store marked for a sweep.
+		if remove && !d.closed {
+			unpinned = append(unpinned, r.SHA256)
 		}
-		os.Remove(d.path(r.SHA256))
+	}
+	if len(unpinned) > 0 {
+		s.removeUnreferenced(unpinned)
 	}
 }
 
-// collect removes temporary files and unreferenced blobs; used at open,
-// when no writer is active.
-func (d *blobDir) collect(referenced func([32]byte) (bool, error)) (int, error) {
-	removed := 0
-	err := filepath.WalkDir(d.root, func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		if filepath.Base(filepath.Dir(path)) == "tmp" {
-			return os.Remove(path)
-		}
-		raw, err := hex.DecodeString(e.Name())
-		if err != nil || len(raw) != 32 {
-			return nil // not ours
-		}
-		used, err := referenced([32]byte(raw))
-		if err != nil || used {
-			return err
-		}
-		removed++
-		return os.Remove(path)
-	})
-	return removed, err
-}
-
-// count returns the number of blob files and temporary files.
-func (d *blobDir) count() (blobs, tmp int, err error) {
-	err = filepath.WalkDir(d.root, func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		if filepath.Base(filepath.Dir(path)) == "tmp" {
-			tmp++
-		} else {
-			blobs++
+// removeUnreferenced deletes the blob files among sums that no stored
+// document references and returns how many it deleted. The caller holds
+// blobs.mu and has checked that none is pinned.
+func (s *Store) removeUnreferenced(sums [][32]byte) int {
+	var unused [][32]byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		refs := tx.Bucket(bucketBlobRefs)
+		for _, sum := range sums {
+			if refs.Get(sum[:]) == nil {
+				unused = append(unused, sum)
+			}
 		}
 		return nil
 	})
-	return blobs, tmp, err
+	if err != nil {
+		s.dirty.Store(true)
+		s.log.Warn("checking blob references; unreferenced blobs kept until the next sweep", "err", err)
+		return 0
+	}
+	removed := 0
+	for _, sum := range unused {
+		err := os.Remove(s.blobs.path(sum))
+		switch {
+		case err == nil:
+			removed++
+		case !errors.Is(err, fs.ErrNotExist):
+			s.dirty.Store(true)
+			s.log.Warn("removing unreferenced blob; kept until the next sweep", "sha256", hex.EncodeToString(sum[:]), "err", err)
+		}
+	}
+	return removed
+}
+
+// SweepBlobs deletes every blob file that no stored document references and
+// no writer pins, and returns how many it deleted. Open runs it in the
+// background after an unclean shutdown; it is safe to run at any time.
+func (s *Store) SweepBlobs(ctx context.Context) (int, error) {
+	d := s.blobs
+	shards, err := d.shards()
+	if err != nil {
+		return 0, fmt.Errorf("sweeping blobs: %w", err)
+	}
+	const chunk = 1024 // bounds how long writers wait for mu
+	removed := 0
+	for _, sh := range shards {
+		names, err := readNames(filepath.Join(d.root, sh))
+		if err != nil {
+			return removed, fmt.Errorf("sweeping blobs: %w", err)
+		}
+		var sums [][32]byte
+		for _, n := range names {
+			if b, err := hex.DecodeString(n); err == nil && len(b) == 32 && n[:2] == sh && hex.EncodeToString(b) == n {
+				sums = append(sums, [32]byte(b))
+			}
+		}
+		for len(sums) > 0 {
+			if err := ctx.Err(); err != nil {
+				return removed, fmt.Errorf("sweeping blobs: %w", err)
+			}
+			batch := sums[:min(chunk, len(sums))]
+			sums = sums[len(batch):]
+			d.mu.Lock()
+			if d.closed {
+				d.mu.Unlock()
+				return removed, fmt.Errorf("sweeping blobs: %w", ErrClosed)
+			}
+			unpinned := batch[:0]
+			for _, sum := range batch {
+				if d.pins[sum] == 0 {
+					unpinned = append(unpinned, sum)
+				}
+			}
+			removed += s.removeUnreferenced(unpinned)
+			d.mu.Unlock()
+		}
+	}
+	return removed, nil
+}
+
+// readNames returns the names in dir, unsorted.
+func readNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
 
 func syncDir(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	defer f.Close()
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
 }

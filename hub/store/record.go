@@ -1,23 +1,128 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
-// Document record fields, protobuf wire format. Do not renumber.
+// Bucket layout. A key made of a variable-length string and a suffix
+// starts with the string's length as a uvarint (written lp(s) below), so no
+// id or code can be a prefix of another's keys.
+//
+//	agencies    code                     → Agency (protobuf)
+//	docs        message id               → document record (protowire, below)
+//	deliveries  lp(message id) recipient → delivery record (32 bytes)
+//	queue       lp(recipient) seq        → message id; seq is the bucket's
+//	                                        sequence, 8 bytes big-endian, so
+//	                                        a recipient's entries are FIFO
+//	receipts    lp(message id) seq       → Receipt (protobuf), in order
+//	blobrefs    SHA-256 (32 bytes)       → documents naming it (uint64)
+//	meta        "version", "documents", "pending" (uint64), "clean" (1 byte)
+var (
+	bucketAgencies   = []byte("agencies")
+	bucketDocs       = []byte("docs")
+	bucketDeliveries = []byte("deliveries")
+	bucketQueue      = []byte("queue")
+	bucketReceipts   = []byte("receipts")
+	bucketBlobRefs   = []byte("blobrefs")
+	bucketMeta       = []byte("meta")
+
+	metaVersion   = []byte("version")
+	metaDocuments = []byte("documents")
+	metaPending   = []byte("pending")
+	metaClean     = []byte("clean")
+)
+
+// schemaVersion is the layout above. Bump it with a migration when the
+// layout changes.
+const schemaVersion = 1
+
+func dataBuckets() [][]byte {
+	return [][]byte{bucketAgencies, bucketDocs, bucketDeliveries, bucketQueue, bucketReceipts, bucketBlobRefs}
+}
+
+// initSchema creates the buckets of a new database or checks the version of
+// an existing one, reports whether it was closed cleanly, and marks it open
+// (unclean) until Close.
+func initSchema(db *bolt.DB) (clean bool, err error) {
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			if docs := tx.Bucket(bucketDocs); docs != nil {
+				if k, _ := docs.Cursor().First(); k != nil {
+					return errors.New("database holds documents but no layout version; it was written by an incompatible development build")
+				}
+			}
+			var err error
+			if meta, err = tx.CreateBucket(bucketMeta); err != nil {
+				return err
+			}
+			if err := meta.Put(metaVersion, putUint64(schemaVersion)); err != nil {
+				return err
+			}
+			clean = true // nothing can be orphaned in a new store
+		} else {
+			if v := getUint64(meta.Get(metaVersion)); v != schemaVersion {
+				return fmt.Errorf("database layout version %d, this build reads version %d", v, schemaVersion)
+			}
+			clean = bytes.Equal(meta.Get(metaClean), []byte{1})
+		}
+		for _, name := range dataBuckets() {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", name, err)
+			}
+		}
+		return meta.Put(metaClean, []byte{0})
+	})
+	return clean, err
+}
+
+// lp returns s prefixed by its length, then room for a suffix.
+func lp(s string, suffix int) []byte {
+	k := make([]byte, 0, binary.MaxVarintLen64+len(s)+suffix)
+	k = binary.AppendUvarint(k, uint64(len(s)))
+	return append(k, s...)
+}
+
+func deliveryKey(messageID, recipient string) []byte {
+	return append(lp(messageID, len(recipient)), recipient...)
+}
+
+func seqKey(s string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(lp(s, 8), seq)
+}
+
+func putUint64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func getUint64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// addCounter adds delta to the uint64 counter at key.
+func addCounter(b *bolt.Bucket, key []byte, delta int64) error {
+	return b.Put(key, putUint64(uint64(int64(getUint64(b.Get(key)))+delta)))
+}
+
+// Document record fields, protobuf wire format. Do not renumber; a
+// reader skips fields it does not know.
 const (
 	fieldSender       protowire.Number = 1
 	fieldEnvelope     protowire.Number = 2 // SignedEnvelope
 	fieldEnvelopeSum  protowire.Number = 3
 	fieldRecipient    protowire.Number = 4 // repeated
-	fieldFile         protowire.Number = 5 // repeated: 32-byte SHA-256 then 8-byte size
+	fieldFile         protowire.Number = 5 // repeated: 32-byte SHA-256, 8-byte size
 	fieldAccepted     protowire.Number = 6 // Receipt
 	fieldVerification protowire.Number = 7 // Verification
 )
@@ -31,42 +136,52 @@ func encodeDoc(d *Document) ([]byte, error) {
 	appendMsg := func(n protowire.Number, m proto.Message) error {
 		v, err := proto.Marshal(m)
 		if err != nil {
-			return fmt.Errorf("encoding document %s: %w", d.MessageID, err)
+			return err
 		}
 		appendBytes(n, v)
 		return nil
 	}
 	appendBytes(fieldSender, []byte(d.Sender))
 	if err := appendMsg(fieldEnvelope, d.Envelope); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding envelope: %w", err)
 	}
 	appendBytes(fieldEnvelopeSum, d.EnvelopeSHA256[:])
 	for _, r := range d.Recipients {
 		appendBytes(fieldRecipient, []byte(r))
 	}
 	for _, f := range d.Files {
-		appendBytes(fieldFile, binary.BigEndian.AppendUint64(append([]byte(nil), f.SHA256[:]...), uint64(f.Size)))
+		appendBytes(fieldFile, binary.BigEndian.AppendUint64(f.SHA256[:], uint64(f.Size)))
 	}
 	if err := appendMsg(fieldAccepted, d.Accepted); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding accepted receipt: %w", err)
 	}
 	if d.Verification != nil {
 		if err := appendMsg(fieldVerification, d.Verification); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("encoding verification: %w", err)
 		}
 	}
 	return b, nil
 }
 
+// decodeDoc decodes a document record. It copies everything it keeps, so
+// b may be memory owned by a transaction.
 func decodeDoc(id string, b []byte) (*Document, error) {
 	d := &Document{MessageID: id, Envelope: new(lienthongv1.SignedEnvelope), Accepted: new(lienthongv1.Receipt)}
 	bad := func(what string) error { return fmt.Errorf("document record %s: bad %s", id, what) }
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || typ != protowire.BytesType {
+		if n < 0 {
 			return nil, bad("tag")
 		}
 		b = b[n:]
+		if typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return nil, bad("field")
+			}
+			b = b[n:]
+			continue
+		}
 		v, n := protowire.ConsumeBytes(b)
 		if n < 0 {
 			return nil, bad("field")
@@ -116,8 +231,10 @@ type delivery struct {
 	deliveredSeq uint64 // key of the delivered receipt; 0 until acked
 }
 
+const deliveryLen = 32
+
 func (d delivery) encode() []byte {
-	b := make([]byte, 32)
+	b := make([]byte, deliveryLen)
 	binary.BigEndian.PutUint64(b[0:], uint64(d.status))
 	binary.BigEndian.PutUint64(b[8:], uint64(d.time.UnixNano()))
 	binary.BigEndian.PutUint64(b[16:], d.queueSeq)
@@ -126,8 +243,8 @@ func (d delivery) encode() []byte {
 }
 
 func decodeDelivery(b []byte) (delivery, error) {
-	if len(b) != 32 {
-		return delivery{}, fmt.Errorf("delivery record of %d bytes", len(b))
+	if len(b) != deliveryLen {
+		return delivery{}, fmt.Errorf("delivery record of %d bytes, want %d", len(b), deliveryLen)
 	}
 	return delivery{
 		status:       lienthongv1.Status(binary.BigEndian.Uint64(b[0:])),

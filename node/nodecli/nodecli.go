@@ -42,6 +42,10 @@ Lệnh / verbs:
   track     theo dõi văn bản     MESSAGE_ID [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
 
+  ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R]
+  ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json]
+            (exit 0 hợp lệ, 1 không hợp lệ/bị sửa/chưa ký, 2 không đọc được)
+
 Ví dụ / example:
   ltnode --hub 127.0.0.1:7443 --id hub/agencies/000.01.31.H53 send \
       --to 000.00.31.H53 --file qd.pdf --number 12 --notation QĐ-UBND --subject "Về việc ..."
@@ -106,6 +110,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.track(ctx, rest, connect)
 	case "agencies":
 		return m.agencies(ctx, rest, connect)
+	case "sign":
+		return m.sign(ctx, rest)
+	case "verify":
+		return m.verify(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -22,7 +22,7 @@ func TestAcceptedSurvivesSIGKILL(t *testing.T) {
 	p := startHubProcess(t, dir, "127.0.0.1:0")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pdf, sum := writePDF(t, "qd.pdf", samplepdf.Options{Title: "Quyet dinh", PadBytes: 300 << 10})
+	pdf, sum := writePDF(t, dir, commune, "qd.pdf", samplepdf.Options{Title: "Quyet dinh", PadBytes: 300 << 10})
 
 	sender := client(t, p.addr, dir, commune)
 	var (
@@ -45,6 +45,11 @@ func TestAcceptedSurvivesSIGKILL(t *testing.T) {
 				res, err := sender.Send(ctx, node.Document{Recipients: []string{district}, Number: fmt.Sprint(w*1000 + i),
 					Notation: "QĐ-UBND", Subject: "durability", Files: []node.File{{Path: pdf}}}, nil)
 				if err != nil {
+					select {
+					case <-stop:
+					default:
+						t.Errorf("send before the kill failed: %v", err)
+					}
 					return // the hub is gone
 				}
 				mu.Lock()
@@ -54,12 +59,13 @@ func TestAcceptedSurvivesSIGKILL(t *testing.T) {
 			}
 		}(w)
 	}
-	for n.Load() < 12 {
+	deadline := time.Now().Add(time.Minute)
+	for n.Load() < 12 && time.Now().Before(deadline) && !t.Failed() {
 		runtime.Gosched()
 		time.Sleep(5 * time.Millisecond)
 	}
-	p.kill(t)
 	close(stop)
+	p.kill(t)
 	wg.Wait()
 	if len(accepted) < 12 {
 		t.Fatalf("only %d accepted before the kill", len(accepted))

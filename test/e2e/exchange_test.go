@@ -60,8 +60,8 @@ func inboxLines(t *testing.T, out string) []inboxJSON {
 func TestCommuneToDistrictAndProvince(t *testing.T) {
 	dir := initHub(t)
 	h := startHub(t, dir)
-	pdf, sum := writePDF(t, "qd-12.pdf", samplepdf.Options{Title: "Quyet dinh 12", Pages: 2})
-	attach, attachSum := writePDF(t, "phu-luc.pdf", samplepdf.Options{Title: "Phu luc", PadBytes: 700 << 10})
+	pdf, sum := writePDF(t, dir, commune, "qd-12.pdf", samplepdf.Options{Title: "Quyet dinh 12", Pages: 2})
+	attach, attachSum := writePDF(t, dir, commune, "phu-luc.pdf", samplepdf.Options{Title: "Phu luc", PadBytes: 700 << 10})
 
 	rc, out, errs := ltnode(t, h.Addr(), dir, commune, "send", "--to", district+","+province,
 		"--file", pdf, "--file", attach, "--number", "12", "--notation", "QĐ-UBND", "--subject", "Kế hoạch chuyển đổi số", "--json")
@@ -134,7 +134,7 @@ func TestFanOutToFive(t *testing.T) {
 	dir := initHub(t)
 	h := startHub(t, dir)
 	ctx := context.Background()
-	pdf, sum := writePDF(t, "cv.pdf", samplepdf.Options{Title: "Cong van"})
+	pdf, sum := writePDF(t, dir, province, "cv.pdf", samplepdf.Options{Title: "Cong van"})
 	five := []string{deptNoiVu, deptTC, district, district2, commune}
 	sender := client(t, h.Addr(), dir, province)
 	res, err := sender.Send(ctx, node.Document{Recipients: five, Number: "5", Notation: "UBND-VP", Subject: "Fan-out",

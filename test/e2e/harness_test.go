@@ -25,6 +25,8 @@ import (
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/nodecli"
+	"github.com/lienthong/lienthong/signing/pades"
+	"github.com/lienthong/lienthong/signing/pki"
 )
 
 // Agencies of the sample province used throughout.
@@ -131,22 +133,31 @@ func ltnode(t *testing.T, addr, dir, code string, args ...string) (int, string, 
 	return rc, out.String(), errb.String()
 }
 
-// writePDF writes a real PDF and returns its path and SHA-256 (hex).
-func writePDF(t *testing.T, name string, opts samplepdf.Options) (string, string) {
+// writePDF writes a real PDF signed by agency signer of hub directory dir
+// (unsigned when signer is ""), and returns its path and SHA-256 (hex).
+func writePDF(t *testing.T, dir, signer, name string, opts samplepdf.Options) (string, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	must(t, err)
+	must(t, samplepdf.Write(f, opts))
+	must(t, f.Close())
+	if signer != "" {
+		signPDF(t, dir, signer, path)
 	}
-	h := sha256.New()
-	if err := samplepdf.Write(io.MultiWriter(f, h), opts); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path, hex.EncodeToString(h.Sum(nil))
+	return path, fileSHA256(t, path)
+}
+
+// signPDF signs path in place with the agency's key, as its clerk would
+// with ltnode sign.
+func signPDF(t *testing.T, dir, code, path string) {
+	t.Helper()
+	ad := provision.Layout{Dir: dir}.Agency(code)
+	certs, err := pki.LoadCertificates(filepath.Join(ad, "cert.pem"))
+	must(t, err)
+	key, err := pki.LoadKey(filepath.Join(ad, "key.pem"))
+	must(t, err)
+	must(t, pades.SignFile(path, path, pades.SignOptions{Signer: key, Certificate: certs[0], Reason: "Phát hành", Time: time.Now()}))
 }
 
 func fileSHA256(t *testing.T, path string) string {

@@ -58,7 +58,7 @@ func TestHundredMegabyteAttachment(t *testing.T) {
 	h := startHub(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	pdf, sum := writePDF(t, "ban-do.pdf", samplepdf.Options{Title: "Ban do quy hoach", PadBytes: 100 << 20})
+	pdf, sum := writePDF(t, dir, commune, "ban-do.pdf", samplepdf.Options{Title: "Ban do quy hoach", PadBytes: 100 << 20})
 
 	runtime.GC()
 	s := sampleHeap(2 * time.Millisecond)

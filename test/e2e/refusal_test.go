@@ -285,7 +285,7 @@ func TestRefusalsLeaveNothing(t *testing.T) {
 	})
 
 	t.Run("a good document still goes through", func(t *testing.T) {
-		pdf, _ := writePDF(t, "ok.pdf", samplepdf.Options{Title: "OK"})
+		pdf, _ := writePDF(t, dir, commune, "ok.pdf", samplepdf.Options{Title: "OK"})
 		if _, err := c.Send(ctx, node.Document{Recipients: []string{district}, Number: "1", Notation: "X", Subject: "ok",
 			Files: []node.File{{Path: pdf}}}, nil); err != nil {
 			t.Fatal(err)

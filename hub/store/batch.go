@@ -1,0 +1,202 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// An op is one caller's write, waiting for the committer.
+type op struct {
+	fn    func(*bolt.Tx) error
+	at    time.Time    // when it was queued
+	state atomic.Int32 // opQueued → opClaimed by the committer, or → opCancelled by the caller
+	err   error        // set by the committer before done is closed
+	done  chan struct{}
+}
+
+const (
+	opQueued int32 = iota
+	opClaimed
+	opCancelled
+)
+
+// rejection is an op's failure that wrote nothing: the transaction goes on
+// with the other ops of the batch.
+type rejection struct{ err error }
+
+func (r rejection) Error() string { return r.err.Error() }
+func (r rejection) Unwrap() error { return r.err }
+
+// reject marks err as a failure that left the transaction untouched.
+func reject(err error) error { return rejection{err} }
+
+// batcher is the single writer: it packs queued ops into one transaction
+// (group commit). A batch starts when its first op is queued and commits
+// when MaxBatchDelay has passed since then, when MaxBatchSize ops are
+// waiting, or at Close. While a transaction commits, new ops queue and go
+// into the next one.
+type batcher struct {
+	db    *bolt.DB
+	delay time.Duration
+	max   int
+
+	mu     sync.Mutex
+	queue  []*op
+	closed bool
+
+	wake    chan struct{} // buffer 1: something was queued or closed
+	stopped chan struct{} // closed when run returns
+
+	commits atomic.Uint64
+	writes  atomic.Uint64
+}
+
+func newBatcher(db *bolt.DB, delay time.Duration, max int) *batcher {
+	return &batcher{db: db, delay: delay, max: max, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+}
+
+func (b *batcher) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (b *batcher) submit(o *op) error {
+	o.at = time.Now()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	b.queue = append(b.queue, o)
+	b.mu.Unlock()
+	b.signal()
+	return nil
+}
+
+// close refuses new ops, lets run commit those queued and waits for it.
+func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.signal()
+	<-b.stopped
+}
+
+func (b *batcher) run() {
+	defer close(b.stopped)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		b.mu.Lock()
+		n, closed := len(b.queue), b.closed
+		var first time.Time
+		if n > 0 {
+			first = b.queue[0].at
+		}
+		b.mu.Unlock()
+		if n == 0 {
+			if closed {
+				return
+			}
+			<-b.wake
+			continue
+		}
+		if !closed && n < b.max && b.delay > 0 {
+			if wait := time.Until(first.Add(b.delay)); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-b.wake:
+					timer.Stop()
+				}
+				continue
+			}
+		}
+		b.commit(b.take())
+	}
+}
+
+// take claims up to max queued ops, dropping those their callers gave up.
+func (b *batcher) take() []*op {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ops []*op
+	i := 0
+	for ; i < len(b.queue) && len(ops) < b.max; i++ {
+		if o := b.queue[i]; o.state.CompareAndSwap(opQueued, opClaimed) {
+			ops = append(ops, o)
+		}
+	}
+	rest := copy(b.queue, b.queue[i:])
+	clear(b.queue[rest:])
+	b.queue = b.queue[:rest]
+	return ops
+}
+
+// commit runs ops in one transaction and commits it. An op that fails
+// after writing spoils the transaction: it is rolled back, that op gets its
+// error and the others run again in a new one.
+func (b *batcher) commit(ops []*op) {
+	finish := func(o *op) { close(o.done) }
+	for len(ops) > 0 {
+		tx, err := b.db.Begin(true)
+		if err != nil {
+			for _, o := range ops {
+				o.err = fmt.Errorf("starting transaction: %w", err)
+				finish(o)
+			}
+			return
+		}
+		failed := -1
+		for i, o := range ops {
+			o.err = safelyCall(o.fn, tx)
+			var r rejection
+			if errors.As(o.err, &r) {
+				o.err = r.err
+				continue
+			}
+			if o.err != nil {
+				failed = i
+				break
+			}
+		}
+		if failed >= 0 {
+			tx.Rollback()
+			finish(ops[failed])
+			ops = slices.Delete(ops, failed, failed+1)
+			continue
+		}
+		if err := tx.Commit(); err != nil {
+			for _, o := range ops {
+				o.err = fmt.Errorf("committing transaction: %w", err)
+				finish(o)
+			}
+			return
+		}
+		b.commits.Add(1)
+		b.writes.Add(uint64(len(ops)))
+		for _, o := range ops {
+			finish(o)
+		}
+		return
+	}
+}
+
+// safelyCall turns a panic in fn into its error, so one bad write cannot
+// take the committer, and every other writer, down with it.
+func safelyCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in write transaction: %v", p)
+		}
+	}()
+	return fn(tx)
+}

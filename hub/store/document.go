@@ -1,0 +1,390 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// Document is a stored document: its signed envelope, resolved recipients,
+// file references, the hub's accepted receipt and verification summary.
+type Document struct {
+	// MessageID is the sender's idempotency key.
+	MessageID string
+	// Sender is the sending agency's code.
+	Sender string
+	// Envelope holds the exact bytes the sender signed.
+	Envelope *lienthongv1.SignedEnvelope
+	// EnvelopeSHA256 is the SHA-256 of Envelope.Envelope; a re-send is a
+	// duplicate if it matches, a conflict if not.
+	EnvelopeSHA256 [32]byte
+	// Recipients are the resolved agency codes.
+	Recipients []string
+	// Files are the document's files in envelope order.
+	Files []BlobRef
+	// Accepted is the hub-signed "accepted" receipt.
+	Accepted *lienthongv1.Receipt
+	// Verification is the hub's check of the document's signatures.
+	Verification *lienthongv1.Verification
+}
+
+// Accept stores doc durably: it returns once an fsynced transaction, shared
+// with concurrent writers, holds the document record, one delivery per
+// recipient with status ACCEPTED at the accepted receipt's time, one queue
+// entry per recipient, the accepted receipt as the message's first
+// receipt, and a reference from the document to each of its blobs.
+// Repeated recipients are stored once.
+//
+// If the message id is stored already, Accept stores nothing: with the
+// same EnvelopeSHA256 it returns the stored document and duplicate=true,
+// otherwise an error wrapping ErrConflict.
+//
+// doc.Accepted must be a receipt whose body is about doc.MessageID, has
+// status ACCEPTED and a time; every file must be a committed blob.
+//
+// Accept releases the pins of doc.Files. On a duplicate or an error, blobs
+// that no stored document references are deleted. If ctx ends before the
+// document is taken into a transaction, Accept returns ctx's error and
+// stores nothing.
+func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, duplicate bool, err error) {
+	if doc == nil {
+		return nil, false, errors.New("accepting document: nil document")
+	}
+	committed := false
+	defer func() { s.release(doc.Files, !committed) }()
+
+	rec, acceptedAt, err := s.prepare(doc)
+	if err != nil {
+		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
+	}
+	docRec, err := encodeDoc(rec)
+	if err != nil {
+		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
+	}
+	rcpt, err := proto.Marshal(rec.Accepted)
+	if err != nil {
+		return nil, false, fmt.Errorf("accepting message %q: encoding receipt: %w", doc.MessageID, err)
+	}
+	id := []byte(rec.MessageID)
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		stored, duplicate = nil, false
+		docs := tx.Bucket(bucketDocs)
+		if prev := docs.Get(id); prev != nil {
+			d, err := decodeDoc(rec.MessageID, prev)
+			if err != nil {
+				return reject(err)
+			}
+			if d.EnvelopeSHA256 != rec.EnvelopeSHA256 {
+				return reject(ErrConflict)
+			}
+			stored, duplicate = d, true
+			return nil
+		}
+		if err := docs.Put(id, docRec); err != nil {
+			return fmt.Errorf("document record: %w", err)
+		}
+		queue, deliveries := tx.Bucket(bucketQueue), tx.Bucket(bucketDeliveries)
+		for _, r := range rec.Recipients {
+			seq, err := queue.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := queue.Put(seqKey(r, seq), id); err != nil {
+				return fmt.Errorf("queue entry for %s: %w", r, err)
+			}
+			d := delivery{status: lienthongv1.Status_STATUS_ACCEPTED, time: acceptedAt, queueSeq: seq}
+			if err := deliveries.Put(deliveryKey(rec.MessageID, r), d.encode()); err != nil {
+				return fmt.Errorf("delivery to %s: %w", r, err)
+			}
+		}
+		if _, err := appendReceipt(tx, rec.MessageID, rcpt); err != nil {
+			return err
+		}
+		refs := tx.Bucket(bucketBlobRefs)
+		for _, f := range rec.Files {
+			if err := addCounter(refs, f.SHA256[:], 1); err != nil {
+				return fmt.Errorf("blob reference %s: %w", f, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := addCounter(meta, metaDocuments, 1); err != nil {
+			return err
+		}
+		if err := addCounter(meta, metaPending, int64(len(rec.Recipients))); err != nil {
+			return err
+		}
+		stored = rec
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
+	}
+	if !duplicate {
+		committed = true
+		s.notify(rec.Recipients)
+	}
+	return stored, duplicate, nil
+}
+
+// prepare checks doc and returns the record to store (recipients without
+// repeats) and the accepted receipt's time.
+func (s *Store) prepare(doc *Document) (*Document, time.Time, error) {
+	if doc.MessageID == "" {
+		return nil, time.Time{}, errors.New("no message id")
+	}
+	if doc.Envelope == nil {
+		return nil, time.Time{}, errors.New("no envelope")
+	}
+	if sha256.Sum256(doc.Envelope.GetEnvelope()) != doc.EnvelopeSHA256 {
+		return nil, time.Time{}, errors.New("EnvelopeSHA256 is not the SHA-256 of the envelope")
+	}
+	at, err := checkReceipt(doc.Accepted, doc.MessageID, lienthongv1.Status_STATUS_ACCEPTED, "")
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("accepted receipt: %w", err)
+	}
+	rec := *doc
+	rec.Recipients = make([]string, 0, len(doc.Recipients))
+	seen := make(map[string]bool, len(doc.Recipients))
+	for _, r := range doc.Recipients {
+		if r == "" {
+			return nil, time.Time{}, errors.New("empty recipient code")
+		}
+		if !seen[r] {
+			seen[r] = true
+			rec.Recipients = append(rec.Recipients, r)
+		}
+	}
+	// The files are pinned, so none can disappear between this check and
+	// the commit: a document never names a blob that is not on disk.
+	for _, f := range doc.Files {
+		fi, err := os.Stat(s.blobs.path(f.SHA256))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, time.Time{}, fmt.Errorf("file %s is not in the blob store", f)
+		}
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("checking file %s: %w", f, err)
+		}
+		if fi.Size() != f.Size {
+			return nil, time.Time{}, fmt.Errorf("file %s: stored blob has %d bytes, reference says %d", f, fi.Size(), f.Size)
+		}
+	}
+	return &rec, at, nil
+}
+
+// checkReceipt decodes r's body, checks it is about messageID with status
+// (and agency, if not empty), and returns its time.
+func checkReceipt(r *lienthongv1.Receipt, messageID string, status lienthongv1.Status, agency string) (time.Time, error) {
+	if r == nil {
+		return time.Time{}, errors.New("missing")
+	}
+	body := new(lienthongv1.ReceiptBody)
+	if err := proto.Unmarshal(r.GetBody(), body); err != nil {
+		return time.Time{}, fmt.Errorf("decoding body: %w", err)
+	}
+	switch {
+	case body.GetMessageId() != messageID:
+		return time.Time{}, fmt.Errorf("receipt is about message %q", body.GetMessageId())
+	case body.GetStatus() != status:
+		return time.Time{}, fmt.Errorf("receipt has status %s, want %s", body.GetStatus(), status)
+	case body.GetAgency() != agency:
+		return time.Time{}, fmt.Errorf("receipt is about agency %q, want %q", body.GetAgency(), agency)
+	}
+	if err := body.GetTime().CheckValid(); err != nil {
+		return time.Time{}, fmt.Errorf("receipt time: %w", err)
+	}
+	return body.GetTime().AsTime(), nil
+}
+
+func appendReceipt(tx *bolt.Tx, messageID string, rcpt []byte) (uint64, error) {
+	b := tx.Bucket(bucketReceipts)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if err := b.Put(seqKey(messageID, seq), rcpt); err != nil {
+		return 0, fmt.Errorf("receipt: %w", err)
+	}
+	return seq, nil
+}
+
+// Document returns the stored document messageID, or an error wrapping
+// ErrNotFound.
+func (s *Store) Document(ctx context.Context, messageID string) (*Document, error) {
+	var d *Document
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDocs).Get([]byte(messageID))
+		if v == nil {
+			return ErrNotFound
+		}
+		var err error
+		d, err = decodeDoc(messageID, v)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading message %q: %w", messageID, err)
+	}
+	return d, nil
+}
+
+// Pending returns the ids of the messages waiting in recipient's queue
+// (accepted, not yet acknowledged), oldest first.
+func (s *Store) Pending(ctx context.Context, recipient string) ([]string, error) {
+	var ids []string
+	prefix := lp(recipient, 0)
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		ids = nil
+		c := tx.Bucket(bucketQueue).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			ids = append(ids, string(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing pending messages of %s: %w", recipient, err)
+	}
+	return ids, nil
+}
+
+// Ack records that recipient has stored messageID: in one group-committed
+// transaction it removes the queue entry, sets the delivery's status to
+// DELIVERED at the receipt's time and appends delivered to the message's
+// receipts. delivered must be a receipt about messageID and recipient with
+// status DELIVERED.
+//
+// Ack returns an error wrapping ErrNotFound if messageID was never
+// addressed to recipient. If the delivery was acknowledged before, Ack
+// stores nothing and returns the receipt stored by the first Ack.
+func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered *lienthongv1.Receipt) (*lienthongv1.Receipt, error) {
+	at, err := checkReceipt(delivered, messageID, lienthongv1.Status_STATUS_DELIVERED, recipient)
+	if err != nil {
+		return nil, fmt.Errorf("acknowledging %q for %s: delivered receipt: %w", messageID, recipient, err)
+	}
+	raw, err := proto.Marshal(delivered)
+	if err != nil {
+		return nil, fmt.Errorf("acknowledging %q for %s: encoding receipt: %w", messageID, recipient, err)
+	}
+	dk := deliveryKey(messageID, recipient)
+	var out *lienthongv1.Receipt
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		out = nil
+		deliveries := tx.Bucket(bucketDeliveries)
+		v := deliveries.Get(dk)
+		if v == nil {
+			return reject(ErrNotFound)
+		}
+		d, err := decodeDelivery(v)
+		if err != nil {
+			return reject(err)
+		}
+		if d.deliveredSeq != 0 {
+			prev := tx.Bucket(bucketReceipts).Get(seqKey(messageID, d.deliveredSeq))
+			if prev == nil {
+				return reject(fmt.Errorf("delivered receipt %d is missing", d.deliveredSeq))
+			}
+			out = new(lienthongv1.Receipt)
+			if err := proto.Unmarshal(prev, out); err != nil {
+				return reject(fmt.Errorf("decoding delivered receipt: %w", err))
+			}
+			return nil
+		}
+		if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
+			return fmt.Errorf("removing queue entry: %w", err)
+		}
+		seq, err := appendReceipt(tx, messageID, raw)
+		if err != nil {
+			return err
+		}
+		d.status, d.time, d.deliveredSeq = lienthongv1.Status_STATUS_DELIVERED, at, seq
+		if err := deliveries.Put(dk, d.encode()); err != nil {
+			return fmt.Errorf("delivery: %w", err)
+		}
+		if err := addCounter(tx.Bucket(bucketMeta), metaPending, -1); err != nil {
+			return err
+		}
+		out = delivered
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("acknowledging %q for %s: %w", messageID, recipient, err)
+	}
+	return out, nil
+}
+
+// Receipts returns the receipts of messageID in the order stored. If agency
+// is not empty, only the accepted receipt (the first) and those whose
+// body's agency is agency. An unknown message is an error wrapping
+// ErrNotFound.
+func (s *Store) Receipts(ctx context.Context, messageID, agency string) ([]*lienthongv1.Receipt, error) {
+	var out []*lienthongv1.Receipt
+	prefix := lp(messageID, 0)
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		out = nil
+		if tx.Bucket(bucketDocs).Get([]byte(messageID)) == nil {
+			return ErrNotFound
+		}
+		c := tx.Bucket(bucketReceipts).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			r := new(lienthongv1.Receipt)
+			if err := proto.Unmarshal(v, r); err != nil {
+				return fmt.Errorf("decoding receipt: %w", err)
+			}
+			if agency != "" && len(out) > 0 {
+				body := new(lienthongv1.ReceiptBody)
+				if err := proto.Unmarshal(r.GetBody(), body); err != nil {
+					return fmt.Errorf("decoding receipt body: %w", err)
+				}
+				if body.GetAgency() != agency {
+					continue
+				}
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading receipts of %q: %w", messageID, err)
+	}
+	return out, nil
+}
+
+// Statuses returns the current status of each recipient of messageID,
+// sorted by agency code. An unknown message is an error wrapping
+// ErrNotFound.
+func (s *Store) Statuses(ctx context.Context, messageID string) ([]*lienthongv1.RecipientStatus, error) {
+	var out []*lienthongv1.RecipientStatus
+	prefix := lp(messageID, 0)
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		out = nil
+		if tx.Bucket(bucketDocs).Get([]byte(messageID)) == nil {
+			return ErrNotFound
+		}
+		c := tx.Bucket(bucketDeliveries).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			d, err := decodeDelivery(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, &lienthongv1.RecipientStatus{
+				Agency: string(k[len(prefix):]),
+				Status: d.status,
+				Time:   timestamppb.New(d.time),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading statuses of %q: %w", messageID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,162 @@
+package nodecli
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lienthong/lienthong/internal/cliutil"
+	"github.com/lienthong/lienthong/signing/pades"
+	"github.com/lienthong/lienthong/signing/pki"
+	"github.com/lienthong/lienthong/signing/trust"
+)
+
+// sign: ltnode sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]
+func (m *Main) sign(_ context.Context, args []string) error {
+	fs := m.newFlags("sign")
+	keyPath := fs.String("key", "", "khóa bí mật PEM của người ký / cơ quan")
+	certPath := fs.String("cert", "", "chứng thư số PEM của người ký")
+	chainPath := fs.String("chain", "", "chứng thư trung gian PEM (tùy chọn)")
+	reason := fs.String("reason", "", "lý do ký, vd \"Phát hành\"")
+	location := fs.String("location", "", "nơi ký")
+	subFilter := fs.String("subfilter", string(pades.SubFilterCAdES), "ETSI.CAdES.detached hoặc adbe.pkcs7.detached")
+	pos, err := cliutil.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 || *keyPath == "" || *certPath == "" {
+		return cliutil.Usagef("sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]")
+	}
+	key, err := pki.LoadKey(*keyPath)
+	if err != nil {
+		return err
+	}
+	certs, err := pki.LoadCertificates(*certPath)
+	if err != nil {
+		return err
+	}
+	chain := certs[1:]
+	if *chainPath != "" {
+		more, err := pki.LoadCertificates(*chainPath)
+		if err != nil {
+			return err
+		}
+		chain = append(chain, more...)
+	}
+	sf := pades.SubFilter(*subFilter)
+	if sf != pades.SubFilterCAdES && sf != pades.SubFilterPKCS7 {
+		return cliutil.Usagef("--subfilter %q: dùng %s hoặc %s", *subFilter, pades.SubFilterCAdES, pades.SubFilterPKCS7)
+	}
+	if err := pades.SignFile(pos[0], pos[1], pades.SignOptions{
+		Signer: key, Certificate: certs[0], Chain: chain, SubFilter: sf,
+		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now(),
+	}); err != nil {
+		return fmt.Errorf("ký %s: %w", pos[0], err)
+	}
+	fmt.Fprintf(m.Stdout, "Đã ký %s → %s (%s, %s)\n", pos[0], pos[1], certs[0].Subject.CommonName, sf)
+	return nil
+}
+
+// verify: ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json].
+// Exit 0 valid, 1 invalid/modified/unsigned, 2 could not read.
+func (m *Main) verify(_ context.Context, args []string) error {
+	fs := m.newFlags("verify")
+	var trustFiles, crlFiles cliutil.List
+	fs.Var(&trustFiles, "trust", "chứng thư gốc tin cậy PEM (lặp lại được)")
+	fs.Var(&crlFiles, "crl", "danh sách thu hồi CRL, PEM hoặc DER (lặp lại được)")
+	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
+	pos, err := cliutil.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || len(trustFiles) == 0 {
+		return cliutil.Usagef("verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json]")
+	}
+	var opts pades.VerifyOptions
+	opts.Roots, err = loadPool(trustFiles)
+	if err != nil {
+		return err
+	}
+	for _, c := range crlFiles {
+		data, err := os.ReadFile(c)
+		if err != nil {
+			return cliutil.Usagef("đọc CRL: %v", err)
+		}
+		crls, err := trust.ParseCRLs(data)
+		if err != nil {
+			return cliutil.Usagef("CRL %s: %v", c, err)
+		}
+		opts.CRLs = append(opts.CRLs, crls...)
+	}
+	rep, verr := pades.VerifyFile(pos[0], opts)
+	if rep == nil {
+		rep = &pades.Report{Verdict: pades.VerdictError, Error: verr.Error()}
+	}
+	if rep.Signatures == nil {
+		rep.Signatures = []pades.SignatureReport{}
+	}
+	if *asJSON {
+		if err := m.printJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		m.printReport(pos[0], rep)
+	}
+	switch rep.Verdict {
+	case pades.VerdictValid:
+		return nil
+	case pades.VerdictError:
+		if !*asJSON {
+			fmt.Fprintf(m.Stderr, "ltnode: không đọc được %s: %s\n", pos[0], rep.Error)
+		}
+		return exitCode(cliutil.ExitUsage)
+	default:
+		return exitCode(cliutil.ExitFailed)
+	}
+}
+
+func loadPool(files []string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	for _, f := range files {
+		certs, err := pki.LoadCertificates(f)
+		if err != nil {
+			return nil, cliutil.Usagef("%v", err)
+		}
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+	}
+	return pool, nil
+}
+
+func verdictLabel(v pades.Verdict) string {
+	switch v {
+	case pades.VerdictValid:
+		return "HỢP LỆ (valid)"
+	case pades.VerdictInvalid:
+		return "KHÔNG HỢP LỆ (invalid)"
+	case pades.VerdictModified:
+		return "ĐÃ BỊ SỬA SAU KHI KÝ (modified)"
+	case pades.VerdictUnsigned:
+		return "CHƯA KÝ SỐ (unsigned)"
+	}
+	return "LỖI (error)"
+}
+
+func (m *Main) printReport(name string, rep *pades.Report) {
+	fmt.Fprintf(m.Stdout, "%s: %s\n", name, verdictLabel(rep.Verdict))
+	for i, s := range rep.Signatures {
+		state := "✓"
+		if len(s.Problems) > 0 {
+			state = "✗ " + strings.Join(s.Problems, "; ")
+		}
+		when := "-"
+		if !s.SigningTime.IsZero() {
+			when = formatTime(s.SigningTime)
+		}
+		fmt.Fprintf(m.Stdout, "  %d. %s — ký lúc %s, %s %s\n", i+1, s.SignerCN, when, s.SubFilter, state)
+	}
+}
