@@ -40,6 +40,10 @@ type Storage interface {
 	Receipts(ctx context.Context, messageID, agency string) ([]*lienthongv1.Receipt, error)
 	Statuses(ctx context.Context, messageID string) ([]*lienthongv1.RecipientStatus, error)
 	Subscribe(recipient string) (<-chan struct{}, func())
+	Links(ctx context.Context, messageID string) ([]string, error)
+	Transition(ctx context.Context, messageID, recipient, sender string, rcpt *lienthongv1.Receipt, check store.TransitionCheck) error
+	Notices(ctx context.Context, agency string) ([]store.Notice, error)
+	AckNotice(ctx context.Context, agency, receiptID string) error
 }
 
 // DocumentVerifier checks a document's signatures once its files are
@@ -143,7 +147,7 @@ func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_S
 	if signed == nil {
 		return nil, "", lienthong.Errorf(lienthong.KindInvalid, "tin nhắn đầu tiên phải là phong bì văn bản (first message must be the envelope)")
 	}
-	env, err := s.checkEnvelope(ctx, caller, signed)
+	env, original, err := s.checkEnvelope(ctx, caller, signed)
 	if err != nil {
 		return nil, env.GetMessageId(), err
 	}
@@ -159,7 +163,7 @@ func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_S
 		return nil, env.GetMessageId(), fmt.Errorf("looking up message %s: %w", env.GetMessageId(), err)
 	}
 
-	recipients, err := s.dir().Resolve(caller.GetCode(), env.GetRecipients())
+	recipients, link, err := s.route(caller.GetCode(), env, original)
 	if err != nil {
 		return nil, env.GetMessageId(), err
 	}
@@ -168,7 +172,7 @@ func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_S
 	if err != nil {
 		return nil, env.GetMessageId(), err
 	}
-	doc, err := s.accept(ctx, caller.GetCode(), env, signed, sum, recipients, refs)
+	doc, err := s.accept(ctx, caller.GetCode(), env, signed, sum, recipients, refs, link)
 	if err != nil {
 		return nil, env.GetMessageId(), err
 	}
@@ -185,7 +189,7 @@ type acceptedDoc struct {
 // accept verifies the stored files, issues the accepted receipt and commits.
 // The blobs are released on every path that does not store them.
 func (s *Service) accept(ctx context.Context, sender string, env *lienthongv1.Envelope, signed *lienthongv1.SignedEnvelope,
-	sum [32]byte, recipients []string, refs []store.BlobRef) (acceptedDoc, error) {
+	sum [32]byte, recipients []string, refs []store.BlobRef, link *store.Link) (acceptedDoc, error) {
 	verification := &lienthongv1.Verification{EnvelopeSignatureValid: true}
 	if s.cfg.Verifier != nil {
 		v, err := s.cfg.Verifier.VerifyDocument(ctx, env, refs, s.cfg.Store.OpenBlob)
@@ -206,7 +210,7 @@ func (s *Service) accept(ctx context.Context, sender string, env *lienthongv1.En
 	}
 	stored, dup, err := s.cfg.Store.Accept(ctx, &store.Document{
 		MessageID: env.GetMessageId(), Sender: sender, Envelope: signed, EnvelopeSHA256: sum,
-		Recipients: recipients, Files: refs, Accepted: rcpt, Verification: verification,
+		Recipients: recipients, Files: refs, Accepted: rcpt, Verification: verification, Link: link,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return acceptedDoc{}, conflict(env.GetMessageId())
@@ -225,41 +229,42 @@ func conflict(id string) error {
 // checkEnvelope decodes and validates the envelope and its signature
 // against the caller. It returns the decoded envelope even on error, so the
 // refusal can be logged with its message id.
-func (s *Service) checkEnvelope(ctx context.Context, caller *lienthongv1.Agency, signed *lienthongv1.SignedEnvelope) (*lienthongv1.Envelope, error) {
-	env := new(lienthongv1.Envelope)
+func (s *Service) checkEnvelope(ctx context.Context, caller *lienthongv1.Agency, signed *lienthongv1.SignedEnvelope) (env *lienthongv1.Envelope, original *store.Document, err error) {
+	env = new(lienthongv1.Envelope)
 	if len(signed.GetEnvelope()) == 0 {
-		return env, lienthong.Errorf(lienthong.KindInvalid, "phong bì văn bản rỗng (empty envelope)")
+		return env, nil, lienthong.Errorf(lienthong.KindInvalid, "phong bì văn bản rỗng (empty envelope)")
 	}
 	if err := proto.Unmarshal(signed.GetEnvelope(), env); err != nil {
-		return env, lienthong.Wrap(lienthong.KindInvalid, err, "không đọc được phong bì văn bản (malformed envelope)")
+		return env, nil, lienthong.Wrap(lienthong.KindInvalid, err, "không đọc được phong bì văn bản (malformed envelope)")
 	}
 	if env.GetSender() != caller.GetCode() {
-		return env, lienthong.Errorf(lienthong.KindPermission,
+		return env, nil, lienthong.Errorf(lienthong.KindPermission,
 			"phong bì ghi nơi gửi %q nhưng chứng thư số là của %s: chỉ được gửi với mã của chính mình (sender does not match certificate)",
 			env.GetSender(), caller.GetCode())
 	}
 	if err := validateEnvelope(env, s.cfg.Limits); err != nil {
-		return env, err
+		return env, nil, err
 	}
 	cert, _ := CallerCertFrom(ctx)
 	if err := envsig.Verify(cert, signed.GetEnvelope(), signed.GetSignature()); err != nil {
-		return env, lienthong.Wrap(lienthong.KindInvalid, err,
+		return env, nil, lienthong.Wrap(lienthong.KindInvalid, err,
 			"chữ ký số của cơ quan %s trên phong bì không hợp lệ (envelope signature invalid)", caller.GetCode())
 	}
 	if rel := env.GetRelatedMessageId(); rel != "" {
 		prev, err := s.cfg.Store.Document(ctx, rel)
 		if errors.Is(err, store.ErrNotFound) {
-			return env, lienthong.Errorf(lienthong.KindNotFound, "không có văn bản %s để thu hồi/cập nhật/thay thế (related message not found)", rel)
+			return env, nil, lienthong.Errorf(lienthong.KindNotFound, "không có văn bản %s để thu hồi/cập nhật/thay thế (related message not found)", rel)
 		}
 		if err != nil {
-			return env, fmt.Errorf("looking up related message %s: %w", rel, err)
+			return env, nil, fmt.Errorf("looking up related message %s: %w", rel, err)
 		}
 		if prev.Sender != caller.GetCode() {
-			return env, lienthong.Errorf(lienthong.KindPermission,
+			return env, nil, lienthong.Errorf(lienthong.KindPermission,
 				"chỉ cơ quan gửi văn bản %s (%s) mới được thu hồi/cập nhật/thay thế nó", rel, prev.Sender)
 		}
+		return env, prev, nil
 	}
-	return env, nil
+	return env, nil, nil
 }
 
 // validateEnvelope checks the fields a clerk fills in and the declared files.
@@ -297,7 +302,7 @@ func validateEnvelope(env *lienthongv1.Envelope, lim Limits) error {
 			return invalid("thiếu %s của văn bản", f.name)
 		}
 	}
-	if len(env.GetRecipients()) == 0 {
+	if len(env.GetRecipients()) == 0 && env.GetRelatedMessageId() == "" {
 		return invalid("văn bản chưa có nơi nhận (no recipients)")
 	}
 	files := env.GetFiles()
@@ -450,6 +455,21 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 			}
 			sent[id] = true
 		}
+		notices, err := s.cfg.Store.Notices(ctx, caller.GetCode())
+		if err != nil {
+			return s.refuse(ctx, "Receive", fmt.Errorf("listing notifications: %w", err))
+		}
+		for _, n := range notices {
+			if sent["receipt:"+n.ReceiptID] {
+				continue
+			}
+			if err := stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Notification{
+				Notification: &lienthongv1.Notification{Receipt: n.Receipt},
+			}}); err != nil {
+				return s.refuse(ctx, "Receive", fmt.Errorf("sending notification: %w", err))
+			}
+			sent["receipt:"+n.ReceiptID] = true
+		}
 		if !req.GetWait() {
 			return nil
 		}
@@ -512,6 +532,12 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 	if !ok {
 		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
 	}
+	if rid := req.GetReceiptId(); rid != "" {
+		if err := s.cfg.Store.AckNotice(ctx, caller.GetCode(), rid); err != nil {
+			return nil, s.refuse(ctx, "Ack", err)
+		}
+		return &lienthongv1.AckResponse{}, nil
+	}
 	id := req.GetMessageId()
 	doc, err := s.cfg.Store.Document(ctx, id)
 	if err == nil && !slices.Contains(doc.Recipients, caller.GetCode()) {
@@ -531,6 +557,9 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 		return nil, s.refuse(ctx, "Ack", err)
 	}
 	stored, err := s.cfg.Store.Ack(ctx, caller.GetCode(), id, rcpt)
+	if errors.Is(err, store.ErrRevoked) {
+		return nil, s.refuse(ctx, "Ack", lienthong.Errorf(lienthong.KindFailedPrecondition, "văn bản %s đã bị nơi gửi thu hồi (document revoked)", id))
+	}
 	if err != nil {
 		return nil, s.refuse(ctx, "Ack", fmt.Errorf("recording delivery of %s: %w", id, err))
 	}
@@ -571,7 +600,12 @@ func (s *Service) Track(ctx context.Context, req *lienthongv1.TrackRequest) (*li
 	if filter != "" {
 		statuses = slices.DeleteFunc(statuses, func(st *lienthongv1.RecipientStatus) bool { return st.GetAgency() != filter })
 	}
-	return &lienthongv1.TrackResponse{Envelope: doc.Envelope, Receipts: receipts, Recipients: statuses, Verification: doc.Verification}, nil
+	links, err := s.cfg.Store.Links(ctx, id)
+	if err != nil {
+		return nil, s.refuse(ctx, "Track", err)
+	}
+	return &lienthongv1.TrackResponse{Envelope: doc.Envelope, Receipts: receipts, Recipients: statuses,
+		Verification: doc.Verification, RelatedMessageIds: links}, nil
 }
 
 // ListAgencies returns the directory, or the part below one code.

@@ -37,6 +37,10 @@ type Document struct {
 	Accepted *lienthongv1.Receipt
 	// Verification is the hub's check of the document's signatures.
 	Verification *lienthongv1.Verification
+	// Link, for a revocation, update or replacement, names the earlier
+	// message; Accept records it in the same transaction. Not returned by
+	// Document (the envelope holds the same facts).
+	Link *Link
 }
 
 // Accept stores doc durably: it returns once an fsynced transaction, shared
@@ -117,11 +121,18 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 				return fmt.Errorf("blob reference %s: %w", f, err)
 			}
 		}
+		withdrawn := 0
+		if rec.Link != nil {
+			var err error
+			if withdrawn, err = linkInTx(tx, rec.MessageID, rec.Link); err != nil {
+				return err
+			}
+		}
 		meta := tx.Bucket(bucketMeta)
 		if err := addCounter(meta, metaDocuments, 1); err != nil {
 			return err
 		}
-		if err := addCounter(meta, metaPending, int64(len(rec.Recipients))); err != nil {
+		if err := addCounter(meta, metaPending, int64(len(rec.Recipients)-withdrawn)); err != nil {
 			return err
 		}
 		stored = rec
@@ -297,6 +308,9 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 				return reject(fmt.Errorf("decoding delivered receipt: %w", err))
 			}
 			return nil
+		}
+		if d.status == lienthongv1.Status_STATUS_REVOKED {
+			return reject(ErrRevoked)
 		}
 		if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
 			return fmt.Errorf("removing queue entry: %w", err)

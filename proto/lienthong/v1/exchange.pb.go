@@ -1331,6 +1331,53 @@ func (x *DeliveryEnd) GetMessageId() string {
 	return ""
 }
 
+// Notification tells a sender about a step of one of its documents at a
+// recipient (a status receipt). It is redelivered until acknowledged with
+// AckRequest.receipt_id.
+type Notification struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receipt       *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notification) Reset() {
+	*x = Notification{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notification) ProtoMessage() {}
+
+func (x *Notification) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notification.ProtoReflect.Descriptor instead.
+func (*Notification) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Notification) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
 type ReceiveResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Part:
@@ -1338,6 +1385,7 @@ type ReceiveResponse struct {
 	//	*ReceiveResponse_Header
 	//	*ReceiveResponse_Chunk
 	//	*ReceiveResponse_End
+	//	*ReceiveResponse_Notification
 	Part          isReceiveResponse_Part `protobuf_oneof:"part"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1345,7 +1393,7 @@ type ReceiveResponse struct {
 
 func (x *ReceiveResponse) Reset() {
 	*x = ReceiveResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1405,7 @@ func (x *ReceiveResponse) String() string {
 func (*ReceiveResponse) ProtoMessage() {}
 
 func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1418,7 @@ func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReceiveResponse) GetPart() isReceiveResponse_Part {
@@ -1407,6 +1455,15 @@ func (x *ReceiveResponse) GetEnd() *DeliveryEnd {
 	return nil
 }
 
+func (x *ReceiveResponse) GetNotification() *Notification {
+	if x != nil {
+		if x, ok := x.Part.(*ReceiveResponse_Notification); ok {
+			return x.Notification
+		}
+	}
+	return nil
+}
+
 type isReceiveResponse_Part interface {
 	isReceiveResponse_Part()
 }
@@ -1423,22 +1480,31 @@ type ReceiveResponse_End struct {
 	End *DeliveryEnd `protobuf:"bytes,3,opt,name=end,proto3,oneof"`
 }
 
+type ReceiveResponse_Notification struct {
+	Notification *Notification `protobuf:"bytes,4,opt,name=notification,proto3,oneof"`
+}
+
 func (*ReceiveResponse_Header) isReceiveResponse_Part() {}
 
 func (*ReceiveResponse_Chunk) isReceiveResponse_Part() {}
 
 func (*ReceiveResponse_End) isReceiveResponse_Part() {}
 
+func (*ReceiveResponse_Notification) isReceiveResponse_Part() {}
+
 type AckRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MessageId     string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// Set to acknowledge a notification (a receipt about a message the
+	// caller sent) instead of a delivered document.
+	ReceiptId     string `protobuf:"bytes,2,opt,name=receipt_id,json=receiptId,proto3" json:"receipt_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1516,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,12 +1529,19 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AckRequest) GetMessageId() string {
 	if x != nil {
 		return x.MessageId
+	}
+	return ""
+}
+
+func (x *AckRequest) GetReceiptId() string {
+	if x != nil {
+		return x.ReceiptId
 	}
 	return ""
 }
@@ -1482,7 +1555,7 @@ type AckResponse struct {
 
 func (x *AckResponse) Reset() {
 	*x = AckResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1567,7 @@ func (x *AckResponse) String() string {
 func (*AckResponse) ProtoMessage() {}
 
 func (x *AckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1580,7 @@ func (x *AckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
 func (*AckResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AckResponse) GetReceipt() *Receipt {
@@ -1526,7 +1599,7 @@ type TrackRequest struct {
 
 func (x *TrackRequest) Reset() {
 	*x = TrackRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1611,7 @@ func (x *TrackRequest) String() string {
 func (*TrackRequest) ProtoMessage() {}
 
 func (x *TrackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +1624,7 @@ func (x *TrackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackRequest.ProtoReflect.Descriptor instead.
 func (*TrackRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TrackRequest) GetMessageId() string {
@@ -1573,7 +1646,7 @@ type RecipientStatus struct {
 
 func (x *RecipientStatus) Reset() {
 	*x = RecipientStatus{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1658,7 @@ func (x *RecipientStatus) String() string {
 func (*RecipientStatus) ProtoMessage() {}
 
 func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1671,7 @@ func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecipientStatus.ProtoReflect.Descriptor instead.
 func (*RecipientStatus) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RecipientStatus) GetAgency() string {
@@ -1626,16 +1699,18 @@ type TrackResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Envelope *SignedEnvelope        `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
 	// Every receipt about the message the caller may see, oldest first.
-	Receipts      []*Receipt         `protobuf:"bytes,2,rep,name=receipts,proto3" json:"receipts,omitempty"`
-	Recipients    []*RecipientStatus `protobuf:"bytes,3,rep,name=recipients,proto3" json:"recipients,omitempty"`
-	Verification  *Verification      `protobuf:"bytes,4,opt,name=verification,proto3" json:"verification,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Receipts     []*Receipt         `protobuf:"bytes,2,rep,name=receipts,proto3" json:"receipts,omitempty"`
+	Recipients   []*RecipientStatus `protobuf:"bytes,3,rep,name=recipients,proto3" json:"recipients,omitempty"`
+	Verification *Verification      `protobuf:"bytes,4,opt,name=verification,proto3" json:"verification,omitempty"`
+	// Later messages that revoke, update or replace this one.
+	RelatedMessageIds []string `protobuf:"bytes,5,rep,name=related_message_ids,json=relatedMessageIds,proto3" json:"related_message_ids,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TrackResponse) Reset() {
 	*x = TrackResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1722,7 @@ func (x *TrackResponse) String() string {
 func (*TrackResponse) ProtoMessage() {}
 
 func (x *TrackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1735,7 @@ func (x *TrackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackResponse.ProtoReflect.Descriptor instead.
 func (*TrackResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TrackResponse) GetEnvelope() *SignedEnvelope {
@@ -1691,6 +1766,119 @@ func (x *TrackResponse) GetVerification() *Verification {
 	return nil
 }
 
+func (x *TrackResponse) GetRelatedMessageIds() []string {
+	if x != nil {
+		return x.RelatedMessageIds
+	}
+	return nil
+}
+
+type ReportStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// One of RECEIVED, REJECTED, ASSIGNED, IN_PROGRESS, DONE.
+	Status Status `protobuf:"varint,2,opt,name=status,proto3,enum=lienthong.v1.Status" json:"status,omitempty"`
+	// Required for REJECTED.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportStatusRequest) Reset() {
+	*x = ReportStatusRequest{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportStatusRequest) ProtoMessage() {}
+
+func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
+func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReportStatusRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *ReportStatusRequest) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_UNSPECIFIED
+}
+
+func (x *ReportStatusRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ReportStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receipt       *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportStatusResponse) Reset() {
+	*x = ReportStatusResponse{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportStatusResponse) ProtoMessage() {}
+
+func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportStatusResponse.ProtoReflect.Descriptor instead.
+func (*ReportStatusResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReportStatusResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
 type Agency struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Code   string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
@@ -1705,7 +1893,7 @@ type Agency struct {
 
 func (x *Agency) Reset() {
 	*x = Agency{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +1905,7 @@ func (x *Agency) String() string {
 func (*Agency) ProtoMessage() {}
 
 func (x *Agency) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +1918,7 @@ func (x *Agency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agency.ProtoReflect.Descriptor instead.
 func (*Agency) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Agency) GetCode() string {
@@ -1778,7 +1966,7 @@ type ListAgenciesRequest struct {
 
 func (x *ListAgenciesRequest) Reset() {
 	*x = ListAgenciesRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1978,7 @@ func (x *ListAgenciesRequest) String() string {
 func (*ListAgenciesRequest) ProtoMessage() {}
 
 func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1991,7 @@ func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesRequest.ProtoReflect.Descriptor instead.
 func (*ListAgenciesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListAgenciesRequest) GetUnder() string {
@@ -1822,7 +2010,7 @@ type ListAgenciesResponse struct {
 
 func (x *ListAgenciesResponse) Reset() {
 	*x = ListAgenciesResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +2022,7 @@ func (x *ListAgenciesResponse) String() string {
 func (*ListAgenciesResponse) ProtoMessage() {}
 
 func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +2035,7 @@ func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesResponse.ProtoReflect.Descriptor instead.
 func (*ListAgenciesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListAgenciesResponse) GetAgencies() []*Agency {
@@ -1940,16 +2128,21 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\fverification\x18\x03 \x01(\v2\x1a.lienthong.v1.VerificationR\fverification\",\n" +
 	"\vDeliveryEnd\x12\x1d\n" +
 	"\n" +
-	"message_id\x18\x01 \x01(\tR\tmessageId\"\xb1\x01\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\"?\n" +
+	"\fNotification\x12/\n" +
+	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"\xf3\x01\n" +
 	"\x0fReceiveResponse\x126\n" +
 	"\x06header\x18\x01 \x01(\v2\x1c.lienthong.v1.DeliveryHeaderH\x00R\x06header\x12/\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x17.lienthong.v1.FileChunkH\x00R\x05chunk\x12-\n" +
-	"\x03end\x18\x03 \x01(\v2\x19.lienthong.v1.DeliveryEndH\x00R\x03endB\x06\n" +
-	"\x04part\"+\n" +
+	"\x03end\x18\x03 \x01(\v2\x19.lienthong.v1.DeliveryEndH\x00R\x03end\x12@\n" +
+	"\fnotification\x18\x04 \x01(\v2\x1a.lienthong.v1.NotificationH\x00R\fnotificationB\x06\n" +
+	"\x04part\"J\n" +
 	"\n" +
 	"AckRequest\x12\x1d\n" +
 	"\n" +
-	"message_id\x18\x01 \x01(\tR\tmessageId\">\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1d\n" +
+	"\n" +
+	"receipt_id\x18\x02 \x01(\tR\treceiptId\">\n" +
 	"\vAckResponse\x12/\n" +
 	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"-\n" +
 	"\fTrackRequest\x12\x1d\n" +
@@ -1958,14 +2151,22 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x0fRecipientStatus\x12\x16\n" +
 	"\x06agency\x18\x01 \x01(\tR\x06agency\x12,\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x14.lienthong.v1.StatusR\x06status\x12.\n" +
-	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xfb\x01\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xab\x02\n" +
 	"\rTrackResponse\x128\n" +
 	"\benvelope\x18\x01 \x01(\v2\x1c.lienthong.v1.SignedEnvelopeR\benvelope\x121\n" +
 	"\breceipts\x18\x02 \x03(\v2\x15.lienthong.v1.ReceiptR\breceipts\x12=\n" +
 	"\n" +
 	"recipients\x18\x03 \x03(\v2\x1d.lienthong.v1.RecipientStatusR\n" +
 	"recipients\x12>\n" +
-	"\fverification\x18\x04 \x01(\v2\x1a.lienthong.v1.VerificationR\fverification\"\xc1\x01\n" +
+	"\fverification\x18\x04 \x01(\v2\x1a.lienthong.v1.VerificationR\fverification\x12.\n" +
+	"\x13related_message_ids\x18\x05 \x03(\tR\x11relatedMessageIds\"z\n" +
+	"\x13ReportStatusRequest\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12,\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x14.lienthong.v1.StatusR\x06status\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"G\n" +
+	"\x14ReportStatusResponse\x12/\n" +
+	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"\xc1\x01\n" +
 	"\x06Agency\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
@@ -2015,13 +2216,14 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\fAgencyStatus\x12\x1d\n" +
 	"\x19AGENCY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14AGENCY_STATUS_ACTIVE\x10\x01\x12\x1b\n" +
-	"\x17AGENCY_STATUS_SUSPENDED\x10\x022\xf1\x02\n" +
+	"\x17AGENCY_STATUS_SUSPENDED\x10\x022\xc8\x03\n" +
 	"\x0fExchangeService\x12?\n" +
 	"\x04Send\x12\x19.lienthong.v1.SendRequest\x1a\x1a.lienthong.v1.SendResponse(\x01\x12H\n" +
 	"\aReceive\x12\x1c.lienthong.v1.ReceiveRequest\x1a\x1d.lienthong.v1.ReceiveResponse0\x01\x12:\n" +
 	"\x03Ack\x12\x18.lienthong.v1.AckRequest\x1a\x19.lienthong.v1.AckResponse\x12@\n" +
 	"\x05Track\x12\x1a.lienthong.v1.TrackRequest\x1a\x1b.lienthong.v1.TrackResponse\x12U\n" +
-	"\fListAgencies\x12!.lienthong.v1.ListAgenciesRequest\x1a\".lienthong.v1.ListAgenciesResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
+	"\fListAgencies\x12!.lienthong.v1.ListAgenciesRequest\x1a\".lienthong.v1.ListAgenciesResponse\x12U\n" +
+	"\fReportStatus\x12!.lienthong.v1.ReportStatusRequest\x1a\".lienthong.v1.ReportStatusResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
 
 var (
 	file_lienthong_v1_exchange_proto_rawDescOnce sync.Once
@@ -2036,7 +2238,7 @@ func file_lienthong_v1_exchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(BusinessType)(0),             // 0: lienthong.v1.BusinessType
 	(Urgency)(0),                  // 1: lienthong.v1.Urgency
@@ -2057,16 +2259,19 @@ var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(*ReceiveRequest)(nil),        // 16: lienthong.v1.ReceiveRequest
 	(*DeliveryHeader)(nil),        // 17: lienthong.v1.DeliveryHeader
 	(*DeliveryEnd)(nil),           // 18: lienthong.v1.DeliveryEnd
-	(*ReceiveResponse)(nil),       // 19: lienthong.v1.ReceiveResponse
-	(*AckRequest)(nil),            // 20: lienthong.v1.AckRequest
-	(*AckResponse)(nil),           // 21: lienthong.v1.AckResponse
-	(*TrackRequest)(nil),          // 22: lienthong.v1.TrackRequest
-	(*RecipientStatus)(nil),       // 23: lienthong.v1.RecipientStatus
-	(*TrackResponse)(nil),         // 24: lienthong.v1.TrackResponse
-	(*Agency)(nil),                // 25: lienthong.v1.Agency
-	(*ListAgenciesRequest)(nil),   // 26: lienthong.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),  // 27: lienthong.v1.ListAgenciesResponse
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
+	(*Notification)(nil),          // 19: lienthong.v1.Notification
+	(*ReceiveResponse)(nil),       // 20: lienthong.v1.ReceiveResponse
+	(*AckRequest)(nil),            // 21: lienthong.v1.AckRequest
+	(*AckResponse)(nil),           // 22: lienthong.v1.AckResponse
+	(*TrackRequest)(nil),          // 23: lienthong.v1.TrackRequest
+	(*RecipientStatus)(nil),       // 24: lienthong.v1.RecipientStatus
+	(*TrackResponse)(nil),         // 25: lienthong.v1.TrackResponse
+	(*ReportStatusRequest)(nil),   // 26: lienthong.v1.ReportStatusRequest
+	(*ReportStatusResponse)(nil),  // 27: lienthong.v1.ReportStatusResponse
+	(*Agency)(nil),                // 28: lienthong.v1.Agency
+	(*ListAgenciesRequest)(nil),   // 29: lienthong.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),  // 30: lienthong.v1.ListAgenciesResponse
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
 }
 var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.v1.Envelope.business_type:type_name -> lienthong.v1.BusinessType
@@ -2078,39 +2283,45 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	12, // 6: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
 	14, // 7: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
 	3,  // 8: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
-	28, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
+	31, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
 	15, // 10: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
 	8,  // 11: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
 	12, // 12: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
 	14, // 13: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
-	17, // 14: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
-	9,  // 15: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
-	18, // 16: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
-	12, // 17: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
-	3,  // 18: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
-	28, // 19: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
-	8,  // 20: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
-	12, // 21: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
-	23, // 22: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
-	14, // 23: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
-	4,  // 24: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
-	5,  // 25: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
-	25, // 26: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
-	10, // 27: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
-	16, // 28: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
-	20, // 29: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
-	22, // 30: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
-	26, // 31: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
-	11, // 32: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
-	19, // 33: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
-	21, // 34: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
-	24, // 35: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
-	27, // 36: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
-	32, // [32:37] is the sub-list for method output_type
-	27, // [27:32] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	12, // 14: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
+	17, // 15: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
+	9,  // 16: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
+	18, // 17: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
+	19, // 18: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
+	12, // 19: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
+	3,  // 20: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
+	31, // 21: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
+	8,  // 22: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
+	12, // 23: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
+	24, // 24: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
+	14, // 25: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
+	3,  // 26: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
+	12, // 27: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
+	4,  // 28: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
+	5,  // 29: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
+	28, // 30: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
+	10, // 31: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
+	16, // 32: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
+	21, // 33: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
+	23, // 34: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
+	29, // 35: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
+	26, // 36: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
+	11, // 37: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
+	20, // 38: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
+	22, // 39: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
+	25, // 40: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
+	30, // 41: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
+	27, // 42: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
+	37, // [37:43] is the sub-list for method output_type
+	31, // [31:37] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_exchange_proto_init() }
@@ -2122,10 +2333,11 @@ func file_lienthong_v1_exchange_proto_init() {
 		(*SendRequest_Envelope)(nil),
 		(*SendRequest_Chunk)(nil),
 	}
-	file_lienthong_v1_exchange_proto_msgTypes[13].OneofWrappers = []any{
+	file_lienthong_v1_exchange_proto_msgTypes[14].OneofWrappers = []any{
 		(*ReceiveResponse_Header)(nil),
 		(*ReceiveResponse_Chunk)(nil),
 		(*ReceiveResponse_End)(nil),
+		(*ReceiveResponse_Notification)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2133,7 +2345,7 @@ func file_lienthong_v1_exchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_exchange_proto_rawDesc), len(file_lienthong_v1_exchange_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

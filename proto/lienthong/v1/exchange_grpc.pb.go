@@ -29,6 +29,7 @@ const (
 	ExchangeService_Ack_FullMethodName          = "/lienthong.v1.ExchangeService/Ack"
 	ExchangeService_Track_FullMethodName        = "/lienthong.v1.ExchangeService/Track"
 	ExchangeService_ListAgencies_FullMethodName = "/lienthong.v1.ExchangeService/ListAgencies"
+	ExchangeService_ReportStatus_FullMethodName = "/lienthong.v1.ExchangeService/ReportStatus"
 )
 
 // ExchangeServiceClient is the client API for ExchangeService service.
@@ -53,6 +54,11 @@ type ExchangeServiceClient interface {
 	Track(ctx context.Context, in *TrackRequest, opts ...grpc.CallOption) (*TrackResponse, error)
 	// ListAgencies lists the directory, optionally below one code.
 	ListAgencies(ctx context.Context, in *ListAgenciesRequest, opts ...grpc.CallOption) (*ListAgenciesResponse, error)
+	// ReportStatus records a recipient's processing step (received,
+	// rejected, assigned, in progress, done) for a document delivered to it.
+	// The hub checks the transition, signs it as a receipt and notifies the
+	// sender through Receive.
+	ReportStatus(ctx context.Context, in *ReportStatusRequest, opts ...grpc.CallOption) (*ReportStatusResponse, error)
 }
 
 type exchangeServiceClient struct {
@@ -125,6 +131,16 @@ func (c *exchangeServiceClient) ListAgencies(ctx context.Context, in *ListAgenci
 	return out, nil
 }
 
+func (c *exchangeServiceClient) ReportStatus(ctx context.Context, in *ReportStatusRequest, opts ...grpc.CallOption) (*ReportStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportStatusResponse)
+	err := c.cc.Invoke(ctx, ExchangeService_ReportStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExchangeServiceServer is the server API for ExchangeService service.
 // All implementations must embed UnimplementedExchangeServiceServer
 // for forward compatibility.
@@ -147,6 +163,11 @@ type ExchangeServiceServer interface {
 	Track(context.Context, *TrackRequest) (*TrackResponse, error)
 	// ListAgencies lists the directory, optionally below one code.
 	ListAgencies(context.Context, *ListAgenciesRequest) (*ListAgenciesResponse, error)
+	// ReportStatus records a recipient's processing step (received,
+	// rejected, assigned, in progress, done) for a document delivered to it.
+	// The hub checks the transition, signs it as a receipt and notifies the
+	// sender through Receive.
+	ReportStatus(context.Context, *ReportStatusRequest) (*ReportStatusResponse, error)
 	mustEmbedUnimplementedExchangeServiceServer()
 }
 
@@ -171,6 +192,9 @@ func (UnimplementedExchangeServiceServer) Track(context.Context, *TrackRequest) 
 }
 func (UnimplementedExchangeServiceServer) ListAgencies(context.Context, *ListAgenciesRequest) (*ListAgenciesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAgencies not implemented")
+}
+func (UnimplementedExchangeServiceServer) ReportStatus(context.Context, *ReportStatusRequest) (*ReportStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportStatus not implemented")
 }
 func (UnimplementedExchangeServiceServer) mustEmbedUnimplementedExchangeServiceServer() {}
 func (UnimplementedExchangeServiceServer) testEmbeddedByValue()                         {}
@@ -265,6 +289,24 @@ func _ExchangeService_ListAgencies_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExchangeService_ReportStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExchangeServiceServer).ReportStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExchangeService_ReportStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExchangeServiceServer).ReportStatus(ctx, req.(*ReportStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExchangeService_ServiceDesc is the grpc.ServiceDesc for ExchangeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -283,6 +325,10 @@ var ExchangeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAgencies",
 			Handler:    _ExchangeService_ListAgencies_Handler,
+		},
+		{
+			MethodName: "ReportStatus",
+			Handler:    _ExchangeService_ReportStatus_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,165 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/hub/store"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// route resolves the recipients of a document. A revocation, update or
+// replacement goes to the original's recipients: all of them when the
+// envelope names none, else those it names, which must be among them.
+func (s *Service) route(sender string, env *lienthongv1.Envelope, original *store.Document) ([]string, *store.Link, error) {
+	if original == nil {
+		recipients, err := s.dir().Resolve(sender, env.GetRecipients())
+		return recipients, nil, err
+	}
+	recipients := original.Recipients
+	if len(env.GetRecipients()) > 0 {
+		var err error
+		if recipients, err = s.dir().Resolve(sender, env.GetRecipients()); err != nil {
+			return nil, nil, err
+		}
+		for _, r := range recipients {
+			if !slices.Contains(original.Recipients, r) {
+				return nil, nil, lienthong.Errorf(lienthong.KindInvalid,
+					"%s không phải nơi nhận của văn bản gốc %s; thu hồi/cập nhật/thay thế chỉ gửi đến nơi đã nhận văn bản gốc", r, original.MessageID)
+			}
+		}
+	}
+	link := &store.Link{Original: original.MessageID, BusinessType: env.GetBusinessType()}
+	if env.GetBusinessType() == lienthongv1.BusinessType_BUSINESS_TYPE_REVOKE {
+		link.Revoked = make(map[string]*lienthongv1.Receipt, len(recipients))
+		for _, r := range recipients {
+			rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
+				MessageId: original.MessageID, Status: lienthongv1.Status_STATUS_REVOKED, Agency: r,
+				EnvelopeSha256: original.EnvelopeSHA256[:], Sender: sender,
+				Reason: "thu hồi bởi văn bản " + env.GetMessageId(),
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			link.Revoked[r] = rcpt
+		}
+	}
+	return recipients, link, nil
+}
+
+// statusWords are the Vietnamese names clerks know.
+func statusWord(st lienthongv1.Status) string {
+	switch st {
+	case lienthongv1.Status_STATUS_ACCEPTED:
+		return "trục đã tiếp nhận (chưa đến)"
+	case lienthongv1.Status_STATUS_DELIVERED:
+		return "đã đến"
+	case lienthongv1.Status_STATUS_REJECTED:
+		return "từ chối"
+	case lienthongv1.Status_STATUS_RECEIVED:
+		return "đã tiếp nhận"
+	case lienthongv1.Status_STATUS_ASSIGNED:
+		return "phân công"
+	case lienthongv1.Status_STATUS_IN_PROGRESS:
+		return "đang xử lý"
+	case lienthongv1.Status_STATUS_DONE:
+		return "hoàn thành"
+	case lienthongv1.Status_STATUS_REVOKED:
+		return "đã bị thu hồi"
+	}
+	return strings.ToLower(strings.TrimPrefix(st.String(), "STATUS_"))
+}
+
+// nextStatuses is the processing graph of QCVN 102:2016 as the hub
+// enforces it: a recipient first acknowledges (delivered), then receives
+// or rejects; rejected, done and revoked are final.
+func nextStatuses(from lienthongv1.Status) []lienthongv1.Status {
+	const (
+		rejected   = lienthongv1.Status_STATUS_REJECTED
+		received   = lienthongv1.Status_STATUS_RECEIVED
+		assigned   = lienthongv1.Status_STATUS_ASSIGNED
+		inProgress = lienthongv1.Status_STATUS_IN_PROGRESS
+		done       = lienthongv1.Status_STATUS_DONE
+	)
+	switch from {
+	case lienthongv1.Status_STATUS_DELIVERED:
+		return []lienthongv1.Status{received, rejected}
+	case received:
+		return []lienthongv1.Status{assigned, inProgress, done}
+	case assigned:
+		return []lienthongv1.Status{inProgress, done}
+	case inProgress:
+		return []lienthongv1.Status{done}
+	}
+	return nil
+}
+
+// checkTransition is the store.TransitionCheck for moving to `to`.
+func checkTransition(id string, to lienthongv1.Status) store.TransitionCheck {
+	return func(from lienthongv1.Status) error {
+		switch {
+		case from == lienthongv1.Status_STATUS_REVOKED:
+			return lienthong.Errorf(lienthong.KindFailedPrecondition, "văn bản %s đã bị nơi gửi thu hồi (document revoked)", id)
+		case from == lienthongv1.Status_STATUS_ACCEPTED:
+			return lienthong.Errorf(lienthong.KindFailedPrecondition,
+				"văn bản %s chưa được nhận về; hãy chạy `ltnode inbox` trước (document not yet fetched and acknowledged)", id)
+		case !slices.Contains(nextStatuses(from), to):
+			return lienthong.Errorf(lienthong.KindFailedPrecondition,
+				"không thể chuyển văn bản %s từ \"%s\" sang \"%s\" (illegal status transition %s → %s)",
+				id, statusWord(from), statusWord(to), from, to)
+		}
+		return nil
+	}
+}
+
+// ReportStatus records a recipient's processing step and notifies the sender.
+func (s *Service) ReportStatus(ctx context.Context, req *lienthongv1.ReportStatusRequest) (*lienthongv1.ReportStatusResponse, error) {
+	caller, ok := CallerFrom(ctx)
+	if !ok {
+		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
+	}
+	rcpt, err := s.reportStatus(ctx, caller.GetCode(), req)
+	if err != nil {
+		return nil, s.refuse(ctx, "ReportStatus", err, "message_id", req.GetMessageId(), "status", req.GetStatus().String())
+	}
+	return &lienthongv1.ReportStatusResponse{Receipt: rcpt}, nil
+}
+
+func (s *Service) reportStatus(ctx context.Context, caller string, req *lienthongv1.ReportStatusRequest) (*lienthongv1.Receipt, error) {
+	id, to := req.GetMessageId(), req.GetStatus()
+	switch to {
+	case lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_ASSIGNED, lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE:
+	case lienthongv1.Status_STATUS_REJECTED:
+		if strings.TrimSpace(req.GetReason()) == "" {
+			return nil, lienthong.Errorf(lienthong.KindInvalid, "từ chối văn bản phải nêu lý do (a rejection needs a reason)")
+		}
+	default:
+		return nil, lienthong.Errorf(lienthong.KindInvalid,
+			"trạng thái %s không báo được; dùng received, rejected, assigned, in-progress hoặc done", to)
+	}
+	doc, err := s.cfg.Store.Document(ctx, id)
+	if err == nil && !slices.Contains(doc.Recipients, caller) {
+		err = store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, lienthong.Errorf(lienthong.KindNotFound, "văn bản %s không gửi đến cơ quan %s (no such delivery)", id, caller)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading message %s: %w", id, err)
+	}
+	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
+		MessageId: id, Status: to, Agency: caller, Reason: req.GetReason(),
+		EnvelopeSha256: doc.EnvelopeSHA256[:], Sender: doc.Sender,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Store.Transition(ctx, id, caller, doc.Sender, rcpt, checkTransition(id, to)); err != nil {
+		return nil, err
+	}
+	return rcpt, nil
+}
