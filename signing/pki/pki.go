@@ -311,7 +311,7 @@ func ParseCertificatesPEM(data []byte, source string) ([]*x509.Certificate, erro
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("no certificate in %s", source)
+		return nil, fmt.Errorf("no PEM certificate in %s", source)
 	}
 	return certs, nil
 }

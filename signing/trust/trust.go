@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/signing/pades"
+	"github.com/lienthong/lienthong/signing/pki"
 )
 
 // Snapshot is one immutable state of the store.
@@ -101,13 +102,9 @@ func read(dir string) (*Snapshot, error) {
 		return nil, fmt.Errorf("trust: no roots/*.pem in %s", dir)
 	}
 	for _, f := range rootFiles {
-		data, err := os.ReadFile(f)
+		certs, err := pki.LoadCertificates(f)
 		if err != nil {
 			return nil, fmt.Errorf("trust: %w", err)
-		}
-		certs, err := parseCertificates(data)
-		if err != nil {
-			return nil, fmt.Errorf("trust: %s: %w", f, err)
 		}
 		for _, c := range certs {
 			if !c.IsCA {
@@ -160,29 +157,6 @@ func listFiles(dir string, exts ...string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-func parseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("parsing certificate: %w", err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM certificate")
-	}
-	return certs, nil
 }
 
 // ParseCRLs reads the CRLs in data: PEM "X509 CRL" blocks, or one DER
