@@ -51,29 +51,6 @@ func (s *Service) route(sender string, env *lienthongv1.Envelope, original *stor
 	return recipients, link, nil
 }
 
-// statusWords are the Vietnamese names clerks know.
-func statusWord(st lienthongv1.Status) string {
-	switch st {
-	case lienthongv1.Status_STATUS_ACCEPTED:
-		return "trục đã tiếp nhận (chưa đến)"
-	case lienthongv1.Status_STATUS_DELIVERED:
-		return "đã đến"
-	case lienthongv1.Status_STATUS_REJECTED:
-		return "từ chối"
-	case lienthongv1.Status_STATUS_RECEIVED:
-		return "đã tiếp nhận"
-	case lienthongv1.Status_STATUS_ASSIGNED:
-		return "phân công"
-	case lienthongv1.Status_STATUS_IN_PROGRESS:
-		return "đang xử lý"
-	case lienthongv1.Status_STATUS_DONE:
-		return "hoàn thành"
-	case lienthongv1.Status_STATUS_REVOKED:
-		return "đã bị thu hồi"
-	}
-	return strings.ToLower(strings.TrimPrefix(st.String(), "STATUS_"))
-}
-
 // nextStatuses is the processing graph of QCVN 102:2016 as the hub
 // enforces it: a recipient first acknowledges (delivered), then receives
 // or rejects; rejected, done and revoked are final.
@@ -110,7 +87,7 @@ func checkTransition(id string, to lienthongv1.Status) store.TransitionCheck {
 		case !slices.Contains(nextStatuses(from), to):
 			return lienthong.Errorf(lienthong.KindFailedPrecondition,
 				"không thể chuyển văn bản %s từ \"%s\" sang \"%s\" (illegal status transition %s → %s)",
-				id, statusWord(from), statusWord(to), from, to)
+				id, from.Label(), to.Label(), from.Name(), to.Name())
 		}
 		return nil
 	}
