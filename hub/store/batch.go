@@ -37,14 +37,18 @@ func (r rejection) Unwrap() error { return r.err }
 func reject(err error) error { return rejection{err} }
 
 // batcher is the single writer: it packs queued ops into one transaction
-// (group commit). A batch starts when its first op is queued and commits
-// when MaxBatchDelay has passed since then, when MaxBatchSize ops are
-// waiting, or at Close. While a transaction commits, new ops queue and go
-// into the next one.
+// (group commit). While a transaction commits, new ops queue and go into
+// the next one, so batches grow with load by themselves. On top of that,
+// when writes are concurrent (the last transaction carried more than one,
+// or more than one is queued) a batch waits for others to join it until
+// MaxBatchDelay has passed since its first op was queued, or MaxBatchSize
+// ops are waiting, or Close. A lone writer does not wait: it would wait for
+// nobody.
 type batcher struct {
 	db    *bolt.DB
 	delay time.Duration
 	max   int
+	last  int // ops in the last transaction; used by run only
 
 	mu     sync.Mutex
 	queue  []*op
@@ -109,7 +113,7 @@ func (b *batcher) run() {
 			<-b.wake
 			continue
 		}
-		if !closed && n < b.max && b.delay > 0 {
+		if !closed && n < b.max && b.delay > 0 && (n > 1 || b.last > 1) {
 			if wait := time.Until(first.Add(b.delay)); wait > 0 {
 				timer.Reset(wait)
 				select {
@@ -181,6 +185,7 @@ func (b *batcher) commit(ops []*op) {
 			}
 			return
 		}
+		b.last = len(ops)
 		b.commits.Add(1)
 		b.writes.Add(uint64(len(ops)))
 		for _, o := range ops {

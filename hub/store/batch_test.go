@@ -12,6 +12,45 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// holdCommitter parks the committer inside a transaction until release is
+// called, so that the writes queued meanwhile make up the next batch
+// whatever the timing. The parked write commits on release.
+func holdCommitter(t *testing.T, s *Store) (waitQueued func(n int), release func()) {
+	t.Helper()
+	entered, unblock, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	var once sync.Once
+	go func() {
+		done <- s.update(context.Background(), func(*bolt.Tx) error {
+			once.Do(func() { close(entered) })
+			<-unblock
+			return nil
+		})
+	}()
+	<-entered
+	waitQueued = func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			s.b.mu.Lock()
+			q := len(s.b.queue)
+			s.b.mu.Unlock()
+			if q >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d writes queued, want %d", q, n)
+			}
+		}
+	}
+	release = func() {
+		t.Helper()
+		close(unblock)
+		if err := <-done; err != nil {
+			t.Fatalf("parked write: %v", err)
+		}
+	}
+	return waitQueued, release
+}
+
 func TestAcceptConcurrent(t *testing.T) {
 	const n = 50
 	s := openStore(t, t.TempDir(), Options{})
@@ -80,9 +119,10 @@ func TestAcceptConcurrent(t *testing.T) {
 // good ones commit together.
 func TestBatchIsolatesFailures(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, t.TempDir(), Options{MaxBatchDelay: 200 * time.Millisecond})
+	s := openStore(t, t.TempDir(), Options{})
 	accept(t, s, newDoc(t, s, "taken", "original", []string{"A"}))
 	before := stats(t, s)
+	waitQueued, release := holdCommitter(t, s)
 
 	good := []*Document{
 		newDoc(t, s, "g1", "s", []string{"A"}, []byte("g1")),
@@ -113,6 +153,8 @@ func TestBatchIsolatesFailures(t *testing.T) {
 			panic("bug")
 		})
 	})
+	waitQueued(5)
+	release()
 	wg.Wait()
 
 	for i, err := range goodErrs {
@@ -133,7 +175,8 @@ func TestBatchIsolatesFailures(t *testing.T) {
 		t.Errorf("Pending(A) = %q, want taken, g1, g2", got)
 	}
 	after := stats(t, s)
-	if c, w := after.Commits-before.Commits, after.Writes-before.Writes; c != 1 || w != 3 {
+	// Minus the parked write and its transaction:
+	if c, w := after.Commits-before.Commits-1, after.Writes-before.Writes-1; c != 1 || w != 3 {
 		t.Errorf("%d writes in %d commits, want the 3 surviving writes in 1", w, c)
 	}
 	if want := (counts{Documents: 3, Pending: 3, Blobs: 2}); countsOf(t, s) != want {
@@ -145,16 +188,19 @@ func TestBatchIsolatesFailures(t *testing.T) {
 // id in one batch: exactly one is stored, the other conflicts.
 func TestBatchSameMessageTwice(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, t.TempDir(), Options{MaxBatchDelay: 200 * time.Millisecond})
+	s := openStore(t, t.TempDir(), Options{})
 	docs := []*Document{
 		newDoc(t, s, "m1", "first", []string{"A"}, []byte("first")),
 		newDoc(t, s, "m1", "second", []string{"A"}, []byte("second")),
 	}
+	waitQueued, release := holdCommitter(t, s)
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i, d := range docs {
 		wg.Go(func() { _, _, errs[i] = s.Accept(ctx, d) })
 	}
+	waitQueued(2)
+	release()
 	wg.Wait()
 	winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
 	if winner < 0 || !errors.Is(errs[1-winner], ErrConflict) {
@@ -167,8 +213,8 @@ func TestBatchSameMessageTwice(t *testing.T) {
 	if want := (counts{Documents: 1, Pending: 1, Blobs: 1}); countsOf(t, s) != want {
 		t.Errorf("counts = %+v, want %+v", countsOf(t, s), want)
 	}
-	if st := stats(t, s); st.Commits != 1 {
-		t.Errorf("%d commits, want 1", st.Commits)
+	if st := stats(t, s); st.Commits != 2 || st.Writes != 3 {
+		t.Errorf("%d writes in %d commits, want the parked one, then both in one", st.Writes, st.Commits)
 	}
 }
 
@@ -177,17 +223,56 @@ func TestBatchSameMessageTwice(t *testing.T) {
 func TestBatchSize(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, t.TempDir(), Options{MaxBatchDelay: time.Hour, MaxBatchSize: 4})
+	waitQueued, release := holdCommitter(t, s)
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range 8 {
 		d := newDoc(t, s, fmt.Sprintf("m%d", i), "s", []string{"A"})
 		wg.Go(func() { _, _, errs[i] = s.Accept(ctx, d) })
 	}
+	waitQueued(8)
+	release()
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if st := stats(t, s); st.Commits != 2 || st.Writes != 8 {
-		t.Errorf("%d writes in %d commits, want 8 in 2", st.Writes, st.Commits)
+	if st := stats(t, s); st.Commits != 3 || st.Writes != 9 {
+		t.Errorf("%d writes in %d commits, want the parked one, then 8 in 2", st.Writes, st.Commits)
+	}
+}
+
+// TestBatchWindow checks when a write waits for company: not when it is
+// alone, for MaxBatchDelay after a transaction that carried several.
+func TestBatchWindow(t *testing.T) {
+	const window = time.Second
+	s := openStore(t, t.TempDir(), Options{MaxBatchDelay: window})
+	timed := func(id string) time.Duration {
+		t.Helper()
+		d := newDoc(t, s, id, "s", []string{"A"})
+		start := time.Now()
+		accept(t, s, d)
+		return time.Since(start)
+	}
+	if d := timed("lone"); d >= window {
+		t.Errorf("a lone write took %v, want no window", d)
+	}
+	waitQueued, release := holdCommitter(t, s)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, id := range []string{"c1", "c2"} {
+		d := newDoc(t, s, id, "s", []string{"A"})
+		wg.Go(func() { _, _, errs[i] = s.Accept(context.Background(), d) })
+	}
+	waitQueued(2)
+	release()
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if d := timed("after company"); d < window*9/10 {
+		t.Errorf("the write after a batch of two took %v, want the %v window", d, window)
+	}
+	if d := timed("alone again"); d >= window {
+		t.Errorf("a write after a batch of one took %v, want no window", d)
 	}
 }

@@ -66,15 +66,6 @@ func deliveredReceipt(tb testing.TB, id, agency string, at time.Time) *lienthong
 	})
 }
 
-func body(tb testing.TB, r *lienthongv1.Receipt) *lienthongv1.ReceiptBody {
-	tb.Helper()
-	b := new(lienthongv1.ReceiptBody)
-	if err := proto.Unmarshal(r.GetBody(), b); err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
 // putBlob stores data as a committed (pinned) blob.
 func putBlob(tb testing.TB, s *Store, data []byte) BlobRef {
 	tb.Helper()

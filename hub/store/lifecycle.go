@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -48,8 +50,13 @@ func linkInTx(tx *bolt.Tx, id string, l *Link) (withdrawn int, err error) {
 	if err := links.Put(append(lp(l.Original, len(id)), id...), []byte{byte(l.BusinessType)}); err != nil {
 		return 0, fmt.Errorf("link to %s: %w", l.Original, err)
 	}
+	// Accept has written the document already: every error from here on
+	// must spoil the transaction (a plain error), never reject(), which
+	// would commit the writes made so far. Recipients in order, so the
+	// receipts are stored in an order that does not depend on map order.
 	deliveries := tx.Bucket(bucketDeliveries)
-	for recipient, rcpt := range l.Revoked {
+	for _, recipient := range slices.Sorted(maps.Keys(l.Revoked)) {
+		rcpt := l.Revoked[recipient]
 		dk := deliveryKey(l.Original, recipient)
 		v := deliveries.Get(dk)
 		if v == nil {
@@ -57,24 +64,24 @@ func linkInTx(tx *bolt.Tx, id string, l *Link) (withdrawn int, err error) {
 		}
 		d, err := decodeDelivery(v)
 		if err != nil {
-			return 0, reject(err)
+			return 0, err
 		}
 		if d.status != lienthongv1.Status_STATUS_ACCEPTED {
 			continue // already fetched: the revocation is all it can get
 		}
-		if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
-			return 0, err
+		at, err := checkReceipt(rcpt, l.Original, lienthongv1.Status_STATUS_REVOKED, recipient)
+		if err != nil {
+			return 0, fmt.Errorf("revoked receipt for %s: %w", recipient, err)
 		}
 		raw, err := proto.Marshal(rcpt)
 		if err != nil {
-			return 0, reject(err)
+			return 0, fmt.Errorf("encoding revoked receipt for %s: %w", recipient, err)
+		}
+		if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
+			return 0, err
 		}
 		if _, err := appendReceipt(tx, l.Original, raw); err != nil {
 			return 0, err
-		}
-		at, err := checkReceipt(rcpt, l.Original, lienthongv1.Status_STATUS_REVOKED, recipient)
-		if err != nil {
-			return 0, reject(fmt.Errorf("revoked receipt: %w", err))
 		}
 		d.status, d.time = lienthongv1.Status_STATUS_REVOKED, at
 		if err := deliveries.Put(dk, d.encode()); err != nil {

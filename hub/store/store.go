@@ -51,10 +51,12 @@ var (
 
 // Options tune a Store. The zero value is ready to use.
 type Options struct {
-	// MaxBatchDelay is the group-commit window: how long the first write of
-	// a transaction waits for others to join it. Zero means the default,
-	// 2ms; a negative value means no window (a transaction then carries
-	// only the writes that queued while the previous one committed).
+	// MaxBatchDelay is the group-commit window: while writes are arriving
+	// concurrently, how long the first write of a transaction waits for
+	// others to join it. A lone writer (the previous transaction carried
+	// one write and no other is queued) does not wait. Zero means the
+	// default, 2ms; a negative value means no window: a transaction then
+	// carries the writes that queued while the previous one committed.
 	MaxBatchDelay time.Duration
 	// MaxBatchSize caps the writes in one transaction; zero means 256.
 	MaxBatchSize int
