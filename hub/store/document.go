@@ -214,7 +214,12 @@ func checkReceipt(r *lienthongv1.Receipt, messageID string, status lienthongv1.S
 	if err := body.GetTime().CheckValid(); err != nil {
 		return time.Time{}, fmt.Errorf("receipt time: %w", err)
 	}
-	return body.GetTime().AsTime(), nil
+	// Delivery records keep times as Unix nanoseconds (years 1678-2262).
+	at := body.GetTime().AsTime()
+	if y := at.Year(); y < 1678 || y > 2261 {
+		return time.Time{}, fmt.Errorf("receipt time %v is out of range", at)
+	}
+	return at, nil
 }
 
 func appendReceipt(tx *bolt.Tx, messageID string, rcpt []byte) (uint64, error) {

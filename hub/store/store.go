@@ -162,6 +162,9 @@ func Open(dir string, opts Options) (*Store, error) {
 func (s *Store) sweepInBackground(ctx context.Context) {
 	defer close(s.sweepDone)
 	n, err := s.SweepBlobs(ctx)
+	if err != nil {
+		s.dirty.Store(true) // unfinished (failed, or cut short by Close): the next Open sweeps again
+	}
 	switch {
 	case err != nil && ctx.Err() == nil:
 		s.log.Warn("sweeping orphan blobs failed", "err", err)
