@@ -10,25 +10,8 @@ import (
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
-// printTree prints agencies indented by their depth in the code tree.
+// printTree prints agencies depth-first, each indented under its parent.
 func printTree(w io.Writer, list []*lienthongv1.Agency) {
-	for _, a := range treeOrder(list) {
-		c, err := lienthong.ParseCode(a.GetCode())
-		depth := 0
-		if err == nil {
-			depth = c.Level() - 1
-		}
-		state := ""
-		if a.GetStatus() != lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE {
-			state = "  [tạm ngừng]"
-		}
-		fmt.Fprintf(w, "%s%s  %s (%s)%s\n", strings.Repeat("  ", depth), a.GetCode(), a.GetName(), kindWord(a.GetKind()), state)
-	}
-}
-
-// treeOrder orders agencies depth-first: each agency followed by the ones
-// below it.
-func treeOrder(list []*lienthongv1.Agency) []*lienthongv1.Agency {
 	children := make(map[string][]*lienthongv1.Agency)
 	known := make(map[string]bool)
 	for _, a := range list {
@@ -41,25 +24,26 @@ func treeOrder(list []*lienthongv1.Agency) []*lienthongv1.Agency {
 			roots = append(roots, a)
 			continue
 		}
-		p, ok := c.Parent()
-		if ok && known[p.String()] {
+		if p, ok := c.Parent(); ok && known[p.String()] {
 			children[p.String()] = append(children[p.String()], a)
 		} else {
 			roots = append(roots, a)
 		}
 	}
-	var out []*lienthongv1.Agency
-	var walk func(a *lienthongv1.Agency)
-	walk = func(a *lienthongv1.Agency) {
-		out = append(out, a)
+	var walk func(a *lienthongv1.Agency, depth int)
+	walk = func(a *lienthongv1.Agency, depth int) {
+		state := ""
+		if a.GetStatus() != lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE {
+			state = "  [tạm ngừng]"
+		}
+		fmt.Fprintf(w, "%s%s  %s (%s)%s\n", strings.Repeat("  ", depth), a.GetCode(), a.GetName(), kindWord(a.GetKind()), state)
 		for _, ch := range children[a.GetCode()] {
-			walk(ch)
+			walk(ch, depth+1)
 		}
 	}
 	for _, r := range roots {
-		walk(r)
+		walk(r, 0)
 	}
-	return out
 }
 
 func jsonLine(w io.Writer, v any) error {
