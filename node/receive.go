@@ -41,12 +41,24 @@ type Received struct {
 type ReceiveOptions struct {
 	// Wait keeps the stream open for new documents until ctx ends.
 	Wait bool
+	// OnStored, if not nil, is called once a document is durable in its
+	// folder and before it is acknowledged (e.g. to enter it in the
+	// register); an error stops ReceiveInto with the document
+	// unacknowledged, so the hub delivers it again.
+	OnStored func(*Received) error
+	// OnNotification is given each notification (a step of a document
+	// this agency sent, at one of its recipients) whose hub signature
+	// verifies; once it returns nil the notification is acknowledged. An
+	// error stops ReceiveInto with the notification unacknowledged. When
+	// nil, notifications are left with the hub, unacknowledged.
+	OnNotification func(body *lienthongv1.ReceiptBody, r *lienthongv1.Receipt) error
 }
 
 // ReceiveInto fetches pending documents into outDir, one folder per
 // message id, checking every file against its declared size and SHA-256
 // and the hub's receipt; each document is made durable (fsync, rename)
 // before it is acknowledged. each, if not nil, is called after the ack.
+// Notifications arriving between documents go to opts.OnNotification.
 // With Wait, ReceiveInto returns nil when ctx ends.
 func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOptions, each func(*Received) error) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -67,6 +79,12 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 			}
 			return err
 		}
+		if n := msg.GetNotification(); n != nil {
+			if err := c.notification(ctx, n.GetReceipt(), opts.OnNotification); err != nil {
+				return err
+			}
+			continue
+		}
 		hdr := msg.GetHeader()
 		if hdr == nil {
 			return fmt.Errorf("hub sent %T where a document header was expected", msg.GetPart())
@@ -74,6 +92,11 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 		r, err := c.receiveOne(stream, outDir, hdr)
 		if err != nil {
 			return err
+		}
+		if opts.OnStored != nil {
+			if err := opts.OnStored(r); err != nil {
+				return err
+			}
 		}
 		ack, err := c.api.Ack(ctx, &lienthongv1.AckRequest{MessageId: r.MessageID})
 		if err != nil {
@@ -92,6 +115,25 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 			}
 		}
 	}
+}
+
+// notification verifies a notification's receipt, hands it to fn and
+// acknowledges it.
+func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, fn func(*lienthongv1.ReceiptBody, *lienthongv1.Receipt) error) error {
+	body, err := receipt.Verify(r, c.id.Roots)
+	if err != nil {
+		return fmt.Errorf("hub notification: %w", err)
+	}
+	if fn == nil {
+		return nil
+	}
+	if err := fn(body, r); err != nil {
+		return err
+	}
+	if _, err := c.api.Ack(ctx, &lienthongv1.AckRequest{ReceiptId: body.GetReceiptId()}); err != nil {
+		return fmt.Errorf("acknowledging notification %s about %s: %w", body.GetReceiptId(), body.GetMessageId(), err)
+	}
+	return nil
 }
 
 // receiveOne reads one document (its chunks and end marker) from the

@@ -12,34 +12,49 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/lienthong/lienthong/internal/cliutil"
 	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/node/register"
 )
 
 // Main is one invocation of ltnode.
 type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
-	// Getenv reads LTNODE_HUB and LTNODE_ID; nil means os.Getenv.
+	// Getenv reads LTNODE_HUB, LTNODE_ID and LTNODE_DB; nil means
+	// os.Getenv.
 	Getenv func(string) string
 	// IsTerminal reports whether Stdout is a terminal (for progress bars);
 	// nil means never.
 	IsTerminal func() bool
+	// Now is the clock of the local register (receive times, what is
+	// overdue); nil means time.Now.
+	Now func() time.Time
 }
 
 const usage = `ltnode — máy trạm liên thông văn bản của cơ quan (agency node)
 
 Cách dùng / usage:
-  ltnode --hub HOST:PORT --id D/agencies/CODE <lệnh> [tham số]
-  (hoặc đặt biến môi trường LTNODE_HUB, LTNODE_ID)
+  ltnode --hub HOST:PORT --id D/agencies/CODE [--db FILE] <lệnh> [tham số]
+  (hoặc đặt biến môi trường LTNODE_HUB, LTNODE_ID, LTNODE_DB)
+  Sổ văn bản và hộp thư đi nằm trong FILE, mặc định D/agencies/CODE/node.db.
 
 Lệnh / verbs:
   send      gửi văn bản          --to CODE[,CODE] --file F [--file F] --number N --notation K --subject S
-  inbox     nhận văn bản đến     --out DIR [--wait 30s] [--json]
+            [--due YYYY-MM-DD] [--revokes ID | --updates ID | --replaces ID] [--json]
+            (trục chưa kết nối được: văn bản chờ trong hộp thư đi, gửi sau bằng sync hoặc run)
+  sync      chuyển ngay các văn bản chờ trong hộp thư đi   [--retry] [--drop ID] [--json]
+  inbox     nhận văn bản đến và thông báo trạng thái       --out DIR [--wait 30s] [--json]
+  status    báo trạng thái xử lý văn bản đến               MESSAGE_ID received|rejected|assigned|in-progress|done [--reason TEXT]
   track     theo dõi văn bản     MESSAGE_ID [--json]
+  register  sổ văn bản đi/đến    [sent|received|outbox] [--search TEXT] [--overdue] [--json]
+  run       chạy thường trực: chuyển hộp thư đi và nhận văn bản   --out DIR [--interval 5s] [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
 
   ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R]
@@ -49,6 +64,7 @@ Lệnh / verbs:
 Ví dụ / example:
   ltnode --hub 127.0.0.1:7443 --id hub/agencies/000.01.31.H53 send \
       --to 000.00.31.H53 --file qd.pdf --number 12 --notation QĐ-UBND --subject "Về việc ..."
+  ltnode --id hub/agencies/000.00.31.H53 register received --overdue
 `
 
 // Run executes ltnode with args (without the program name) and returns the
@@ -83,6 +99,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(m.Stderr, usage) }
 	hubAddr := fs.String("hub", m.Getenv("LTNODE_HUB"), "địa chỉ trục `HOST:PORT` (LTNODE_HUB)")
 	idDir := fs.String("id", m.Getenv("LTNODE_ID"), "thư mục định danh cơ quan `D/agencies/CODE` (LTNODE_ID)")
+	dbPath := fs.String("db", m.Getenv("LTNODE_DB"), "tệp sổ văn bản và hộp thư đi `FILE` (LTNODE_DB); mặc định node.db trong thư mục định danh")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,25 +108,24 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return cliutil.Usagef("thiếu lệnh (missing verb)")
 	}
 	verb, rest := fs.Arg(0), fs.Args()[1:]
-	connect := func() (*node.Client, error) {
-		if *hubAddr == "" || *idDir == "" {
-			return nil, cliutil.Usagef("cần --hub và --id (hoặc LTNODE_HUB, LTNODE_ID)")
-		}
-		id, err := node.LoadIdentity(*idDir)
-		if err != nil {
-			return nil, err
-		}
-		return node.Dial(*hubAddr, id)
-	}
+	s := &session{hubAddr: *hubAddr, idDir: *idDir, dbPath: *dbPath, now: m.Now}
 	switch verb {
 	case "send":
-		return m.send(ctx, rest, connect)
+		return m.send(ctx, rest, s)
+	case "sync":
+		return m.sync(ctx, rest, s)
 	case "inbox":
-		return m.inbox(ctx, rest, connect)
+		return m.inbox(ctx, rest, s)
+	case "status":
+		return m.status(ctx, rest, s)
 	case "track":
-		return m.track(ctx, rest, connect)
+		return m.track(ctx, rest, s)
+	case "register":
+		return m.register(rest, s)
+	case "run":
+		return m.runNode(ctx, rest, s)
 	case "agencies":
-		return m.agencies(ctx, rest, connect)
+		return m.agencies(ctx, rest, s.connect)
 	case "sign":
 		return m.sign(ctx, rest)
 	case "verify":
@@ -121,6 +137,63 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		fs.Usage()
 		return cliutil.Usagef("lệnh không rõ %q (unknown verb)", verb)
 	}
+}
+
+// session is what the verbs share: where the hub, the identity and the
+// register are, each loaded when a verb first needs it.
+type session struct {
+	hubAddr, idDir, dbPath string
+	now                    func() time.Time
+	id                     *node.Identity
+	reg                    *register.Register
+}
+
+func (s *session) identity() (*node.Identity, error) {
+	if s.id != nil {
+		return s.id, nil
+	}
+	if s.idDir == "" {
+		return nil, cliutil.Usagef("cần --id (hoặc LTNODE_ID)")
+	}
+	id, err := node.LoadIdentity(s.idDir)
+	if err != nil {
+		return nil, err
+	}
+	s.id = id
+	return id, nil
+}
+
+// connect dials the hub; the connection is made at the first call.
+func (s *session) connect() (*node.Client, error) {
+	if s.hubAddr == "" || s.idDir == "" {
+		return nil, cliutil.Usagef("cần --hub và --id (hoặc LTNODE_HUB, LTNODE_ID)")
+	}
+	id, err := s.identity()
+	if err != nil {
+		return nil, err
+	}
+	return node.Dial(s.hubAddr, id)
+}
+
+// register opens the local register: --db, else node.db in the identity
+// folder.
+func (s *session) register() (*register.Register, error) {
+	if s.reg != nil {
+		return s.reg, nil
+	}
+	path := s.dbPath
+	if path == "" {
+		if s.idDir == "" {
+			return nil, cliutil.Usagef("cần --id hoặc --db (hoặc LTNODE_ID, LTNODE_DB) để mở sổ văn bản")
+		}
+		path = filepath.Join(s.idDir, "node.db")
+	}
+	reg, err := register.Open(path, register.Options{Now: s.now})
+	if err != nil {
+		return nil, err
+	}
+	s.reg = reg
+	return reg, nil
 }
 
 func (m *Main) newFlags(name string) *flag.FlagSet {
@@ -164,4 +237,18 @@ func (m *Main) progressBar(label string) node.Progress {
 			fmt.Fprintln(m.Stderr)
 		}
 	}
+}
+
+func (m *Main) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// mustMarshal encodes a message for output; a message that cannot be
+// encoded comes out empty.
+func mustMarshal(msg proto.Message) []byte {
+	b, _ := proto.Marshal(msg)
+	return b
 }

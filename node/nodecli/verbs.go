@@ -3,13 +3,18 @@ package nodecli
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/lienthong/lienthong/internal/cliutil"
 	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -17,19 +22,24 @@ type connectFunc func() (*node.Client, error)
 
 // sendOutput is the --json form of a send.
 type sendOutput struct {
-	MessageID    string                    `json:"message_id"`
+	MessageID string `json:"message_id"`
+	// Queued is true when the hub could not be reached: the document waits
+	// in the outbox and Unreachable says why.
+	Queued       bool                      `json:"queued"`
+	Unreachable  string                    `json:"unreachable,omitempty"`
 	Duplicate    bool                      `json:"duplicate"`
 	Recipients   []string                  `json:"recipients"`
 	ReceiptID    string                    `json:"receipt_id"`
-	AcceptedAt   time.Time                 `json:"accepted_at"`
+	AcceptedAt   *time.Time                `json:"accepted_at,omitempty"`
 	Verification *lienthongv1.Verification `json:"verification,omitempty"`
 }
 
-func (m *Main) send(ctx context.Context, args []string, connect connectFunc) error {
+func (m *Main) send(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("send")
 	var to cliutil.Strings
 	var files cliutil.List
-	fs.Var(&to, "to", "nơi nhận: mã cơ quan, hoặc nhóm KIND:CODE (vd commune:000.00.31.H53); lặp lại hoặc ngăn bởi dấu phẩy")
+	fs.Var(&to, "to", "nơi nhận: mã cơ quan, hoặc nhóm KIND:CODE (vd commune:000.00.31.H53); lặp lại hoặc ngăn bởi dấu phẩy; "+
+		"bỏ trống khi thu hồi/cập nhật/thay thế để gửi đến mọi nơi đã nhận văn bản gốc")
 	fs.Var(&files, "file", "tệp đính kèm (lặp lại cho nhiều tệp)")
 	number := fs.String("number", "", "số văn bản, vd 123")
 	notation := fs.String("notation", "", "ký hiệu, vd UBND-VP")
@@ -51,23 +61,9 @@ func (m *Main) send(ctx context.Context, args []string, connect connectFunc) err
 	if len(pos) > 0 {
 		return cliutil.Usagef("send: tham số thừa %q", pos)
 	}
-	if len(to) == 0 || len(files) == 0 || *number == "" || *notation == "" || *subject == "" {
-		return cliutil.Usagef("send cần --to, --file, --number, --notation và --subject")
-	}
 	doc := node.Document{
 		MessageID: *msgID, Recipients: to, Number: *number, Notation: *notation, Subject: *subject,
 		DocumentType: *docType, IssueDate: *issueDate, Signer: *signer, DueDate: *due,
-	}
-	if doc.IssueDate == "" {
-		doc.IssueDate = time.Now().Format("2006-01-02")
-	}
-	for _, d := range []string{doc.IssueDate, doc.DueDate} {
-		if _, err := time.Parse("2006-01-02", d); d != "" && err != nil {
-			return cliutil.Usagef("ngày %q phải có dạng YYYY-MM-DD", d)
-		}
-	}
-	if doc.Urgency, err = parseUrgency(*urgency); err != nil {
-		return err
 	}
 	n := 0
 	for bt, id := range map[lienthongv1.BusinessType]string{
@@ -82,20 +78,100 @@ func (m *Main) send(ctx context.Context, args []string, connect connectFunc) err
 	if n > 1 {
 		return cliutil.Usagef("chỉ dùng một trong --revokes, --updates, --replaces")
 	}
+	if (len(to) == 0 && n == 0) || len(files) == 0 || *number == "" || *notation == "" || *subject == "" {
+		return cliutil.Usagef("send cần --to (trừ khi thu hồi/cập nhật/thay thế), --file, --number, --notation và --subject")
+	}
+	if doc.IssueDate == "" {
+		doc.IssueDate = m.now().Format(time.DateOnly)
+	}
+	for _, d := range []string{doc.IssueDate, doc.DueDate} {
+		if _, err := time.Parse(time.DateOnly, d); d != "" && err != nil {
+			return cliutil.Usagef("ngày %q phải có dạng YYYY-MM-DD", d)
+		}
+	}
+	if doc.Urgency, err = parseUrgency(*urgency); err != nil {
+		return err
+	}
 	for _, f := range files {
 		doc.Files = append(doc.Files, node.File{Path: f})
 	}
-	c, err := connect()
+	c, err := s.connect()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	res, err := c.Send(ctx, doc, m.progressBar("Đang gửi"))
+	reg, err := s.register()
 	if err != nil {
 		return err
 	}
-	out := sendOutput{MessageID: res.MessageID, Duplicate: res.Duplicate, Recipients: res.Body.GetRecipients(),
-		ReceiptID: res.Body.GetReceiptId(), AcceptedAt: res.Body.GetTime().AsTime(), Verification: res.Verification}
+	// Prepare, queue, then forward: the outbox holds the document (and a
+	// copy of its files) before the hub is asked, so nothing is lost if
+	// the hub is down or the answer never comes.
+	p, err := c.Identity().Prepare(doc)
+	if err != nil {
+		return err
+	}
+	if _, err := reg.Queue(p.Signed, p.Paths); err != nil {
+		return err
+	}
+	id := p.Envelope.GetMessageId()
+	rep, err := c.Forward(ctx, reg, m.progressBar("Đang gửi"))
+	if err != nil {
+		return err
+	}
+	var res *node.SendResult
+	others := 0
+	for _, f := range rep.Forwarded {
+		if f.MessageID == id {
+			res = f
+		} else {
+			others++
+		}
+	}
+	for _, f := range rep.Refused {
+		if f.MessageID == id {
+			// The clerk hears of the refusal now: nothing is left waiting.
+			if err := reg.Drop(id); err != nil {
+				return err
+			}
+			return f.Err
+		}
+	}
+	if others > 0 || len(rep.Refused) > 0 {
+		fmt.Fprintf(m.Stderr, "Hộp thư đi: đã chuyển thêm %d văn bản chờ trước đó, %d bị trục từ chối (xem `ltnode sync`).\n", others, len(rep.Refused))
+	}
+	out := sendOutput{MessageID: id, Recipients: []string{}}
+	if res == nil {
+		queued, sent, err := outboxState(reg, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case queued != nil && queued.State == register.Failed:
+			return fmt.Errorf("trục từ chối văn bản %s: %s", id, queued.Error)
+		case queued != nil:
+			out.Queued = true
+			if rep.Unreachable != nil {
+				out.Unreachable = node.Describe(rep.Unreachable)
+			}
+			if *asJSON {
+				return m.printJSON(out)
+			}
+			fmt.Fprintf(m.Stdout, "Chưa kết nối được trục: văn bản %s/%s đang chờ trong hộp thư đi và sẽ được chuyển khi trục hoạt động lại\n"+
+				"(chạy `ltnode sync`, hoặc để `ltnode run` tự chuyển).\nMã văn bản:   %s\nLý do:        %s\n",
+				*number, *notation, id, out.Unreachable)
+			return nil
+		case sent != nil:
+			// Another ltnode (run) forwarded it first.
+			body := node.CheckReceipt(mustReceipt(sent.Accepted), c.Identity().Roots)
+			res = &node.SendResult{MessageID: id, Receipt: body.Receipt, Body: body.Body}
+		default:
+			return fmt.Errorf("văn bản %s không còn trong hộp thư đi mà cũng không có trong sổ văn bản đi", id)
+		}
+	}
+	at := res.Body.GetTime().AsTime()
+	out.Duplicate, out.Recipients, out.ReceiptID, out.AcceptedAt, out.Verification =
+		res.Duplicate, res.Body.GetRecipients(), res.Body.GetReceiptId(), &at, res.Verification
 	if *asJSON {
 		return m.printJSON(out)
 	}
@@ -105,11 +181,40 @@ func (m *Main) send(ctx context.Context, args []string, connect connectFunc) err
 		fmt.Fprintf(m.Stdout, "Đã gửi văn bản %s/%s — trục đã tiếp nhận.\n", *number, *notation)
 	}
 	fmt.Fprintf(m.Stdout, "Mã văn bản:   %s\nThời điểm:    %s\nBiên nhận:    %s (chữ ký của trục hợp lệ)\nNơi nhận (%d): %s\n",
-		out.MessageID, formatTime(out.AcceptedAt), out.ReceiptID, len(out.Recipients), strings.Join(out.Recipients, ", "))
+		out.MessageID, formatTime(at), out.ReceiptID, len(out.Recipients), strings.Join(out.Recipients, ", "))
 	if v := res.Verification.GetVerdict(); v != "" {
 		fmt.Fprintf(m.Stdout, "Kiểm tra chữ ký số: %s\n", v)
 	}
 	return nil
+}
+
+// outboxState finds a document in the outbox or, once forwarded, in the
+// register of documents sent.
+func outboxState(reg *register.Register, id string) (*register.Outgoing, *register.Sent, error) {
+	list, err := reg.Outbox()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, o := range list {
+		if o.MessageID == id {
+			return o, nil, nil
+		}
+	}
+	sent, err := reg.SentDoc(id)
+	if errors.Is(err, register.ErrNotFound) {
+		return nil, nil, nil
+	}
+	return nil, sent, err
+}
+
+// mustReceipt decodes a receipt the register stored; a damaged one comes
+// out empty and fails verification.
+func mustReceipt(raw []byte) *lienthongv1.Receipt {
+	r := new(lienthongv1.Receipt)
+	if proto.Unmarshal(raw, r) != nil {
+		return new(lienthongv1.Receipt)
+	}
+	return r
 }
 
 func parseUrgency(s string) (lienthongv1.Urgency, error) {
@@ -129,6 +234,7 @@ func parseUrgency(s string) (lienthongv1.Urgency, error) {
 // inboxItem is one received document in --json output (one JSON object
 // per line, as documents arrive).
 type inboxItem struct {
+	Type      string   `json:"type"` // "document"
 	MessageID string   `json:"message_id"`
 	Sender    string   `json:"sender"`
 	Number    string   `json:"number"`
@@ -138,13 +244,32 @@ type inboxItem struct {
 	Files     []string `json:"files"`
 	Duplicate bool     `json:"duplicate"`
 	Verdict   string   `json:"verdict,omitempty"`
+	// BusinessType and RelatedMessageID are set for a revocation, update
+	// or replacement.
+	BusinessType     string `json:"business_type,omitempty"`
+	RelatedMessageID string `json:"related_message_id,omitempty"`
 }
 
-func (m *Main) inbox(ctx context.Context, args []string, connect connectFunc) error {
+// notificationItem is one notification in --json output: a step of a
+// document this agency sent, at one of its recipients.
+type notificationItem struct {
+	Type      string    `json:"type"` // "notification"
+	MessageID string    `json:"message_id"`
+	ReceiptID string    `json:"receipt_id"`
+	Agency    string    `json:"agency"`
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	Time      time.Time `json:"time"`
+	Number    string    `json:"number,omitempty"`
+	Notation  string    `json:"notation,omitempty"`
+	Subject   string    `json:"subject,omitempty"`
+}
+
+func (m *Main) inbox(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("inbox")
 	out := fs.String("out", "", "thư mục lưu văn bản đến")
 	wait := fs.Duration("wait", 0, "chờ văn bản mới trong khoảng thời gian này (vd 30s); 0: chỉ lấy văn bản đang chờ")
-	asJSON := fs.Bool("json", false, "in mỗi văn bản một dòng JSON")
+	asJSON := fs.Bool("json", false, "in mỗi văn bản, mỗi thông báo một dòng JSON")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
@@ -152,39 +277,159 @@ func (m *Main) inbox(ctx context.Context, args []string, connect connectFunc) er
 	if *out == "" || len(pos) > 0 {
 		return cliutil.Usagef("inbox cần --out DIR")
 	}
-	c, err := connect()
+	c, err := s.connect()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	reg, err := s.register()
+	if err != nil {
+		return err
+	}
 	if *wait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *wait)
 		defer cancel()
 	}
-	count := 0
-	err = c.ReceiveInto(ctx, *out, node.ReceiveOptions{Wait: *wait > 0}, func(r *node.Received) error {
-		count++
-		item := inboxItem{MessageID: r.MessageID, Sender: r.Envelope.GetSender(), Number: r.Envelope.GetNumber(),
-			Notation: r.Envelope.GetNotation(), Subject: r.Envelope.GetSubject(), Dir: r.Dir, Files: r.Files,
-			Duplicate: r.Duplicate, Verdict: r.Verification.GetVerdict()}
-		if *asJSON {
-			return m.printJSONLine(item)
-		}
-		dup := ""
-		if r.Duplicate {
-			dup = " (đã có, nhận lại)"
-		}
-		fmt.Fprintf(m.Stdout, "Đã nhận %s/%s từ %s: %s%s\n  → %s\n", item.Number, item.Notation, item.Sender, item.Subject, dup, item.Dir)
-		return nil
-	})
-	if err != nil {
+	rv := &receiver{m: m, reg: reg, json: *asJSON}
+	if err := c.ReceiveInto(ctx, *out, rv.options(*wait > 0), rv.document); err != nil {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintf(m.Stdout, "Đã nhận %d văn bản.\n", count)
+		fmt.Fprintf(m.Stdout, "Đã nhận %d văn bản.\n", rv.documents)
+		if rv.notifications > 0 {
+			fmt.Fprintf(m.Stdout, "Đã nhận %d thông báo trạng thái văn bản đã gửi.\n", rv.notifications)
+		}
 	}
 	return nil
+}
+
+// receiver enters what the hub delivers in the register and prints it;
+// inbox and run use it.
+type receiver struct {
+	m    *Main
+	reg  *register.Register
+	json bool
+	// mu serializes output (run also prints from its forwarder).
+	mu                       *sync.Mutex
+	documents, notifications int
+}
+
+func (rv *receiver) options(wait bool) node.ReceiveOptions {
+	return node.ReceiveOptions{Wait: wait, OnStored: rv.stored, OnNotification: rv.notification}
+}
+
+// stored registers a document before it is acknowledged: a redelivery is
+// acknowledged again but not registered twice.
+func (rv *receiver) stored(r *node.Received) error {
+	added, err := rv.reg.AddReceived(r.Envelope, r.Dir)
+	if err != nil {
+		return err
+	}
+	if !added {
+		r.Duplicate = true
+	}
+	return nil
+}
+
+func (rv *receiver) lock() func() {
+	if rv.mu == nil {
+		return func() {}
+	}
+	rv.mu.Lock()
+	return rv.mu.Unlock
+}
+
+func (rv *receiver) document(r *node.Received) error {
+	defer rv.lock()()
+	rv.documents++
+	env := r.Envelope
+	item := inboxItem{Type: "document", MessageID: r.MessageID, Sender: env.GetSender(), Number: env.GetNumber(),
+		Notation: env.GetNotation(), Subject: env.GetSubject(), Dir: r.Dir, Files: r.Files,
+		Duplicate: r.Duplicate, Verdict: r.Verification.GetVerdict()}
+	if bt := env.GetBusinessType(); bt != lienthongv1.BusinessType_BUSINESS_TYPE_NEW {
+		item.BusinessType, item.RelatedMessageID = businessName(bt), env.GetRelatedMessageId()
+	}
+	if rv.json {
+		return rv.m.printJSONLine(item)
+	}
+	dup := ""
+	if r.Duplicate {
+		dup = " (đã có, nhận lại)"
+	}
+	fmt.Fprintf(rv.m.Stdout, "Đã nhận %s/%s từ %s: %s%s\n  → %s\n", item.Number, item.Notation, item.Sender, item.Subject, dup, item.Dir)
+	if item.RelatedMessageID != "" {
+		what := map[lienthongv1.BusinessType]string{
+			lienthongv1.BusinessType_BUSINESS_TYPE_REVOKE:  "THU HỒI",
+			lienthongv1.BusinessType_BUSINESS_TYPE_UPDATE:  "cập nhật",
+			lienthongv1.BusinessType_BUSINESS_TYPE_REPLACE: "thay thế",
+		}[env.GetBusinessType()]
+		fmt.Fprintf(rv.m.Stdout, "  Văn bản này %s văn bản %s.\n", what, rv.describeReceived(item.RelatedMessageID))
+	}
+	return nil
+}
+
+// describeReceived names a received document by number/notation when the
+// register knows it.
+func (rv *receiver) describeReceived(id string) string {
+	if rec, err := rv.reg.ReceivedDoc(id); err == nil && rec.Number != "" {
+		return rec.Number + "/" + rec.Notation
+	}
+	return id
+}
+
+// notification records a recipient's step in the register of documents
+// sent, then prints it; ReceiveInto acknowledges it after.
+func (rv *receiver) notification(body *lienthongv1.ReceiptBody, _ *lienthongv1.Receipt) error {
+	sent, _, err := rv.reg.RecordNotification(body)
+	if err != nil {
+		return err
+	}
+	defer rv.lock()()
+	rv.notifications++
+	if rv.json {
+		return rv.m.printJSONLine(notificationItem{Type: "notification", MessageID: body.GetMessageId(), ReceiptID: body.GetReceiptId(),
+			Agency: body.GetAgency(), Status: body.GetStatus().Name(), Reason: body.GetReason(), Time: body.GetTime().AsTime(),
+			Number: sent.Number, Notation: sent.Notation, Subject: sent.Subject})
+	}
+	fmt.Fprintln(rv.m.Stdout, notificationLine(body, sent))
+	return nil
+}
+
+// notificationLine is how a clerk reads a notification:
+// "000.00.31.H53 đã tiếp nhận văn bản 12/QĐ-UBND".
+func notificationLine(body *lienthongv1.ReceiptBody, sent *register.Sent) string {
+	doc := body.GetMessageId()
+	if sent != nil && sent.Number != "" {
+		doc = sent.Number + "/" + sent.Notation
+	}
+	var line string
+	switch st := body.GetStatus(); st {
+	case lienthongv1.Status_STATUS_DELIVERED:
+		line = fmt.Sprintf("%s đã nhận văn bản %s", body.GetAgency(), doc)
+	case lienthongv1.Status_STATUS_RECEIVED:
+		line = fmt.Sprintf("%s đã tiếp nhận văn bản %s", body.GetAgency(), doc)
+	case lienthongv1.Status_STATUS_REJECTED:
+		line = fmt.Sprintf("%s đã từ chối văn bản %s", body.GetAgency(), doc)
+	case lienthongv1.Status_STATUS_ASSIGNED:
+		line = fmt.Sprintf("%s đã phân công xử lý văn bản %s", body.GetAgency(), doc)
+	case lienthongv1.Status_STATUS_IN_PROGRESS:
+		line = fmt.Sprintf("%s đang xử lý văn bản %s", body.GetAgency(), doc)
+	case lienthongv1.Status_STATUS_DONE:
+		line = fmt.Sprintf("%s đã xử lý xong văn bản %s", body.GetAgency(), doc)
+	case lienthongv1.Status_STATUS_REVOKED:
+		line = fmt.Sprintf("Văn bản %s gửi %s đã được thu hồi", doc, body.GetAgency())
+	default:
+		line = fmt.Sprintf("%s: văn bản %s — %s", body.GetAgency(), doc, st.Label())
+	}
+	if r := body.GetReason(); r != "" {
+		line += " (lý do: " + r + ")"
+	}
+	return line
+}
+
+func businessName(bt lienthongv1.BusinessType) string {
+	return strings.ToLower(strings.TrimPrefix(bt.String(), "BUSINESS_TYPE_"))
 }
 
 func (m *Main) printJSONLine(v any) error {
@@ -249,7 +494,7 @@ func statusLabel(s lienthongv1.Status) string {
 	return StatusName(s)
 }
 
-func (m *Main) track(ctx context.Context, args []string, connect connectFunc) error {
+func (m *Main) track(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("track")
 	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	pos, err := cliutil.Parse(fs, args)
@@ -259,7 +504,7 @@ func (m *Main) track(ctx context.Context, args []string, connect connectFunc) er
 	if len(pos) != 1 {
 		return cliutil.Usagef("track cần đúng một MESSAGE_ID")
 	}
-	c, err := connect()
+	c, err := s.connect()
 	if err != nil {
 		return err
 	}
@@ -267,6 +512,16 @@ func (m *Main) track(ctx context.Context, args []string, connect connectFunc) er
 	t, err := c.Track(ctx, pos[0])
 	if err != nil {
 		return err
+	}
+	if t.Envelope.GetSender() == c.Identity().Code {
+		// The register of documents sent follows what the hub says.
+		reg, err := s.register()
+		if err == nil {
+			err = reg.RecordTrack(t.Envelope, t.Recipients)
+		}
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "ltnode: không ghi được vào sổ văn bản đi: %s\n", cliutil.Describe(err))
+		}
 	}
 	out := trackOutput{MessageID: t.Envelope.GetMessageId(), Sender: t.Envelope.GetSender(), Number: t.Envelope.GetNumber(),
 		Notation: t.Envelope.GetNotation(), Subject: t.Envelope.GetSubject(), Verification: t.Verification,

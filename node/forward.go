@@ -1,0 +1,108 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lienthong/lienthong/node/register"
+)
+
+// ForwardReport is the outcome of one pass over the outbox.
+type ForwardReport struct {
+	// Forwarded are the documents the hub accepted in this pass; they are
+	// now in the register of documents sent.
+	Forwarded []*SendResult
+	// Refused are the documents the hub refused in this pass; they stay
+	// in the outbox, failed, with the hub's message.
+	Refused []Refusal
+	// Queued counts the documents still waiting for the hub.
+	Queued int
+	// Unreachable is why the pass stopped before the end of the queue
+	// (the hub is down or did not answer in time), or nil.
+	Unreachable error
+}
+
+// Refusal is a document the hub refused.
+type Refusal struct {
+	MessageID string
+	Err       error
+}
+
+// Forward uploads the queued documents of reg, oldest first, each with the
+// exact signed envelope and the outbox copies of its files. A document the
+// hub accepts moves to the register of documents sent; one it refuses is
+// marked failed and the pass goes on; when the hub is unreachable the pass
+// stops and the rest stay queued. The error is for the register alone: the
+// hub's answers are in the report.
+func (c *Client) Forward(ctx context.Context, reg *register.Register, progress Progress) (*ForwardReport, error) {
+	list, err := reg.Outbox()
+	if err != nil {
+		return nil, err
+	}
+	rep := &ForwardReport{}
+	for _, o := range list {
+		if o.State != register.Queued {
+			continue
+		}
+		if rep.Unreachable != nil {
+			rep.Queued++
+			continue
+		}
+		env, err := o.Decode()
+		if err == nil {
+			var res *SendResult
+			res, err = c.Upload(ctx, &Prepared{Envelope: env, Signed: o.Signed(), Paths: o.Files}, progress)
+			if err == nil {
+				if _, err := reg.Forwarded(o.MessageID, res.Receipt, res.Body); err != nil {
+					return rep, err
+				}
+				rep.Forwarded = append(rep.Forwarded, res)
+				continue
+			}
+		}
+		if Unreachable(err) || ctx.Err() != nil {
+			rep.Unreachable = err
+			rep.Queued++
+			if err := reg.Attempted(o.MessageID, Describe(err)); err != nil {
+				return rep, err
+			}
+			continue
+		}
+		rep.Refused = append(rep.Refused, Refusal{MessageID: o.MessageID, Err: err})
+		if err := reg.Fail(o.MessageID, Describe(err)); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// Unreachable reports whether err means the hub could not be reached or
+// did not answer in time (the document may be sent again later), rather
+// than an answer from the hub.
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+		return true
+	}
+	return false
+}
+
+// Describe is err in one line: the hub's message and its gRPC code when
+// it came from the hub.
+func Describe(err error) string {
+	if st, ok := status.FromError(err); ok {
+		return fmt.Sprintf("%s [%s]", st.Message(), st.Code())
+	}
+	return err.Error()
+}

@@ -1,0 +1,382 @@
+package register
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// State is where a document in the outbox stands.
+type State string
+
+const (
+	// Queued documents wait for the hub; the next forwarding pass sends
+	// them.
+	Queued State = "queued"
+	// Failed documents were refused by the hub (or could not be sent for a
+	// reason of their own); they stay listed with the message, and are not
+	// sent again until Requeue.
+	Failed State = "failed"
+)
+
+// Outgoing is a document in the outbox.
+type Outgoing struct {
+	// Seq is the queue order: documents are forwarded oldest first, so a
+	// revocation never overtakes the document it revokes.
+	Seq       uint64 `json:"seq"`
+	MessageID string `json:"message_id"`
+	// Envelope and Signature are the exact signed envelope. Forwarding
+	// sends these bytes, never a new signature, so a retry after a lost
+	// answer is the same message to the hub and gets its original receipt.
+	Envelope  []byte `json:"envelope"`
+	Signature []byte `json:"signature"`
+	// Files are the outbox copies, in envelope order.
+	Files            []string                 `json:"files"`
+	BusinessType     lienthongv1.BusinessType `json:"business_type"`
+	RelatedMessageID string                   `json:"related_message_id,omitempty"`
+	Number           string                   `json:"number"`
+	Notation         string                   `json:"notation"`
+	Subject          string                   `json:"subject"`
+	// Recipients as addressed (codes or KIND:CODE groups).
+	Recipients  []string  `json:"recipients"`
+	DueDate     string    `json:"due_date,omitempty"`
+	QueuedAt    time.Time `json:"queued_at"`
+	State       State     `json:"state"`
+	Error       string    `json:"error,omitempty"` // why it failed
+	FailedAt    time.Time `json:"failed_at,omitzero"`
+	Attempts    int       `json:"attempts"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+}
+
+// Signed returns the signed envelope to upload.
+func (o *Outgoing) Signed() *lienthongv1.SignedEnvelope {
+	return &lienthongv1.SignedEnvelope{Envelope: o.Envelope, Signature: o.Signature}
+}
+
+// Decode returns the envelope.
+func (o *Outgoing) Decode() (*lienthongv1.Envelope, error) {
+	env := new(lienthongv1.Envelope)
+	if err := proto.Unmarshal(o.Envelope, env); err != nil {
+		return nil, fmt.Errorf("outbox envelope of %s: %w", o.MessageID, err)
+	}
+	return env, nil
+}
+
+// Queue puts a signed document in the outbox: it copies the files at
+// paths (in envelope order) into the outbox folder, checking each against
+// the size and SHA-256 the envelope declares, makes the copies durable,
+// then records the document. The originals are not needed afterwards.
+//
+// Queuing a message id that is already queued with the same envelope
+// returns the queued document; with another envelope, ErrQueued. A failed
+// document with the same id is replaced.
+func (r *Register) Queue(signed *lienthongv1.SignedEnvelope, paths []string) (*Outgoing, error) {
+	env := new(lienthongv1.Envelope)
+	if err := proto.Unmarshal(signed.GetEnvelope(), env); err != nil {
+		return nil, fmt.Errorf("queuing a document: malformed envelope: %w", err)
+	}
+	id := env.GetMessageId()
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	if len(paths) != len(env.GetFiles()) {
+		return nil, fmt.Errorf("queuing %s: %d files for %d declared in the envelope", id, len(paths), len(env.GetFiles()))
+	}
+	var prev Outgoing
+	var found bool
+	if err := r.view(func(tx *bolt.Tx) (err error) {
+		found, err = get(tx, bucketOutbox, id, &prev)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if found && prev.State == Queued {
+		if bytes.Equal(prev.Envelope, signed.GetEnvelope()) {
+			return &prev, nil
+		}
+		return nil, fmt.Errorf("%s: %w", id, ErrQueued)
+	}
+
+	files, err := r.copyFiles(id, env.GetFiles(), paths)
+	if err != nil {
+		return nil, err
+	}
+	o := &Outgoing{
+		MessageID: id, Envelope: signed.GetEnvelope(), Signature: signed.GetSignature(), Files: files,
+		BusinessType: env.GetBusinessType(), RelatedMessageID: env.GetRelatedMessageId(),
+		Number: env.GetNumber(), Notation: env.GetNotation(), Subject: env.GetSubject(),
+		Recipients: env.GetRecipients(), DueDate: env.GetDueDate(), QueuedAt: r.now(), State: Queued,
+	}
+	err = r.update(func(tx *bolt.Tx) error {
+		var cur Outgoing
+		found, err := get(tx, bucketOutbox, id, &cur)
+		if err != nil {
+			return err
+		}
+		if found && cur.State == Queued {
+			return fmt.Errorf("%s: %w", id, ErrQueued)
+		}
+		if o.Seq, err = tx.Bucket(bucketOutbox).NextSequence(); err != nil {
+			return err
+		}
+		return put(tx, bucketOutbox, id, o)
+	})
+	if err != nil {
+		if !errors.Is(err, ErrQueued) {
+			os.RemoveAll(filepath.Join(r.outbox, id))
+		}
+		return nil, err
+	}
+	return o, nil
+}
+
+// copyFiles copies a document's files into <outbox>/<id>/ through a
+// partial folder renamed into place, and returns the copies' paths.
+func (r *Register) copyFiles(id string, infos []*lienthongv1.FileInfo, paths []string) ([]string, error) {
+	if err := os.MkdirAll(r.outbox, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the outbox folder: %w", err)
+	}
+	partial := filepath.Join(r.outbox, ".partial-"+id)
+	final := filepath.Join(r.outbox, id)
+	if err := os.RemoveAll(partial); err != nil {
+		return nil, fmt.Errorf("clearing %s: %w", partial, err)
+	}
+	if err := os.Mkdir(partial, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", partial, err)
+	}
+	var names []string
+	for i, src := range paths {
+		name := fmt.Sprintf("%02d-%s", i, safeBase(infos[i].GetName()))
+		if err := copyChecked(src, filepath.Join(partial, name), infos[i]); err != nil {
+			os.RemoveAll(partial)
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	if err := syncDir(partial); err != nil {
+		os.RemoveAll(partial)
+		return nil, err
+	}
+	// A folder left by a crash before its record, or by a failed
+	// document being replaced, goes.
+	if err := os.RemoveAll(final); err != nil {
+		return nil, fmt.Errorf("clearing %s: %w", final, err)
+	}
+	if err := os.Rename(partial, final); err != nil {
+		os.RemoveAll(partial)
+		return nil, fmt.Errorf("storing %s in the outbox: %w", id, err)
+	}
+	if err := syncDir(r.outbox); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(final, n)
+	}
+	return out, nil
+}
+
+// copyChecked copies src to dst, fsyncs it, and checks it against info.
+func copyChecked(src, dst string, info *lienthongv1.FileInfo) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("opening attachment: %w", err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("copying %s into the outbox: %w", src, err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(out, h), in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("copying %s into the outbox: %w", src, err)
+	}
+	if n != info.GetSize() || !bytes.Equal(h.Sum(nil), info.GetSha256()) {
+		return fmt.Errorf("%s (%q): %w", src, info.GetName(), ErrFileChanged)
+	}
+	return nil
+}
+
+// Outbox lists the documents in the outbox, queued and failed, in queue
+// order.
+func (r *Register) Outbox() ([]*Outgoing, error) {
+	var out []*Outgoing
+	err := r.view(func(tx *bolt.Tx) error {
+		return each(tx, bucketOutbox, func(o *Outgoing) error {
+			out = append(out, o)
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b *Outgoing) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, err
+}
+
+// Forwarded records that the hub accepted a queued document: it moves the
+// document from the outbox to the register of documents sent, with the
+// hub's "accepted" receipt (whose body the caller has verified), then
+// deletes the outbox copies. A revocation marks the document it revokes;
+// an update or replacement is linked from the original.
+//
+// If the document is no longer in the outbox (another process forwarded
+// it first), the sent register's entry is returned.
+func (r *Register) Forwarded(id string, accepted *lienthongv1.Receipt, body *lienthongv1.ReceiptBody) (*Sent, error) {
+	raw, err := proto.Marshal(accepted)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the receipt of %s: %w", id, err)
+	}
+	var s Sent
+	err = r.update(func(tx *bolt.Tx) error {
+		var o Outgoing
+		found, err := get(tx, bucketOutbox, id, &o)
+		if err != nil {
+			return err
+		}
+		had, err := get(tx, bucketSent, id, &s)
+		if err != nil {
+			return err
+		}
+		if !found {
+			if had {
+				return nil
+			}
+			return fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		env, err := o.Decode()
+		if err != nil {
+			return err
+		}
+		s.fill(env)
+		s.ReceiptID, s.Accepted, s.AcceptedAt = body.GetReceiptId(), raw, body.GetTime().AsTime()
+		for _, a := range body.GetRecipients() {
+			s.update(Recipient{Agency: a, Status: lienthongv1.Status_STATUS_ACCEPTED, Time: s.AcceptedAt, ReceiptID: body.GetReceiptId()})
+		}
+		if err := linkOriginal[Sent](tx, bucketSent, env); err != nil {
+			return err
+		}
+		if err := put(tx, bucketSent, id, &s); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketOutbox).Delete([]byte(id))
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The record is gone; copies left by a failure here are harmless and
+	// go when the id is queued again.
+	os.RemoveAll(filepath.Join(r.outbox, id))
+	return &s, nil
+}
+
+// Fail marks a queued document failed with the reason (the hub's
+// message). It does nothing if the document is no longer in the outbox.
+func (r *Register) Fail(id, reason string) error {
+	return r.update(func(tx *bolt.Tx) error {
+		var o Outgoing
+		found, err := get(tx, bucketOutbox, id, &o)
+		if err != nil || !found {
+			return err
+		}
+		now := r.now()
+		o.State, o.Error, o.FailedAt = Failed, reason, now
+		o.Attempts++
+		o.LastAttempt = now
+		return put(tx, bucketOutbox, id, &o)
+	})
+}
+
+// Attempted records an attempt that left a document queued (the hub was
+// unreachable), with the reason.
+func (r *Register) Attempted(id, reason string) error {
+	return r.update(func(tx *bolt.Tx) error {
+		var o Outgoing
+		found, err := get(tx, bucketOutbox, id, &o)
+		if err != nil || !found || o.State != Queued {
+			return err
+		}
+		o.Attempts++
+		o.LastAttempt, o.Error = r.now(), reason
+		return put(tx, bucketOutbox, id, &o)
+	})
+}
+
+// Requeue puts a failed document back in the queue, in its old place.
+func (r *Register) Requeue(id string) error {
+	return r.update(func(tx *bolt.Tx) error {
+		var o Outgoing
+		found, err := get(tx, bucketOutbox, id, &o)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		o.State, o.Error, o.FailedAt = Queued, "", time.Time{}
+		return put(tx, bucketOutbox, id, &o)
+	})
+}
+
+// Drop removes a document from the outbox, with its copies.
+func (r *Register) Drop(id string) error {
+	err := r.update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketOutbox).Get([]byte(id)) == nil {
+			return fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		return tx.Bucket(bucketOutbox).Delete([]byte(id))
+	})
+	if err != nil {
+		return err
+	}
+	if err := checkID(id); err == nil {
+		os.RemoveAll(filepath.Join(r.outbox, id))
+	}
+	return nil
+}
+
+// checkID refuses message ids that cannot name an outbox folder.
+func checkID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".partial-") {
+		return fmt.Errorf("mã văn bản %q không dùng được (unusable message id)", id)
+	}
+	return nil
+}
+
+// safeBase is a file name safe to create in an outbox folder.
+func safeBase(name string) string {
+	base := filepath.Base(strings.ReplaceAll(name, `\`, "/"))
+	if base == "." || base == ".." || base == "/" || base == "" {
+		return "file"
+	}
+	return base
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
+}
