@@ -50,8 +50,26 @@ for who in "$district" "$province"; do
   sha256sum "$work/qd-12.pdf" "$work/inbox-$who/$msg/qd-12.pdf"
 done
 
-say "ltnode track $msg (biên nhận do trục ký, kiểm tra bằng chứng thư của trục)"
+say "The district reports processing steps (đã tiếp nhận → phân công → hoàn thành)"
+for st in received assigned done; do
+  LTNODE_ID=$work/hub/agencies/$district "$BIN/ltnode" status "$msg" "$st"
+done
+
+say "Group send: the province sends one decision to every commune of district $district"
+prov=$work/hub/agencies/$province
+"$BIN/samplepdf" -out "$work/draft2.pdf" -title "Quyet dinh giao chi tieu cho cac xa"
+"$BIN/ltnode" sign "$work/draft2.pdf" "$work/qd-30.pdf" --key "$prov/key.pem" --cert "$prov/cert.pem" --reason "Phát hành" >/dev/null
+LTNODE_ID=$prov "$BIN/ltnode" send --to "commune:$district" --file "$work/qd-30.pdf" \
+  --number 30 --notation QĐ-UBND --subject "Giao chỉ tiêu năm 2027 cho các xã" --due 2027-01-15
+for c in 000.01.31.H53 000.02.31.H53 000.03.31.H53; do
+  LTNODE_ID=$work/hub/agencies/$c "$BIN/ltnode" inbox --out "$work/inbox-$c"
+done
+
+say "Timeline of 12/QĐ-UBND at the sender (the commune got the district's steps as signed notifications in its inbox above)"
 LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" track "$msg"
+
+say "Sổ văn bản đi of the commune (sent register)"
+LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" register sent
 
 say "stopping the hub (graceful)"
 kill -TERM "$hub_pid"; wait "$hub_pid"; hub_pid=""
