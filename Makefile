@@ -9,7 +9,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 BUF_VERSION := v1.75.0
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test fuzz-short bench-verify lint demo proto tools clean
+.PHONY: all build test fuzz-short bench bench-verify profile lint demo proto tools clean
 
 all: build
 
@@ -29,6 +29,20 @@ FUZZTIME ?= 15s
 fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzLocate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCMS$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
+
+BENCHFLAGS ?=
+PROFILE_DIR ?= $(CURDIR)/profile
+
+# A real hub in this process (bbolt on disk, mTLS on loopback, full
+# verification) loaded by concurrent node clients, against the raw storage
+# limit and PAdES verification; the last line is one JSON object.
+bench:
+	$(GO) run ./bench/cmd/ltbench $(BENCHFLAGS)
+
+# The same run with CPU/allocation profiles and a trace in $(PROFILE_DIR).
+profile:
+	$(GO) run ./bench/cmd/ltbench --profile $(PROFILE_DIR) $(BENCHFLAGS)
+	$(GO) tool pprof -top -nodecount=25 $(PROFILE_DIR)/cpu.pprof
 
 # Signature verification throughput (docs/s and MB/s) on a 1 MB PDF with two signatures.
 bench-verify:

@@ -1,0 +1,438 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lienthong/lienthong/hub"
+	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/node"
+)
+
+// hubRun is a hub served in this process and one node client per agency:
+// the senders use the clients of their agencies, and every agency
+// receives.
+type hubRun struct {
+	corpus  *corpus
+	picker  *picker
+	senders []string // the agency of each sender
+	seed    uint64
+	clients map[string]*node.Client
+
+	// ctx ends at the first failure of any sender or receiver; fail ends it.
+	ctx  context.Context
+	fail context.CancelCauseFunc
+
+	// expected counts the deliveries the hub promised: the recipients of
+	// every accepted receipt. delivered counts the documents received,
+	// checked and acknowledged by their recipients.
+	expected, delivered atomic.Int64
+	// While inWindow, acknowledgements also count in winDelivered.
+	inWindow     atomic.Bool
+	winDelivered atomic.Int64
+
+	docNo    atomic.Int64 // numbers the documents
+	accepted atomic.Int64
+	today    string
+
+	stopReceivers func()
+	stopHub       func() error
+}
+
+// startHubRun serves the hub directory hubDir (a fresh copy of the
+// template) on 127.0.0.1:0, dials it as every agency, connects them (the
+// TLS handshakes happen here, not in a measurement) and starts the
+// receivers, which write under inbox.
+func startHubRun(ctx context.Context, hubDir, inbox string, c *corpus, p *picker, senders []string, seed uint64, specs []provision.SampleAgency) (r *hubRun, err error) {
+	// The hub outlives the clients: it stops last, in close, even when ctx
+	// ends first.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	h, err := hub.Open(hctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0"})
+	if err != nil {
+		hcancel()
+		return nil, fmt.Errorf("starting the hub: %w", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(hctx) }()
+
+	r = &hubRun{corpus: c, picker: p, senders: senders, seed: seed, clients: make(map[string]*node.Client, len(specs)),
+		today: time.Now().Format(time.DateOnly)}
+	r.ctx, r.fail = context.WithCancelCause(ctx)
+	r.stopHub = func() error { hcancel(); return <-served }
+	r.stopReceivers = func() {}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	l := provision.Layout{Dir: hubDir}
+	for _, s := range specs {
+		id, err := node.LoadIdentity(l.Agency(s.Code))
+		if err != nil {
+			return r, err
+		}
+		cl, err := node.Dial(h.Addr(), id)
+		if err != nil {
+			return r, err
+		}
+		r.clients[s.Code] = cl
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(specs))
+	for i, s := range specs {
+		wg.Go(func() {
+			if _, err := r.clients[s.Code].Agencies(r.ctx, s.Code); err != nil {
+				errs[i] = fmt.Errorf("connecting as %s: %w", s.Code, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return r, err
+	}
+	r.startReceivers(inbox)
+	return r, nil
+}
+
+// close stops the receivers, closes the clients and stops the hub.
+func (r *hubRun) close() error {
+	r.stopReceivers()
+	for _, c := range r.clients {
+		c.Close()
+	}
+	err := r.stopHub()
+	r.fail(nil)
+	if err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	return nil
+}
+
+// err is the first failure, or nil.
+func (r *hubRun) err() error {
+	if r.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(r.ctx)
+}
+
+// startReceivers runs one ReceiveInto per agency, waiting for documents.
+// Each document is written to the agency's inbox folder, checked, fsynced
+// and acknowledged by the node library; the harness then removes it so the
+// disk does not fill.
+func (r *hubRun) startReceivers(inbox string) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	var wg sync.WaitGroup
+	for code, c := range r.clients {
+		wg.Go(func() {
+			err := c.ReceiveInto(ctx, filepath.Join(inbox, code), node.ReceiveOptions{Wait: true}, func(rc *node.Received) error {
+				r.delivered.Add(1)
+				if r.inWindow.Load() {
+					r.winDelivered.Add(1)
+				}
+				return os.RemoveAll(rc.Dir)
+			})
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				err = errors.New("receive stream ended")
+			}
+			r.fail(fmt.Errorf("receiver %s: %w", code, err))
+		})
+	}
+	r.stopReceivers = func() { cancel(); wg.Wait() }
+}
+
+// sendOne sends one corpus document of agency to recipients chosen by the
+// picker and returns its size and the number of resolved recipients.
+func (r *hubRun) sendOne(agency string, rng *rand.Rand) (size int64, recipients int, err error) {
+	docs := r.corpus.byAgency[agency]
+	d := docs[rng.IntN(len(docs))]
+	n := r.docNo.Add(1)
+	res, err := r.clients[agency].Send(r.ctx, node.Document{
+		Recipients: r.picker.pick(agency, rng),
+		Number:     strconv.FormatInt(n, 10), Notation: "QĐ-UBND", IssueDate: r.today, DocumentType: "Quyết định",
+		Subject: "Về việc thử tải trục liên thông văn bản", Signer: "Lãnh đạo " + agency,
+		Files: []node.File{{Path: d.path, Name: "van-ban.pdf"}},
+	}, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	if res.Duplicate {
+		return 0, 0, fmt.Errorf("hub took new message %s for a duplicate", res.MessageID)
+	}
+	recipients = len(res.Body.GetRecipients())
+	r.expected.Add(int64(recipients))
+	r.accepted.Add(1)
+	return d.size, recipients, nil
+}
+
+// sendStats are one sender's figures for the measurement window.
+type sendStats struct {
+	docs, bytes, recipients int64
+	lat                     latencies
+}
+
+// maxResult is the closed-loop measurement.
+type maxResult struct {
+	elapsed    time.Duration
+	docs       int64
+	bytes      int64
+	recipients int64
+	delivered  int64 // acknowledgements in the window
+	backlog    int64 // deliveries outstanding when the window closed
+	cpu        time.Duration
+	lat        latencies // sorted
+}
+
+// maxRun runs every sender as fast as the hub answers for warmup, then
+// measures for dur; prof, if not nil, profiles the measurement window.
+func (r *hubRun) maxRun(warmup, dur time.Duration, prof *profiler) (maxResult, error) {
+	var stop atomic.Bool
+	stats := make([]sendStats, len(r.senders))
+	var wg sync.WaitGroup
+	for i, agency := range r.senders {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(r.seed, uint64(i)))
+			for !stop.Load() && r.ctx.Err() == nil {
+				start := time.Now()
+				size, n, err := r.sendOne(agency, rng)
+				if err != nil {
+					if r.ctx.Err() == nil {
+						r.fail(fmt.Errorf("sender %d as %s: %w", i, agency, err))
+					}
+					return
+				}
+				if r.inWindow.Load() {
+					s := &stats[i]
+					s.lat = append(s.lat, time.Since(start))
+					s.docs++
+					s.bytes += size
+					s.recipients += int64(n)
+				}
+			}
+		})
+	}
+	sleep(r.ctx, warmup)
+	var res maxResult
+	perr := prof.start()
+	cpu0 := cpuTime()
+	r.winDelivered.Store(0)
+	r.inWindow.Store(true)
+	t0 := time.Now()
+	sleep(r.ctx, dur)
+	r.inWindow.Store(false)
+	res.elapsed = time.Since(t0)
+	res.cpu = cpuTime() - cpu0
+	res.delivered = r.winDelivered.Load()
+	res.backlog = r.expected.Load() - r.delivered.Load()
+	perr = errors.Join(perr, prof.stop())
+	stop.Store(true)
+	wg.Wait()
+	if err := r.err(); err != nil {
+		return res, err
+	}
+	if perr != nil {
+		return res, perr
+	}
+	for _, s := range stats {
+		res.docs += s.docs
+		res.bytes += s.bytes
+		res.recipients += s.recipients
+		res.lat = append(res.lat, s.lat...)
+	}
+	slices.Sort(res.lat)
+	return res, nil
+}
+
+// openResult is the open-loop measurement.
+type openResult struct {
+	rate     float64 // offered, docs/s
+	achieved float64 // completed docs/s
+	docs     int64
+	lat      latencies // from each document's scheduled start, sorted
+}
+
+// openLoop offers rate documents/s for dur whatever the hub's answers:
+// document i is due at start + i/rate and its latency counts from then, so
+// queueing behind a slow hub shows (no coordinated omission). A pool of
+// workers, four per sender, takes the due documents.
+func (r *hubRun) openLoop(rate float64, dur time.Duration) (openResult, error) {
+	n := max(int(rate*dur.Seconds()), 1)
+	due := make(chan time.Time, n)
+	workers := max(4*len(r.senders), 16)
+	lats := make([]latencies, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		agency := r.senders[w%len(r.senders)]
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(r.seed, uint64(1<<32+w)))
+			for at := range due {
+				if r.ctx.Err() != nil {
+					return
+				}
+				if _, _, err := r.sendOne(agency, rng); err != nil {
+					if r.ctx.Err() == nil {
+						r.fail(fmt.Errorf("open-loop sender as %s: %w", agency, err))
+					}
+					return
+				}
+				lats[w] = append(lats[w], time.Since(at))
+			}
+		})
+	}
+	start := time.Now()
+	timer := time.NewTimer(0)
+	<-timer.C
+schedule:
+	for i := range n {
+		at := start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
+		if d := time.Until(at); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-timer.C:
+			case <-r.ctx.Done():
+				break schedule
+			}
+		}
+		due <- at
+	}
+	close(due)
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := r.err(); err != nil {
+		return openResult{}, err
+	}
+	res := openResult{rate: rate}
+	for _, l := range lats {
+		res.lat = append(res.lat, l...)
+	}
+	slices.Sort(res.lat)
+	res.docs = int64(len(res.lat))
+	res.achieved = float64(res.docs) / elapsed.Seconds()
+	return res, nil
+}
+
+// drain waits until every promised delivery is acknowledged.
+func (r *hubRun) drain(timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for {
+		exp, got := r.expected.Load(), r.delivered.Load()
+		if got >= exp {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > timeout {
+			return time.Since(start), fmt.Errorf("%d of %d deliveries still not acknowledged after %s", exp-got, exp, timeout)
+		}
+		sleep(r.ctx, 10*time.Millisecond)
+		if err := r.err(); err != nil {
+			return time.Since(start), err
+		}
+	}
+}
+
+// traceSpan is how much of the measured span the execution trace covers
+// (a trace grows by megabytes per second under load).
+const traceSpan = 2 * time.Second
+
+// profiler writes a CPU profile and allocation profiles of a span to dir,
+// and an execution trace of its first traceSpan; a nil profiler does
+// nothing.
+type profiler struct {
+	dir       string
+	cpu       *os.File
+	trace     *os.File
+	traceStop *time.Timer
+	traceMu   sync.Mutex
+	traceErr  error
+}
+
+func newProfiler(dir string) *profiler {
+	if dir == "" {
+		return nil
+	}
+	return &profiler{dir: dir}
+}
+
+func (p *profiler) writeAllocs(name string) error {
+	runtime.GC() // the allocs profile is as of the last GC
+	f, err := os.Create(filepath.Join(p.dir, name))
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("profile: %w", err)
+	}
+	return f.Close()
+}
+
+func (p *profiler) start() error {
+	if p == nil {
+		return nil
+	}
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if err := p.writeAllocs("allocs-base.pprof"); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(p.dir, "cpu.pprof"))
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("profile: %w", err)
+	}
+	p.cpu = f
+	tf, err := os.Create(filepath.Join(p.dir, "trace.out"))
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if err := trace.Start(tf); err != nil {
+		tf.Close()
+		return fmt.Errorf("profile: %w", err)
+	}
+	p.trace = tf
+	p.traceStop = time.AfterFunc(traceSpan, p.stopTrace)
+	return nil
+}
+
+func (p *profiler) stopTrace() {
+	p.traceMu.Lock()
+	defer p.traceMu.Unlock()
+	if p.trace == nil {
+		return
+	}
+	trace.Stop()
+	p.traceErr = p.trace.Close()
+	p.trace = nil
+}
+
+func (p *profiler) stop() error {
+	if p == nil || p.cpu == nil {
+		return nil
+	}
+	if p.traceStop != nil {
+		p.traceStop.Stop()
+	}
+	p.stopTrace()
+	pprof.StopCPUProfile()
+	err := p.cpu.Close()
+	p.cpu = nil
+	return errors.Join(p.traceErr, err, p.writeAllocs("allocs.pprof"))
+}
