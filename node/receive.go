@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lienthong/lienthong/internal/fsutil"
+
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -224,7 +226,7 @@ func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, ou
 	if err := os.Rename(partial, r.Dir); err != nil {
 		return nil, fmt.Errorf("storing %s in the inbox: %w", id, err)
 	}
-	if err := syncDir(outDir); err != nil {
+	if err := fsutil.SyncDir(outDir); err != nil {
 		return nil, err
 	}
 	for i, p := range w.paths {
@@ -303,7 +305,7 @@ func (w *fileSink) finish(files []*lienthongv1.FileInfo) error {
 			return err
 		}
 	}
-	return syncDir(w.dir)
+	return fsutil.SyncDir(w.dir)
 }
 
 func (w *fileSink) close() {
@@ -344,16 +346,4 @@ func writeSynced(path string, b []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/lienthong/lienthong/internal/fsutil"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -95,7 +97,7 @@ func (d *blobDir) ensureShard(sum [32]byte) error {
 	}
 	// Sync even if another writer created it: its sync may not have
 	// happened yet.
-	if err := syncDir(d.root); err != nil {
+	if err := fsutil.SyncDir(d.root); err != nil {
 		return err
 	}
 	d.durable[sum[0]].Store(true)
@@ -248,7 +250,7 @@ func (w *BlobWriter) Commit() (BlobRef, error) {
 	d.mu.Unlock()
 	// Also when the file existed: the writer that renamed it may not have
 	// synced the directory yet.
-	if err := syncDir(d.shardDir(ref.SHA256)); err != nil {
+	if err := fsutil.SyncDir(d.shardDir(ref.SHA256)); err != nil {
 		w.s.release([]BlobRef{ref}, true)
 		return BlobRef{}, fmt.Errorf("committing blob %s: %w", ref, err)
 	}
@@ -397,16 +399,4 @@ func readNames(dir string) ([]string, error) {
 	}
 	defer f.Close()
 	return f.Readdirnames(-1)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	return nil
 }

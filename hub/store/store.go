@@ -28,6 +28,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lienthong/lienthong/internal/fsutil"
+
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
@@ -132,7 +134,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	// The database file and blob directories may be new: make their
 	// directory entries durable before anything is stored in them.
 	for _, d := range []string{filepath.Dir(filepath.Clean(dir)), dir, blobs.root} {
-		if err := syncDir(d); err != nil {
+		if err := fsutil.SyncDir(d); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lienthong/lienthong/internal/fsutil"
+
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
@@ -166,7 +168,7 @@ func (r *Register) copyFiles(id string, infos []*lienthongv1.FileInfo, paths []s
 		}
 		names = append(names, name)
 	}
-	if err := syncDir(partial); err != nil {
+	if err := fsutil.SyncDir(partial); err != nil {
 		os.RemoveAll(partial)
 		return nil, err
 	}
@@ -179,7 +181,7 @@ func (r *Register) copyFiles(id string, infos []*lienthongv1.FileInfo, paths []s
 		os.RemoveAll(partial)
 		return nil, fmt.Errorf("storing %s in the outbox: %w", id, err)
 	}
-	if err := syncDir(r.outbox); err != nil {
+	if err := fsutil.SyncDir(r.outbox); err != nil {
 		return nil, err
 	}
 	out := make([]string, len(names))
@@ -367,16 +369,4 @@ func safeBase(name string) string {
 		return "file"
 	}
 	return base
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	return nil
 }
