@@ -60,15 +60,11 @@ func (m *Main) status(ctx context.Context, args []string, s *session) error {
 	if st == lienthongv1.Status_STATUS_REJECTED && strings.TrimSpace(*reason) == "" {
 		return cliutil.Usagef("từ chối văn bản phải nêu lý do: --reason \"...\"")
 	}
-	c, err := s.connect()
+	c, reg, err := s.connectWithRegister()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	reg, err := s.register()
-	if err != nil {
-		return err
-	}
 	rcpt, err := c.ReportStatus(ctx, id, st, strings.TrimSpace(*reason))
 	if err != nil {
 		return err

@@ -175,6 +175,21 @@ func (s *session) connect() (*node.Client, error) {
 	return node.Dial(s.hubAddr, id)
 }
 
+// connectWithRegister dials the hub and opens the local register, for
+// verbs that need both.
+func (s *session) connectWithRegister() (*node.Client, *register.Register, error) {
+	c, err := s.connect()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := s.register()
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, reg, nil
+}
+
 // register opens the local register: --db, else node.db in the identity
 // folder.
 func (s *session) register() (*register.Register, error) {

@@ -172,15 +172,11 @@ func (m *Main) runNode(ctx context.Context, args []string, s *session) error {
 	if *out == "" || len(pos) > 0 || *interval <= 0 {
 		return cliutil.Usagef("run cần --out DIR (và --interval dương)")
 	}
-	c, err := s.connect()
+	c, reg, err := s.connectWithRegister()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	reg, err := s.register()
-	if err != nil {
-		return err
-	}
 	r := &nodeRunner{m: m, c: c, reg: reg, json: *asJSON}
 	r.rv = &receiver{m: m, reg: reg, json: *asJSON, mu: &r.mu}
 	if !*asJSON {

@@ -95,15 +95,11 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 	for _, f := range files {
 		doc.Files = append(doc.Files, node.File{Path: f})
 	}
-	c, err := s.connect()
+	c, reg, err := s.connectWithRegister()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	reg, err := s.register()
-	if err != nil {
-		return err
-	}
 	// Prepare, queue, then forward: the outbox holds the document (and a
 	// copy of its files) before the hub is asked, so nothing is lost if
 	// the hub is down or the answer never comes.
@@ -277,15 +273,11 @@ func (m *Main) inbox(ctx context.Context, args []string, s *session) error {
 	if *out == "" || len(pos) > 0 {
 		return cliutil.Usagef("inbox cần --out DIR")
 	}
-	c, err := s.connect()
+	c, reg, err := s.connectWithRegister()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	reg, err := s.register()
-	if err != nil {
-		return err
-	}
 	if *wait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *wait)
