@@ -458,34 +458,6 @@ type trackReceipt struct {
 	SignatureError string    `json:"signature_error,omitempty"`
 }
 
-// StatusName is the short English name of a status used in JSON output.
-func StatusName(s lienthongv1.Status) string {
-	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(s.String(), "STATUS_")), "_", "-")
-}
-
-// statusLabel is how a clerk reads a status.
-func statusLabel(s lienthongv1.Status) string {
-	switch s {
-	case lienthongv1.Status_STATUS_ACCEPTED:
-		return "trục đã tiếp nhận"
-	case lienthongv1.Status_STATUS_DELIVERED:
-		return "đã đến"
-	case lienthongv1.Status_STATUS_REJECTED:
-		return "từ chối"
-	case lienthongv1.Status_STATUS_RECEIVED:
-		return "đã tiếp nhận"
-	case lienthongv1.Status_STATUS_ASSIGNED:
-		return "phân công"
-	case lienthongv1.Status_STATUS_IN_PROGRESS:
-		return "đang xử lý"
-	case lienthongv1.Status_STATUS_DONE:
-		return "hoàn thành"
-	case lienthongv1.Status_STATUS_REVOKED:
-		return "đã thu hồi"
-	}
-	return StatusName(s)
-}
-
 func (m *Main) track(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("track")
 	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
@@ -519,11 +491,11 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 		Notation: t.Envelope.GetNotation(), Subject: t.Envelope.GetSubject(), Verification: t.Verification,
 		Recipients: []trackRecipient{}, Receipts: []trackReceipt{}}
 	for _, r := range t.Recipients {
-		out.Recipients = append(out.Recipients, trackRecipient{Agency: r.GetAgency(), Status: StatusName(r.GetStatus()), Time: r.GetTime().AsTime()})
+		out.Recipients = append(out.Recipients, trackRecipient{Agency: r.GetAgency(), Status: r.GetStatus().Name(), Time: r.GetTime().AsTime()})
 	}
 	bad := 0
 	for _, r := range t.Receipts {
-		tr := trackReceipt{ReceiptID: r.Body.GetReceiptId(), Status: StatusName(r.Body.GetStatus()), Agency: r.Body.GetAgency(),
+		tr := trackReceipt{ReceiptID: r.Body.GetReceiptId(), Status: r.Body.GetStatus().Name(), Agency: r.Body.GetAgency(),
 			Recipients: r.Body.GetRecipients(), Time: r.Body.GetTime().AsTime(), Reason: r.Body.GetReason(),
 			EnvelopeSHA256: hex.EncodeToString(r.Body.GetEnvelopeSha256()), SignatureValid: r.Err == nil}
 		if r.Err != nil {
@@ -541,7 +513,7 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NƠI NHẬN\tTRẠNG THÁI\tTHỜI ĐIỂM")
 		for _, r := range t.Recipients {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.GetAgency(), statusLabel(r.GetStatus()), formatTime(r.GetTime().AsTime()))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.GetAgency(), r.GetStatus().Label(), formatTime(r.GetTime().AsTime()))
 		}
 		tw.Flush()
 		fmt.Fprintln(m.Stdout, "\nBiên nhận do trục ký:")
@@ -556,7 +528,7 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 			if r.Err != nil {
 				check = "KHÔNG HỢP LỆ ✗ " + r.Err.Error()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", formatTime(r.Body.GetTime().AsTime()), statusLabel(r.Body.GetStatus()), who, check)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", formatTime(r.Body.GetTime().AsTime()), r.Body.GetStatus().Label(), who, check)
 		}
 		tw.Flush()
 	}
