@@ -1,0 +1,212 @@
+package compliance
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// Key names one agency's counters for one day.
+type Key struct {
+	Agency string
+	Day    Day
+}
+
+// NumberUse records that an agency used a number of its yearly register,
+// with the notation, and how the document went.
+type NumberUse struct {
+	Agency   string
+	Year     int
+	Number   uint32
+	Notation string
+	Channel  Channel
+}
+
+// Channel says how a numbered document went out.
+type Channel byte
+
+// Channels; the byte values are stored.
+const (
+	ChannelElectronic Channel = 'E'
+	ChannelPaper      Channel = 'P'
+	ChannelSecret     Channel = 'S'
+)
+
+// Wins reports whether a use from s replaces a stored use from old of the
+// same number and notation: the electronic copy counts, whatever order the
+// events came in, so counting incrementally and rebuilding agree.
+func (s Channel) Wins(old Channel) bool { return s == ChannelElectronic && old != ChannelElectronic }
+
+// Delta is what a set of events adds to the counters and the registers.
+type Delta struct {
+	Counts  map[Key]*Counts
+	Numbers []NumberUse
+}
+
+// NewDelta returns an empty delta.
+func NewDelta() *Delta { return &Delta{Counts: make(map[Key]*Counts)} }
+
+func (d *Delta) at(agency string, day Day) *Counts {
+	k := Key{agency, day}
+	c := d.Counts[k]
+	if c == nil {
+		c = new(Counts)
+		d.Counts[k] = c
+	}
+	return c
+}
+
+// Doc is what the counters need of a stored document.
+type Doc struct {
+	Sender     string
+	Recipients []string
+	AcceptedAt time.Time
+	Business   lienthongv1.BusinessType
+	// Signed: the hub's verification verdict was "valid".
+	Signed   bool
+	Number   uint32 // 0 if the number is not a register number
+	Notation string
+	Year     int // of the issue date, else of acceptance
+	Due      Day
+	HasDue   bool
+}
+
+// DocOf extracts the facts of a document from its signed envelope bytes,
+// accepted receipt time and verification verdict.
+func DocOf(sender string, recipients []string, envelope []byte, acceptedAt time.Time, verdict string) (Doc, error) {
+	env := new(lienthongv1.Envelope)
+	if err := proto.Unmarshal(envelope, env); err != nil {
+		return Doc{}, fmt.Errorf("decoding envelope: %w", err)
+	}
+	d := Doc{
+		Sender: sender, Recipients: recipients, AcceptedAt: acceptedAt,
+		Business: env.GetBusinessType(), Signed: verdict == "valid",
+		Notation: env.GetNotation(), Year: DayOf(acceptedAt).Year(),
+	}
+	if n, ok := ParseNumber(env.GetNumber()); ok {
+		d.Number = n
+	}
+	if day, err := ParseDay(env.GetIssueDate()); err == nil {
+		d.Year = day.Year()
+	}
+	if day, err := ParseDay(env.GetDueDate()); err == nil {
+		d.Due, d.HasDue = day, true
+	}
+	return d, nil
+}
+
+// counted reports whether a document is a new outgoing document: new ones
+// and replacements are; a revocation or an update is about one already
+// counted.
+func (doc *Doc) counted() bool {
+	return doc.Business == lienthongv1.BusinessType_BUSINESS_TYPE_NEW || doc.Business == lienthongv1.BusinessType_BUSINESS_TYPE_REPLACE
+}
+
+// Accepted counts a document the hub accepted.
+func (d *Delta) Accepted(doc *Doc) {
+	day := DayOf(doc.AcceptedAt)
+	if doc.counted() {
+		c := d.at(doc.Sender, day)
+		c.Electronic++
+		if doc.Signed {
+			c.Signed++
+		}
+	}
+	for _, r := range doc.Recipients {
+		d.at(r, day).Received++
+		if doc.HasDue {
+			d.at(r, doc.Due).Due++
+		}
+	}
+	if doc.Number != 0 && doc.Business != lienthongv1.BusinessType_BUSINESS_TYPE_REVOKE {
+		d.Numbers = append(d.Numbers, NumberUse{doc.Sender, doc.Year, doc.Number, doc.Notation, ChannelElectronic})
+	}
+}
+
+// Step counts a recipient's step on a document: its acknowledgement
+// (DELIVERED), and the steps that finish it (DONE, REJECTED, REVOKED).
+// Other steps count nothing.
+func (d *Delta) Step(doc *Doc, recipient string, status lienthongv1.Status, at time.Time) {
+	switch status {
+	case lienthongv1.Status_STATUS_DELIVERED:
+		d.at(recipient, DayOf(at)).Ack.Observe(at.Sub(doc.AcceptedAt))
+		return
+	case lienthongv1.Status_STATUS_DONE:
+		d.at(recipient, DayOf(at)).Done.Observe(at.Sub(doc.AcceptedAt))
+	case lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED:
+	default:
+		return
+	}
+	if doc.HasDue && at.Before(doc.Due.End()) {
+		d.at(recipient, doc.Due).OnTime++
+	}
+}
+
+// Declaration is an agency's statement that it issued a document outside
+// the hub: on paper, or secret (secret documents never travel over it).
+// It holds no content.
+type Declaration struct {
+	Agency       string
+	Channel      Channel // ChannelPaper or ChannelSecret
+	Number       uint32
+	Notation     string
+	IssueDate    Day
+	DocumentType string
+	DeclaredAt   time.Time
+}
+
+// ErrInvalid marks a declaration a clerk must correct.
+var ErrInvalid = errors.New("invalid declaration")
+
+// NewDeclaration checks a declaration's fields as a clerk typed them.
+// today bounds the issue date: a document cannot be declared before it is
+// issued.
+func NewDeclaration(agency string, source Channel, number, notation, issueDate, documentType string, now time.Time) (*Declaration, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	if source != ChannelPaper && source != ChannelSecret {
+		return nil, bad("thiếu loại khai báo: giấy (paper) hay mật (secret)")
+	}
+	n, ok := ParseNumber(number)
+	if !ok {
+		return nil, bad("số văn bản %q phải là số nguyên dương, ví dụ 45 (number must be a positive integer)", number)
+	}
+	notation = strings.TrimSpace(notation)
+	if notation == "" {
+		return nil, bad("thiếu ký hiệu văn bản, ví dụ QĐ-UBND (notation is required)")
+	}
+	if len(notation) > 100 || len(documentType) > 100 {
+		return nil, bad("ký hiệu hoặc loại văn bản quá dài (notation and type are limited to 100 bytes)")
+	}
+	day, err := ParseDay(issueDate)
+	if err != nil {
+		return nil, bad("ngày ban hành: %v", err)
+	}
+	if day > DayOf(now) {
+		return nil, bad("ngày ban hành %s ở tương lai (issue date is in the future)", day)
+	}
+	if y := day.Year(); y < 2000 {
+		return nil, bad("ngày ban hành %s quá cũ (issue date before 2000)", day)
+	}
+	return &Declaration{
+		Agency: agency, Channel: source, Number: n, Notation: notation, IssueDate: day,
+		DocumentType: strings.TrimSpace(documentType), DeclaredAt: now,
+	}, nil
+}
+
+// Declared counts a declaration.
+func (d *Delta) Declared(decl *Declaration) {
+	c := d.at(decl.Agency, decl.IssueDate)
+	if decl.Channel == ChannelSecret {
+		c.Secret++
+	} else {
+		c.Paper++
+	}
+	d.Numbers = append(d.Numbers, NumberUse{decl.Agency, decl.IssueDate.Year(), decl.Number, decl.Notation, decl.Channel})
+}
