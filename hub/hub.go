@@ -9,6 +9,7 @@ package hub
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/lienthong/lienthong/hub/admin"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/policy"
@@ -68,7 +71,11 @@ type Hub struct {
 	httpLis  net.Listener
 	httpSrv  *http.Server
 	trust    *trust.Store
-	stopping chan struct{}
+	// operators holds the SHA-256 of the certificates allowed on the
+	// admin service.
+	operators atomic.Pointer[map[[32]byte]bool]
+	admin     *admin.Service
+	stopping  chan struct{}
 }
 
 // Init creates a new hub directory with a development PKI and the sample
@@ -135,10 +142,15 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if h.trust, err = trust.Load(l.Trust()); err != nil {
 		return nil, fmt.Errorf("loading trust store: %w", err)
 	}
+	if err := h.loadOperators(); err != nil {
+		return nil, err
+	}
 	auth := &exchange.Authenticator{
-		Directory: &h.dir,
-		Open:      []string{"/grpc.health.v1.Health/"},
-		Revoked:   func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
+		Directory:   &h.dir,
+		Open:        []string{"/grpc.health.v1.Health/"},
+		Revoked:     func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
+		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
+		IsOperator:  func(c *x509.Certificate) bool { return (*h.operators.Load())[sha256.Sum256(c.Raw)] },
 	}
 	h.grpc = grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(&tls.Config{
@@ -156,7 +168,10 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
 		Receipts: receipt.NewIssuer(signer, leaf, cfg.Now),
 		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
+		Now:      cfg.Now,
 	}).Register(h.grpc)
+	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, Now: cfg.Now, Logger: cfg.Logger})
+	h.admin.Register(h.grpc)
 	h.health = health.NewServer()
 	healthpb.RegisterHealthServer(h.grpc, h.health)
 
@@ -186,16 +201,42 @@ func (h *Hub) ReloadDirectory(ctx context.Context) error {
 	return nil
 }
 
-// ReloadTrust re-reads the trust roots and CRLs (D/trust) without a
-// restart; on error the previous ones stay in force.
+// ReloadTrust re-reads the trust roots and CRLs (D/trust) and the
+// operator certificates (D/operators) without a restart; on error the
+// previous ones stay in force.
 func (h *Hub) ReloadTrust() error {
 	if err := h.trust.Reload(); err != nil {
 		return fmt.Errorf("reloading trust store: %w", err)
 	}
 	snap := h.trust.Snapshot()
 	h.log.Info("trust store reloaded", "roots", len(snap.Certificates), "crls", len(snap.CRLs))
+	return h.loadOperators()
+}
+
+// loadOperators reads the operator certificates of D/operators.
+func (h *Hub) loadOperators() error {
+	dir := provision.Layout{Dir: h.cfg.Dir}.Operators()
+	files, err := filepath.Glob(filepath.Join(dir, "*.pem"))
+	if err != nil {
+		return fmt.Errorf("listing operator certificates: %w", err)
+	}
+	set := make(map[[32]byte]bool, len(files))
+	for _, f := range files {
+		certs, err := pki.LoadCertificates(f)
+		if err != nil {
+			return fmt.Errorf("loading operator certificates: %w", err)
+		}
+		for _, c := range certs {
+			set[sha256.Sum256(c.Raw)] = true
+		}
+	}
+	h.operators.Store(&set)
+	h.log.Info("operator certificates loaded", "count", len(set))
 	return nil
 }
+
+// Admin is the admin service, for the dashboard and tests.
+func (h *Hub) Admin() *admin.Service { return h.admin }
 
 // Addr is the gRPC listen address.
 func (h *Hub) Addr() string { return h.lis.Addr().String() }
@@ -217,6 +258,7 @@ func (h *Hub) Store() *store.Store { return h.store }
 func (h *Hub) Serve(ctx context.Context) error {
 	h.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	h.health.SetServingStatus(lienthongv1.ExchangeService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	h.health.SetServingStatus(lienthongv1.AdminService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	errc := make(chan error, 2)
 	go func() { errc <- h.grpc.Serve(h.lis) }()
 	if h.httpSrv != nil {

@@ -160,15 +160,21 @@ type Declaration struct {
 	DeclaredAt   time.Time
 }
 
-// ErrInvalid marks a declaration a clerk must correct.
+// ErrInvalid marks a declaration a clerk must correct; the error's text
+// is the correction to make.
 var ErrInvalid = errors.New("invalid declaration")
+
+type invalidError string
+
+func (e invalidError) Error() string        { return string(e) }
+func (e invalidError) Is(target error) bool { return target == ErrInvalid }
 
 // NewDeclaration checks a declaration's fields as a clerk typed them.
 // today bounds the issue date: a document cannot be declared before it is
 // issued.
 func NewDeclaration(agency string, source Channel, number, notation, issueDate, documentType string, now time.Time) (*Declaration, error) {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+		return invalidError(fmt.Sprintf(format, args...))
 	}
 	if source != ChannelPaper && source != ChannelSecret {
 		return nil, bad("thiếu loại khai báo: giấy (paper) hay mật (secret)")

@@ -18,14 +18,22 @@ import (
 type callerKey struct{}
 
 type caller struct {
-	agency *lienthongv1.Agency
-	cert   *x509.Certificate
+	agency   *lienthongv1.Agency
+	cert     *x509.Certificate
+	operator bool
 }
 
 // CallerFrom returns the authenticated agency of a request.
 func CallerFrom(ctx context.Context) (*lienthongv1.Agency, bool) {
 	c, ok := ctx.Value(callerKey{}).(caller)
 	return c.agency, ok
+}
+
+// OperatorFrom reports whether a request comes from an operator of the
+// hub (admin service calls).
+func OperatorFrom(ctx context.Context) (*x509.Certificate, bool) {
+	c, ok := ctx.Value(callerKey{}).(caller)
+	return c.cert, ok && c.operator
 }
 
 // CallerCertFrom returns the verified client certificate of a request.
@@ -45,6 +53,12 @@ type Authenticator struct {
 	// Open lists full method names that need no client certificate
 	// (health checks).
 	Open []string
+	// AdminPrefix starts the full method names reserved to operators
+	// (e.g. "/lienthong.v1.AdminService/"); IsOperator says whether a
+	// verified certificate is one of theirs. Operators call nothing else,
+	// agencies never call these.
+	AdminPrefix string
+	IsOperator  func(*x509.Certificate) bool
 }
 
 func (a *Authenticator) authenticate(ctx context.Context, method string) (context.Context, error) {
@@ -66,6 +80,13 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 	if a.Revoked != nil && a.Revoked(cert) {
 		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated,
 			"chứng thư số %q đã bị thu hồi (client certificate revoked)", cert.Subject.CommonName))
+	}
+	if a.AdminPrefix != "" && strings.HasPrefix(method, a.AdminPrefix) {
+		if a.IsOperator == nil || !a.IsOperator(cert) {
+			return nil, toStatus(lienthong.Errorf(lienthong.KindPermission,
+				"chứng thư %q không có quyền quản trị trục (only the hub's operators may call this)", cert.Subject.CommonName))
+		}
+		return context.WithValue(ctx, callerKey{}, caller{cert: cert, operator: true}), nil
 	}
 	agency, err := a.Directory.Load().Authenticate(cert)
 	if err != nil {

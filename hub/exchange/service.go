@@ -15,12 +15,14 @@ import (
 	"os"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -44,6 +46,7 @@ type Storage interface {
 	Transition(ctx context.Context, messageID, recipient, sender string, rcpt *lienthongv1.Receipt, check store.TransitionCheck) error
 	Notices(ctx context.Context, agency string) ([]store.Notice, error)
 	AckNotice(ctx context.Context, agency, receiptID string) error
+	Declare(ctx context.Context, decl *compliance.Declaration) (duplicate bool, err error)
 }
 
 // DocumentVerifier checks a document's signatures once its files are
@@ -82,6 +85,8 @@ type Config struct {
 	// Stopping is closed when the hub begins a graceful shutdown; waiting
 	// Receive streams then end so in-flight sends can finish.
 	Stopping <-chan struct{}
+	// Now is the clock for declarations; nil means time.Now.
+	Now func() time.Time
 }
 
 // Service implements lienthongv1.ExchangeServiceServer.
@@ -100,6 +105,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = DefaultLimits()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Service{cfg: cfg, log: cfg.Logger}
 }

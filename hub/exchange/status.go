@@ -1,51 +1,6 @@
 package exchange
 
-import (
-	"context"
-	"errors"
+import "github.com/lienthong/lienthong/internal/rpcerr"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
-	"github.com/lienthong/lienthong"
-)
-
-// toStatus is the one place where domain error kinds become gRPC codes.
-func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if errors.Is(err, context.Canceled) {
-		return status.Error(codes.Canceled, "request cancelled")
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return status.Error(codes.DeadlineExceeded, "request deadline exceeded")
-	}
-	return status.Error(codeOf(lienthong.ErrorKind(err)), lienthong.ErrorMessage(err))
-}
-
-func codeOf(k lienthong.Kind) codes.Code {
-	switch k {
-	case lienthong.KindInvalid:
-		return codes.InvalidArgument
-	case lienthong.KindNotFound:
-		return codes.NotFound
-	case lienthong.KindPermission:
-		return codes.PermissionDenied
-	case lienthong.KindUnauthenticated:
-		return codes.Unauthenticated
-	case lienthong.KindFailedPrecondition:
-		return codes.FailedPrecondition
-	case lienthong.KindAlreadyExists:
-		return codes.AlreadyExists
-	case lienthong.KindTooLarge:
-		return codes.ResourceExhausted
-	case lienthong.KindUnavailable:
-		return codes.Unavailable
-	default:
-		return codes.Internal
-	}
-}
+// toStatus converts a domain error to the gRPC status the node sees.
+func toStatus(err error) error { return rpcerr.Status(err) }

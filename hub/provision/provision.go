@@ -48,6 +48,15 @@ func (l Layout) Agency(code string) string { return filepath.Join(l.Dir, "agenci
 // Leader is the directory of the agency head's signing certificate and key.
 func (l Layout) Leader(code string) string { return filepath.Join(l.Agency(code), "leader") }
 
+// Operator is the directory of the operator identity lthub uses for
+// admin calls (report, counters): cert.pem, key.pem, ca.pem.
+func (l Layout) Operator() string { return filepath.Join(l.Dir, "operator") }
+
+// Operators holds the PEM certificates the hub accepts on its admin
+// service, one file each. Adding one (and sending SIGHUP) grants access;
+// removing one revokes it.
+func (l Layout) Operators() string { return filepath.Join(l.Dir, "operators") }
+
 // SampleAgency is one agency of the sample province.
 type SampleAgency struct {
 	Code string
@@ -152,6 +161,20 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 		return nil, err
 	}
 	if err := writePair(l.HubCert(), l.HubKey(), hubCert, hubKey, nil); err != nil {
+		return nil, err
+	}
+
+	opCert, opKey, err := root.Issue(pki.Request{
+		CommonName: "Trung tâm CNTT-TT (vận hành trục)", Organization: "Sở TT&TT",
+		NotBefore: notBefore, NotAfter: notAfter, Usage: pki.ClientAuth, KeyType: opts.KeyType,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := writePair(filepath.Join(l.Operator(), "cert.pem"), filepath.Join(l.Operator(), "key.pem"), opCert, opKey, root.Cert); err != nil {
+		return nil, err
+	}
+	if err := pki.WriteFile(filepath.Join(l.Operators(), "it-centre.pem"), pki.CertPEM(opCert), 0o644); err != nil {
 		return nil, err
 	}
 

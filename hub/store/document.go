@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/lienthong/lienthong/hub/compliance"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -80,6 +81,12 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 	if err != nil {
 		return nil, false, fmt.Errorf("accepting message %q: encoding receipt: %w", doc.MessageID, err)
 	}
+	facts, err := factsOf(rec)
+	if err != nil {
+		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
+	}
+	counts := compliance.NewDelta()
+	counts.Accepted(&facts)
 	id := []byte(rec.MessageID)
 	err = s.update(ctx, func(tx *bolt.Tx) error {
 		stored, duplicate = nil, false
@@ -127,6 +134,9 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 			if withdrawn, err = linkInTx(tx, rec.MessageID, rec.Link); err != nil {
 				return err
 			}
+		}
+		if err := applyDelta(tx, counts); err != nil {
+			return err
 		}
 		meta := tx.Bucket(bucketMeta)
 		if err := addCounter(meta, metaDocuments, 1); err != nil {
@@ -329,6 +339,9 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 			return fmt.Errorf("delivery: %w", err)
 		}
 		if err := addCounter(tx.Bucket(bucketMeta), metaPending, -1); err != nil {
+			return err
+		}
+		if err := countStep(tx, messageID, recipient, lienthongv1.Status_STATUS_DELIVERED, at); err != nil {
 			return err
 		}
 		out = delivered

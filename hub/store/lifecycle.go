@@ -87,6 +87,9 @@ func linkInTx(tx *bolt.Tx, id string, l *Link) (withdrawn int, err error) {
 		if err := deliveries.Put(dk, d.encode()); err != nil {
 			return 0, err
 		}
+		if err := countStep(tx, l.Original, recipient, lienthongv1.Status_STATUS_REVOKED, at); err != nil {
+			return 0, err
+		}
 		withdrawn++
 	}
 	return withdrawn, nil
@@ -156,6 +159,9 @@ func (s *Store) Transition(ctx context.Context, messageID, recipient, sender str
 		}
 		d.status, d.time = body.GetStatus(), at
 		if err := deliveries.Put(dk, d.encode()); err != nil {
+			return err
+		}
+		if err := countStep(tx, messageID, recipient, body.GetStatus(), at); err != nil {
 			return err
 		}
 		return queueNotice(tx, sender, body.GetReceiptId(), raw)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -42,12 +43,14 @@ var (
 	metaClean     = []byte("clean")
 )
 
-// schemaVersion is the layout above. Bump it with a migration when the
-// layout changes.
-const schemaVersion = 1
+// schemaVersion is the layout above (and in compliance.go). Bump it with a
+// migration when the layout changes. Version 2 added the compliance
+// buckets; migrating from 1 counts the stored documents.
+const schemaVersion = 2
 
 func dataBuckets() [][]byte {
-	return [][]byte{bucketAgencies, bucketDocs, bucketDeliveries, bucketQueue, bucketReceipts, bucketBlobRefs}
+	return [][]byte{bucketAgencies, bucketDocs, bucketDeliveries, bucketQueue, bucketReceipts, bucketBlobRefs,
+		bucketCounters, bucketNumbering, bucketNumbers, bucketDeclarations}
 }
 
 // initSchema creates the buckets of a new database or checks the version of
@@ -71,7 +74,8 @@ func initSchema(db *bolt.DB) (clean bool, err error) {
 			}
 			clean = true // nothing can be orphaned in a new store
 		} else {
-			if v := getUint64(meta.Get(metaVersion)); v != schemaVersion {
+			v := getUint64(meta.Get(metaVersion))
+			if v != schemaVersion && v != 1 {
 				return fmt.Errorf("database layout version %d, this build reads version %d", v, schemaVersion)
 			}
 			clean = bytes.Equal(meta.Get(metaClean), []byte{1})
@@ -79,6 +83,18 @@ func initSchema(db *bolt.DB) (clean bool, err error) {
 		for _, name := range dataBuckets() {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
+			}
+		}
+		if getUint64(meta.Get(metaVersion)) == 1 {
+			d, err := recount(context.Background(), tx)
+			if err != nil {
+				return fmt.Errorf("migrating to layout version %d: counting stored documents: %w", schemaVersion, err)
+			}
+			if err := applyDelta(tx, d); err != nil {
+				return fmt.Errorf("migrating to layout version %d: %w", schemaVersion, err)
+			}
+			if err := meta.Put(metaVersion, putUint64(schemaVersion)); err != nil {
+				return err
 			}
 		}
 		return meta.Put(metaClean, []byte{0})

@@ -376,6 +376,56 @@ func (AgencyStatus) EnumDescriptor() ([]byte, []int) {
 	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{5}
 }
 
+// DeclarationKind says how a declared document went out.
+type DeclarationKind int32
+
+const (
+	DeclarationKind_DECLARATION_KIND_UNSPECIFIED DeclarationKind = 0
+	DeclarationKind_DECLARATION_KIND_PAPER       DeclarationKind = 1 // văn bản giấy
+	DeclarationKind_DECLARATION_KIND_SECRET      DeclarationKind = 2 // văn bản mật: excluded from the electronic rate
+)
+
+// Enum value maps for DeclarationKind.
+var (
+	DeclarationKind_name = map[int32]string{
+		0: "DECLARATION_KIND_UNSPECIFIED",
+		1: "DECLARATION_KIND_PAPER",
+		2: "DECLARATION_KIND_SECRET",
+	}
+	DeclarationKind_value = map[string]int32{
+		"DECLARATION_KIND_UNSPECIFIED": 0,
+		"DECLARATION_KIND_PAPER":       1,
+		"DECLARATION_KIND_SECRET":      2,
+	}
+)
+
+func (x DeclarationKind) Enum() *DeclarationKind {
+	p := new(DeclarationKind)
+	*p = x
+	return p
+}
+
+func (x DeclarationKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeclarationKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_lienthong_v1_exchange_proto_enumTypes[6].Descriptor()
+}
+
+func (DeclarationKind) Type() protoreflect.EnumType {
+	return &file_lienthong_v1_exchange_proto_enumTypes[6]
+}
+
+func (x DeclarationKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeclarationKind.Descriptor instead.
+func (DeclarationKind) EnumDescriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{6}
+}
+
 // FileInfo describes one file of a document, declared before its bytes.
 type FileInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2045,6 +2095,127 @@ func (x *ListAgenciesResponse) GetAgencies() []*Agency {
 	return nil
 }
 
+type DeclareRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          DeclarationKind        `protobuf:"varint,1,opt,name=kind,proto3,enum=lienthong.v1.DeclarationKind" json:"kind,omitempty"`
+	Number        string                 `protobuf:"bytes,2,opt,name=number,proto3" json:"number,omitempty"`                        // số, a positive integer
+	Notation      string                 `protobuf:"bytes,3,opt,name=notation,proto3" json:"notation,omitempty"`                    // ký hiệu
+	IssueDate     string                 `protobuf:"bytes,4,opt,name=issue_date,json=issueDate,proto3" json:"issue_date,omitempty"` // YYYY-MM-DD
+	DocumentType  string                 `protobuf:"bytes,5,opt,name=document_type,json=documentType,proto3" json:"document_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclareRequest) Reset() {
+	*x = DeclareRequest{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclareRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclareRequest) ProtoMessage() {}
+
+func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclareRequest.ProtoReflect.Descriptor instead.
+func (*DeclareRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DeclareRequest) GetKind() DeclarationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return DeclarationKind_DECLARATION_KIND_UNSPECIFIED
+}
+
+func (x *DeclareRequest) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *DeclareRequest) GetNotation() string {
+	if x != nil {
+		return x.Notation
+	}
+	return ""
+}
+
+func (x *DeclareRequest) GetIssueDate() string {
+	if x != nil {
+		return x.IssueDate
+	}
+	return ""
+}
+
+func (x *DeclareRequest) GetDocumentType() string {
+	if x != nil {
+		return x.DocumentType
+	}
+	return ""
+}
+
+type DeclareResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the same declaration had been recorded before.
+	Duplicate     bool `protobuf:"varint,1,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclareResponse) Reset() {
+	*x = DeclareResponse{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclareResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclareResponse) ProtoMessage() {}
+
+func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclareResponse.ProtoReflect.Descriptor instead.
+func (*DeclareResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *DeclareResponse) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
 var File_lienthong_v1_exchange_proto protoreflect.FileDescriptor
 
 const file_lienthong_v1_exchange_proto_rawDesc = "" +
@@ -2176,7 +2347,16 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x13ListAgenciesRequest\x12\x14\n" +
 	"\x05under\x18\x01 \x01(\tR\x05under\"H\n" +
 	"\x14ListAgenciesResponse\x120\n" +
-	"\bagencies\x18\x01 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies*\x93\x01\n" +
+	"\bagencies\x18\x01 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies\"\xbb\x01\n" +
+	"\x0eDeclareRequest\x121\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1d.lienthong.v1.DeclarationKindR\x04kind\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\tR\x06number\x12\x1a\n" +
+	"\bnotation\x18\x03 \x01(\tR\bnotation\x12\x1d\n" +
+	"\n" +
+	"issue_date\x18\x04 \x01(\tR\tissueDate\x12#\n" +
+	"\rdocument_type\x18\x05 \x01(\tR\fdocumentType\"/\n" +
+	"\x0fDeclareResponse\x12\x1c\n" +
+	"\tduplicate\x18\x01 \x01(\bR\tduplicate*\x93\x01\n" +
 	"\fBusinessType\x12\x1d\n" +
 	"\x19BUSINESS_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11BUSINESS_TYPE_NEW\x10\x01\x12\x18\n" +
@@ -2216,14 +2396,19 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\fAgencyStatus\x12\x1d\n" +
 	"\x19AGENCY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14AGENCY_STATUS_ACTIVE\x10\x01\x12\x1b\n" +
-	"\x17AGENCY_STATUS_SUSPENDED\x10\x022\xc8\x03\n" +
+	"\x17AGENCY_STATUS_SUSPENDED\x10\x02*l\n" +
+	"\x0fDeclarationKind\x12 \n" +
+	"\x1cDECLARATION_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16DECLARATION_KIND_PAPER\x10\x01\x12\x1b\n" +
+	"\x17DECLARATION_KIND_SECRET\x10\x022\x90\x04\n" +
 	"\x0fExchangeService\x12?\n" +
 	"\x04Send\x12\x19.lienthong.v1.SendRequest\x1a\x1a.lienthong.v1.SendResponse(\x01\x12H\n" +
 	"\aReceive\x12\x1c.lienthong.v1.ReceiveRequest\x1a\x1d.lienthong.v1.ReceiveResponse0\x01\x12:\n" +
 	"\x03Ack\x12\x18.lienthong.v1.AckRequest\x1a\x19.lienthong.v1.AckResponse\x12@\n" +
 	"\x05Track\x12\x1a.lienthong.v1.TrackRequest\x1a\x1b.lienthong.v1.TrackResponse\x12U\n" +
 	"\fListAgencies\x12!.lienthong.v1.ListAgenciesRequest\x1a\".lienthong.v1.ListAgenciesResponse\x12U\n" +
-	"\fReportStatus\x12!.lienthong.v1.ReportStatusRequest\x1a\".lienthong.v1.ReportStatusResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
+	"\fReportStatus\x12!.lienthong.v1.ReportStatusRequest\x1a\".lienthong.v1.ReportStatusResponse\x12F\n" +
+	"\aDeclare\x12\x1c.lienthong.v1.DeclareRequest\x1a\x1d.lienthong.v1.DeclareResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
 
 var (
 	file_lienthong_v1_exchange_proto_rawDescOnce sync.Once
@@ -2237,8 +2422,8 @@ func file_lienthong_v1_exchange_proto_rawDescGZIP() []byte {
 	return file_lienthong_v1_exchange_proto_rawDescData
 }
 
-var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(BusinessType)(0),             // 0: lienthong.v1.BusinessType
 	(Urgency)(0),                  // 1: lienthong.v1.Urgency
@@ -2246,82 +2431,88 @@ var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(Status)(0),                   // 3: lienthong.v1.Status
 	(AgencyKind)(0),               // 4: lienthong.v1.AgencyKind
 	(AgencyStatus)(0),             // 5: lienthong.v1.AgencyStatus
-	(*FileInfo)(nil),              // 6: lienthong.v1.FileInfo
-	(*Envelope)(nil),              // 7: lienthong.v1.Envelope
-	(*SignedEnvelope)(nil),        // 8: lienthong.v1.SignedEnvelope
-	(*FileChunk)(nil),             // 9: lienthong.v1.FileChunk
-	(*SendRequest)(nil),           // 10: lienthong.v1.SendRequest
-	(*SendResponse)(nil),          // 11: lienthong.v1.SendResponse
-	(*Receipt)(nil),               // 12: lienthong.v1.Receipt
-	(*ReceiptBody)(nil),           // 13: lienthong.v1.ReceiptBody
-	(*Verification)(nil),          // 14: lienthong.v1.Verification
-	(*FileVerification)(nil),      // 15: lienthong.v1.FileVerification
-	(*ReceiveRequest)(nil),        // 16: lienthong.v1.ReceiveRequest
-	(*DeliveryHeader)(nil),        // 17: lienthong.v1.DeliveryHeader
-	(*DeliveryEnd)(nil),           // 18: lienthong.v1.DeliveryEnd
-	(*Notification)(nil),          // 19: lienthong.v1.Notification
-	(*ReceiveResponse)(nil),       // 20: lienthong.v1.ReceiveResponse
-	(*AckRequest)(nil),            // 21: lienthong.v1.AckRequest
-	(*AckResponse)(nil),           // 22: lienthong.v1.AckResponse
-	(*TrackRequest)(nil),          // 23: lienthong.v1.TrackRequest
-	(*RecipientStatus)(nil),       // 24: lienthong.v1.RecipientStatus
-	(*TrackResponse)(nil),         // 25: lienthong.v1.TrackResponse
-	(*ReportStatusRequest)(nil),   // 26: lienthong.v1.ReportStatusRequest
-	(*ReportStatusResponse)(nil),  // 27: lienthong.v1.ReportStatusResponse
-	(*Agency)(nil),                // 28: lienthong.v1.Agency
-	(*ListAgenciesRequest)(nil),   // 29: lienthong.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),  // 30: lienthong.v1.ListAgenciesResponse
-	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
+	(DeclarationKind)(0),          // 6: lienthong.v1.DeclarationKind
+	(*FileInfo)(nil),              // 7: lienthong.v1.FileInfo
+	(*Envelope)(nil),              // 8: lienthong.v1.Envelope
+	(*SignedEnvelope)(nil),        // 9: lienthong.v1.SignedEnvelope
+	(*FileChunk)(nil),             // 10: lienthong.v1.FileChunk
+	(*SendRequest)(nil),           // 11: lienthong.v1.SendRequest
+	(*SendResponse)(nil),          // 12: lienthong.v1.SendResponse
+	(*Receipt)(nil),               // 13: lienthong.v1.Receipt
+	(*ReceiptBody)(nil),           // 14: lienthong.v1.ReceiptBody
+	(*Verification)(nil),          // 15: lienthong.v1.Verification
+	(*FileVerification)(nil),      // 16: lienthong.v1.FileVerification
+	(*ReceiveRequest)(nil),        // 17: lienthong.v1.ReceiveRequest
+	(*DeliveryHeader)(nil),        // 18: lienthong.v1.DeliveryHeader
+	(*DeliveryEnd)(nil),           // 19: lienthong.v1.DeliveryEnd
+	(*Notification)(nil),          // 20: lienthong.v1.Notification
+	(*ReceiveResponse)(nil),       // 21: lienthong.v1.ReceiveResponse
+	(*AckRequest)(nil),            // 22: lienthong.v1.AckRequest
+	(*AckResponse)(nil),           // 23: lienthong.v1.AckResponse
+	(*TrackRequest)(nil),          // 24: lienthong.v1.TrackRequest
+	(*RecipientStatus)(nil),       // 25: lienthong.v1.RecipientStatus
+	(*TrackResponse)(nil),         // 26: lienthong.v1.TrackResponse
+	(*ReportStatusRequest)(nil),   // 27: lienthong.v1.ReportStatusRequest
+	(*ReportStatusResponse)(nil),  // 28: lienthong.v1.ReportStatusResponse
+	(*Agency)(nil),                // 29: lienthong.v1.Agency
+	(*ListAgenciesRequest)(nil),   // 30: lienthong.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),  // 31: lienthong.v1.ListAgenciesResponse
+	(*DeclareRequest)(nil),        // 32: lienthong.v1.DeclareRequest
+	(*DeclareResponse)(nil),       // 33: lienthong.v1.DeclareResponse
+	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
 }
 var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.v1.Envelope.business_type:type_name -> lienthong.v1.BusinessType
 	1,  // 1: lienthong.v1.Envelope.urgency:type_name -> lienthong.v1.Urgency
 	2,  // 2: lienthong.v1.Envelope.security_level:type_name -> lienthong.v1.SecurityLevel
-	6,  // 3: lienthong.v1.Envelope.files:type_name -> lienthong.v1.FileInfo
-	8,  // 4: lienthong.v1.SendRequest.envelope:type_name -> lienthong.v1.SignedEnvelope
-	9,  // 5: lienthong.v1.SendRequest.chunk:type_name -> lienthong.v1.FileChunk
-	12, // 6: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
-	14, // 7: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
+	7,  // 3: lienthong.v1.Envelope.files:type_name -> lienthong.v1.FileInfo
+	9,  // 4: lienthong.v1.SendRequest.envelope:type_name -> lienthong.v1.SignedEnvelope
+	10, // 5: lienthong.v1.SendRequest.chunk:type_name -> lienthong.v1.FileChunk
+	13, // 6: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
+	15, // 7: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
 	3,  // 8: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
-	31, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
-	15, // 10: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
-	8,  // 11: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
-	12, // 12: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
-	14, // 13: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
-	12, // 14: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
-	17, // 15: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
-	9,  // 16: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
-	18, // 17: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
-	19, // 18: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
-	12, // 19: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
+	34, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
+	16, // 10: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
+	9,  // 11: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
+	13, // 12: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
+	15, // 13: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
+	13, // 14: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
+	18, // 15: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
+	10, // 16: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
+	19, // 17: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
+	20, // 18: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
+	13, // 19: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
 	3,  // 20: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
-	31, // 21: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
-	8,  // 22: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
-	12, // 23: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
-	24, // 24: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
-	14, // 25: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
+	34, // 21: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
+	9,  // 22: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
+	13, // 23: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
+	25, // 24: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
+	15, // 25: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
 	3,  // 26: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
-	12, // 27: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
+	13, // 27: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
 	4,  // 28: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
 	5,  // 29: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
-	28, // 30: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
-	10, // 31: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
-	16, // 32: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
-	21, // 33: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
-	23, // 34: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
-	29, // 35: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
-	26, // 36: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
-	11, // 37: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
-	20, // 38: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
-	22, // 39: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
-	25, // 40: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
-	30, // 41: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
-	27, // 42: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
-	37, // [37:43] is the sub-list for method output_type
-	31, // [31:37] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	29, // 30: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
+	6,  // 31: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
+	11, // 32: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
+	17, // 33: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
+	22, // 34: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
+	24, // 35: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
+	30, // 36: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
+	27, // 37: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
+	32, // 38: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
+	12, // 39: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
+	21, // 40: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
+	23, // 41: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
+	26, // 42: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
+	31, // 43: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
+	28, // 44: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
+	33, // 45: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
+	39, // [39:46] is the sub-list for method output_type
+	32, // [32:39] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_exchange_proto_init() }
@@ -2344,8 +2535,8 @@ func file_lienthong_v1_exchange_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_exchange_proto_rawDesc), len(file_lienthong_v1_exchange_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   25,
+			NumEnums:      7,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

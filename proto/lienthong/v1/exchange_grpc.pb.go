@@ -30,6 +30,7 @@ const (
 	ExchangeService_Track_FullMethodName        = "/lienthong.v1.ExchangeService/Track"
 	ExchangeService_ListAgencies_FullMethodName = "/lienthong.v1.ExchangeService/ListAgencies"
 	ExchangeService_ReportStatus_FullMethodName = "/lienthong.v1.ExchangeService/ReportStatus"
+	ExchangeService_Declare_FullMethodName      = "/lienthong.v1.ExchangeService/Declare"
 )
 
 // ExchangeServiceClient is the client API for ExchangeService service.
@@ -59,6 +60,11 @@ type ExchangeServiceClient interface {
 	// The hub checks the transition, signs it as a receipt and notifies the
 	// sender through Receive.
 	ReportStatus(ctx context.Context, in *ReportStatusRequest, opts ...grpc.CallOption) (*ReportStatusResponse, error)
+	// Declare records that the caller issued a document outside the hub: on
+	// paper, or secret (secret documents never travel over the hub). Only
+	// the register facts are sent, never content. Declarations are counted
+	// in compliance reports and never routed.
+	Declare(ctx context.Context, in *DeclareRequest, opts ...grpc.CallOption) (*DeclareResponse, error)
 }
 
 type exchangeServiceClient struct {
@@ -141,6 +147,16 @@ func (c *exchangeServiceClient) ReportStatus(ctx context.Context, in *ReportStat
 	return out, nil
 }
 
+func (c *exchangeServiceClient) Declare(ctx context.Context, in *DeclareRequest, opts ...grpc.CallOption) (*DeclareResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeclareResponse)
+	err := c.cc.Invoke(ctx, ExchangeService_Declare_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExchangeServiceServer is the server API for ExchangeService service.
 // All implementations must embed UnimplementedExchangeServiceServer
 // for forward compatibility.
@@ -168,6 +184,11 @@ type ExchangeServiceServer interface {
 	// The hub checks the transition, signs it as a receipt and notifies the
 	// sender through Receive.
 	ReportStatus(context.Context, *ReportStatusRequest) (*ReportStatusResponse, error)
+	// Declare records that the caller issued a document outside the hub: on
+	// paper, or secret (secret documents never travel over the hub). Only
+	// the register facts are sent, never content. Declarations are counted
+	// in compliance reports and never routed.
+	Declare(context.Context, *DeclareRequest) (*DeclareResponse, error)
 	mustEmbedUnimplementedExchangeServiceServer()
 }
 
@@ -195,6 +216,9 @@ func (UnimplementedExchangeServiceServer) ListAgencies(context.Context, *ListAge
 }
 func (UnimplementedExchangeServiceServer) ReportStatus(context.Context, *ReportStatusRequest) (*ReportStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportStatus not implemented")
+}
+func (UnimplementedExchangeServiceServer) Declare(context.Context, *DeclareRequest) (*DeclareResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Declare not implemented")
 }
 func (UnimplementedExchangeServiceServer) mustEmbedUnimplementedExchangeServiceServer() {}
 func (UnimplementedExchangeServiceServer) testEmbeddedByValue()                         {}
@@ -307,6 +331,24 @@ func _ExchangeService_ReportStatus_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExchangeService_Declare_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeclareRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExchangeServiceServer).Declare(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExchangeService_Declare_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExchangeServiceServer).Declare(ctx, req.(*DeclareRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExchangeService_ServiceDesc is the grpc.ServiceDesc for ExchangeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -329,6 +371,10 @@ var ExchangeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportStatus",
 			Handler:    _ExchangeService_ReportStatus_Handler,
+		},
+		{
+			MethodName: "Declare",
+			Handler:    _ExchangeService_Declare_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
