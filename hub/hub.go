@@ -61,16 +61,16 @@ type Config struct {
 
 // Hub is a running hub.
 type Hub struct {
-	cfg      Config
-	log      *slog.Logger
-	store    *store.Store
-	dir      atomic.Pointer[directory.Directory]
-	grpc     *grpc.Server
-	health   *health.Server
-	lis      net.Listener
-	httpLis  net.Listener
-	httpSrv  *http.Server
-	trust    *trust.Store
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	dir     atomic.Pointer[directory.Directory]
+	grpc    *grpc.Server
+	health  *health.Server
+	lis     net.Listener
+	httpLis net.Listener
+	httpSrv *http.Server
+	trust   *trust.Store
 	// operators holds the SHA-256 of the certificates allowed on the
 	// admin service.
 	operators atomic.Pointer[map[[32]byte]bool]
