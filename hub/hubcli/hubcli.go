@@ -45,6 +45,13 @@ Cách dùng / usage:
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan
   lthub agency activate --dir D CODE        cho phép liên thông lại
   (agency suspend/activate khi trục đang dừng; trục đọc lại danh bạ khi khởi động)
+  lthub report --dir D [--hub 127.0.0.1:7443] [--period 2026 | --from YYYY-MM-DD --to YYYY-MM-DD]
+               [--agency CODE] [--format table|csv|json] [--offline]
+                                            báo cáo tỷ lệ văn bản điện tử, ký số, thời gian xử lý
+  lthub counters check|rebuild --dir D [--hub ...] [--offline]
+                                            đối chiếu / dựng lại bộ đếm báo cáo từ văn bản đã lưu
+  (report, counters gọi trục đang chạy bằng chứng thư vận hành D/operator;
+   --offline đọc thẳng cơ sở dữ liệu khi trục đang dừng)
 `
 
 // Run executes lthub with args (without the program name) and returns the
@@ -69,6 +76,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.serve(ctx, args[1:])
 	case "agency":
 		return m.agency(ctx, args[1:])
+	case "report":
+		return m.report(ctx, args[1:])
+	case "counters":
+		return m.counters(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -106,7 +117,7 @@ func (m *Main) init(ctx context.Context, args []string) error {
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs, dir := m.flags("serve")
 	listen := fs.String("listen", "127.0.0.1:7443", "địa chỉ gRPC `HOST:PORT`")
-	httpAddr := fs.String("http", "", "địa chỉ HTTP cho /healthz `HOST:PORT` (tùy chọn)")
+	httpAddr := fs.String("http", "", "địa chỉ HTTP cho /healthz và trang tổng hợp `HOST:PORT` (tùy chọn; chỉ nên mở trên 127.0.0.1)")
 	lim := exchange.DefaultLimits()
 	fs.Int64Var(&lim.MaxFileSize, "max-file-size", lim.MaxFileSize, "dung lượng tối đa mỗi tệp (byte)")
 	fs.IntVar(&lim.MaxFiles, "max-files", lim.MaxFiles, "số tệp tối đa mỗi văn bản")

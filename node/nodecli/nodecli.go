@@ -56,6 +56,8 @@ Lệnh / verbs:
   register  sổ văn bản đi/đến    [sent|received|outbox] [--search TEXT] [--overdue] [--json]
   run       chạy thường trực: chuyển hộp thư đi và nhận văn bản   --out DIR [--interval 5s] [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
+  declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
+            --paper|--secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
 
   ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R]
   ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json]
@@ -126,6 +128,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.runNode(ctx, rest, s)
 	case "agencies":
 		return m.agencies(ctx, rest, s.connect)
+	case "declare":
+		return m.declare(ctx, rest, s.connect)
 	case "sign":
 		return m.sign(ctx, rest)
 	case "verify":

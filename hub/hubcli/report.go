@@ -1,0 +1,184 @@
+package hubcli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/lienthong/lienthong/hub/compliance"
+	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/store"
+	"github.com/lienthong/lienthong/internal/cliutil"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/pki"
+)
+
+// adminFlags are the flags of the verbs that talk to the admin service of
+// a running hub, or read a stopped hub's store with --offline.
+type adminFlags struct {
+	dir     *string
+	hub     *string
+	offline *bool
+}
+
+func (m *Main) adminFlagSet(name string) (*flag.FlagSet, adminFlags) {
+	fs, dir := m.flags(name)
+	return fs, adminFlags{
+		dir:     dir,
+		hub:     fs.String("hub", "127.0.0.1:7443", "địa chỉ gRPC của trục đang chạy `HOST:PORT`"),
+		offline: fs.Bool("offline", false, "đọc trực tiếp cơ sở dữ liệu khi trục đang dừng"),
+	}
+}
+
+// dialAdmin connects to the hub's admin service with the operator
+// identity of the hub directory (D/operator).
+func dialAdmin(dir, addr string) (lienthongv1.AdminServiceClient, func(), error) {
+	l := provision.Layout{Dir: dir}
+	cert, err := tls.LoadX509KeyPair(filepath.Join(l.Operator(), "cert.pem"), filepath.Join(l.Operator(), "key.pem"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading the operator certificate from %s: %w", l.Operator(), err)
+	}
+	roots, err := pki.LoadCertificates(l.CACert())
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading the province root: %w", err)
+	}
+	pool := x509.NewCertPool()
+	for _, r := range roots {
+		pool.AddCert(r)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, cliutil.Usagef("--hub %q: %v", addr, err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12,
+	})))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to hub %s: %w", addr, err)
+	}
+	return lienthongv1.NewAdminServiceClient(conn), func() { conn.Close() }, nil
+}
+
+func (m *Main) report(ctx context.Context, args []string) error {
+	fs, af := m.adminFlagSet("report")
+	period := fs.String("period", "", "kỳ báo cáo: YYYY, YYYY-MM hoặc YYYY-MM-DD (mặc định: năm nay)")
+	from := fs.String("from", "", "từ ngày YYYY-MM-DD")
+	to := fs.String("to", "", "đến ngày YYYY-MM-DD")
+	agency := fs.String("agency", "", "chỉ một cơ quan (mã định danh)")
+	format := fs.String("format", "table", "table|csv|json")
+	if _, err := cliutil.Parse(fs, args); err != nil {
+		return err
+	}
+	if *af.dir == "" {
+		return cliutil.Usagef("report cần --dir D")
+	}
+	write := map[string]func(*compliance.Report) error{
+		"table": func(r *compliance.Report) error { return compliance.WriteTable(m.Stdout, r) },
+		"csv":   func(r *compliance.Report) error { return compliance.WriteCSV(m.Stdout, r) },
+		"json":  func(r *compliance.Report) error { return compliance.WriteJSON(m.Stdout, r) },
+	}[*format]
+	if write == nil {
+		return cliutil.Usagef("--format %q: dùng table, csv hoặc json", *format)
+	}
+	if *period != "" && (*from != "" || *to != "") {
+		return cliutil.Usagef("dùng --period hoặc --from/--to, không dùng cả hai")
+	}
+	if (*from == "") != (*to == "") {
+		return cliutil.Usagef("--from và --to phải đi cùng nhau")
+	}
+	pFrom, pTo := *period, ""
+	if *from != "" {
+		pFrom, pTo = *from, *to
+	}
+	var rep *compliance.Report
+	if *af.offline {
+		p, err := compliance.ParsePeriod(pFrom, pTo)
+		if pFrom == "" {
+			p, err = compliance.YearPeriod(compliance.DayOf(time.Now()).Year()), nil
+		}
+		if err != nil {
+			return cliutil.Usagef("%v", err)
+		}
+		st, err := store.Open(provision.Layout{Dir: *af.dir}.Data(), store.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		agencies, err := st.Agencies(ctx)
+		if err != nil {
+			return err
+		}
+		if rep, err = compliance.Build(ctx, st, agencies, p, compliance.Options{Agency: *agency}); err != nil {
+			return err
+		}
+	} else {
+		client, closeConn, err := dialAdmin(*af.dir, *af.hub)
+		if err != nil {
+			return err
+		}
+		defer closeConn()
+		resp, err := client.Report(ctx, &lienthongv1.ReportRequest{From: pFrom, To: pTo, Agency: *agency})
+		if err != nil {
+			return err
+		}
+		rep = compliance.FromProto(resp)
+	}
+	return write(rep)
+}
+
+func (m *Main) counters(ctx context.Context, args []string) error {
+	if len(args) == 0 || (args[0] != "check" && args[0] != "rebuild") {
+		return cliutil.Usagef("counters cần check hoặc rebuild")
+	}
+	rebuild := args[0] == "rebuild"
+	fs, af := m.adminFlagSet("counters " + args[0])
+	if _, err := cliutil.Parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *af.dir == "" {
+		return cliutil.Usagef("counters %s cần --dir D", args[0])
+	}
+	var res *lienthongv1.CheckCountersResponse
+	if *af.offline {
+		st, err := store.Open(provision.Layout{Dir: *af.dir}.Data(), store.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		c, err := st.CheckCounters(ctx, rebuild)
+		if err != nil {
+			return err
+		}
+		res = &lienthongv1.CheckCountersResponse{Records: int64(c.Records), Differences: c.Differences, Rebuilt: c.Rebuilt}
+	} else {
+		client, closeConn, err := dialAdmin(*af.dir, *af.hub)
+		if err != nil {
+			return err
+		}
+		defer closeConn()
+		if res, err = client.CheckCounters(ctx, &lienthongv1.CheckCountersRequest{Rebuild: rebuild}); err != nil {
+			return err
+		}
+	}
+	for _, d := range res.GetDifferences() {
+		fmt.Fprintln(m.Stdout, d)
+	}
+	switch {
+	case len(res.GetDifferences()) == 0:
+		fmt.Fprintf(m.Stdout, "Bộ đếm khớp với số liệu đếm lại: %d bản ghi (counters agree with a recount).\n", res.GetRecords())
+		return nil
+	case res.GetRebuilt():
+		fmt.Fprintf(m.Stdout, "Đã dựng lại bộ đếm từ văn bản đã lưu: %d bản ghi (counters rebuilt).\n", res.GetRecords())
+		return nil
+	default:
+		return fmt.Errorf("bộ đếm lệch với số liệu đếm lại ở %d bản ghi; chạy `lthub counters rebuild` (counters differ from a recount)", len(res.GetDifferences()))
+	}
+}
