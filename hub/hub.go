@@ -28,6 +28,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/lienthong/lienthong/hub/admin"
+	"github.com/lienthong/lienthong/hub/dashboard"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/policy"
@@ -45,11 +46,20 @@ type Config struct {
 	Dir string
 	// Listen is the gRPC address, e.g. "127.0.0.1:7443"; port 0 picks one.
 	Listen string
-	// HTTP, if set, serves /healthz on this address.
-	HTTP   string
-	Limits exchange.Limits
-	Logger *slog.Logger
-	Now    func() time.Time
+	// HTTP, if set, serves /healthz and the compliance dashboard over
+	// plain HTTP on this address: keep it on loopback (or behind the IT
+	// centre's reverse proxy), since anyone who reaches it sees the
+	// figures.
+	HTTP string
+	// HTTPS, if set, serves the same over TLS with the hub's certificate,
+	// and the dashboard only to clients presenting an operator
+	// certificate (D/operators), as the admin service does.
+	HTTPS string
+	// ProvinceName is the title of the dashboard.
+	ProvinceName string
+	Limits       exchange.Limits
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// ShutdownGrace bounds how long a graceful stop waits for in-flight
 	// sends before cutting them off.
 	ShutdownGrace time.Duration
@@ -61,16 +71,16 @@ type Config struct {
 
 // Hub is a running hub.
 type Hub struct {
-	cfg     Config
-	log     *slog.Logger
-	store   *store.Store
-	dir     atomic.Pointer[directory.Directory]
-	grpc    *grpc.Server
-	health  *health.Server
-	lis     net.Listener
-	httpLis net.Listener
-	httpSrv *http.Server
-	trust   *trust.Store
+	cfg    Config
+	log    *slog.Logger
+	store  *store.Store
+	dir    atomic.Pointer[directory.Directory]
+	grpc   *grpc.Server
+	health *health.Server
+	lis    net.Listener
+	// web are the HTTP and HTTPS servers, when configured.
+	web   []webServer
+	trust *trust.Store
 	// operators holds the SHA-256 of the certificates allowed on the
 	// admin service.
 	operators atomic.Pointer[map[[32]byte]bool]
@@ -179,10 +189,25 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	if cfg.HTTP != "" {
-		if h.httpLis, err = net.Listen("tcp", cfg.HTTP); err != nil {
+		lis, err := net.Listen("tcp", cfg.HTTP)
+		if err != nil {
 			return nil, fmt.Errorf("listening on %s: %w", cfg.HTTP, err)
 		}
-		h.httpSrv = &http.Server{Handler: h.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+		h.web = append(h.web, webServer{lis: lis, srv: &http.Server{Handler: h.httpHandler(false), ReadHeaderTimeout: 10 * time.Second}})
+	}
+	if cfg.HTTPS != "" {
+		lis, err := net.Listen("tcp", cfg.HTTPS)
+		if err != nil {
+			return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPS, err)
+		}
+		tlsCfg := &tls.Config{
+			Certificates: []tls.Certificate{cert}, ClientCAs: pool,
+			// /healthz answers without a certificate; the dashboard checks
+			// the operator's.
+			ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12,
+		}
+		h.web = append(h.web, webServer{lis: tls.NewListener(lis, tlsCfg), tls: true,
+			srv: &http.Server{Handler: h.httpHandler(true), ReadHeaderTimeout: 10 * time.Second}})
 	}
 	return h, nil
 }
@@ -241,13 +266,27 @@ func (h *Hub) Admin() *admin.Service { return h.admin }
 // Addr is the gRPC listen address.
 func (h *Hub) Addr() string { return h.lis.Addr().String() }
 
-// HTTPAddr is the HTTP listen address, or "".
-func (h *Hub) HTTPAddr() string {
-	if h.httpLis == nil {
-		return ""
-	}
-	return h.httpLis.Addr().String()
+// webServer is one of the hub's HTTP listeners.
+type webServer struct {
+	lis net.Listener
+	srv *http.Server
+	tls bool
 }
+
+func (h *Hub) webAddr(secure bool) string {
+	for _, w := range h.web {
+		if w.tls == secure {
+			return w.lis.Addr().String()
+		}
+	}
+	return ""
+}
+
+// HTTPAddr is the plain HTTP listen address, or "".
+func (h *Hub) HTTPAddr() string { return h.webAddr(false) }
+
+// HTTPSAddr is the HTTPS listen address, or "".
+func (h *Hub) HTTPSAddr() string { return h.webAddr(true) }
 
 // Store exposes the store, for tests and the admin commands.
 func (h *Hub) Store() *store.Store { return h.store }
@@ -259,16 +298,16 @@ func (h *Hub) Serve(ctx context.Context) error {
 	h.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	h.health.SetServingStatus(lienthongv1.ExchangeService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	h.health.SetServingStatus(lienthongv1.AdminService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	errc := make(chan error, 2)
+	errc := make(chan error, 1+len(h.web))
 	go func() { errc <- h.grpc.Serve(h.lis) }()
-	if h.httpSrv != nil {
+	for _, w := range h.web {
 		go func() {
-			if err := h.httpSrv.Serve(h.httpLis); !errors.Is(err, http.ErrServerClosed) {
+			if err := w.srv.Serve(w.lis); !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}()
 	}
-	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "agencies", len(h.dir.Load().All()))
+	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()))
 
 	var serveErr error
 	select {
@@ -287,9 +326,9 @@ func (h *Hub) Serve(ctx context.Context) error {
 		h.grpc.Stop()
 		<-done
 	}
-	if h.httpSrv != nil {
+	for _, w := range h.web {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		h.httpSrv.Shutdown(sctx)
+		w.srv.Shutdown(sctx)
 		cancel()
 	}
 	if err := h.store.Close(); err != nil && serveErr == nil {
@@ -305,15 +344,17 @@ func (h *Hub) closeResources() {
 	if h.lis != nil {
 		h.lis.Close()
 	}
-	if h.httpLis != nil {
-		h.httpLis.Close()
+	for _, w := range h.web {
+		w.lis.Close()
 	}
 	if h.store != nil {
 		h.store.Close()
 	}
 }
 
-func (h *Hub) httpHandler() http.Handler {
+// httpHandler serves /healthz and the dashboard; with operatorsOnly, the
+// dashboard answers only requests made with an operator certificate.
+func (h *Hub) httpHandler(operatorsOnly bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -325,5 +366,29 @@ func (h *Hub) httpHandler() http.Handler {
 			json.NewEncoder(w).Encode(map[string]any{"status": "serving", "agencies": len(h.dir.Load().All())})
 		}
 	})
+	var board http.Handler = dashboard.New(dashboard.Config{
+		Report: h.admin.Build, Now: h.cfg.Now, Logger: h.log, ProvinceName: h.cfg.ProvinceName,
+	})
+	if operatorsOnly {
+		board = h.requireOperator(board)
+	}
+	mux.Handle("/", board)
 	return mux
+}
+
+// requireOperator lets through requests whose verified TLS client
+// certificate is an operator's and not revoked.
+func (h *Hub) requireOperator(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+			http.Error(w, "Cần chứng thư số vận hành trục để xem trang này (an operator client certificate is required).", http.StatusUnauthorized)
+			return
+		}
+		cert := r.TLS.VerifiedChains[0][0]
+		if !(*h.operators.Load())[sha256.Sum256(cert.Raw)] || policy.Revoked(h.trust, cert) {
+			http.Error(w, fmt.Sprintf("Chứng thư %q không có quyền xem trang tổng hợp (not an operator certificate).", cert.Subject.CommonName), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -39,8 +39,10 @@ const usage = `lthub — trục liên thông văn bản của tỉnh (provincial
 
 Cách dùng / usage:
   lthub init   --dir D                      tạo PKI thử nghiệm và danh bạ mẫu
-  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--unsigned refuse|flag]
-               (kill -HUP: đọc lại chứng thư gốc và CRL trong D/trust)
+  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag]
+               (--http: trang tổng hợp không mật khẩu, chỉ mở trên 127.0.0.1 hoặc sau reverse proxy;
+                --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
+               (kill -HUP: đọc lại chứng thư gốc, CRL trong D/trust và chứng thư vận hành D/operators)
   lthub agency list     --dir D             danh bạ cơ quan
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan
   lthub agency activate --dir D CODE        cho phép liên thông lại
@@ -122,6 +124,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs.Int64Var(&lim.MaxFileSize, "max-file-size", lim.MaxFileSize, "dung lượng tối đa mỗi tệp (byte)")
 	fs.IntVar(&lim.MaxFiles, "max-files", lim.MaxFiles, "số tệp tối đa mỗi văn bản")
 	fs.Int64Var(&lim.MaxDocumentSize, "max-document-size", lim.MaxDocumentSize, "tổng dung lượng tối đa mỗi văn bản (byte)")
+	httpsAddr := fs.String("https", "", "địa chỉ HTTPS cho /healthz và trang tổng hợp `HOST:PORT`; trang chỉ mở với chứng thư vận hành (D/operators)")
+	provinceName := fs.String("province-name", "", "tên tỉnh trên trang tổng hợp, vd \"Tỉnh Bến Tre\"")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "thời gian chờ các lần gửi dở dang khi dừng")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	unsigned := fs.String("unsigned", "refuse", "văn bản chưa ký số: refuse (từ chối) hoặc flag (nhận và đánh dấu)")
@@ -140,7 +144,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return cliutil.Usagef("--unsigned: %v", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
-	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, Limits: lim, Logger: logger,
+	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
 		ShutdownGrace: *grace, Unsigned: up})
 	if err != nil {
 		return err
@@ -163,6 +167,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 	}()
 	fmt.Fprintf(m.Stdout, "lthub: serving on %s\n", h.Addr())
+	if a := h.HTTPAddr(); a != "" {
+		fmt.Fprintf(m.Stdout, "lthub: dashboard on http://%s/\n", a)
+	}
+	if a := h.HTTPSAddr(); a != "" {
+		fmt.Fprintf(m.Stdout, "lthub: dashboard on https://%s/ (operator certificate)\n", a)
+	}
 	if m.Ready != nil {
 		m.Ready(h)
 	}

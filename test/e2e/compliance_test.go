@@ -42,7 +42,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 var ict = compliance.Zone()
 
 // complianceHub is a hub on a settable clock, accepting unsigned
-// documents (flagged), with the dashboard on a loopback HTTP port.
+// documents (flagged), with the dashboard on loopback HTTP and HTTPS ports.
 type complianceHub struct {
 	*runningHub
 	clk *clock
@@ -57,7 +57,8 @@ func startComplianceHub(t *testing.T, start time.Time) *complianceHub {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	h, err := hub.Open(cctx, hub.Config{Dir: dir, Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0", Now: clk.Now, Unsigned: policy.FlagUnsigned})
+	h, err := hub.Open(cctx, hub.Config{Dir: dir, Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0", HTTPS: "127.0.0.1:0", Now: clk.Now,
+		Unsigned: policy.FlagUnsigned, ProvinceName: "Tỉnh Thử Nghiệm"})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
