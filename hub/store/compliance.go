@@ -207,15 +207,24 @@ func decodeDeclaration(k, v []byte) (*compliance.Declaration, error) {
 func (s *Store) Counters(ctx context.Context, p compliance.Period, fn func(agency string, day compliance.Day, c *compliance.Counts) error) error {
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketCounters).Cursor()
+		var agency string
+		var prefix []byte // of agency's keys
 		k, v := c.First()
-		for k != nil {
-			if err := ctx.Err(); err != nil {
-				return err
+		for n := 0; k != nil; n++ {
+			if n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 			}
-			agency, rest, ok := splitLP(k)
-			if !ok || len(rest) != 4 {
-				return fmt.Errorf("bad counter key %x", k)
+			if !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+4 || prefix == nil {
+				a, rest, ok := splitLP(k)
+				if !ok || len(rest) != 4 {
+					return fmt.Errorf("bad counter key %x", k)
+				}
+				agency, prefix = a, k[:len(k)-4:len(k)-4]
+				prefix = append([]byte(nil), prefix...)
 			}
+			rest := k[len(prefix):]
 			day := compliance.Day(binary.BigEndian.Uint32(rest) - 1<<31)
 			switch {
 			case day < p.From:
