@@ -71,6 +71,21 @@ LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" track "$msg"
 say "Sổ văn bản đi of the commune (sent register)"
 LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" register sent
 
+say "Declarations: the commune issued 13/QĐ-UBND on paper and 14/QĐ-UBND secret (never sent over the hub)"
+LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" declare --paper --number 13 --notation QĐ-UBND --date "$(date +%F)" --type "Quyết định"
+LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" declare --secret --number 14 --notation QĐ-UBND --date "$(date +%F)"
+
+say "lthub report: electronic rate this year, per agency and level (operator certificate, admin gRPC)"
+"$BIN/lthub" report --dir "$work/hub" --hub "127.0.0.1:$port" --agency "$commune"
+"$BIN/lthub" report --dir "$work/hub" --hub "127.0.0.1:$port" --format json | python3 -c '
+import json,sys
+r=json.load(sys.stdin)["province"]
+print("toàn tỉnh: %d điện tử, %d giấy, %d mật (không tính); tỷ lệ điện tử %.1f%%" % (r["electronic"], r["paper"], r["secret"], 100*r["electronic_rate"]))' 2>/dev/null || true
+"$BIN/lthub" counters check --dir "$work/hub" --hub "127.0.0.1:$port"
+dash=$(sed -n 's|^lthub: dashboard on \(http://[^ ]*\)$|\1|p' "$work/hub.out")
+echo "dashboard (Vietnamese, read-only): $dash"
+curl -fsS "${dash}report.json" >/dev/null 2>&1 && echo "dashboard answers: ${dash}report.json" || true
+
 say "stopping the hub (graceful)"
 kill -TERM "$hub_pid"; wait "$hub_pid"; hub_pid=""
 echo "done."
