@@ -59,8 +59,8 @@ var bounds = [...]time.Duration{
 	10 * 24 * time.Hour, 15 * 24 * time.Hour, 30 * 24 * time.Hour, 60 * 24 * time.Hour, 365 * 24 * time.Hour,
 }
 
-// Bounds returns the histogram's bucket bounds.
-func Bounds() []time.Duration { return bounds[:] }
+// Bounds returns a copy of the histogram's bucket bounds.
+func Bounds() []time.Duration { return append([]time.Duration(nil), bounds[:]...) }
 
 // Histogram counts durations in the buckets of Bounds.
 type Histogram [len(bounds)]int64

@@ -99,6 +99,10 @@ func DecodeRanges(b []byte) (Ranges, error) {
 			return nil, fmt.Errorf("bad numbering record")
 		}
 		b = b[n:]
+		// Insert and Gaps rely on sorted, disjoint, non-adjacent ranges.
+		if len(r) > 0 && lo <= uint64(r[len(r)-1].Hi)+1 {
+			return nil, fmt.Errorf("bad numbering record: ranges out of order")
+		}
 		r = append(r, Range{uint32(lo), uint32(hi)})
 	}
 	return r, nil

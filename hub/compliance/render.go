@@ -12,33 +12,42 @@ import (
 )
 
 // Percent formats a rate as a percentage with one decimal, "93.8%", or
-// "—" when there is no rate. Vietnamese text uses a decimal comma.
+// "—" when there is no rate. Vietnamese text uses a decimal comma. A rate
+// below 1 shows at most "99.9%": "100%" is the province's target.
 func Percent(r *float64, decimalComma bool) string {
 	if r == nil {
 		return "—"
 	}
-	s := strconv.FormatFloat(*r*100, 'f', 1, 64) + "%"
+	s := strconv.FormatFloat(*r*100, 'f', 1, 64)
+	if s == "100.0" && *r < 1 {
+		// 99.96% must not read as the province's target reached.
+		s = "99.9"
+	}
+	s += "%"
 	if decimalComma {
 		s = strings.Replace(s, ".", ",", 1)
 	}
 	return s
 }
 
-// AtMost formats a median bucket bound as "≤ 2 giờ", or "—".
+// AtMost formats a median bucket bound as "≤ 2 giờ", or "—". A duration
+// that is not a whole number of its unit is rounded up, so that the text
+// stays an upper bound.
 func AtMost(seconds *int64) string {
 	if seconds == nil {
 		return "—"
 	}
 	d := time.Duration(*seconds) * time.Second
+	ceil := func(unit time.Duration) int64 { return int64((d + unit - 1) / unit) }
 	switch {
 	case d < time.Minute:
-		return fmt.Sprintf("≤ %d giây", int(d/time.Second))
+		return fmt.Sprintf("≤ %d giây", ceil(time.Second))
 	case d < time.Hour:
-		return fmt.Sprintf("≤ %d phút", int(d/time.Minute))
+		return fmt.Sprintf("≤ %d phút", ceil(time.Minute))
 	case d < 24*time.Hour:
-		return fmt.Sprintf("≤ %d giờ", int(d/time.Hour))
+		return fmt.Sprintf("≤ %d giờ", ceil(time.Hour))
 	default:
-		return fmt.Sprintf("≤ %d ngày", int(d/(24*time.Hour)))
+		return fmt.Sprintf("≤ %d ngày", ceil(24*time.Hour))
 	}
 }
 

@@ -231,7 +231,10 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 		return nil, fmt.Errorf("building report: reading registers: %w", err)
 	}
 
-	rep := &Report{From: p.From.String(), To: p.To.String(), GeneratedAt: opts.Now.UTC(), Agency: opts.Agency}
+	rep := &Report{
+		From: p.From.String(), To: p.To.String(), GeneratedAt: opts.Now.UTC(), Agency: opts.Agency,
+		Agencies: []AgencyRow{}, // "agencies": [] in JSON, never null
+	}
 	codes := make([]string, 0, len(byCode))
 	for code := range byCode {
 		if want(code) {

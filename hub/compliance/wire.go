@@ -73,6 +73,11 @@ func figuresToProto(f *Figures) *lienthongv1.ComplianceFigures {
 }
 
 func figuresFromProto(p *lienthongv1.ComplianceFigures) Figures {
+	if p == nil {
+		// A group sent without figures: reading p.ElectronicRate below
+		// would dereference nil.
+		return Figures{}
+	}
 	f := Figures{
 		Electronic: p.GetElectronic(), Paper: p.GetPaper(), Secret: p.GetSecret(),
 		Signed: p.GetSigned(), Received: p.GetReceived(), Acknowledged: p.GetAcknowledged(),
