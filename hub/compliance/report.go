@@ -195,7 +195,8 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 	want := func(code string) bool { return opts.Agency == "" || code == opts.Agency }
 
 	perAgency := make(map[string]*tally)
-	perMonth := make(map[string]*tally)
+	// Months keyed as year*12+month, not as text: this runs per record.
+	perMonth := make(map[int]*tally)
 	err := src.Counters(ctx, p, func(agency string, day Day, c *Counts) error {
 		if !want(agency) {
 			return nil
@@ -206,10 +207,10 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 			perAgency[agency] = t
 		}
 		t.add(c, day, today)
-		m := perMonth[day.Month()]
+		m := perMonth[monthKey(day)]
 		if m == nil {
 			m = new(tally)
-			perMonth[day.Month()] = m
+			perMonth[monthKey(day)] = m
 		}
 		m.add(c, day, today)
 		return nil
@@ -284,7 +285,7 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 		rep.Kinds = append(rep.Kinds, KindRow{Kind: k.name, Label: k.label, Agencies: kindAgencies[k.name], Figures: t.figures()})
 	}
 	for m := p.From; m <= p.To; m = nextMonth(m) {
-		t := perMonth[m.Month()]
+		t := perMonth[monthKey(m)]
 		if t == nil {
 			t = new(tally)
 		}
@@ -296,6 +297,11 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 // ErrUnknownAgency reports a report asked for an agency not in the
 // directory.
 var ErrUnknownAgency = fmt.Errorf("agency not in the directory")
+
+func monthKey(d Day) int {
+	y, m, _ := d.Date()
+	return y*12 + int(m)
+}
 
 func nextMonth(d Day) Day {
 	y, m, _ := d.Date()
