@@ -9,7 +9,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 BUF_VERSION := v1.75.0
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test fuzz-short bench bench-verify bench-report profile lint demo proto tools clean
+.PHONY: all build test fuzz-short bench bench-verify bench-report bench-year profile lint demo proto tools clean
 
 all: build
 
@@ -47,6 +47,13 @@ profile:
 # Signature verification throughput (docs/s and MB/s) on a 1 MB PDF with two signatures.
 bench-verify:
 	$(GO) test -run '^$$' -bench 'Verify1MB' -benchtime 3s ./signing/pades
+
+# One province-year through a real hub: 800,000 documents among 1,011
+# agencies, then the compliance report checked against the replay's own
+# count (YEARFLAGS="--docs 20000" for a shorter one). Not run by make test.
+YEARFLAGS ?=
+bench-year:
+	$(GO) run ./bench/cmd/ltyear $(YEARFLAGS)
 
 # The compliance report of 1,000 agencies over a year with 1,000,000
 # documents stored. The store is built once through Store.Accept (about 3

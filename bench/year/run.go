@@ -1,0 +1,445 @@
+package year
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lienthong/lienthong/bench"
+	"github.com/lienthong/lienthong/hub"
+	"github.com/lienthong/lienthong/hub/compliance"
+	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/node"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/pades"
+	"github.com/lienthong/lienthong/signing/pki"
+)
+
+// Config sizes a replay.
+type Config struct {
+	Docs                             int
+	Departments, Districts, Communes int // communes per district
+	Senders                          int // concurrent sending goroutines
+	MaxInFlight                      int // deliveries sent but not yet acknowledged
+	Seed                             uint64
+	Dir                              string // work directory; a temporary one if empty
+	Logf                             func(format string, args ...any)
+	Progress                         time.Duration
+}
+
+// DefaultConfig is the province-year of issue #7: 800,000 documents among
+// 1,011 agencies.
+func DefaultConfig() Config {
+	return Config{Docs: 800_000, Departments: 30, Districts: 20, Communes: 48, Senders: 48, MaxInFlight: 4096, Seed: 2026,
+		Progress: 30 * time.Second}
+}
+
+// Result is what a replay measured and found.
+type Result struct {
+	Agencies     int           `json:"agencies"`
+	Docs         int64         `json:"docs"`
+	Declarations int64         `json:"declarations"`
+	Deliveries   int64         `json:"deliveries"`
+	Steps        int64         `json:"status_steps"`
+	Wall         time.Duration `json:"-"`
+	WallS        float64       `json:"wall_s"`
+	DocsPerS     float64       `json:"docs_per_s"`
+	DiskMB       float64       `json:"disk_mb"` // the hub's data directory
+	DBMB         float64       `json:"db_mb"`
+	Match        bool          `json:"compliance_match"`
+	Mismatches   []string      `json:"mismatches,omitempty"`
+	Recount      bool          `json:"counters_equal_recount"`
+}
+
+// simClock is the hub's simulated clock.
+type simClock struct{ ns atomic.Int64 }
+
+func (c *simClock) Now() time.Time { return time.Unix(0, c.ns.Load()) }
+
+// advance moves the clock to t unless it is there already.
+func (c *simClock) advance(t time.Time) {
+	for {
+		cur := c.ns.Load()
+		if t.UnixNano() <= cur || c.ns.CompareAndSwap(cur, t.UnixNano()) {
+			return
+		}
+	}
+}
+
+// Run replays the year and checks the compliance report.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	specs, err := bench.GeneratedProvince(cfg.Departments, cfg.Districts, cfg.Communes)
+	if err != nil {
+		return nil, err
+	}
+	const year = 2026
+	plan, err := NewPlan(specs, cfg.Docs, year, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	work := cfg.Dir
+	if work == "" {
+		if work, err = os.MkdirTemp("", "lienthong-year-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(work)
+	}
+	hubDir := filepath.Join(work, "hub")
+	setupTime := time.Date(year-1, 12, 30, 9, 0, 0, 0, compliance.Zone())
+	cfg.Logf("creating a hub for %d agencies in %s", len(specs), hubDir)
+	if _, err := hub.Init(ctx, hubDir, provision.Options{Agencies: specs, Now: func() time.Time { return setupTime },
+		Validity: 20 * 365 * 24 * time.Hour}); err != nil {
+		return nil, fmt.Errorf("creating the hub: %w", err)
+	}
+	pdfs, err := signedPDFs(hubDir, filepath.Join(work, "pdf"), specs, setupTime.Add(24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+
+	clock := &simClock{}
+	clock.advance(time.Date(year, 1, 1, 0, 0, 0, 0, compliance.Zone()))
+	hctx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	h, err := hub.Open(hctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0", Now: clock.Now})
+	if err != nil {
+		stopHub()
+		return nil, fmt.Errorf("starting the hub: %w", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(hctx) }()
+	defer func() { stopHub(); <-served }()
+
+	clients := make(map[string]*node.Client, len(specs))
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	l := provision.Layout{Dir: hubDir}
+	for _, s := range specs {
+		id, err := node.LoadIdentity(l.Agency(s.Code))
+		if err != nil {
+			return nil, err
+		}
+		if clients[s.Code], err = node.Dial(h.Addr(), id); err != nil {
+			return nil, err
+		}
+	}
+
+	r := &replay{plan: plan, clock: clock, clients: clients, pdfs: pdfs, outcomes: make(map[string]Outcome, cfg.Docs)}
+	for i := range plan.Items {
+		if it := &plan.Items[i]; it.MessageID != "" {
+			r.outcomes[it.MessageID] = it.Outcome
+		}
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.ctx, r.fail = rctx, cancel
+	stopReceivers := r.startReceivers(filepath.Join(work, "inbox"))
+	defer stopReceivers()
+
+	// Recipients finish documents right after acknowledging them, on the
+	// hub's simulated clock: the in-flight window must stay well under the
+	// 30 days a due date gives, or finished documents would count overdue.
+	window := min(int64(cfg.MaxInFlight), max(1, int64(float64(cfg.Docs)/365*3*2)))
+	began := time.Now()
+	stopProgress := r.progress(cfg.Progress, began, cfg.Logf)
+	err = r.dispatch(cfg.Senders, window)
+	if err == nil {
+		err = r.drain(10 * time.Minute)
+	}
+	stopProgress()
+	if err != nil {
+		return nil, err
+	}
+	wall := time.Since(began)
+	cfg.Logf("replayed %d documents in %v; checking the compliance report", r.docs.Load(), wall.Round(time.Second))
+
+	clock.advance(time.Date(year+1, 1, 1, 0, 0, 0, 0, compliance.Zone()))
+	rep, err := h.Admin().Build(ctx, compliance.YearPeriod(year), "")
+	if err != nil {
+		return nil, fmt.Errorf("building the report: %w", err)
+	}
+	res := &Result{Agencies: len(specs), Docs: r.docs.Load(), Declarations: r.decls.Load(), Deliveries: r.acked.Load(),
+		Steps: r.steps.Load(), Wall: wall, WallS: wall.Seconds(), DocsPerS: float64(r.docs.Load()) / wall.Seconds()}
+	res.Mismatches = compare(rep, plan.Truth)
+	res.Match = len(res.Mismatches) == 0
+	check, err := h.Store().CheckCounters(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	res.Recount = len(check.Differences) == 0
+	data := l.Data()
+	res.DiskMB = float64(diskUsage(data)) / 1e6
+	if fi, err := os.Stat(filepath.Join(data, "hub.db")); err == nil {
+		res.DBMB = float64(fi.Size()) / 1e6
+	}
+	return res, nil
+}
+
+// signedPDFs writes one small PDF per agency, signed with its key.
+func signedPDFs(hubDir, dir string, specs []provision.SampleAgency, at time.Time) (map[string]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	l := provision.Layout{Dir: hubDir}
+	out := make(map[string]string, len(specs))
+	for _, s := range specs {
+		raw, err := samplepdf.Bytes(samplepdf.Options{Title: "Van ban cua " + s.Code, Lines: []string{"Thu tai mot nam lien thong"}})
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, s.Code+".pdf")
+		if err := os.WriteFile(path, raw, 0o644); err != nil {
+			return nil, err
+		}
+		certs, err := pki.LoadCertificates(filepath.Join(l.Agency(s.Code), "cert.pem"))
+		if err != nil {
+			return nil, err
+		}
+		key, err := pki.LoadKey(filepath.Join(l.Agency(s.Code), "key.pem"))
+		if err != nil {
+			return nil, err
+		}
+		if err := pades.SignFile(path, path, pades.SignOptions{Signer: key, Certificate: certs[0], Reason: "Phát hành", Time: at}); err != nil {
+			return nil, fmt.Errorf("signing the PDF of %s: %w", s.Code, err)
+		}
+		out[s.Code] = path
+	}
+	return out, nil
+}
+
+// replay is a running replay.
+type replay struct {
+	plan     *Plan
+	clock    *simClock
+	clients  map[string]*node.Client
+	pdfs     map[string]string
+	outcomes map[string]Outcome // read-only once receivers start
+
+	ctx  context.Context
+	fail context.CancelCauseFunc
+
+	// settled counts deliveries acknowledged with their steps reported.
+	docs, decls, issued, acked, steps, settled atomic.Int64
+}
+
+func (r *replay) err() error {
+	if c := context.Cause(r.ctx); c != nil {
+		return c
+	}
+	return nil
+}
+
+// startReceivers runs one node receiver per agency: each document is
+// stored and acknowledged by the node library, then the planned steps are
+// reported and the folder removed so the disk does not fill.
+func (r *replay) startReceivers(inbox string) (stop func()) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	var wg sync.WaitGroup
+	for code, c := range r.clients {
+		wg.Go(func() {
+			opts := node.ReceiveOptions{Wait: true, OnNotification: func(*lienthongv1.ReceiptBody, *lienthongv1.Receipt) error { return nil }}
+			err := c.ReceiveInto(ctx, filepath.Join(inbox, code), opts, func(rc *node.Received) error {
+				r.acked.Add(1)
+				if err := r.stepsFor(ctx, c, rc.MessageID); err != nil {
+					return err
+				}
+				r.settled.Add(1)
+				return os.RemoveAll(rc.Dir)
+			})
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				err = errors.New("receive stream ended")
+			}
+			r.fail(fmt.Errorf("receiver %s: %w", code, err))
+		})
+	}
+	return func() { cancel(); wg.Wait() }
+}
+
+func (r *replay) stepsFor(ctx context.Context, c *node.Client, id string) error {
+	var steps []lienthongv1.Status
+	reason := ""
+	switch r.outcomes[id] {
+	case Finish:
+		steps = []lienthongv1.Status{lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_DONE}
+	case Reject:
+		steps, reason = []lienthongv1.Status{lienthongv1.Status_STATUS_REJECTED}, "Không thuộc thẩm quyền"
+	}
+	for _, st := range steps {
+		if _, err := c.ReportStatus(ctx, id, st, reason); err != nil {
+			return fmt.Errorf("reporting %s of %s: %w", st, id, err)
+		}
+		r.steps.Add(1)
+	}
+	return nil
+}
+
+// dispatch plays the plan in order with senders goroutines, advancing the
+// hub's clock to each item's time, and keeps at most maxInFlight
+// deliveries not yet settled (acknowledged and their steps reported).
+func (r *replay) dispatch(senders int, maxInFlight int64) error {
+	items := make(chan *Item, senders)
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() {
+			for it := range items {
+				if err := r.play(it); err != nil {
+					r.fail(err)
+				}
+			}
+		})
+	}
+	for i := range r.plan.Items {
+		it := &r.plan.Items[i]
+		for it.MessageID != "" && r.issued.Load()-r.settled.Load() > maxInFlight && r.err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		if r.err() != nil {
+			break
+		}
+		r.clock.advance(it.At)
+		r.issued.Add(int64(len(it.Resolved)))
+		items <- it
+	}
+	close(items)
+	wg.Wait()
+	return r.err()
+}
+
+func (r *replay) play(it *Item) error {
+	c := r.clients[it.Sender]
+	date := compliance.DayOf(it.At).String()
+	if it.Declaration != 0 {
+		kind := lienthongv1.DeclarationKind_DECLARATION_KIND_PAPER
+		if it.Declaration == compliance.ChannelSecret {
+			kind = lienthongv1.DeclarationKind_DECLARATION_KIND_SECRET
+		}
+		if _, err := c.API().Declare(r.ctx, &lienthongv1.DeclareRequest{Kind: kind, Number: fmt.Sprint(it.Number),
+			Notation: "QĐ-UBND", IssueDate: date, DocumentType: "Quyết định"}); err != nil {
+			return fmt.Errorf("declaring %d of %s: %w", it.Number, it.Sender, err)
+		}
+		r.decls.Add(1)
+		return nil
+	}
+	res, err := c.Send(r.ctx, node.Document{
+		MessageID: it.MessageID, Recipients: it.Recipients, Number: fmt.Sprint(it.Number), Notation: "UBND-VP",
+		IssueDate: date, DocumentType: "Công văn", Subject: "Văn bản thử tải một năm liên thông", DueDate: it.Due,
+		Files: []node.File{{Path: r.pdfs[it.Sender], Name: "van-ban.pdf"}},
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("sending %s from %s: %w", it.MessageID, it.Sender, err)
+	}
+	got := slices.Sorted(slices.Values(res.Body.GetRecipients()))
+	if want := slices.Sorted(slices.Values(it.Resolved)); !slices.Equal(got, want) {
+		return fmt.Errorf("message %s to %v: the hub resolved %v, want %v", it.MessageID, it.Recipients, got, want)
+	}
+	r.docs.Add(1)
+	return nil
+}
+
+// drain waits until every delivery is acknowledged and every planned step
+// reported.
+func (r *replay) drain(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for r.acked.Load() < r.plan.Deliveries || r.steps.Load() < r.plan.Steps {
+		if err := r.err(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %v: %d of %d deliveries acknowledged, %d of %d steps reported",
+				timeout, r.acked.Load(), r.plan.Deliveries, r.steps.Load(), r.plan.Steps)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+func (r *replay) progress(every time.Duration, began time.Time, logf func(string, ...any)) (stop func()) {
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				el := time.Since(began).Seconds()
+				logf("%s: %d/%d documents (%.0f/s), %d/%d deliveries acknowledged, simulated %s",
+					time.Since(began).Round(time.Second), r.docs.Load(), len(r.outcomes), float64(r.docs.Load())/el,
+					r.acked.Load(), r.plan.Deliveries, compliance.DayOf(r.clock.Now()))
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// compare lists where the report differs from the truth.
+func compare(rep *compliance.Report, truth map[string]*Truth) []string {
+	var out []string
+	seen := 0
+	for _, a := range rep.Agencies {
+		t, ok := truth[a.Code]
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: in the report, not in the replay", a.Code))
+			continue
+		}
+		seen++
+		for _, c := range []struct {
+			name      string
+			got, want int64
+		}{
+			{"electronic", a.Electronic, t.Electronic}, {"signed", a.Signed, t.Electronic},
+			{"paper", a.Paper, t.Paper}, {"secret", a.Secret, t.Secret},
+			{"received", a.Received, t.Received}, {"acknowledged", a.Acknowledged, t.Received},
+			{"done", a.Done, t.Done}, {"due", a.Due, t.Due}, {"overdue", a.Overdue, t.Overdue},
+			{"possibly_paper", a.PossiblyPaper, t.Missing},
+		} {
+			if c.got != c.want {
+				out = append(out, fmt.Sprintf("%s %s: report %d, replay %d", a.Code, c.name, c.got, c.want))
+			}
+		}
+	}
+	if seen != len(truth) {
+		out = append(out, fmt.Sprintf("report has %d of the %d agencies", seen, len(truth)))
+	}
+	return out
+}
+
+// diskUsage is the space files under dir take on disk.
+func diskUsage(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			} else {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
