@@ -11,7 +11,8 @@ import (
 
 // Source reads the stored counters and registers (the hub store).
 type Source interface {
-	// Counters calls fn for every agency-day record within p.
+	// Counters calls fn for every agency-day record within p; fn does not
+	// keep the pointer.
 	Counters(ctx context.Context, p Period, fn func(agency string, day Day, c *Counts) error) error
 	// Numbering calls fn for every agency register of a year from first
 	// to last.

@@ -202,13 +202,16 @@ func decodeDeclaration(k, v []byte) (*compliance.Declaration, error) {
 }
 
 // Counters calls fn for each agency-day counter record within p, agency by
-// agency, days in order. It reads one consistent snapshot and skips the
-// days outside p with seeks, so it costs O(agencies + records in p).
+// agency, days in order; fn must not keep the Counts pointer past its
+// return. It reads one consistent snapshot and skips the days outside p
+// with seeks, so it costs O(agencies + records in p).
 func (s *Store) Counters(ctx context.Context, p compliance.Period, fn func(agency string, day compliance.Day, c *compliance.Counts) error) error {
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketCounters).Cursor()
 		var agency string
 		var prefix []byte // of agency's keys
+		// One Counts for every record: fn must not keep the pointer.
+		var counts compliance.Counts
 		k, v := c.First()
 		for n := 0; k != nil; n++ {
 			if n%4096 == 0 {
@@ -235,8 +238,8 @@ func (s *Store) Counters(ctx context.Context, p compliance.Period, fn func(agenc
 				k, v = c.Seek(append(lp(agency, 5), 0xff, 0xff, 0xff, 0xff, 0xff))
 				continue
 			}
-			counts, err := compliance.DecodeCounts(v)
-			if err != nil {
+			var err error
+			if counts, err = compliance.DecodeCounts(v); err != nil {
 				return fmt.Errorf("counters of %s on %s: %w", agency, day, err)
 			}
 			if err := fn(agency, day, &counts); err != nil {
