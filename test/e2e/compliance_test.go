@@ -56,26 +56,9 @@ func startComplianceHub(t *testing.T, start time.Time) *complianceHub {
 	if _, err := hub.Init(ctx, dir, provision.Options{Now: clk.Now, Validity: 10 * 365 * 24 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	h, err := hub.Open(cctx, hub.Config{Dir: dir, Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0", HTTPS: "127.0.0.1:0", Now: clk.Now,
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0", HTTPS: "127.0.0.1:0", Now: clk.Now,
 		Unsigned: policy.FlagUnsigned, ProvinceName: "Tỉnh Thử Nghiệm"})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- h.Serve(cctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("hub.Serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &complianceHub{runningHub: &runningHub{Hub: h, dir: dir, stop: stop}, clk: clk}
+	return &complianceHub{runningHub: h, clk: clk}
 }
 
 // send sends one document from agency with ltnode send and returns its

@@ -77,8 +77,15 @@ type runningHub struct {
 // startHub serves dir on a loopback port until the test ends.
 func startHub(t *testing.T, dir string) *runningHub {
 	t.Helper()
+	return startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0"})
+}
+
+// startHubWith serves a hub configured by cfg until the test ends.
+func startHubWith(t *testing.T, cfg hub.Config) *runningHub {
+	t.Helper()
+	dir := cfg.Dir
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := hub.Open(ctx, hub.Config{Dir: dir, Listen: "127.0.0.1:0"})
+	h, err := hub.Open(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("hub.Open: %v", err)
