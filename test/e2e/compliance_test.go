@@ -313,6 +313,26 @@ func TestComplianceReport(t *testing.T) {
 	if rc != 0 || !strings.Contains(out, "Toàn tỉnh") || !strings.Contains(out, "60.0%") || !strings.Contains(out, "1 (2026: 3)") {
 		t.Errorf("table report: exit %d:\n%s%s", rc, out, errOut)
 	}
+
+	// With the hub stopped, --offline reads the same figures from the
+	// database.
+	h.stop()
+	rc, out, errOut = lthub(t, "report", "--dir", h.dir, "--offline", "--period", "2026-03", "--format", "json")
+	if rc != 0 {
+		t.Fatalf("offline report: exit %d: %s", rc, errOut)
+	}
+	offline := decodeJSON[*compliance.Report](t, out)
+	sameFigures(t, "offline province-wide", offline.Province, provinceWide)
+	for code, w := range want {
+		for _, a := range offline.Agencies {
+			if a.Code == code {
+				sameFigures(t, "offline "+code, a.Figures, w)
+			}
+		}
+	}
+	if rc, out, errOut := lthub(t, "counters", "check", "--dir", h.dir, "--offline"); rc != 0 || !strings.Contains(out, "Bộ đếm khớp") {
+		t.Errorf("offline counters check: exit %d: %s%s", rc, out, errOut)
+	}
 }
 
 func TestDeclareRefusals(t *testing.T) {
@@ -383,6 +403,23 @@ func TestAdminServiceNeedsOperator(t *testing.T) {
 		if rc == 0 || !strings.Contains(errOut, "InvalidArgument") {
 			t.Errorf("report %q: exit %d: %s", args, rc, errOut)
 		}
+	}
+	// Usage errors never reach the hub.
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--format", "xml"}, `--format "xml": dùng table, csv hoặc json`},
+		{[]string{"--period", "2026", "--from", "2026-01-01", "--to", "2026-01-31"}, "dùng --period hoặc --from/--to"},
+		{[]string{"--from", "2026-01-01"}, "--from và --to phải đi cùng nhau"},
+	} {
+		rc, _, errOut := lthub(t, append([]string{"report", "--dir", h.dir, "--hub", h.Addr()}, tc.args...)...)
+		if rc != 2 || !strings.Contains(errOut, tc.msg) {
+			t.Errorf("report %q: exit %d: %s", tc.args, rc, errOut)
+		}
+	}
+	if rc, _, errOut := lthub(t, "counters", "fix", "--dir", h.dir); rc != 2 || !strings.Contains(errOut, "counters cần check hoặc rebuild") {
+		t.Errorf("counters fix: exit %d: %s", rc, errOut)
 	}
 	rc, _, errOut := lthub(t, "report", "--dir", h.dir, "--hub", h.Addr(), "--agency", "000.09.99.H53")
 	if rc == 0 || !strings.Contains(errOut, "không có cơ quan 000.09.99.H53 trong danh bạ") || !strings.Contains(errOut, "NotFound") {
