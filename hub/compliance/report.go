@@ -106,16 +106,20 @@ var kinds = []struct {
 	{lienthongv1.AgencyKind_AGENCY_KIND_DISTRICT, "district", "Cấp huyện"},
 	{lienthongv1.AgencyKind_AGENCY_KIND_COMMUNE, "commune", "Cấp xã"},
 	{lienthongv1.AgencyKind_AGENCY_KIND_UNIT, "unit", "Đơn vị trực thuộc"},
-	{lienthongv1.AgencyKind_AGENCY_KIND_UNSPECIFIED, "unknown", "Không có trong danh bạ"},
+	{lienthongv1.AgencyKind_AGENCY_KIND_UNSPECIFIED, "unknown", "Khác (chưa phân loại hoặc không có trong danh bạ)"},
 }
 
-func kindOf(k lienthongv1.AgencyKind) (name, label string) {
+// kindOf names an agency's level; a nil agency has left the directory.
+func kindOf(a *lienthongv1.Agency) (name, label string) {
+	if a == nil {
+		return "unknown", "Không có trong danh bạ"
+	}
 	for _, x := range kinds {
-		if x.kind == k {
+		if x.kind == a.GetKind() && x.kind != lienthongv1.AgencyKind_AGENCY_KIND_UNSPECIFIED {
 			return x.name, x.label
 		}
 	}
-	return "unknown", "Không có trong danh bạ"
+	return "unknown", "Chưa phân loại"
 }
 
 // Options narrow a report.
@@ -258,7 +262,7 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 			t = new(tally)
 		}
 		a := byCode[code]
-		kind, label := kindOf(a.GetKind())
+		kind, label := kindOf(a)
 		row := AgencyRow{Code: code, Name: a.GetName(), Kind: kind, Label: label, Figures: t.figures(), Gaps: gaps[code]}
 		for _, g := range row.Gaps {
 			row.PossiblyPaper += int64(g.To-g.From) + 1

@@ -161,7 +161,7 @@ func wantQ1Report() *Report {
 				Signed: 3, SignedRate: f64(1), Received: 2, Acknowledged: 2, MedianAckSeconds: i64(60), Done: 1, MedianDoneSeconds: i64(432000),
 				Due: 3, Overdue: 2}},
 			{Kind: "unit", Label: "Đơn vị trực thuộc", Agencies: 0, Figures: Figures{}},
-			{Kind: "unknown", Label: "Không có trong danh bạ", Agencies: 1, Figures: goneFigures},
+			{Kind: "unknown", Label: "Khác (chưa phân loại hoặc không có trong danh bạ)", Agencies: 1, Figures: goneFigures},
 		},
 		Agencies: []AgencyRow{
 			{Code: codeProvince, Name: "UBND tỉnh", Kind: "province", Label: "Cấp tỉnh", Figures: provinceFigures,
@@ -387,7 +387,7 @@ func TestBuildKindOutsideTheList(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(r.Agencies) != 2 || r.Agencies[0].Kind != "unknown" || r.Agencies[1].Kind != "unknown" ||
-		r.Agencies[0].Label != "Không có trong danh bạ" || r.Agencies[0].Paper != 1 {
+		r.Agencies[0].Label != "Chưa phân loại" || r.Agencies[1].Label != "Chưa phân loại" || r.Agencies[0].Paper != 1 {
 		t.Errorf("agencies: %+v", r.Agencies)
 	}
 	last := r.Kinds[len(r.Kinds)-1]
