@@ -137,10 +137,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
-	r := &replay{plan: plan, clock: clock, clients: clients, pdfs: pdfs, outcomes: make(map[string]Outcome, cfg.Docs)}
+	r := &replay{plan: plan, clock: clock, clients: clients, pdfs: pdfs, flights: make(map[string]*flight, cfg.Docs)}
 	for i := range plan.Items {
 		if it := &plan.Items[i]; it.MessageID != "" {
-			r.outcomes[it.MessageID] = it.Outcome
+			f := &flight{at: it.At, outcome: it.Outcome}
+			f.left.Store(int32(len(it.Resolved)))
+			r.flights[it.MessageID] = f
 		}
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
@@ -149,13 +151,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopReceivers := r.startReceivers(filepath.Join(work, "inbox"))
 	defer stopReceivers()
 
-	// Recipients finish documents right after acknowledging them, on the
-	// hub's simulated clock: the in-flight window must stay well under the
-	// 30 days a due date gives, or finished documents would count overdue.
-	window := min(int64(cfg.MaxInFlight), max(1, int64(float64(cfg.Docs)/365*3*2)))
 	began := time.Now()
 	stopProgress := r.progress(cfg.Progress, began, cfg.Logf)
-	err = r.dispatch(cfg.Senders, window)
+	err = r.dispatch(cfg.Senders, int64(cfg.MaxInFlight))
 	if err == nil {
 		err = r.drain(10 * time.Minute)
 	}
@@ -220,13 +218,29 @@ func signedPDFs(hubDir, dir string, specs []provision.SampleAgency, at time.Time
 	return out, nil
 }
 
+// flight is a planned document on its way: its time and how many of its
+// recipients have not yet acknowledged it and reported their steps.
+type flight struct {
+	at      time.Time
+	outcome Outcome
+	left    atomic.Int32
+}
+
+// lag bounds how far, in simulated time, the clock may run ahead of the
+// oldest document not yet settled: recipients finish documents right
+// after acknowledging them, and must do so well within the 30 days a due
+// date gives, or finished documents would count overdue.
+const lag = 3 * 24 * time.Hour
+
 // replay is a running replay.
 type replay struct {
-	plan     *Plan
-	clock    *simClock
-	clients  map[string]*node.Client
-	pdfs     map[string]string
-	outcomes map[string]Outcome // read-only once receivers start
+	plan    *Plan
+	clock   *simClock
+	clients map[string]*node.Client
+	pdfs    map[string]string
+	// flights holds every planned document's progress; the map is
+	// read-only once receivers start.
+	flights map[string]*flight
 
 	ctx  context.Context
 	fail context.CancelCauseFunc
@@ -257,6 +271,9 @@ func (r *replay) startReceivers(inbox string) (stop func()) {
 					return err
 				}
 				r.settled.Add(1)
+				if f := r.flights[rc.MessageID]; f != nil {
+					f.left.Add(-1)
+				}
 				return os.RemoveAll(rc.Dir)
 			})
 			if ctx.Err() != nil {
@@ -274,7 +291,7 @@ func (r *replay) startReceivers(inbox string) (stop func()) {
 func (r *replay) stepsFor(ctx context.Context, c *node.Client, id string) error {
 	var steps []lienthongv1.Status
 	reason := ""
-	switch r.outcomes[id] {
+	switch r.flights[id].outcome {
 	case Finish:
 		steps = []lienthongv1.Status{lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_DONE}
 	case Reject:
@@ -290,8 +307,9 @@ func (r *replay) stepsFor(ctx context.Context, c *node.Client, id string) error 
 }
 
 // dispatch plays the plan in order with senders goroutines, advancing the
-// hub's clock to each item's time, and keeps at most maxInFlight
-// deliveries not yet settled (acknowledged and their steps reported).
+// hub's clock to each item's time. It keeps at most maxInFlight deliveries
+// not yet settled (acknowledged and their steps reported), and the clock
+// within lag of the oldest document not settled.
 func (r *replay) dispatch(senders int, maxInFlight int64) error {
 	items := make(chan *Item, senders)
 	var wg sync.WaitGroup
@@ -304,9 +322,16 @@ func (r *replay) dispatch(senders int, maxInFlight int64) error {
 			}
 		})
 	}
+	var pending []*flight // dispatched documents, oldest first, until settled
 	for i := range r.plan.Items {
 		it := &r.plan.Items[i]
-		for it.MessageID != "" && r.issued.Load()-r.settled.Load() > maxInFlight && r.err() == nil {
+		for it.MessageID != "" && r.err() == nil {
+			for len(pending) > 0 && pending[0].left.Load() == 0 {
+				pending = pending[1:]
+			}
+			if r.issued.Load()-r.settled.Load() <= maxInFlight && (len(pending) == 0 || it.At.Sub(pending[0].at) <= lag) {
+				break
+			}
 			time.Sleep(time.Millisecond)
 		}
 		if r.err() != nil {
@@ -314,6 +339,9 @@ func (r *replay) dispatch(senders int, maxInFlight int64) error {
 		}
 		r.clock.advance(it.At)
 		r.issued.Add(int64(len(it.Resolved)))
+		if it.MessageID != "" {
+			pending = append(pending, r.flights[it.MessageID])
+		}
 		items <- it
 	}
 	close(items)
@@ -385,7 +413,7 @@ func (r *replay) progress(every time.Duration, began time.Time, logf func(string
 			case <-t.C:
 				el := time.Since(began).Seconds()
 				logf("%s: %d/%d documents (%.0f/s), %d/%d deliveries acknowledged, simulated %s",
-					time.Since(began).Round(time.Second), r.docs.Load(), len(r.outcomes), float64(r.docs.Load())/el,
+					time.Since(began).Round(time.Second), r.docs.Load(), len(r.flights), float64(r.docs.Load())/el,
 					r.acked.Load(), r.plan.Deliveries, compliance.DayOf(r.clock.Now()))
 			}
 		}
