@@ -72,8 +72,8 @@ say "Sổ văn bản đi of the commune (sent register)"
 LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" register sent
 
 say "Declarations: the commune issued 13/QĐ-UBND on paper and 14/QĐ-UBND secret (never sent over the hub)"
-LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" declare --paper --number 13 --notation QĐ-UBND --date "$(date +%F)" --type "Quyết định"
-LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" declare --secret --number 14 --notation QĐ-UBND --date "$(date +%F)"
+LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" declare --kind paper --number 13 --notation QĐ-UBND --date "$(date +%F)" --type "Quyết định"
+LTNODE_ID=$work/hub/agencies/$commune "$BIN/ltnode" declare --kind secret --number 14 --notation QĐ-UBND --date "$(date +%F)"
 
 say "lthub report: electronic rate this year, per agency and level (operator certificate, admin gRPC)"
 "$BIN/lthub" report --dir "$work/hub" --hub "127.0.0.1:$port" --agency "$commune"

@@ -13,8 +13,7 @@ import (
 // paper, or secret), so compliance figures count it.
 func (m *Main) declare(ctx context.Context, args []string, connect connectFunc) error {
 	fs := m.newFlags("declare")
-	paper := fs.Bool("paper", false, "văn bản đã phát hành bằng giấy")
-	secret := fs.Bool("secret", false, "văn bản mật (không gửi qua trục, không tính vào tỷ lệ)")
+	kind := fs.String("kind", "", "paper (văn bản giấy) hoặc secret (văn bản mật: không gửi qua trục, không tính vào tỷ lệ)")
 	number := fs.String("number", "", "số văn bản, ví dụ 45")
 	notation := fs.String("notation", "", "ký hiệu, ví dụ QĐ-UBND")
 	date := fs.String("date", "", "ngày ban hành YYYY-MM-DD")
@@ -23,8 +22,15 @@ func (m *Main) declare(ctx context.Context, args []string, connect connectFunc) 
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
-	if *paper == *secret {
-		return cliutil.Usagef("declare cần đúng một trong --paper hoặc --secret")
+	var pk lienthongv1.DeclarationKind
+	word := ""
+	switch strings.ToLower(strings.TrimSpace(*kind)) {
+	case "paper":
+		pk, word = lienthongv1.DeclarationKind_DECLARATION_KIND_PAPER, "giấy"
+	case "secret":
+		pk, word = lienthongv1.DeclarationKind_DECLARATION_KIND_SECRET, "mật"
+	default:
+		return cliutil.Usagef("declare cần --kind paper hoặc --kind secret (được %q)", *kind)
 	}
 	for _, f := range []struct{ name, v string }{{"--number", *number}, {"--notation", *notation}, {"--date", *date}} {
 		if strings.TrimSpace(f.v) == "" {
@@ -32,13 +38,8 @@ func (m *Main) declare(ctx context.Context, args []string, connect connectFunc) 
 		}
 	}
 	req := &lienthongv1.DeclareRequest{
-		Kind:   lienthongv1.DeclarationKind_DECLARATION_KIND_PAPER,
-		Number: strings.TrimSpace(*number), Notation: strings.TrimSpace(*notation), IssueDate: strings.TrimSpace(*date),
+		Kind: pk, Number: strings.TrimSpace(*number), Notation: strings.TrimSpace(*notation), IssueDate: strings.TrimSpace(*date),
 		DocumentType: strings.TrimSpace(*docType),
-	}
-	word := "giấy"
-	if *secret {
-		req.Kind, word = lienthongv1.DeclarationKind_DECLARATION_KIND_SECRET, "mật"
 	}
 	c, err := connect()
 	if err != nil {

@@ -57,7 +57,7 @@ Lệnh / verbs:
   run       chạy thường trực: chuyển hộp thư đi và nhận văn bản   --out DIR [--interval 5s] [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
   declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
-            --paper|--secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
+            --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
 
   ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R]
   ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json]

@@ -166,15 +166,15 @@ func scenario(t *testing.T, h *complianceHub) (doc1, doc2 string) {
 	for _, d := range []struct {
 		agency, kind, number, notation, date string
 	}{
-		{province, "--paper", "5", "QĐ-UBND", "2026-03-03"},
-		{province, "--secret", "6", "UBND-VP", "2026-03-03"},
-		{district, "--secret", "3", "UBND", "2026-03-10"},
-		{commune, "--paper", "2", "UBND", "2026-03-05"},
-		{commune, "--paper", "3", "QĐ-UBND", "2026-03-06"},
-		{commune2, "--paper", "1", "UBND", "2026-03-02"},
-		{commune2, "--secret", "2", "UBND", "2026-03-02"},
+		{province, "paper", "5", "QĐ-UBND", "2026-03-03"},
+		{province, "secret", "6", "UBND-VP", "2026-03-03"},
+		{district, "secret", "3", "UBND", "2026-03-10"},
+		{commune, "paper", "2", "UBND", "2026-03-05"},
+		{commune, "paper", "3", "QĐ-UBND", "2026-03-06"},
+		{commune2, "paper", "1", "UBND", "2026-03-02"},
+		{commune2, "secret", "2", "UBND", "2026-03-02"},
 	} {
-		h.ltnodeOK(t, d.agency, "declare", d.kind, "--number", d.number, "--notation", d.notation, "--date", d.date, "--type", "Quyết định")
+		h.ltnodeOK(t, d.agency, "declare", "--kind", d.kind, "--number", d.number, "--notation", d.notation, "--date", d.date, "--type", "Quyết định")
 	}
 
 	// In April the province sends number 7.
@@ -339,7 +339,7 @@ func TestDeclareRefusals(t *testing.T) {
 	h := startComplianceHub(t, time.Date(2026, 3, 2, 7, 0, 0, 0, ict))
 	h.clk.Set(time.Date(2026, 3, 2, 8, 0, 0, 0, ict))
 	h.send(t, province, true, "1", "UBND-VP", "2026-03-02", "", district)
-	h.ltnodeOK(t, province, "declare", "--paper", "--number", "2", "--notation", "UBND-VP", "--date", "2026-03-02")
+	h.ltnodeOK(t, province, "declare", "--kind", "paper", "--number", "2", "--notation", "UBND-VP", "--date", "2026-03-02")
 	before := h.report(t, "--period", "2026-03")
 
 	api := client(t, h.Addr(), h.dir, province).API()
@@ -380,8 +380,18 @@ func TestDeclareRefusals(t *testing.T) {
 		t.Errorf("repeated declaration: %v, duplicate=%v", err, resp.GetDuplicate())
 	}
 	// The CLI refuses incomplete input before calling the hub.
-	if rc, _, errOut := ltnode(t, h.Addr(), h.dir, province, "declare", "--paper", "--secret", "--number", "3", "--notation", "X", "--date", "2026-03-02"); rc != 2 || !strings.Contains(errOut, "--paper hoặc --secret") {
-		t.Errorf("declare --paper --secret: exit %d: %s", rc, errOut)
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--kind", "electronic", "--number", "3", "--notation", "X", "--date", "2026-03-02"}, `declare cần --kind paper hoặc --kind secret (được "electronic")`},
+		{[]string{"--number", "3", "--notation", "X", "--date", "2026-03-02"}, `declare cần --kind paper hoặc --kind secret (được "")`},
+		{[]string{"--kind", "paper", "--notation", "X", "--date", "2026-03-02"}, "declare cần --number"},
+		{[]string{"--kind", "paper", "--number", "3", "--notation", "X"}, "declare cần --date"},
+	} {
+		if rc, _, errOut := ltnode(t, h.Addr(), h.dir, province, append([]string{"declare"}, tc.args...)...); rc != 2 || !strings.Contains(errOut, tc.msg) {
+			t.Errorf("declare %q: exit %d: %s", tc.args, rc, errOut)
+		}
 	}
 	// Nothing was counted by the refusals or the repeat.
 	after := h.report(t, "--period", "2026-03")
