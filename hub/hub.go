@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -307,6 +308,11 @@ func (h *Hub) Serve(ctx context.Context) error {
 			}
 		}()
 	}
+	serving := provision.Layout{Dir: h.cfg.Dir}.Serving()
+	if err := pki.WriteFile(serving, []byte(h.Addr()+"\n"), 0o644); err != nil {
+		h.log.Warn("cannot record the serving address; admin commands will need --hub", "error", err)
+	}
+	defer os.Remove(serving)
 	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()))
 
 	var serveErr error

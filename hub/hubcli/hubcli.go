@@ -47,13 +47,13 @@ Cách dùng / usage:
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan
   lthub agency activate --dir D CODE        cho phép liên thông lại
   (agency suspend/activate khi trục đang dừng; trục đọc lại danh bạ khi khởi động)
-  lthub report --dir D [--hub 127.0.0.1:7443] [--period 2026 | --from YYYY-MM-DD --to YYYY-MM-DD]
+  lthub report --dir D [--period 2026 | --from YYYY-MM-DD --to YYYY-MM-DD]
                [--agency CODE] [--format table|csv|json] [--offline]
                                             báo cáo tỷ lệ văn bản điện tử, ký số, thời gian xử lý
-  lthub counters check|rebuild --dir D [--hub ...] [--offline]
+  lthub counters check|rebuild --dir D
                                             đối chiếu / dựng lại bộ đếm báo cáo từ văn bản đã lưu
-  (report, counters gọi trục đang chạy bằng chứng thư vận hành D/operator;
-   --offline đọc thẳng cơ sở dữ liệu khi trục đang dừng)
+  (report, counters: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
+   khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
 `
 
 // Run executes lthub with args (without the program name) and returns the

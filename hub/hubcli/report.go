@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -33,9 +36,39 @@ func (m *Main) adminFlagSet(name string) (*flag.FlagSet, adminFlags) {
 	fs, dir := m.flags(name)
 	return fs, adminFlags{
 		dir:     dir,
-		hub:     fs.String("hub", "127.0.0.1:7443", "địa chỉ gRPC của trục đang chạy `HOST:PORT`"),
-		offline: fs.Bool("offline", false, "đọc trực tiếp cơ sở dữ liệu khi trục đang dừng"),
+		hub:     fs.String("hub", "", "địa chỉ gRPC của trục `HOST:PORT` (mặc định: trục đang chạy trên D, hoặc đọc thẳng cơ sở dữ liệu khi trục dừng)"),
+		offline: fs.Bool("offline", false, "đọc trực tiếp cơ sở dữ liệu (trục phải đang dừng)"),
 	}
+}
+
+// withAdmin runs online against the admin service of the hub serving
+// af.dir, or offline on its store when it is stopped: --hub forces the
+// first, --offline the second; by default the database lock tells which.
+func withAdmin(ctx context.Context, af adminFlags, online func(lienthongv1.AdminServiceClient) error, offline func(*store.Store) error) error {
+	addr := *af.hub
+	if addr == "" || *af.offline {
+		l := provision.Layout{Dir: *af.dir}
+		st, err := store.Open(l.Data(), store.Options{})
+		switch {
+		case err == nil:
+			defer st.Close()
+			return offline(st)
+		case *af.offline || !errors.Is(err, store.ErrLocked):
+			return err
+		}
+		// The hub is running: its address is where serve left it.
+		raw, rerr := os.ReadFile(l.Serving())
+		if rerr != nil {
+			return fmt.Errorf("trục đang chạy nhưng không rõ địa chỉ (%v); dùng --hub HOST:PORT", rerr)
+		}
+		addr = strings.TrimSpace(string(raw))
+	}
+	client, closeConn, err := dialAdmin(*af.dir, addr)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	return online(client)
 }
 
 // dialAdmin connects to the hub's admin service with the operator
@@ -99,7 +132,14 @@ func (m *Main) report(ctx context.Context, args []string) error {
 		pFrom, pTo = *from, *to
 	}
 	var rep *compliance.Report
-	if *af.offline {
+	err := withAdmin(ctx, af, func(client lienthongv1.AdminServiceClient) error {
+		resp, err := client.Report(ctx, &lienthongv1.ReportRequest{From: pFrom, To: pTo, Agency: *agency})
+		if err != nil {
+			return err
+		}
+		rep = compliance.FromProto(resp)
+		return nil
+	}, func(st *store.Store) error {
 		p, err := compliance.ParsePeriod(pFrom, pTo)
 		if pFrom == "" {
 			p, err = compliance.YearPeriod(compliance.DayOf(time.Now()).Year()), nil
@@ -107,29 +147,18 @@ func (m *Main) report(ctx context.Context, args []string) error {
 		if err != nil {
 			return cliutil.Usagef("%v", err)
 		}
-		st, err := store.Open(provision.Layout{Dir: *af.dir}.Data(), store.Options{})
-		if err != nil {
-			return err
-		}
-		defer st.Close()
 		agencies, err := st.Agencies(ctx)
 		if err != nil {
 			return err
 		}
-		if rep, err = compliance.Build(ctx, st, agencies, p, compliance.Options{Agency: *agency}); err != nil {
-			return err
+		rep, err = compliance.Build(ctx, st, agencies, p, compliance.Options{Agency: *agency})
+		if errors.Is(err, compliance.ErrUnknownAgency) {
+			return fmt.Errorf("không có cơ quan %s trong danh bạ (no such agency)", *agency)
 		}
-	} else {
-		client, closeConn, err := dialAdmin(*af.dir, *af.hub)
-		if err != nil {
-			return err
-		}
-		defer closeConn()
-		resp, err := client.Report(ctx, &lienthongv1.ReportRequest{From: pFrom, To: pTo, Agency: *agency})
-		if err != nil {
-			return err
-		}
-		rep = compliance.FromProto(resp)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	return write(rep)
 }
@@ -147,26 +176,20 @@ func (m *Main) counters(ctx context.Context, args []string) error {
 		return cliutil.Usagef("counters %s cần --dir D", args[0])
 	}
 	var res *lienthongv1.CheckCountersResponse
-	if *af.offline {
-		st, err := store.Open(provision.Layout{Dir: *af.dir}.Data(), store.Options{})
-		if err != nil {
-			return err
-		}
-		defer st.Close()
+	err := withAdmin(ctx, af, func(client lienthongv1.AdminServiceClient) error {
+		var err error
+		res, err = client.CheckCounters(ctx, &lienthongv1.CheckCountersRequest{Rebuild: rebuild})
+		return err
+	}, func(st *store.Store) error {
 		c, err := st.CheckCounters(ctx, rebuild)
 		if err != nil {
 			return err
 		}
 		res = &lienthongv1.CheckCountersResponse{Records: int64(c.Records), Differences: c.Differences, Rebuilt: c.Rebuilt}
-	} else {
-		client, closeConn, err := dialAdmin(*af.dir, *af.hub)
-		if err != nil {
-			return err
-		}
-		defer closeConn()
-		if res, err = client.CheckCounters(ctx, &lienthongv1.CheckCountersRequest{Rebuild: rebuild}); err != nil {
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, d := range res.GetDifferences() {
 		fmt.Fprintln(m.Stdout, d)

@@ -37,6 +37,10 @@ func (l Layout) HubKey() string { return filepath.Join(l.Dir, "hub", "key.pem") 
 // Data is the store directory (bbolt file and blobs).
 func (l Layout) Data() string { return filepath.Join(l.Dir, "hub", "data") }
 
+// Serving holds the gRPC address of the hub while `lthub serve` runs, so
+// that admin commands find it without being told.
+func (l Layout) Serving() string { return filepath.Join(l.Dir, "hub", "serving.addr") }
+
 // Trust is the trust store for document signatures (roots/, crls/).
 func (l Layout) Trust() string { return filepath.Join(l.Dir, "trust") }
 

@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -314,9 +316,21 @@ func TestComplianceReport(t *testing.T) {
 		t.Errorf("table report: exit %d:\n%s%s", rc, out, errOut)
 	}
 
-	// With the hub stopped, --offline reads the same figures from the
-	// database.
-	h.stop()
+	// Without --hub, lthub finds the running hub from its directory; with
+	// the hub stopped, it reads the same figures from the database.
+	for _, running := range []bool{true, false} {
+		if !running {
+			h.stop()
+		}
+		rc, out, errOut = lthub(t, "report", "--dir", h.dir, "--from", "2026-03-01", "--to", "2026-03-31", "--format", "json")
+		if rc != 0 {
+			t.Fatalf("report (hub running: %v): exit %d: %s", running, rc, errOut)
+		}
+		sameFigures(t, fmt.Sprintf("province-wide, hub running: %v", running), decodeJSON[*compliance.Report](t, out).Province, provinceWide)
+	}
+	if _, err := os.Stat(provision.Layout{Dir: h.dir}.Serving()); !os.IsNotExist(err) {
+		t.Errorf("serving.addr left after the hub stopped: %v", err)
+	}
 	rc, out, errOut = lthub(t, "report", "--dir", h.dir, "--offline", "--period", "2026-03", "--format", "json")
 	if rc != 0 {
 		t.Fatalf("offline report: exit %d: %s", rc, errOut)
