@@ -107,7 +107,7 @@ func applyDelta(tx *bolt.Tx, d *compliance.Delta) error {
 
 // docFacts decodes what the counters need of a stored document record.
 func docFacts(id string, v []byte) (compliance.Doc, error) {
-	d, err := decodeDoc(id, v)
+	d, err := decodeDoc(nil, id, v)
 	if err != nil {
 		return compliance.Doc{}, err
 	}

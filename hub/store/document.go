@@ -73,13 +73,13 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 	if err != nil {
 		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
 	}
-	docRec, err := encodeDoc(rec)
+	acc, err := packReceipt(rec.Accepted)
 	if err != nil {
 		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
 	}
-	rcpt, err := proto.Marshal(rec.Accepted)
+	docRec, err := encodeDoc(rec, acc.raw)
 	if err != nil {
-		return nil, false, fmt.Errorf("accepting message %q: encoding receipt: %w", doc.MessageID, err)
+		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
 	}
 	facts, err := factsOf(rec)
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 		stored, duplicate = nil, false
 		docs := tx.Bucket(bucketDocs)
 		if prev := docs.Get(id); prev != nil {
-			d, err := decodeDoc(rec.MessageID, prev)
+			d, err := decodeDoc(tx, rec.MessageID, prev)
 			if err != nil {
 				return reject(err)
 			}
@@ -101,6 +101,9 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 			}
 			stored, duplicate = d, true
 			return nil
+		}
+		if err := acc.storeCert(tx); err != nil {
+			return err
 		}
 		if err := docs.Put(id, docRec); err != nil {
 			return fmt.Errorf("document record: %w", err)
@@ -119,7 +122,7 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 				return fmt.Errorf("delivery to %s: %w", r, err)
 			}
 		}
-		if _, err := appendReceipt(tx, rec.MessageID, rcpt); err != nil {
+		if _, err := appendReceipt(tx, rec.MessageID, acc.raw); err != nil {
 			return err
 		}
 		refs := tx.Bucket(bucketBlobRefs)
@@ -254,7 +257,7 @@ func (s *Store) Document(ctx context.Context, messageID string) (*Document, erro
 			return ErrNotFound
 		}
 		var err error
-		d, err = decodeDoc(messageID, v)
+		d, err = decodeDoc(tx, messageID, v)
 		return err
 	})
 	if err != nil {
@@ -296,9 +299,9 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 	if err != nil {
 		return nil, fmt.Errorf("acknowledging %q for %s: delivered receipt: %w", messageID, recipient, err)
 	}
-	raw, err := proto.Marshal(delivered)
+	packed, err := packReceipt(delivered)
 	if err != nil {
-		return nil, fmt.Errorf("acknowledging %q for %s: encoding receipt: %w", messageID, recipient, err)
+		return nil, fmt.Errorf("acknowledging %q for %s: %w", messageID, recipient, err)
 	}
 	dk := deliveryKey(messageID, recipient)
 	var out *lienthongv1.Receipt
@@ -319,8 +322,8 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 				return reject(fmt.Errorf("delivered receipt %d is missing", d.deliveredSeq))
 			}
 			out = new(lienthongv1.Receipt)
-			if err := proto.Unmarshal(prev, out); err != nil {
-				return reject(fmt.Errorf("decoding delivered receipt: %w", err))
+			if err := unpackReceipt(tx, prev, out); err != nil {
+				return reject(fmt.Errorf("delivered receipt: %w", err))
 			}
 			return nil
 		}
@@ -330,7 +333,10 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 		if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
 			return fmt.Errorf("removing queue entry: %w", err)
 		}
-		seq, err := appendReceipt(tx, messageID, raw)
+		if err := packed.storeCert(tx); err != nil {
+			return err
+		}
+		seq, err := appendReceipt(tx, messageID, packed.raw)
 		if err != nil {
 			return err
 		}
@@ -368,8 +374,8 @@ func (s *Store) Receipts(ctx context.Context, messageID, agency string) ([]*lien
 		c := tx.Bucket(bucketReceipts).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			r := new(lienthongv1.Receipt)
-			if err := proto.Unmarshal(v, r); err != nil {
-				return fmt.Errorf("decoding receipt: %w", err)
+			if err := unpackReceipt(tx, v, r); err != nil {
+				return err
 			}
 			if agency != "" && len(out) > 0 {
 				body := new(lienthongv1.ReceiptBody)

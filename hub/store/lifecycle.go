@@ -73,14 +73,17 @@ func linkInTx(tx *bolt.Tx, id string, l *Link) (withdrawn int, err error) {
 		if err != nil {
 			return 0, fmt.Errorf("revoked receipt for %s: %w", recipient, err)
 		}
-		raw, err := proto.Marshal(rcpt)
+		packed, err := packReceipt(rcpt)
 		if err != nil {
-			return 0, fmt.Errorf("encoding revoked receipt for %s: %w", recipient, err)
+			return 0, fmt.Errorf("revoked receipt for %s: %w", recipient, err)
+		}
+		if err := packed.storeCert(tx); err != nil {
+			return 0, err
 		}
 		if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
 			return 0, err
 		}
-		if _, err := appendReceipt(tx, l.Original, raw); err != nil {
+		if _, err := appendReceipt(tx, l.Original, packed.raw); err != nil {
 			return 0, err
 		}
 		d.status, d.time = lienthongv1.Status_STATUS_REVOKED, at
@@ -136,9 +139,9 @@ func (s *Store) Transition(ctx context.Context, messageID, recipient, sender str
 	if err != nil {
 		return fmt.Errorf("status receipt: %w", err)
 	}
-	raw, err := proto.Marshal(rcpt)
+	packed, err := packReceipt(rcpt)
 	if err != nil {
-		return fmt.Errorf("encoding status receipt: %w", err)
+		return fmt.Errorf("status receipt: %w", err)
 	}
 	dk := deliveryKey(messageID, recipient)
 	err = s.update(ctx, func(tx *bolt.Tx) error {
@@ -154,7 +157,10 @@ func (s *Store) Transition(ctx context.Context, messageID, recipient, sender str
 		if err := check(d.status); err != nil {
 			return reject(err)
 		}
-		if _, err := appendReceipt(tx, messageID, raw); err != nil {
+		if err := packed.storeCert(tx); err != nil {
+			return err
+		}
+		if _, err := appendReceipt(tx, messageID, packed.raw); err != nil {
 			return err
 		}
 		d.status, d.time = body.GetStatus(), at
@@ -164,7 +170,7 @@ func (s *Store) Transition(ctx context.Context, messageID, recipient, sender str
 		if err := countStep(tx, messageID, recipient, body.GetStatus(), at); err != nil {
 			return err
 		}
-		return queueNotice(tx, sender, body.GetReceiptId(), raw)
+		return queueNotice(tx, sender, body.GetReceiptId(), packed.raw)
 	})
 	if err != nil {
 		return fmt.Errorf("recording %s of %q at %s: %w", body.GetStatus(), messageID, recipient, err)
@@ -216,8 +222,8 @@ func (s *Store) Notices(ctx context.Context, agency string) ([]Notice, error) {
 				return fmt.Errorf("notification record of %d bytes", len(v))
 			}
 			n := Notice{ReceiptID: string(v[1 : 1+v[0]]), Receipt: new(lienthongv1.Receipt)}
-			if err := proto.Unmarshal(v[1+v[0]:], n.Receipt); err != nil {
-				return fmt.Errorf("decoding notification: %w", err)
+			if err := unpackReceipt(tx, v[1+v[0]:], n.Receipt); err != nil {
+				return fmt.Errorf("notification: %w", err)
 			}
 			out = append(out, n)
 		}

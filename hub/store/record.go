@@ -43,14 +43,16 @@ var (
 	metaClean     = []byte("clean")
 )
 
-// schemaVersion is the layout above (and in compliance.go). Bump it with a
-// migration when the layout changes. Version 2 added the compliance
-// buckets; migrating from 1 counts the stored documents.
-const schemaVersion = 2
+// schemaVersion is the layout above (and in compliance.go and
+// receiptrec.go). Bump it with a migration when the layout changes.
+// Version 2 added the compliance buckets (migrating from 1 counts the
+// stored documents); version 3 stores receipts without their certificate
+// (receipts stored whole before still read as they are).
+const schemaVersion = 3
 
 func dataBuckets() [][]byte {
 	return [][]byte{bucketAgencies, bucketDocs, bucketDeliveries, bucketQueue, bucketReceipts, bucketBlobRefs,
-		bucketCounters, bucketNumbering, bucketNumbers, bucketDeclarations}
+		bucketCounters, bucketNumbering, bucketNumbers, bucketDeclarations, bucketCerts}
 }
 
 // initSchema creates the buckets of a new database or checks the version of
@@ -75,7 +77,7 @@ func initSchema(db *bolt.DB) (clean bool, err error) {
 			clean = true // nothing can be orphaned in a new store
 		} else {
 			v := getUint64(meta.Get(metaVersion))
-			if v != schemaVersion && v != 1 {
+			if v < 1 || v > schemaVersion {
 				return fmt.Errorf("database layout version %d, this build reads version %d", v, schemaVersion)
 			}
 			clean = bytes.Equal(meta.Get(metaClean), []byte{1})
@@ -85,13 +87,15 @@ func initSchema(db *bolt.DB) (clean bool, err error) {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
 			}
 		}
-		if getUint64(meta.Get(metaVersion)) == 1 {
-			d, err := recount(context.Background(), tx)
-			if err != nil {
-				return fmt.Errorf("migrating to layout version %d: counting stored documents: %w", schemaVersion, err)
-			}
-			if err := applyDelta(tx, d); err != nil {
-				return fmt.Errorf("migrating to layout version %d: %w", schemaVersion, err)
+		if v := getUint64(meta.Get(metaVersion)); v < schemaVersion {
+			if v == 1 {
+				d, err := recount(context.Background(), tx)
+				if err != nil {
+					return fmt.Errorf("migrating to layout version 2: counting stored documents: %w", err)
+				}
+				if err := applyDelta(tx, d); err != nil {
+					return fmt.Errorf("migrating to layout version 2: %w", err)
+				}
 			}
 			if err := meta.Put(metaVersion, putUint64(schemaVersion)); err != nil {
 				return err
@@ -143,7 +147,9 @@ const (
 	fieldVerification protowire.Number = 7 // Verification
 )
 
-func encodeDoc(d *Document) ([]byte, error) {
+// encodeDoc encodes d with accepted, its accepted receipt as stored
+// (packReceipt).
+func encodeDoc(d *Document, accepted []byte) ([]byte, error) {
 	var b []byte
 	appendBytes := func(n protowire.Number, v []byte) {
 		b = protowire.AppendTag(b, n, protowire.BytesType)
@@ -168,9 +174,7 @@ func encodeDoc(d *Document) ([]byte, error) {
 	for _, f := range d.Files {
 		appendBytes(fieldFile, binary.BigEndian.AppendUint64(f.SHA256[:], uint64(f.Size)))
 	}
-	if err := appendMsg(fieldAccepted, d.Accepted); err != nil {
-		return nil, fmt.Errorf("encoding accepted receipt: %w", err)
-	}
+	appendBytes(fieldAccepted, accepted)
 	if d.Verification != nil {
 		if err := appendMsg(fieldVerification, d.Verification); err != nil {
 			return nil, fmt.Errorf("encoding verification: %w", err)
@@ -180,8 +184,9 @@ func encodeDoc(d *Document) ([]byte, error) {
 }
 
 // decodeDoc decodes a document record. It copies everything it keeps, so
-// b may be memory owned by a transaction.
-func decodeDoc(id string, b []byte) (*Document, error) {
+// b may be memory owned by a transaction. With tx, the accepted receipt
+// gets its certificate back; without, it has none (enough for its body).
+func decodeDoc(tx *bolt.Tx, id string, b []byte) (*Document, error) {
 	d := &Document{MessageID: id, Envelope: new(lienthongv1.SignedEnvelope), Accepted: new(lienthongv1.Receipt)}
 	bad := func(what string) error { return fmt.Errorf("document record %s: bad %s", id, what) }
 	for len(b) > 0 {
@@ -226,7 +231,11 @@ func decodeDoc(id string, b []byte) (*Document, error) {
 			f.Size = int64(binary.BigEndian.Uint64(v[32:]))
 			d.Files = append(d.Files, f)
 		case fieldAccepted:
-			if err := proto.Unmarshal(v, d.Accepted); err != nil {
+			if tx != nil {
+				if err := unpackReceipt(tx, v, d.Accepted); err != nil {
+					return nil, bad("receipt")
+				}
+			} else if err := proto.Unmarshal(v, d.Accepted); err != nil {
 				return nil, bad("receipt")
 			}
 		case fieldVerification:
