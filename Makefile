@@ -8,8 +8,9 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 BUF_VERSION := v1.75.0
 STATICCHECK_VERSION := v0.8.2
+GHZ_VERSION := v0.120.0
 
-.PHONY: all build test fuzz-short bench bench-verify bench-report bench-year profile lint demo proto tools clean
+.PHONY: all build test fuzz-short bench bench-verify bench-report bench-year profile ghz lint demo proto tools clean
 
 all: build
 
@@ -60,6 +61,13 @@ bench-year:
 # minutes) and cached in ~/.cache/lienthong-bench.
 bench-report:
 	$(GO) test -run '^$$' -bench 'ComplianceReport' -benchtime 20x -benchmem -timeout 60m ./hub/store
+
+# An external load tool against a real hub: lthub init + serve on
+# 127.0.0.1, then ghz on ListAgencies with an agency's mutual-TLS
+# certificate; prints ghz's summary (bench/ghz.sh says what to tune).
+ghz: build
+	@command -v ghz >/dev/null || test -x $(GOBIN)/ghz || $(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+	PATH="$(GOBIN):$$PATH" BIN=$(BIN) bash bench/ghz.sh
 
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -16,6 +17,14 @@ type Client struct {
 	id   *Identity
 	conn *grpc.ClientConn
 	api  lienthongv1.ExchangeServiceClient
+	// chunks holds upload buffers (*[]byte of SendChunkSize) between
+	// uploads; see chunkBuf.
+	chunks sync.Pool
+	// receipts verifies the hub's receipts, remembering the hub
+	// certificates whose chains it has built.
+	receipts receiptChecker
+	// recv decodes Receive streams (see receiveCodec).
+	recv receiveCodec
 }
 
 // Dial connects to the hub at addr (host:port) over mutual TLS. The
@@ -25,12 +34,16 @@ func Dial(addr string, id *Identity, opts ...grpc.DialOption) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub address %q: %w", addr, err)
 	}
+	recv, err := newReceiveCodec()
+	if err != nil {
+		return nil, fmt.Errorf("connecting to hub %s: %w", addr, err)
+	}
 	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(id.tlsConfig(host)))}, opts...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to hub %s: %w", addr, err)
 	}
-	return &Client{id: id, conn: conn, api: lienthongv1.NewExchangeServiceClient(conn)}, nil
+	return &Client{id: id, conn: conn, api: lienthongv1.NewExchangeServiceClient(conn), recv: recv}, nil
 }
 
 // Identity returns the agency the client acts as.

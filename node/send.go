@@ -20,8 +20,13 @@ import (
 	"github.com/lienthong/lienthong/signing/receipt"
 )
 
-// SendChunkSize is the size of the file chunks a node uploads.
-const SendChunkSize = 256 << 10
+// SendChunkSize is the size of the file chunks a node uploads. gRPC
+// marshals each message into a buffer from size classes of 256 B, 4, 16
+// and 32 KiB and 1 MiB (google.golang.org/grpc/mem), and the hub
+// reassembles it in one from the same classes: a bigger chunk would hold a
+// 1 MiB buffer on each side for every message in flight. A chunk and its
+// protobuf framing (under 64 bytes) fit in 32 KiB.
+const SendChunkSize = 32<<10 - 64
 
 // File is one file of an outgoing document.
 type File struct {
@@ -174,7 +179,7 @@ func (c *Client) Upload(ctx context.Context, p *Prepared, progress Progress) (*S
 	if err != nil {
 		return nil, err
 	}
-	body, err := receipt.Verify(resp.GetReceipt(), c.id.Roots)
+	body, err := c.receipts.verify(resp.GetReceipt(), c.id.Roots)
 	if err != nil {
 		return nil, fmt.Errorf("hub receipt for %s: %w", p.Envelope.GetMessageId(), err)
 	}
@@ -192,7 +197,9 @@ func (c *Client) uploadFiles(stream lienthongv1.ExchangeService_SendClient, p *P
 	for _, f := range p.Envelope.GetFiles() {
 		total += f.GetSize()
 	}
-	buf := make([]byte, SendChunkSize)
+	bp := c.chunkBuf()
+	defer c.chunks.Put(bp)
+	buf := *bp
 	for i, path := range p.Paths {
 		if err := func() error {
 			f, err := os.Open(path)
@@ -225,4 +232,15 @@ func (c *Client) uploadFiles(stream lienthongv1.ExchangeService_SendClient, p *P
 		}
 	}
 	return nil
+}
+
+// chunkBuf returns an upload buffer of SendChunkSize bytes from the
+// client's pool: a busy node uploads many documents at once, and the
+// buffers outlive no upload, so they are reused instead of collected.
+func (c *Client) chunkBuf() *[]byte {
+	if bp, ok := c.chunks.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, SendChunkSize)
+	return &b
 }

@@ -18,7 +18,7 @@ func (c *Client) ReportStatus(ctx context.Context, messageID string, status lien
 	if err != nil {
 		return nil, err
 	}
-	body, err := receipt.Verify(resp.GetReceipt(), c.id.Roots)
+	body, err := c.receipts.verify(resp.GetReceipt(), c.id.Roots)
 	if err != nil {
 		return nil, fmt.Errorf("status receipt for %s: %w", messageID, err)
 	}

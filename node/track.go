@@ -42,7 +42,9 @@ func (c *Client) Track(ctx context.Context, messageID string) (*Tracked, error) 
 	}
 	t := &Tracked{Envelope: env, Recipients: resp.GetRecipients(), Verification: resp.GetVerification()}
 	for _, r := range resp.GetReceipts() {
-		t.Receipts = append(t.Receipts, CheckReceipt(r, c.id.Roots))
+		tr := TrackedReceipt{Receipt: r}
+		tr.Body, tr.Err = c.receipts.verify(r, c.id.Roots)
+		t.Receipts = append(t.Receipts, readable(tr))
 	}
 	return t, nil
 }
@@ -52,9 +54,15 @@ func (c *Client) Track(ctx context.Context, messageID string) (*Tracked, error) 
 func CheckReceipt(r *lienthongv1.Receipt, roots *x509.CertPool) TrackedReceipt {
 	tr := TrackedReceipt{Receipt: r}
 	tr.Body, tr.Err = receipt.Verify(r, roots)
+	return readable(tr)
+}
+
+// readable fills in the body of a receipt whose signature failed, if its
+// bytes decode.
+func readable(tr TrackedReceipt) TrackedReceipt {
 	if tr.Err != nil {
 		body := new(lienthongv1.ReceiptBody)
-		if proto.Unmarshal(r.GetBody(), body) == nil {
+		if proto.Unmarshal(tr.Receipt.GetBody(), body) == nil {
 			tr.Body = body
 		}
 	}

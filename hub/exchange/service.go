@@ -70,7 +70,12 @@ func DefaultLimits() Limits {
 }
 
 // ChunkSize is the size of the file chunks the hub streams to recipients.
-const ChunkSize = 128 << 10
+// gRPC takes the buffer a message is marshalled into (and, at the
+// recipient, the one it is reassembled in) from size classes of 256 B,
+// 4, 16 and 32 KiB and 1 MiB (google.golang.org/grpc/mem): a bigger chunk
+// would hold a 1 MiB buffer per queued message. A chunk and its protobuf
+// framing (under 64 bytes) fit in 32 KiB.
+const ChunkSize = 32<<10 - 64
 
 // Config wires a Service.
 type Config struct {
