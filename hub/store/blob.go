@@ -32,27 +32,41 @@ func (r BlobRef) String() string { return hex.EncodeToString(r.SHA256[:]) }
 //
 // A blob committed but not yet named by a stored document is pinned (a
 // count per SHA-256, one per BlobWriter.Commit) until Accept or
-// DiscardBlobs releases it. mu serializes everything that creates or
-// removes a blob file with the pin counts, so a blob is removed only when
-// no writer pins it and no document references it, and a writer never
-// takes a file that is being removed for its own.
+// DiscardBlobs releases it. A stripe's mutex serializes everything that
+// creates or removes a blob file of its shard with the pin counts, so a
+// blob is removed only when no writer pins it and no document references
+// it, and a writer never takes a file that is being removed for its own.
+// One stripe per shard (first byte of the SHA-256): writers of different
+// blobs rarely wait for each other.
 type blobDir struct {
 	root string
 	tmp  string
 
-	mu     sync.Mutex
-	pins   map[[32]byte]int
-	closed bool
+	stripes [256]blobStripe
+	// closed is set with every stripe locked, so a stripe's holder sees
+	// it as of its lock.
+	closed atomic.Bool
 
 	// durable[b] is set once the shard directory for first byte b is known
 	// to have a durable entry in root.
 	durable [256]atomic.Bool
 }
 
+// blobStripe guards the pins of one shard.
+type blobStripe struct {
+	mu   sync.Mutex
+	pins map[[32]byte]int
+}
+
+func (d *blobDir) stripe(sum [32]byte) *blobStripe { return &d.stripes[sum[0]] }
+
 const tmpDir = "tmp"
 
 func openBlobDir(root string) (*blobDir, error) {
-	d := &blobDir{root: root, tmp: filepath.Join(root, tmpDir), pins: make(map[[32]byte]int)}
+	d := &blobDir{root: root, tmp: filepath.Join(root, tmpDir)}
+	for i := range d.stripes {
+		d.stripes[i].pins = make(map[[32]byte]int)
+	}
 	if err := os.MkdirAll(d.tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("creating blob directory: %w", err)
 	}
@@ -121,10 +135,15 @@ func (d *blobDir) shards() ([]string, error) {
 
 // close refuses new blobs and reports whether any are still pinned.
 func (d *blobDir) close() (pinned bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.closed = true
-	return len(d.pins) > 0
+	for i := range d.stripes {
+		d.stripes[i].mu.Lock()
+	}
+	d.closed.Store(true)
+	for i := range d.stripes {
+		pinned = pinned || len(d.stripes[i].pins) > 0
+		d.stripes[i].mu.Unlock()
+	}
+	return pinned
 }
 
 // count returns the number of blob files and of temporary files.
@@ -160,10 +179,7 @@ type BlobWriter struct {
 // NewBlob starts a blob in a temporary file under dir/blobs/tmp. The
 // caller must end it with Commit or Abort.
 func (s *Store) NewBlob() (*BlobWriter, error) {
-	s.blobs.mu.Lock()
-	closed := s.blobs.closed
-	s.blobs.mu.Unlock()
-	if closed {
+	if s.blobs.closed.Load() {
 		return nil, fmt.Errorf("creating blob: %w", ErrClosed)
 	}
 	f, err := os.CreateTemp(s.blobs.tmp, "blob-*")
@@ -225,29 +241,33 @@ func (w *BlobWriter) Commit() (BlobRef, error) {
 		return fail(err)
 	}
 	final := d.path(ref.SHA256)
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	st := d.stripe(ref.SHA256)
+	st.mu.Lock()
+	if d.closed.Load() {
+		st.mu.Unlock()
 		return fail(ErrClosed)
 	}
 	_, err := os.Lstat(final)
 	switch {
 	case err == nil:
-		// Same content, already stored or being stored: share it.
-		if err := os.Remove(tmp); err != nil {
-			w.s.log.Warn("removing duplicate blob", "path", tmp, "err", err)
-		}
+		// Same content, already stored or being stored: share it, and
+		// drop the copy once the stripe is free.
+		defer func() {
+			if err := os.Remove(tmp); err != nil {
+				w.s.log.Warn("removing duplicate blob", "path", tmp, "err", err)
+			}
+		}()
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.Rename(tmp, final); err != nil {
-			d.mu.Unlock()
+			st.mu.Unlock()
 			return fail(err)
 		}
 	default:
-		d.mu.Unlock()
+		st.mu.Unlock()
 		return fail(err)
 	}
-	d.pins[ref.SHA256]++
-	d.mu.Unlock()
+	st.pins[ref.SHA256]++
+	st.mu.Unlock()
 	// Also when the file existed: the writer that renamed it may not have
 	// synced the directory yet.
 	if err := fsutil.SyncDir(d.shardDir(ref.SHA256)); err != nil {
@@ -291,30 +311,26 @@ func (s *Store) DiscardBlobs(refs []BlobRef) { s.release(refs, true) }
 // release drops one pin per ref; with remove, the blobs left unpinned are
 // deleted unless a stored document references them.
 func (s *Store) release(refs []BlobRef, remove bool) {
-	d := s.blobs
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var unpinned [][32]byte
 	for _, r := range refs {
-		if n := d.pins[r.SHA256]; n > 1 {
-			d.pins[r.SHA256] = n - 1
-			continue
+		st := s.blobs.stripe(r.SHA256)
+		st.mu.Lock()
+		if n := st.pins[r.SHA256]; n > 1 {
+			st.pins[r.SHA256] = n - 1
+		} else {
+			delete(st.pins, r.SHA256)
+			// After Close the database cannot be asked; Close saw the pins
+			// and left the store marked for a sweep.
+			if remove && !s.blobs.closed.Load() {
+				s.removeUnreferenced([][32]byte{r.SHA256})
+			}
 		}
-		delete(d.pins, r.SHA256)
-		// After Close the database cannot be asked; Close saw the pins and
-		// left the store marked for a sweep.
-		if remove && !d.closed {
-			unpinned = append(unpinned, r.SHA256)
-		}
-	}
-	if len(unpinned) > 0 {
-		s.removeUnreferenced(unpinned)
+		st.mu.Unlock()
 	}
 }
 
 // removeUnreferenced deletes the blob files among sums that no stored
 // document references and returns how many it deleted. The caller holds
-// blobs.mu and has checked that none is pinned.
+// the stripe of every sum and has checked that none is pinned.
 func (s *Store) removeUnreferenced(sums [][32]byte) int {
 	var unused [][32]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -354,7 +370,7 @@ func (s *Store) SweepBlobs(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sweeping blobs: %w", err)
 	}
-	const chunk = 1024 // bounds how long writers wait for mu
+	const chunk = 1024 // bounds how long writers wait for the stripe
 	removed := 0
 	for _, sh := range shards {
 		names, err := readNames(filepath.Join(d.root, sh))
@@ -373,19 +389,21 @@ func (s *Store) SweepBlobs(ctx context.Context) (int, error) {
 			}
 			batch := sums[:min(chunk, len(sums))]
 			sums = sums[len(batch):]
-			d.mu.Lock()
-			if d.closed {
-				d.mu.Unlock()
+			// Every sum of a shard has the same first byte: one stripe.
+			st := d.stripe(batch[0])
+			st.mu.Lock()
+			if d.closed.Load() {
+				st.mu.Unlock()
 				return removed, fmt.Errorf("sweeping blobs: %w", ErrClosed)
 			}
 			unpinned := batch[:0]
 			for _, sum := range batch {
-				if d.pins[sum] == 0 {
+				if st.pins[sum] == 0 {
 					unpinned = append(unpinned, sum)
 				}
 			}
 			removed += s.removeUnreferenced(unpinned)
-			d.mu.Unlock()
+			st.mu.Unlock()
 		}
 	}
 	return removed, nil
