@@ -128,32 +128,16 @@ func (r *hubRun) err() error {
 	return context.Cause(r.ctx)
 }
 
-// startReceivers runs one ReceiveInto per agency, waiting for documents.
-// Each document is written to the agency's inbox folder, checked, fsynced
-// and acknowledged by the node library; the harness then removes it so the
-// disk does not fill.
+// startReceivers runs one receiver per agency (StartReceivers), counting
+// the documents acknowledged.
 func (r *hubRun) startReceivers(inbox string) {
-	ctx, cancel := context.WithCancel(r.ctx)
-	var wg sync.WaitGroup
-	for code, c := range r.clients {
-		wg.Go(func() {
-			err := c.ReceiveInto(ctx, filepath.Join(inbox, code), node.ReceiveOptions{Wait: true}, func(rc *node.Received) error {
-				r.delivered.Add(1)
-				if r.inWindow.Load() {
-					r.winDelivered.Add(1)
-				}
-				return os.RemoveAll(rc.Dir)
-			})
-			if ctx.Err() != nil {
-				return
-			}
-			if err == nil {
-				err = errors.New("receive stream ended")
-			}
-			r.fail(fmt.Errorf("receiver %s: %w", code, err))
-		})
-	}
-	r.stopReceivers = func() { cancel(); wg.Wait() }
+	r.stopReceivers = StartReceivers(r.ctx, r.clients, inbox, node.ReceiveOptions{}, func(string, *node.Client, *node.Received) error {
+		r.delivered.Add(1)
+		if r.inWindow.Load() {
+			r.winDelivered.Add(1)
+		}
+		return nil
+	}, func(err error) { r.fail(err) })
 }
 
 // sendOne sends one corpus document of agency to recipients chosen by the

@@ -2,7 +2,6 @@ package year
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -260,32 +259,18 @@ func (r *replay) err() error {
 // stored and acknowledged by the node library, then the planned steps are
 // reported and the folder removed so the disk does not fill.
 func (r *replay) startReceivers(inbox string) (stop func()) {
-	ctx, cancel := context.WithCancel(r.ctx)
-	var wg sync.WaitGroup
-	for code, c := range r.clients {
-		wg.Go(func() {
-			opts := node.ReceiveOptions{Wait: true, OnNotification: func(*lienthongv1.ReceiptBody, *lienthongv1.Receipt) error { return nil }}
-			err := c.ReceiveInto(ctx, filepath.Join(inbox, code), opts, func(rc *node.Received) error {
-				r.acked.Add(1)
-				if err := r.stepsFor(ctx, c, rc.MessageID); err != nil {
-					return err
-				}
-				r.settled.Add(1)
-				if f := r.flights[rc.MessageID]; f != nil {
-					f.left.Add(-1)
-				}
-				return os.RemoveAll(rc.Dir)
-			})
-			if ctx.Err() != nil {
-				return
-			}
-			if err == nil {
-				err = errors.New("receive stream ended")
-			}
-			r.fail(fmt.Errorf("receiver %s: %w", code, err))
-		})
-	}
-	return func() { cancel(); wg.Wait() }
+	opts := node.ReceiveOptions{OnNotification: func(*lienthongv1.ReceiptBody, *lienthongv1.Receipt) error { return nil }}
+	return bench.StartReceivers(r.ctx, r.clients, inbox, opts, func(_ string, c *node.Client, rc *node.Received) error {
+		r.acked.Add(1)
+		if err := r.stepsFor(r.ctx, c, rc.MessageID); err != nil {
+			return err
+		}
+		r.settled.Add(1)
+		if f := r.flights[rc.MessageID]; f != nil {
+			f.left.Add(-1)
+		}
+		return nil
+	}, func(err error) { r.fail(err) })
 }
 
 func (r *replay) stepsFor(ctx context.Context, c *node.Client, id string) error {

@@ -1,0 +1,44 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/lienthong/lienthong/node"
+)
+
+// StartReceivers runs one waiting node.ReceiveInto per client, each into
+// inbox/CODE: the node library writes, checks, fsyncs and acknowledges
+// every document, then each (if not nil) sees it, and its folder is
+// removed so the disk does not fill. A receiver that stops for any reason
+// but stop calls fail. stop ends the receivers and waits for them.
+func StartReceivers(ctx context.Context, clients map[string]*node.Client, inbox string, opts node.ReceiveOptions,
+	each func(code string, c *node.Client, rc *node.Received) error, fail func(error)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	opts.Wait = true
+	var wg sync.WaitGroup
+	for code, c := range clients {
+		wg.Go(func() {
+			err := c.ReceiveInto(ctx, filepath.Join(inbox, code), opts, func(rc *node.Received) error {
+				if each != nil {
+					if err := each(code, c, rc); err != nil {
+						return err
+					}
+				}
+				return os.RemoveAll(rc.Dir)
+			})
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				err = errors.New("receive stream ended")
+			}
+			fail(fmt.Errorf("receiver %s: %w", code, err))
+		})
+	}
+	return func() { cancel(); wg.Wait() }
+}
