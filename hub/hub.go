@@ -181,7 +181,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
 		Now:      cfg.Now,
 	}).Register(h.grpc)
-	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, Now: cfg.Now, Logger: cfg.Logger})
+	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger})
 	h.admin.Register(h.grpc)
 	h.health = health.NewServer()
 	healthpb.RegisterHealthServer(h.grpc, h.health)

@@ -26,12 +26,16 @@ import (
 type Storage interface {
 	compliance.Source
 	CheckCounters(ctx context.Context, rebuild bool) (*store.CounterCheck, error)
+	Agencies(ctx context.Context) ([]*lienthongv1.Agency, error)
+	PutAgencies(ctx context.Context, agencies []*lienthongv1.Agency) error
 }
 
 // Config wires a Service.
 type Config struct {
 	Store     Storage
 	Directory *atomic.Pointer[directory.Directory]
+	// ReloadDirectory swaps in the directory as stored, after a change.
+	ReloadDirectory func(ctx context.Context) error
 	// Now is the report clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -100,6 +104,52 @@ func (s *Service) CheckCounters(ctx context.Context, req *lienthongv1.CheckCount
 		s.cfg.Logger.WarnContext(ctx, "compliance counters differ from a recount", "differences", len(c.Differences), "rebuilt", c.Rebuilt)
 	}
 	return &lienthongv1.CheckCountersResponse{Records: int64(c.Records), Differences: c.Differences, Rebuilt: c.Rebuilt}, nil
+}
+
+// ListDirectory implements the RPC.
+func (s *Service) ListDirectory(ctx context.Context, _ *lienthongv1.ListDirectoryRequest) (*lienthongv1.ListDirectoryResponse, error) {
+	agencies, err := s.cfg.Store.Agencies(ctx)
+	if err != nil {
+		return nil, s.refuse(ctx, "ListDirectory", err)
+	}
+	return &lienthongv1.ListDirectoryResponse{Agencies: agencies}, nil
+}
+
+// SetAgencyStatus implements the RPC: the change is stored, then the
+// running directory reloaded, so the agency's next call sees it.
+func (s *Service) SetAgencyStatus(ctx context.Context, req *lienthongv1.SetAgencyStatusRequest) (*lienthongv1.SetAgencyStatusResponse, error) {
+	a, err := s.setAgencyStatus(ctx, req.GetCode(), req.GetStatus())
+	if err != nil {
+		return nil, s.refuse(ctx, "SetAgencyStatus", err)
+	}
+	return &lienthongv1.SetAgencyStatusResponse{Agency: a}, nil
+}
+
+func (s *Service) setAgencyStatus(ctx context.Context, code string, st lienthongv1.AgencyStatus) (*lienthongv1.Agency, error) {
+	if st != lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE && st != lienthongv1.AgencyStatus_AGENCY_STATUS_SUSPENDED {
+		return nil, lienthong.Errorf(lienthong.KindInvalid, "trạng thái %s không hợp lệ: dùng ACTIVE hoặc SUSPENDED", st)
+	}
+	agencies, err := s.cfg.Store.Agencies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range agencies {
+		if a.GetCode() != code {
+			continue
+		}
+		if a.GetStatus() != st {
+			a.Status = st
+			if err := s.cfg.Store.PutAgencies(ctx, []*lienthongv1.Agency{a}); err != nil {
+				return nil, err
+			}
+			if err := s.cfg.ReloadDirectory(ctx); err != nil {
+				return nil, err
+			}
+			s.cfg.Logger.InfoContext(ctx, "agency status changed", "agency", code, "status", st.String())
+		}
+		return a, nil
+	}
+	return nil, lienthong.Errorf(lienthong.KindNotFound, "không có cơ quan mã %s trong danh bạ (no such agency)", code)
 }
 
 func (s *Service) refuse(ctx context.Context, op string, err error) error {

@@ -44,15 +44,14 @@ Cách dùng / usage:
                 --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
                (kill -HUP: đọc lại chứng thư gốc, CRL trong D/trust và chứng thư vận hành D/operators)
   lthub agency list     --dir D             danh bạ cơ quan
-  lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan
+  lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan (có hiệu lực ngay)
   lthub agency activate --dir D CODE        cho phép liên thông lại
-  (agency suspend/activate khi trục đang dừng; trục đọc lại danh bạ khi khởi động)
   lthub report --dir D [--period 2026 | --from YYYY-MM-DD --to YYYY-MM-DD]
                [--agency CODE] [--format table|csv|json] [--offline]
                                             báo cáo tỷ lệ văn bản điện tử, ký số, thời gian xử lý
   lthub counters check|rebuild --dir D
                                             đối chiếu / dựng lại bộ đếm báo cáo từ văn bản đã lưu
-  (report, counters: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
+  (agency, report, counters: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
    khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
 `
 
@@ -184,25 +183,28 @@ func (m *Main) agency(ctx context.Context, args []string) error {
 		return cliutil.Usagef("agency cần list, suspend hoặc activate")
 	}
 	verb := args[0]
-	fs, dir := m.flags("agency " + verb)
+	fs, af := m.adminFlagSet("agency " + verb)
 	pos, err := cliutil.Parse(fs, args[1:])
 	if err != nil {
 		return err
 	}
-	if *dir == "" {
+	if *af.dir == "" {
 		return cliutil.Usagef("agency %s cần --dir D", verb)
-	}
-	st, err := store.Open(provision.Layout{Dir: *dir}.Data(), store.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	agencies, err := st.Agencies(ctx)
-	if err != nil {
-		return err
 	}
 	switch verb {
 	case "list":
+		var agencies []*lienthongv1.Agency
+		err := withAdmin(ctx, af, func(c lienthongv1.AdminServiceClient) error {
+			resp, err := c.ListDirectory(ctx, &lienthongv1.ListDirectoryRequest{})
+			agencies = resp.GetAgencies()
+			return err
+		}, func(st *store.Store) error {
+			agencies, err = st.Agencies(ctx)
+			return err
+		})
+		if err != nil {
+			return err
+		}
 		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "MÃ\tTÊN\tLOẠI\tTRẠNG THÁI")
 		for _, a := range agencies {
@@ -217,17 +219,29 @@ func (m *Main) agency(ctx context.Context, args []string) error {
 		if verb == "suspend" {
 			want = lienthongv1.AgencyStatus_AGENCY_STATUS_SUSPENDED
 		}
-		for _, a := range agencies {
-			if a.GetCode() == pos[0] {
-				a.Status = want
-				if err := st.PutAgencies(ctx, []*lienthongv1.Agency{a}); err != nil {
-					return err
-				}
-				fmt.Fprintf(m.Stdout, "%s (%s): %s\n", a.GetCode(), a.GetName(), statusWord(want))
-				return nil
+		var a *lienthongv1.Agency
+		err := withAdmin(ctx, af, func(c lienthongv1.AdminServiceClient) error {
+			resp, err := c.SetAgencyStatus(ctx, &lienthongv1.SetAgencyStatusRequest{Code: pos[0], Status: want})
+			a = resp.GetAgency()
+			return err
+		}, func(st *store.Store) error {
+			agencies, err := st.Agencies(ctx)
+			if err != nil {
+				return err
 			}
+			for _, x := range agencies {
+				if x.GetCode() == pos[0] {
+					x.Status, a = want, x
+					return st.PutAgencies(ctx, []*lienthongv1.Agency{x})
+				}
+			}
+			return fmt.Errorf("không có cơ quan mã %s trong danh bạ", pos[0])
+		})
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("không có cơ quan mã %s trong danh bạ", pos[0])
+		fmt.Fprintf(m.Stdout, "%s (%s): %s\n", a.GetCode(), a.GetName(), statusWord(a.GetStatus()))
+		return nil
 	default:
 		return cliutil.Usagef("agency: lệnh không rõ %q", verb)
 	}

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/provision"
@@ -43,32 +45,36 @@ func (m *Main) adminFlagSet(name string) (*flag.FlagSet, adminFlags) {
 
 // withAdmin runs online against the admin service of the hub serving
 // af.dir, or offline on its store when it is stopped: --hub forces the
-// first, --offline the second; by default the database lock tells which.
+// first, --offline the second. By default it calls the hub at the address
+// serve left in the directory, and opens the store when there is none or
+// nothing answers there (a hub killed without cleaning up).
 func withAdmin(ctx context.Context, af adminFlags, online func(lienthongv1.AdminServiceClient) error, offline func(*store.Store) error) error {
-	addr := *af.hub
-	if addr == "" || *af.offline {
-		l := provision.Layout{Dir: *af.dir}
-		st, err := store.Open(l.Data(), store.Options{})
-		switch {
-		case err == nil:
-			defer st.Close()
-			return offline(st)
-		case *af.offline || !errors.Is(err, store.ErrLocked):
+	l := provision.Layout{Dir: *af.dir}
+	call := func(addr string) error {
+		client, closeConn, err := dialAdmin(*af.dir, addr)
+		if err != nil {
 			return err
 		}
-		// The hub is running: its address is where serve left it.
-		raw, rerr := os.ReadFile(l.Serving())
-		if rerr != nil {
-			return fmt.Errorf("trục đang chạy nhưng không rõ địa chỉ (%v); dùng --hub HOST:PORT", rerr)
-		}
-		addr = strings.TrimSpace(string(raw))
+		defer closeConn()
+		return online(client)
 	}
-	client, closeConn, err := dialAdmin(*af.dir, addr)
+	if *af.hub != "" {
+		return call(*af.hub)
+	}
+	if !*af.offline {
+		if raw, err := os.ReadFile(l.Serving()); err == nil {
+			err := call(strings.TrimSpace(string(raw)))
+			if status.Code(err) != codes.Unavailable {
+				return err
+			}
+		}
+	}
+	st, err := store.Open(l.Data(), store.Options{})
 	if err != nil {
 		return err
 	}
-	defer closeConn()
-	return online(client)
+	defer st.Close()
+	return offline(st)
 }
 
 // dialAdmin connects to the hub's admin service with the operator

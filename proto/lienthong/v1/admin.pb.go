@@ -593,11 +593,187 @@ func (x *CheckCountersResponse) GetRebuilt() bool {
 	return false
 }
 
+type SetAgencyStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Status        AgencyStatus           `protobuf:"varint,2,opt,name=status,proto3,enum=lienthong.v1.AgencyStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAgencyStatusRequest) Reset() {
+	*x = SetAgencyStatusRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAgencyStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAgencyStatusRequest) ProtoMessage() {}
+
+func (x *SetAgencyStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAgencyStatusRequest.ProtoReflect.Descriptor instead.
+func (*SetAgencyStatusRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SetAgencyStatusRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *SetAgencyStatusRequest) GetStatus() AgencyStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AgencyStatus_AGENCY_STATUS_UNSPECIFIED
+}
+
+type SetAgencyStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Agency        *Agency                `protobuf:"bytes,1,opt,name=agency,proto3" json:"agency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAgencyStatusResponse) Reset() {
+	*x = SetAgencyStatusResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAgencyStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAgencyStatusResponse) ProtoMessage() {}
+
+func (x *SetAgencyStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAgencyStatusResponse.ProtoReflect.Descriptor instead.
+func (*SetAgencyStatusResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetAgencyStatusResponse) GetAgency() *Agency {
+	if x != nil {
+		return x.Agency
+	}
+	return nil
+}
+
+type ListDirectoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDirectoryRequest) Reset() {
+	*x = ListDirectoryRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDirectoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDirectoryRequest) ProtoMessage() {}
+
+func (x *ListDirectoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDirectoryRequest.ProtoReflect.Descriptor instead.
+func (*ListDirectoryRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{9}
+}
+
+type ListDirectoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Agencies      []*Agency              `protobuf:"bytes,1,rep,name=agencies,proto3" json:"agencies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDirectoryResponse) Reset() {
+	*x = ListDirectoryResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDirectoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDirectoryResponse) ProtoMessage() {}
+
+func (x *ListDirectoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDirectoryResponse.ProtoReflect.Descriptor instead.
+func (*ListDirectoryResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListDirectoryResponse) GetAgencies() []*Agency {
+	if x != nil {
+		return x.Agencies
+	}
+	return nil
+}
+
 var File_lienthong_v1_admin_proto protoreflect.FileDescriptor
 
 const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x18lienthong/v1/admin.proto\x12\flienthong.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"K\n" +
+	"\x18lienthong/v1/admin.proto\x12\flienthong.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blienthong/v1/exchange.proto\"K\n" +
 	"\rReportRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
@@ -651,10 +827,20 @@ const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\x15CheckCountersResponse\x12\x18\n" +
 	"\arecords\x18\x01 \x01(\x03R\arecords\x12 \n" +
 	"\vdifferences\x18\x02 \x03(\tR\vdifferences\x12\x18\n" +
-	"\arebuilt\x18\x03 \x01(\bR\arebuilt2\xad\x01\n" +
+	"\arebuilt\x18\x03 \x01(\bR\arebuilt\"`\n" +
+	"\x16SetAgencyStatusRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x122\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x1a.lienthong.v1.AgencyStatusR\x06status\"G\n" +
+	"\x17SetAgencyStatusResponse\x12,\n" +
+	"\x06agency\x18\x01 \x01(\v2\x14.lienthong.v1.AgencyR\x06agency\"\x16\n" +
+	"\x14ListDirectoryRequest\"I\n" +
+	"\x15ListDirectoryResponse\x120\n" +
+	"\bagencies\x18\x01 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies2\xe7\x02\n" +
 	"\fAdminService\x12C\n" +
 	"\x06Report\x12\x1b.lienthong.v1.ReportRequest\x1a\x1c.lienthong.v1.ReportResponse\x12X\n" +
-	"\rCheckCounters\x12\".lienthong.v1.CheckCountersRequest\x1a#.lienthong.v1.CheckCountersResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
+	"\rCheckCounters\x12\".lienthong.v1.CheckCountersRequest\x1a#.lienthong.v1.CheckCountersResponse\x12X\n" +
+	"\rListDirectory\x12\".lienthong.v1.ListDirectoryRequest\x1a#.lienthong.v1.ListDirectoryResponse\x12^\n" +
+	"\x0fSetAgencyStatus\x12$.lienthong.v1.SetAgencyStatusRequest\x1a%.lienthong.v1.SetAgencyStatusResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
 
 var (
 	file_lienthong_v1_admin_proto_rawDescOnce sync.Once
@@ -668,34 +854,47 @@ func file_lienthong_v1_admin_proto_rawDescGZIP() []byte {
 	return file_lienthong_v1_admin_proto_rawDescData
 }
 
-var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_lienthong_v1_admin_proto_goTypes = []any{
-	(*ReportRequest)(nil),         // 0: lienthong.v1.ReportRequest
-	(*ReportResponse)(nil),        // 1: lienthong.v1.ReportResponse
-	(*ComplianceGroup)(nil),       // 2: lienthong.v1.ComplianceGroup
-	(*ComplianceFigures)(nil),     // 3: lienthong.v1.ComplianceFigures
-	(*NumberGap)(nil),             // 4: lienthong.v1.NumberGap
-	(*CheckCountersRequest)(nil),  // 5: lienthong.v1.CheckCountersRequest
-	(*CheckCountersResponse)(nil), // 6: lienthong.v1.CheckCountersResponse
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*ReportRequest)(nil),           // 0: lienthong.v1.ReportRequest
+	(*ReportResponse)(nil),          // 1: lienthong.v1.ReportResponse
+	(*ComplianceGroup)(nil),         // 2: lienthong.v1.ComplianceGroup
+	(*ComplianceFigures)(nil),       // 3: lienthong.v1.ComplianceFigures
+	(*NumberGap)(nil),               // 4: lienthong.v1.NumberGap
+	(*CheckCountersRequest)(nil),    // 5: lienthong.v1.CheckCountersRequest
+	(*CheckCountersResponse)(nil),   // 6: lienthong.v1.CheckCountersResponse
+	(*SetAgencyStatusRequest)(nil),  // 7: lienthong.v1.SetAgencyStatusRequest
+	(*SetAgencyStatusResponse)(nil), // 8: lienthong.v1.SetAgencyStatusResponse
+	(*ListDirectoryRequest)(nil),    // 9: lienthong.v1.ListDirectoryRequest
+	(*ListDirectoryResponse)(nil),   // 10: lienthong.v1.ListDirectoryResponse
+	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
+	(AgencyStatus)(0),               // 12: lienthong.v1.AgencyStatus
+	(*Agency)(nil),                  // 13: lienthong.v1.Agency
 }
 var file_lienthong_v1_admin_proto_depIdxs = []int32{
-	7, // 0: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
-	3, // 1: lienthong.v1.ReportResponse.province:type_name -> lienthong.v1.ComplianceFigures
-	2, // 2: lienthong.v1.ReportResponse.kinds:type_name -> lienthong.v1.ComplianceGroup
-	2, // 3: lienthong.v1.ReportResponse.agencies:type_name -> lienthong.v1.ComplianceGroup
-	2, // 4: lienthong.v1.ReportResponse.months:type_name -> lienthong.v1.ComplianceGroup
-	3, // 5: lienthong.v1.ComplianceGroup.figures:type_name -> lienthong.v1.ComplianceFigures
-	4, // 6: lienthong.v1.ComplianceGroup.gaps:type_name -> lienthong.v1.NumberGap
-	0, // 7: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
-	5, // 8: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
-	1, // 9: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
-	6, // 10: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	11, // 0: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
+	3,  // 1: lienthong.v1.ReportResponse.province:type_name -> lienthong.v1.ComplianceFigures
+	2,  // 2: lienthong.v1.ReportResponse.kinds:type_name -> lienthong.v1.ComplianceGroup
+	2,  // 3: lienthong.v1.ReportResponse.agencies:type_name -> lienthong.v1.ComplianceGroup
+	2,  // 4: lienthong.v1.ReportResponse.months:type_name -> lienthong.v1.ComplianceGroup
+	3,  // 5: lienthong.v1.ComplianceGroup.figures:type_name -> lienthong.v1.ComplianceFigures
+	4,  // 6: lienthong.v1.ComplianceGroup.gaps:type_name -> lienthong.v1.NumberGap
+	12, // 7: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
+	13, // 8: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
+	13, // 9: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
+	0,  // 10: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
+	5,  // 11: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
+	9,  // 12: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
+	7,  // 13: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
+	1,  // 14: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
+	6,  // 15: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
+	10, // 16: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
+	8,  // 17: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_admin_proto_init() }
@@ -703,6 +902,7 @@ func file_lienthong_v1_admin_proto_init() {
 	if File_lienthong_v1_admin_proto != nil {
 		return
 	}
+	file_lienthong_v1_exchange_proto_init()
 	file_lienthong_v1_admin_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -710,7 +910,7 @@ func file_lienthong_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_admin_proto_rawDesc), len(file_lienthong_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_Report_FullMethodName        = "/lienthong.v1.AdminService/Report"
-	AdminService_CheckCounters_FullMethodName = "/lienthong.v1.AdminService/CheckCounters"
+	AdminService_Report_FullMethodName          = "/lienthong.v1.AdminService/Report"
+	AdminService_CheckCounters_FullMethodName   = "/lienthong.v1.AdminService/CheckCounters"
+	AdminService_ListDirectory_FullMethodName   = "/lienthong.v1.AdminService/ListDirectory"
+	AdminService_SetAgencyStatus_FullMethodName = "/lienthong.v1.AdminService/SetAgencyStatus"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -38,6 +40,11 @@ type AdminServiceClient interface {
 	// documents and declarations, compares them with the kept ones and,
 	// if asked, replaces them.
 	CheckCounters(ctx context.Context, in *CheckCountersRequest, opts ...grpc.CallOption) (*CheckCountersResponse, error)
+	// ListDirectory lists the agency directory, suspended agencies included.
+	ListDirectory(ctx context.Context, in *ListDirectoryRequest, opts ...grpc.CallOption) (*ListDirectoryResponse, error)
+	// SetAgencyStatus suspends or reactivates an agency while the hub runs:
+	// a suspended agency can neither send, receive nor be addressed.
+	SetAgencyStatus(ctx context.Context, in *SetAgencyStatusRequest, opts ...grpc.CallOption) (*SetAgencyStatusResponse, error)
 }
 
 type adminServiceClient struct {
@@ -68,6 +75,26 @@ func (c *adminServiceClient) CheckCounters(ctx context.Context, in *CheckCounter
 	return out, nil
 }
 
+func (c *adminServiceClient) ListDirectory(ctx context.Context, in *ListDirectoryRequest, opts ...grpc.CallOption) (*ListDirectoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDirectoryResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListDirectory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) SetAgencyStatus(ctx context.Context, in *SetAgencyStatusRequest, opts ...grpc.CallOption) (*SetAgencyStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetAgencyStatusResponse)
+	err := c.cc.Invoke(ctx, AdminService_SetAgencyStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -83,6 +110,11 @@ type AdminServiceServer interface {
 	// documents and declarations, compares them with the kept ones and,
 	// if asked, replaces them.
 	CheckCounters(context.Context, *CheckCountersRequest) (*CheckCountersResponse, error)
+	// ListDirectory lists the agency directory, suspended agencies included.
+	ListDirectory(context.Context, *ListDirectoryRequest) (*ListDirectoryResponse, error)
+	// SetAgencyStatus suspends or reactivates an agency while the hub runs:
+	// a suspended agency can neither send, receive nor be addressed.
+	SetAgencyStatus(context.Context, *SetAgencyStatusRequest) (*SetAgencyStatusResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -98,6 +130,12 @@ func (UnimplementedAdminServiceServer) Report(context.Context, *ReportRequest) (
 }
 func (UnimplementedAdminServiceServer) CheckCounters(context.Context, *CheckCountersRequest) (*CheckCountersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckCounters not implemented")
+}
+func (UnimplementedAdminServiceServer) ListDirectory(context.Context, *ListDirectoryRequest) (*ListDirectoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDirectory not implemented")
+}
+func (UnimplementedAdminServiceServer) SetAgencyStatus(context.Context, *SetAgencyStatusRequest) (*SetAgencyStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetAgencyStatus not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -156,6 +194,42 @@ func _AdminService_CheckCounters_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ListDirectory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDirectoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListDirectory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListDirectory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListDirectory(ctx, req.(*ListDirectoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_SetAgencyStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetAgencyStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).SetAgencyStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_SetAgencyStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).SetAgencyStatus(ctx, req.(*SetAgencyStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -170,6 +244,14 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckCounters",
 			Handler:    _AdminService_CheckCounters_Handler,
+		},
+		{
+			MethodName: "ListDirectory",
+			Handler:    _AdminService_ListDirectory_Handler,
+		},
+		{
+			MethodName: "SetAgencyStatus",
+			Handler:    _AdminService_SetAgencyStatus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
