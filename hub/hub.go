@@ -189,6 +189,12 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if h.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
+	// Admin commands find the hub here; written once the listener is
+	// bound (calls wait in its backlog until Serve), removed when Serve
+	// returns or Open fails.
+	if err := pki.WriteFile(l.Serving(), []byte(h.Addr()+"\n"), 0o644); err != nil {
+		h.log.Warn("cannot record the serving address; admin commands will need --hub", "error", err)
+	}
 	if cfg.HTTP != "" {
 		lis, err := net.Listen("tcp", cfg.HTTP)
 		if err != nil {
@@ -308,11 +314,7 @@ func (h *Hub) Serve(ctx context.Context) error {
 			}
 		}()
 	}
-	serving := provision.Layout{Dir: h.cfg.Dir}.Serving()
-	if err := pki.WriteFile(serving, []byte(h.Addr()+"\n"), 0o644); err != nil {
-		h.log.Warn("cannot record the serving address; admin commands will need --hub", "error", err)
-	}
-	defer os.Remove(serving)
+	defer os.Remove(provision.Layout{Dir: h.cfg.Dir}.Serving())
 	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()))
 
 	var serveErr error
@@ -349,6 +351,7 @@ func (h *Hub) Serve(ctx context.Context) error {
 func (h *Hub) closeResources() {
 	if h.lis != nil {
 		h.lis.Close()
+		os.Remove(provision.Layout{Dir: h.cfg.Dir}.Serving())
 	}
 	for _, w := range h.web {
 		w.lis.Close()
