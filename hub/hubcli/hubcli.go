@@ -21,7 +21,6 @@ import (
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
-	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -193,18 +192,13 @@ func (m *Main) agency(ctx context.Context, args []string) error {
 	}
 	switch verb {
 	case "list":
-		var agencies []*lienthongv1.Agency
-		err := withAdmin(ctx, af, func(c lienthongv1.AdminServiceClient) error {
-			resp, err := c.ListDirectory(ctx, &lienthongv1.ListDirectoryRequest{})
-			agencies = resp.GetAgencies()
-			return err
-		}, func(st *store.Store) error {
-			agencies, err = st.Agencies(ctx)
-			return err
+		resp, err := adminCall(ctx, af, func(api adminAPI) (*lienthongv1.ListDirectoryResponse, error) {
+			return api.ListDirectory(ctx, &lienthongv1.ListDirectoryRequest{})
 		})
 		if err != nil {
 			return err
 		}
+		agencies := resp.GetAgencies()
 		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "MÃ\tTÊN\tLOẠI\tTRẠNG THÁI")
 		for _, a := range agencies {
@@ -219,27 +213,13 @@ func (m *Main) agency(ctx context.Context, args []string) error {
 		if verb == "suspend" {
 			want = lienthongv1.AgencyStatus_AGENCY_STATUS_SUSPENDED
 		}
-		var a *lienthongv1.Agency
-		err := withAdmin(ctx, af, func(c lienthongv1.AdminServiceClient) error {
-			resp, err := c.SetAgencyStatus(ctx, &lienthongv1.SetAgencyStatusRequest{Code: pos[0], Status: want})
-			a = resp.GetAgency()
-			return err
-		}, func(st *store.Store) error {
-			agencies, err := st.Agencies(ctx)
-			if err != nil {
-				return err
-			}
-			for _, x := range agencies {
-				if x.GetCode() == pos[0] {
-					x.Status, a = want, x
-					return st.PutAgencies(ctx, []*lienthongv1.Agency{x})
-				}
-			}
-			return fmt.Errorf("không có cơ quan mã %s trong danh bạ", pos[0])
+		resp, err := adminCall(ctx, af, func(api adminAPI) (*lienthongv1.SetAgencyStatusResponse, error) {
+			return api.SetAgencyStatus(ctx, &lienthongv1.SetAgencyStatusRequest{Code: pos[0], Status: want})
 		})
 		if err != nil {
 			return err
 		}
+		a := resp.GetAgency()
 		fmt.Fprintf(m.Stdout, "%s (%s): %s\n", a.GetCode(), a.GetName(), statusWord(a.GetStatus()))
 		return nil
 	default:

@@ -4,21 +4,22 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	"github.com/lienthong/lienthong/hub/admin"
 	"github.com/lienthong/lienthong/hub/compliance"
+	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/cliutil"
@@ -43,12 +44,63 @@ func (m *Main) adminFlagSet(name string) (*flag.FlagSet, adminFlags) {
 	}
 }
 
-// withAdmin runs online against the admin service of the hub serving
-// af.dir, or offline on its store when it is stopped: --hub forces the
-// first, --offline the second. By default it calls the hub at the address
-// serve left in the directory, and opens the store when there is none or
-// nothing answers there (a hub killed without cleaning up).
-func withAdmin(ctx context.Context, af adminFlags, online func(lienthongv1.AdminServiceClient) error, offline func(*store.Store) error) error {
+// adminAPI is the admin service as the verbs call it: through gRPC on a
+// running hub, or the same service over a stopped hub's store.
+type adminAPI interface {
+	Report(context.Context, *lienthongv1.ReportRequest) (*lienthongv1.ReportResponse, error)
+	CheckCounters(context.Context, *lienthongv1.CheckCountersRequest) (*lienthongv1.CheckCountersResponse, error)
+	ListDirectory(context.Context, *lienthongv1.ListDirectoryRequest) (*lienthongv1.ListDirectoryResponse, error)
+	SetAgencyStatus(context.Context, *lienthongv1.SetAgencyStatusRequest) (*lienthongv1.SetAgencyStatusResponse, error)
+}
+
+// remoteAdmin calls a running hub's admin service.
+type remoteAdmin struct {
+	c lienthongv1.AdminServiceClient
+}
+
+func (r remoteAdmin) Report(ctx context.Context, req *lienthongv1.ReportRequest) (*lienthongv1.ReportResponse, error) {
+	return r.c.Report(ctx, req)
+}
+
+func (r remoteAdmin) CheckCounters(ctx context.Context, req *lienthongv1.CheckCountersRequest) (*lienthongv1.CheckCountersResponse, error) {
+	return r.c.CheckCounters(ctx, req)
+}
+
+func (r remoteAdmin) ListDirectory(ctx context.Context, req *lienthongv1.ListDirectoryRequest) (*lienthongv1.ListDirectoryResponse, error) {
+	return r.c.ListDirectory(ctx, req)
+}
+
+func (r remoteAdmin) SetAgencyStatus(ctx context.Context, req *lienthongv1.SetAgencyStatusRequest) (*lienthongv1.SetAgencyStatusResponse, error) {
+	return r.c.SetAgencyStatus(ctx, req)
+}
+
+// localAdmin is the admin service over st, with the directory as stored.
+func localAdmin(ctx context.Context, st *store.Store) (*admin.Service, error) {
+	var dir atomic.Pointer[directory.Directory]
+	load := func(ctx context.Context) error {
+		agencies, err := st.Agencies(ctx)
+		if err != nil {
+			return err
+		}
+		d, err := directory.New(agencies)
+		if err != nil {
+			return fmt.Errorf("loading directory: %w", err)
+		}
+		dir.Store(d)
+		return nil
+	}
+	if err := load(ctx); err != nil {
+		return nil, err
+	}
+	return admin.New(admin.Config{Store: st, Directory: &dir, ReloadDirectory: load}), nil
+}
+
+// withAdmin runs fn against the admin service of the hub serving af.dir,
+// or, when it is stopped, against the same service over its store: --hub
+// forces the first, --offline the second. By default it calls the hub at
+// the address serve left in the directory, and opens the store when there
+// is none or nothing answers there (a hub killed without cleaning up).
+func withAdmin(ctx context.Context, af adminFlags, fn func(adminAPI) error) error {
 	l := provision.Layout{Dir: *af.dir}
 	call := func(addr string) error {
 		client, closeConn, err := dialAdmin(*af.dir, addr)
@@ -56,7 +108,7 @@ func withAdmin(ctx context.Context, af adminFlags, online func(lienthongv1.Admin
 			return err
 		}
 		defer closeConn()
-		return online(client)
+		return fn(remoteAdmin{client})
 	}
 	if *af.hub != "" {
 		return call(*af.hub)
@@ -74,7 +126,22 @@ func withAdmin(ctx context.Context, af adminFlags, online func(lienthongv1.Admin
 		return err
 	}
 	defer st.Close()
-	return offline(st)
+	local, err := localAdmin(ctx, st)
+	if err != nil {
+		return err
+	}
+	return fn(local)
+}
+
+// adminCall is withAdmin for one call with a result.
+func adminCall[T any](ctx context.Context, af adminFlags, call func(adminAPI) (T, error)) (T, error) {
+	var out T
+	err := withAdmin(ctx, af, func(api adminAPI) error {
+		var err error
+		out, err = call(api)
+		return err
+	})
+	return out, err
 }
 
 // dialAdmin connects to the hub's admin service with the operator
@@ -137,35 +204,13 @@ func (m *Main) report(ctx context.Context, args []string) error {
 	if *from != "" {
 		pFrom, pTo = *from, *to
 	}
-	var rep *compliance.Report
-	err := withAdmin(ctx, af, func(client lienthongv1.AdminServiceClient) error {
-		resp, err := client.Report(ctx, &lienthongv1.ReportRequest{From: pFrom, To: pTo, Agency: *agency})
-		if err != nil {
-			return err
-		}
-		rep = compliance.FromProto(resp)
-		return nil
-	}, func(st *store.Store) error {
-		p, err := compliance.ParsePeriod(pFrom, pTo)
-		if pFrom == "" {
-			p, err = compliance.YearPeriod(compliance.DayOf(time.Now()).Year()), nil
-		}
-		if err != nil {
-			return cliutil.Usagef("%v", err)
-		}
-		agencies, err := st.Agencies(ctx)
-		if err != nil {
-			return err
-		}
-		rep, err = compliance.Build(ctx, st, agencies, p, compliance.Options{Agency: *agency})
-		if errors.Is(err, compliance.ErrUnknownAgency) {
-			return fmt.Errorf("không có cơ quan %s trong danh bạ (no such agency)", *agency)
-		}
-		return err
+	resp, err := adminCall(ctx, af, func(api adminAPI) (*lienthongv1.ReportResponse, error) {
+		return api.Report(ctx, &lienthongv1.ReportRequest{From: pFrom, To: pTo, Agency: *agency})
 	})
 	if err != nil {
 		return err
 	}
+	rep := compliance.FromProto(resp)
 	return write(rep)
 }
 
@@ -181,18 +226,8 @@ func (m *Main) counters(ctx context.Context, args []string) error {
 	if *af.dir == "" {
 		return cliutil.Usagef("counters %s cần --dir D", args[0])
 	}
-	var res *lienthongv1.CheckCountersResponse
-	err := withAdmin(ctx, af, func(client lienthongv1.AdminServiceClient) error {
-		var err error
-		res, err = client.CheckCounters(ctx, &lienthongv1.CheckCountersRequest{Rebuild: rebuild})
-		return err
-	}, func(st *store.Store) error {
-		c, err := st.CheckCounters(ctx, rebuild)
-		if err != nil {
-			return err
-		}
-		res = &lienthongv1.CheckCountersResponse{Records: int64(c.Records), Differences: c.Differences, Rebuilt: c.Rebuilt}
-		return nil
+	res, err := adminCall(ctx, af, func(api adminAPI) (*lienthongv1.CheckCountersResponse, error) {
+		return api.CheckCounters(ctx, &lienthongv1.CheckCountersRequest{Rebuild: rebuild})
 	})
 	if err != nil {
 		return err
