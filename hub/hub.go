@@ -161,7 +161,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		Open:        []string{"/grpc.health.v1.Health/"},
 		Revoked:     func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
 		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
-		IsOperator:  func(c *x509.Certificate) bool { return (*h.operators.Load())[sha256.Sum256(c.Raw)] },
+		IsOperator:  h.isOperator,
 	}
 	h.grpc = grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(&tls.Config{
@@ -265,6 +265,11 @@ func (h *Hub) loadOperators() error {
 	h.operators.Store(&set)
 	h.log.Info("operator certificates loaded", "count", len(set))
 	return nil
+}
+
+// isOperator reports whether cert is listed in D/operators.
+func (h *Hub) isOperator(cert *x509.Certificate) bool {
+	return (*h.operators.Load())[sha256.Sum256(cert.Raw)]
 }
 
 // Admin is the admin service, for the dashboard and tests.
@@ -394,7 +399,7 @@ func (h *Hub) requireOperator(next http.Handler) http.Handler {
 			return
 		}
 		cert := r.TLS.VerifiedChains[0][0]
-		if !(*h.operators.Load())[sha256.Sum256(cert.Raw)] || policy.Revoked(h.trust, cert) {
+		if !h.isOperator(cert) || policy.Revoked(h.trust, cert) {
 			http.Error(w, fmt.Sprintf("Chứng thư %q không có quyền xem trang tổng hợp (not an operator certificate).", cert.Subject.CommonName), http.StatusForbidden)
 			return
 		}
