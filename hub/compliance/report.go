@@ -224,13 +224,16 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 		return nil, fmt.Errorf("building report: reading counters: %w", err)
 	}
 	gaps := make(map[string][]Gap)
+	missing := make(map[string]int64)
 	err = src.Numbering(ctx, p.From.Year(), p.To.Year(), func(agency string, year int, r Ranges) error {
 		if !want(agency) {
 			return nil
 		}
-		for _, g := range r.Gaps() {
+		yearGaps := r.Gaps()
+		for _, g := range yearGaps {
 			gaps[agency] = append(gaps[agency], Gap{Year: year, From: g.Lo, To: g.Hi})
 		}
+		missing[agency] += Missing(yearGaps)
 		return nil
 	})
 	if err != nil {
@@ -263,10 +266,8 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 		}
 		a := byCode[code]
 		kind, label := kindOf(a)
-		row := AgencyRow{Code: code, Name: a.GetName(), Kind: kind, Label: label, Figures: t.figures(), Gaps: gaps[code]}
-		for _, g := range row.Gaps {
-			row.PossiblyPaper += int64(g.To-g.From) + 1
-		}
+		row := AgencyRow{Code: code, Name: a.GetName(), Kind: kind, Label: label, Figures: t.figures(), Gaps: gaps[code],
+			PossiblyPaper: missing[code]}
 		if row.Gaps == nil {
 			row.Gaps = []Gap{}
 		}

@@ -18,22 +18,14 @@ import (
 type callerKey struct{}
 
 type caller struct {
-	agency   *lienthongv1.Agency
-	cert     *x509.Certificate
-	operator bool
+	agency *lienthongv1.Agency
+	cert   *x509.Certificate
 }
 
 // CallerFrom returns the authenticated agency of a request.
 func CallerFrom(ctx context.Context) (*lienthongv1.Agency, bool) {
 	c, ok := ctx.Value(callerKey{}).(caller)
 	return c.agency, ok
-}
-
-// OperatorFrom reports whether a request comes from an operator of the
-// hub (admin service calls).
-func OperatorFrom(ctx context.Context) (*x509.Certificate, bool) {
-	c, ok := ctx.Value(callerKey{}).(caller)
-	return c.cert, ok && c.operator
 }
 
 // CallerCertFrom returns the verified client certificate of a request.
@@ -86,7 +78,7 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 			return nil, toStatus(lienthong.Errorf(lienthong.KindPermission,
 				"chứng thư %q không có quyền quản trị trục (only the hub's operators may call this)", cert.Subject.CommonName))
 		}
-		return context.WithValue(ctx, callerKey{}, caller{cert: cert, operator: true}), nil
+		return context.WithValue(ctx, callerKey{}, caller{cert: cert}), nil
 	}
 	agency, err := a.Directory.Load().Authenticate(cert)
 	if err != nil {
