@@ -69,7 +69,28 @@ func splitLP(k []byte) (string, []byte, bool) {
 
 // applyDelta adds d to the derived buckets within tx.
 func applyDelta(tx *bolt.Tx, d *compliance.Delta) error {
-	counters := tx.Bucket(bucketCounters)
+	return addDelta(tx.Bucket(bucketCounters), tx.Bucket(bucketNumbers), tx.Bucket(bucketNumbering), d)
+}
+
+// records is what addDelta needs of a bucket, so that a check can build
+// the same records in memory.
+type records interface {
+	Get(key []byte) []byte
+	Put(key, value []byte) error
+}
+
+// memRecords is an in-memory bucket.
+type memRecords map[string][]byte
+
+func (m memRecords) Get(key []byte) []byte { return m[string(key)] }
+
+func (m memRecords) Put(key, value []byte) error {
+	m[string(key)] = value
+	return nil
+}
+
+// addDelta adds d to the counters, numbers and numbering records.
+func addDelta(counters, numbers, numbering records, d *compliance.Delta) error {
 	for k, c := range d.Counts {
 		key := counterKey(k.Agency, k.Day)
 		if v := counters.Get(key); v != nil {
@@ -84,7 +105,6 @@ func applyDelta(tx *bolt.Tx, d *compliance.Delta) error {
 			return fmt.Errorf("counters of %s on %s: %w", k.Agency, k.Day, err)
 		}
 	}
-	numbers, numbering := tx.Bucket(bucketNumbers), tx.Bucket(bucketNumbering)
 	for _, u := range d.Numbers {
 		key := numberKey(u.Agency, u.Year, u.Number, u.Notation)
 		if old := numbers.Get(key); len(old) == 1 && !u.Channel.Wins(compliance.Channel(old[0])) {
@@ -398,33 +418,16 @@ func (s *Store) CheckCounters(ctx context.Context, rebuild bool) (*CounterCheck,
 }
 
 // derivedImage returns the records d produces in each derived bucket,
-// following the rules of applyDelta.
-func derivedImage(d *compliance.Delta) (map[string]map[string][]byte, error) {
-	img := map[string]map[string][]byte{}
-	for _, name := range derivedBuckets() {
-		img[string(name)] = map[string][]byte{}
+// built by addDelta as the incremental path builds them.
+func derivedImage(d *compliance.Delta) (map[string]memRecords, error) {
+	counters, numbers, numbering := memRecords{}, memRecords{}, memRecords{}
+	if err := addDelta(counters, numbers, numbering, d); err != nil {
+		return nil, err
 	}
-	for k, c := range d.Counts {
-		img[string(bucketCounters)][string(counterKey(k.Agency, k.Day))] = c.Encode()
-	}
-	ranges := map[string]compliance.Ranges{}
-	nums := img[string(bucketNumbers)]
-	for _, u := range d.Numbers {
-		key := string(numberKey(u.Agency, u.Year, u.Number, u.Notation))
-		if old, ok := nums[key]; ok && !u.Channel.Wins(compliance.Channel(old[0])) {
-			continue
-		}
-		nums[key] = []byte{byte(u.Channel)}
-		rk := string(numberingKey(u.Agency, u.Year))
-		ranges[rk] = ranges[rk].Insert(u.Number)
-	}
-	for k, r := range ranges {
-		img[string(bucketNumbering)][k] = r.Encode()
-	}
-	return img, nil
+	return map[string]memRecords{string(bucketCounters): counters, string(bucketNumbers): numbers, string(bucketNumbering): numbering}, nil
 }
 
-func diffBucket(b *bolt.Bucket, name []byte, want map[string][]byte) []string {
+func diffBucket(b *bolt.Bucket, name []byte, want memRecords) []string {
 	var diffs []string
 	seen := 0
 	b.ForEach(func(k, v []byte) error {
