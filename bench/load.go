@@ -77,17 +77,8 @@ func startHubRun(ctx context.Context, hubDir, inbox string, c *corpus, p *picker
 			r.close()
 		}
 	}()
-	l := provision.Layout{Dir: hubDir}
-	for _, s := range specs {
-		id, err := node.LoadIdentity(l.Agency(s.Code))
-		if err != nil {
-			return r, err
-		}
-		cl, err := node.Dial(h.Addr(), id)
-		if err != nil {
-			return r, err
-		}
-		r.clients[s.Code] = cl
+	if err := DialAgencies(h.Addr(), provision.Layout{Dir: hubDir}, specs, r.clients); err != nil {
+		return r, err
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(specs))

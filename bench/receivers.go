@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/node"
 )
 
@@ -41,4 +42,20 @@ func StartReceivers(ctx context.Context, clients map[string]*node.Client, inbox 
 		})
 	}
 	return func() { cancel(); wg.Wait() }
+}
+
+// DialAgencies dials the hub at addr as every agency of specs, with the
+// identities of the hub directory l, into clients (so that the caller can
+// close the ones opened even when one fails).
+func DialAgencies(addr string, l provision.Layout, specs []provision.SampleAgency, clients map[string]*node.Client) error {
+	for _, s := range specs {
+		id, err := node.LoadIdentity(l.Agency(s.Code))
+		if err != nil {
+			return err
+		}
+		if clients[s.Code], err = node.Dial(addr, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -126,14 +126,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}()
 	l := provision.Layout{Dir: hubDir}
-	for _, s := range specs {
-		id, err := node.LoadIdentity(l.Agency(s.Code))
-		if err != nil {
-			return nil, err
-		}
-		if clients[s.Code], err = node.Dial(h.Addr(), id); err != nil {
-			return nil, err
-		}
+	if err := bench.DialAgencies(h.Addr(), l, specs, clients); err != nil {
+		return nil, err
 	}
 
 	r := &replay{plan: plan, clock: clock, clients: clients, pdfs: pdfs, flights: make(map[string]*flight, cfg.Docs)}
