@@ -93,7 +93,7 @@ func limitAccept(ctx context.Context, st *store.Store, p *picker, sender string,
 		}
 		rest = rest[k:]
 	}
-	ref, err := w.Commit()
+	ref, err := w.Commit(ctx)
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,9 @@ func startHubRun(ctx context.Context, hubDir, inbox string, c *corpus, p *picker
 	if err := errors.Join(errs...); err != nil {
 		return r, err
 	}
-	r.startReceivers(inbox)
+	if err := r.startReceivers(inbox); err != nil {
+		return r, err
+	}
 	return r, nil
 }
 
@@ -121,14 +123,19 @@ func (r *hubRun) err() error {
 
 // startReceivers runs one receiver per agency (StartReceivers), counting
 // the documents acknowledged.
-func (r *hubRun) startReceivers(inbox string) {
-	r.stopReceivers = StartReceivers(r.ctx, r.clients, inbox, node.ReceiveOptions{}, func(string, *node.Client, *node.Received) error {
+func (r *hubRun) startReceivers(inbox string) error {
+	stop, err := StartReceivers(r.ctx, r.clients, inbox, node.ReceiveOptions{}, func(string, *node.Client, *node.Received) error {
 		r.delivered.Add(1)
 		if r.inWindow.Load() {
 			r.winDelivered.Add(1)
 		}
 		return nil
 	}, func(err error) { r.fail(err) })
+	if err != nil {
+		return err
+	}
+	r.stopReceivers = stop
+	return nil
 }
 
 // sendOne sends one corpus document of agency to recipients chosen by the

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/internal/fsutil"
 	"github.com/lienthong/lienthong/node"
 )
 
@@ -17,8 +18,23 @@ import (
 // every document, then each (if not nil) sees it, and its folder is
 // removed so the disk does not fill. A receiver that stops for any reason
 // but stop calls fail. stop ends the receivers and waits for them.
+//
+// The receivers share one group sync (unless opts has one): on separate
+// machines each would flush its own disk, here they share one, and a
+// flush each would serialise them all on it.
 func StartReceivers(ctx context.Context, clients map[string]*node.Client, inbox string, opts node.ReceiveOptions,
-	each func(code string, c *node.Client, rc *node.Received) error, fail func(error)) (stop func()) {
+	each func(code string, c *node.Client, rc *node.Received) error, fail func(error)) (stop func(), err error) {
+	if err := os.MkdirAll(inbox, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the receivers' inbox: %w", err)
+	}
+	closeSync := func() {}
+	if opts.Sync == nil {
+		gs, err := fsutil.NewGroupSync(inbox)
+		if err != nil {
+			return nil, err
+		}
+		opts.Sync, closeSync = gs, func() { gs.Close() }
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	opts.Wait = true
 	var wg sync.WaitGroup
@@ -41,7 +57,7 @@ func StartReceivers(ctx context.Context, clients map[string]*node.Client, inbox 
 			fail(fmt.Errorf("receiver %s: %w", code, err))
 		})
 	}
-	return func() { cancel(); wg.Wait() }
+	return func() { cancel(); wg.Wait(); closeSync() }, nil
 }
 
 // DialAgencies dials the hub at addr as every agency of specs, with the

@@ -174,6 +174,8 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		})),
 		grpc.ChainUnaryInterceptor(auth.Unary),
 		grpc.ChainStreamInterceptor(auth.Stream),
+		grpc.InitialWindowSize(exchange.StreamWindow),
+		grpc.InitialConnWindowSize(exchange.ConnWindow),
 	)
 	exchange.New(exchange.Config{
 		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,

@@ -38,7 +38,8 @@ func Dial(addr string, id *Identity, opts ...grpc.DialOption) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to hub %s: %w", addr, err)
 	}
-	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(id.tlsConfig(host)))}, opts...)
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(id.tlsConfig(host))),
+		grpc.WithInitialWindowSize(StreamWindow), grpc.WithInitialConnWindowSize(ConnWindow)}, opts...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to hub %s: %w", addr, err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -26,7 +27,8 @@ import (
 // sender gave, DeliveryFile and, once acknowledged, DeliveredFile. It
 // appears whole or not at all: it is assembled in OUT/.partial-MESSAGE_ID
 // (left behind by a crash, cleared when the document is delivered again),
-// fsynced, then renamed.
+// flushed to disk, then renamed, and the rename flushed before the
+// acknowledgement.
 type Received struct {
 	MessageID    string
 	Envelope     *lienthongv1.Envelope
@@ -42,6 +44,8 @@ type Received struct {
 	Duplicate bool
 	// Delivered is the hub's signed "delivered" receipt for the ack.
 	Delivered *lienthongv1.Receipt
+
+	partial string // the folder it is written in, until renamed to Dir
 }
 
 // DeliveryFile, in a received document's folder, is the delivery header
@@ -49,8 +53,8 @@ type Received struct {
 // the envelope with the exact bytes the sender signed and its signature,
 // the hub's signed "accepted" receipt and the outcome of the hub's
 // signature checks; everything needed to prove the document offline. One
-// file, not one per part, because each file written before the
-// acknowledgement costs an fsync; binary, because encoding it as JSON took
+// file, not one per part, because every file written before the
+// acknowledgement adds to the flush that makes the document durable; binary, because encoding it as JSON took
 // a tenth of the CPU time of storing a document. The register and
 // `ltnode inbox --json` hold the envelope's fields for reading.
 const DeliveryFile = "delivery.pb"
@@ -77,22 +81,83 @@ type ReceiveOptions struct {
 	// error stops ReceiveInto with the notification unacknowledged. When
 	// nil, notifications are left with the hub, unacknowledged.
 	OnNotification func(body *lienthongv1.ReceiptBody, r *lienthongv1.Receipt) error
+	// Sync, if not nil, is the group sync that makes documents durable; it
+	// must cover the inbox folder's file system. Receivers running in one
+	// process share one so that their flushes are shared too. When nil,
+	// ReceiveInto makes its own.
+	Sync *fsutil.GroupSync
 }
 
 // ReceiveInto fetches pending documents into outDir, one folder per
 // message id, checking every file against its declared size and SHA-256
-// and the hub's receipt; each document is made durable (fsync, rename)
-// before it is acknowledged. each, if not nil, is called after the ack.
-// Notifications arriving between documents go to opts.OnNotification.
-// With Wait, ReceiveInto returns nil when ctx ends.
+// and the hub's receipt; each document is made durable (flush, rename,
+// flush) before it is acknowledged. each, if not nil, is called after the
+// ack. Notifications arriving between documents go to
+// opts.OnNotification. With Wait, ReceiveInto returns nil when ctx ends.
+//
+// Reading the stream runs ahead of storing and acknowledging: while the
+// documents read so far are flushed and acknowledged (together, one flush
+// for all of them), the next ones are already being written. The
+// callbacks are called from one goroutine, in the order of the stream.
 func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOptions, each func(*Received) error) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("creating inbox folder: %w", err)
 	}
-	stream, err := c.api.Receive(ctx, &lienthongv1.ReceiveRequest{Wait: opts.Wait}, grpc.ForceCodecV2(c.recv))
+	gs := opts.Sync
+	if gs == nil {
+		var err error
+		if gs, err = fsutil.NewGroupSync(outDir); err != nil {
+			return err
+		}
+		defer gs.Close()
+	} else if err := gs.Covers(outDir); err != nil {
+		return fmt.Errorf("inbox folder: %w", err)
+	}
+	sctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	stream, err := c.api.Receive(sctx, &lienthongv1.ReceiveRequest{Wait: opts.Wait}, grpc.ForceCodecV2(c.recv))
 	if err != nil {
 		return err
 	}
+	queue := make(chan received, receiveAhead)
+	settled := make(chan error, 1)
+	go func() {
+		err := c.settle(ctx, queue, gs, opts, each)
+		if err != nil {
+			stop(err) // ends the stream, and with it the reading below
+			for range queue {
+			}
+		}
+		settled <- err
+	}()
+	readErr := c.readStream(stream, outDir, queue)
+	close(queue)
+	settleErr := <-settled
+	if opts.Wait && ctx.Err() != nil {
+		return nil // what was not acknowledged is delivered again
+	}
+	if settleErr != nil {
+		return settleErr
+	}
+	return readErr
+}
+
+// receiveAhead is how many documents read from the stream may wait to be
+// flushed and acknowledged: enough to keep the stream busy during a flush
+// and the acknowledgements, few enough that little is received twice
+// when the connection breaks.
+const receiveAhead = 16
+
+// received is what the reading of the stream hands over: a document
+// written to its .partial folder, or a notification.
+type received struct {
+	doc   *Received
+	notif *lienthongv1.Receipt
+}
+
+// readStream reads documents into their .partial folders and hands them,
+// and the notifications, to queue; it returns nil at the stream's end.
+func (c *Client) readStream(stream lienthongv1.ExchangeService_ReceiveClient, outDir string, queue chan<- received) error {
 	m := new(receiveMsg) // reused for every message of the stream
 	for {
 		err := stream.RecvMsg(m)
@@ -100,9 +165,6 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 			return nil
 		}
 		if err != nil {
-			if opts.Wait && ctx.Err() != nil {
-				return nil
-			}
 			return err
 		}
 		if m.Chunk {
@@ -110,9 +172,7 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 		}
 		msg := m.Other
 		if n := msg.GetNotification(); n != nil {
-			if err := c.notification(ctx, n.GetReceipt(), opts.OnNotification); err != nil {
-				return err
-			}
+			queue <- received{notif: n.GetReceipt()}
 			continue
 		}
 		hdr := msg.GetHeader()
@@ -123,21 +183,89 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 		if err != nil {
 			return err
 		}
-		if opts.OnStored != nil {
-			if err := opts.OnStored(r); err != nil {
+		queue <- received{doc: r}
+	}
+}
+
+// settle makes the documents from queue durable and acknowledges them, in
+// batches of what has queued up, and handles the notifications between
+// them in order.
+func (c *Client) settle(ctx context.Context, queue <-chan received, gs *fsutil.GroupSync, opts ReceiveOptions, each func(*Received) error) error {
+	var batch []*Received
+	for {
+		it, ok := <-queue
+		for ok && it.doc != nil {
+			batch = append(batch, it.doc)
+			select {
+			case it, ok = <-queue:
+				continue
+			default:
+			}
+			break
+		}
+		if err := c.settleBatch(ctx, batch, gs, opts, each); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		if !ok {
+			return nil
+		}
+		if it.notif != nil {
+			if err := c.notification(ctx, it.notif, opts.OnNotification); err != nil {
 				return err
 			}
 		}
-		ack, err := c.api.Ack(ctx, &lienthongv1.AckRequest{MessageId: r.MessageID})
-		if err != nil {
-			return fmt.Errorf("acknowledging %s: %w", r.MessageID, err)
+	}
+}
+
+// settleBatch stores the documents read (one flush for their files, then
+// their renames into place and one flush for those), hands them to
+// opts.OnStored, acknowledges them and hands them to each. On error the
+// documents not yet acknowledged stay so; the hub delivers them again.
+func (c *Client) settleBatch(ctx context.Context, batch []*Received, gs *fsutil.GroupSync, opts ReceiveOptions, each func(*Received) error) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	var fresh []*Received
+	for _, r := range batch {
+		if !r.Duplicate {
+			fresh = append(fresh, r)
 		}
-		if _, err := c.receipts.verify(ack.GetReceipt(), c.id.Roots); err != nil {
-			return fmt.Errorf("delivered receipt for %s: %w", r.MessageID, err)
+	}
+	if len(fresh) > 0 {
+		// The files' data and names must be durable before the folders are
+		// put in place: a folder present after a crash counts as received.
+		if err := gs.Sync(ctx); err != nil {
+			return fmt.Errorf("storing %s: %w", fresh[0].MessageID, err)
 		}
-		r.Delivered = ack.GetReceipt()
-		if err := writeDelivered(filepath.Join(r.Dir, DeliveredFile), r.Delivered); err != nil {
-			return err
+		for _, r := range fresh {
+			if err := os.Rename(r.partial, r.Dir); err != nil {
+				return fmt.Errorf("storing %s in the inbox: %w", r.MessageID, err)
+			}
+		}
+		if err := gs.Sync(ctx); err != nil {
+			return fmt.Errorf("storing %s: %w", fresh[0].MessageID, err)
+		}
+	}
+	stored := len(batch)
+	var storedErr error
+	if opts.OnStored != nil {
+		for i, r := range batch {
+			if storedErr = opts.OnStored(r); storedErr != nil {
+				stored = i
+				break
+			}
+		}
+	}
+	errs := make([]error, stored)
+	var wg sync.WaitGroup
+	for i, r := range batch[:stored] {
+		wg.Go(func() { errs[i] = c.ack(ctx, r) })
+	}
+	wg.Wait()
+	for i, r := range batch[:stored] {
+		if errs[i] != nil {
+			return errs[i]
 		}
 		if each != nil {
 			if err := each(r); err != nil {
@@ -145,6 +273,20 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 			}
 		}
 	}
+	return storedErr
+}
+
+// ack acknowledges a stored document and keeps the hub's receipt.
+func (c *Client) ack(ctx context.Context, r *Received) error {
+	ack, err := c.api.Ack(ctx, &lienthongv1.AckRequest{MessageId: r.MessageID})
+	if err != nil {
+		return fmt.Errorf("acknowledging %s: %w", r.MessageID, err)
+	}
+	if _, err := c.receipts.verify(ack.GetReceipt(), c.id.Roots); err != nil {
+		return fmt.Errorf("delivered receipt for %s: %w", r.MessageID, err)
+	}
+	r.Delivered = ack.GetReceipt()
+	return writeDelivered(filepath.Join(r.Dir, DeliveredFile), r.Delivered)
 }
 
 // notification verifies a notification's receipt, hands it to fn and
@@ -167,8 +309,10 @@ func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, fn fu
 }
 
 // receiveOne reads one document (its chunks and end marker) from the
-// stream into outDir, each message into m.
-func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m *receiveMsg, outDir string, hdr *lienthongv1.DeliveryHeader) (*Received, error) {
+// stream, each message into m, into its .partial folder in outDir; a
+// document already in the inbox is checked and its copy dropped.
+func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m *receiveMsg, outDir string,
+	hdr *lienthongv1.DeliveryHeader) (*Received, error) {
 	env := new(lienthongv1.Envelope)
 	if err := proto.Unmarshal(hdr.GetEnvelope().GetEnvelope(), env); err != nil {
 		return nil, fmt.Errorf("hub sent a malformed envelope: %w", err)
@@ -247,20 +391,10 @@ func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m 
 	if err != nil {
 		return nil, fmt.Errorf("encoding the delivery header of %s: %w", id, err)
 	}
-	if err := writeSynced(filepath.Join(partial, DeliveryFile), raw); err != nil {
-		return nil, err
+	if err := os.WriteFile(filepath.Join(partial, DeliveryFile), raw, 0o644); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", id, err)
 	}
-	// The files' data is durable (fsynced one by one); this makes their
-	// names in the folder durable before the folder is put in place.
-	if err := fsutil.SyncDir(partial); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(partial, r.Dir); err != nil {
-		return nil, fmt.Errorf("storing %s in the inbox: %w", id, err)
-	}
-	if err := fsutil.SyncDir(outDir); err != nil {
-		return nil, err
-	}
+	r.partial = partial
 	for i, p := range w.paths {
 		w.paths[i] = filepath.Join(r.Dir, filepath.Base(p))
 	}
@@ -315,10 +449,6 @@ func (w *fileSink) write(p []byte) error {
 func (w *fileSink) closeCurrent(info *lienthongv1.FileInfo) error {
 	f := w.f
 	w.f = nil
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", f.Name(), err)
-	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", f.Name(), err)
 	}
@@ -369,20 +499,4 @@ func writeDelivered(path string, r *lienthongv1.Receipt) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
-}
-
-func writeSynced(path string, b []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
 }

@@ -28,6 +28,14 @@ import (
 // protobuf framing (under 64 bytes) fit in 32 KiB.
 const SendChunkSize = 32<<10 - 64
 
+// StreamWindow and ConnWindow are the HTTP/2 flow-control windows the node
+// grants the hub for the documents it receives; see the hub's
+// exchange.StreamWindow for why they are fixed and this size.
+const (
+	StreamWindow = 256 << 10
+	ConnWindow   = 1 << 20
+)
+
 // File is one file of an outgoing document.
 type File struct {
 	// Path is read twice: once to hash it, once to upload it.

@@ -38,6 +38,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "deliveries sent and not yet acknowledged, at most")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the generated year")
 	fs.StringVar(&cfg.Dir, "dir", "", "work `directory`; default a temporary one, removed afterwards")
+	fs.StringVar(&cfg.Inbox, "inbox", "", "`directory` the receivers write to (default in --dir; e.g. /dev/shm keeps them off the hub's disk)")
 	fs.DurationVar(&cfg.Progress, "progress", cfg.Progress, "progress line interval (0: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -62,6 +63,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	fmt.Fprintf(m.Stdout, "deliveries acknowledged  %d, status steps %d\n", res.Deliveries, res.Steps)
 	fmt.Fprintf(m.Stdout, "wall time                %v (%.0f documents/s)\n", res.Wall.Round(time.Second), res.DocsPerS)
 	fmt.Fprintf(m.Stdout, "hub disk                 %.0f MB (database %.0f MB)\n", res.DiskMB, res.DBMB)
+	fmt.Fprintf(m.Stdout, "receivers wrote to       %s\n", res.Inbox)
 	fmt.Fprintf(m.Stdout, "compliance report        %s\n", map[bool]string{true: "matches the replay", false: "DIFFERS from the replay"}[res.Match])
 	fmt.Fprintf(m.Stdout, "counters vs recount      %s\n", map[bool]string{true: "equal", false: "DIFFER"}[res.Recount])
 	for _, d := range res.Mismatches {

@@ -31,8 +31,11 @@ type Config struct {
 	MaxInFlight                      int // deliveries sent but not yet acknowledged
 	Seed                             uint64
 	Dir                              string // work directory; a temporary one if empty
-	Logf                             func(format string, args ...any)
-	Progress                         time.Duration
+	// Inbox, if set, is where the receivers write (a folder is made in it
+	// and removed after); otherwise in Dir.
+	Inbox    string
+	Logf     func(format string, args ...any)
+	Progress time.Duration
 }
 
 // DefaultConfig is the province-year of issue #7: 800,000 documents among
@@ -57,6 +60,7 @@ type Result struct {
 	Match        bool          `json:"compliance_match"`
 	Mismatches   []string      `json:"mismatches,omitempty"`
 	Recount      bool          `json:"counters_equal_recount"`
+	Inbox        string        `json:"inbox"` // "work dir", or Config.Inbox
 }
 
 // simClock is the hub's simulated clock.
@@ -141,7 +145,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r.ctx, r.fail = rctx, cancel
-	stopReceivers := r.startReceivers(filepath.Join(work, "inbox"))
+	inbox, inboxName := filepath.Join(work, "inbox"), "work dir"
+	if cfg.Inbox != "" {
+		if inbox, err = os.MkdirTemp(cfg.Inbox, "ltyear-inbox-*"); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		defer os.RemoveAll(inbox)
+		inboxName = cfg.Inbox
+	}
+	stopReceivers, err := r.startReceivers(inbox)
+	if err != nil {
+		return nil, err
+	}
 	defer stopReceivers()
 
 	began := time.Now()
@@ -163,7 +178,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("building the report: %w", err)
 	}
 	res := &Result{Agencies: len(specs), Docs: r.docs.Load(), Declarations: r.decls.Load(), Deliveries: r.acked.Load(),
-		Steps: r.steps.Load(), Wall: wall, WallS: wall.Seconds(), DocsPerS: float64(r.docs.Load()) / wall.Seconds()}
+		Steps: r.steps.Load(), Inbox: inboxName, Wall: wall, WallS: wall.Seconds(), DocsPerS: float64(r.docs.Load()) / wall.Seconds()}
 	res.Mismatches = compare(rep, plan.Truth)
 	res.Match = len(res.Mismatches) == 0
 	check, err := h.Store().CheckCounters(ctx, false)
@@ -252,7 +267,7 @@ func (r *replay) err() error {
 // startReceivers runs one node receiver per agency: each document is
 // stored and acknowledged by the node library, then the planned steps are
 // reported and the folder removed so the disk does not fill.
-func (r *replay) startReceivers(inbox string) (stop func()) {
+func (r *replay) startReceivers(inbox string) (stop func(), err error) {
 	opts := node.ReceiveOptions{OnNotification: func(*lienthongv1.ReceiptBody, *lienthongv1.Receipt) error { return nil }}
 	return bench.StartReceivers(r.ctx, r.clients, inbox, opts, func(_ string, c *node.Client, rc *node.Received) error {
 		r.acked.Add(1)

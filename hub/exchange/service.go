@@ -77,6 +77,18 @@ func DefaultLimits() Limits {
 // framing (under 64 bytes) fit in 32 KiB.
 const ChunkSize = 32<<10 - 64
 
+// StreamWindow and ConnWindow are the HTTP/2 flow-control windows the hub
+// grants (per upload stream, per connection). With gRPC's default of
+// 64 KiB, growing only as its bandwidth probes see fit, a 200 KB document
+// waited for several window updates, each a round trip through two busy
+// goroutines: half of a Send's time under load. 256 KiB takes a typical
+// document in one go; it is also the most a stream buffers unread, so
+// memory stays bounded by streams, not by attachment size.
+const (
+	StreamWindow = 256 << 10
+	ConnWindow   = 1 << 20
+)
+
 // Config wires a Service.
 type Config struct {
 	Store     Storage
@@ -372,7 +384,7 @@ func (s *Service) receiveFiles(stream lienthongv1.ExchangeService_SendServer, en
 		if sum := w.Sum(); string(sum[:]) != string(f.GetSha256()) {
 			return lienthong.Errorf(lienthong.KindInvalid, "tệp %q: mã băm SHA-256 không khớp với phong bì, tệp đã bị thay đổi hoặc hỏng khi truyền (hash mismatch)", f.GetName())
 		}
-		ref, err := w.Commit()
+		ref, err := w.Commit(stream.Context())
 		if err != nil {
 			return fmt.Errorf("storing file %q: %w", f.GetName(), err)
 		}

@@ -46,7 +46,7 @@ func benchAccept(s *Store, n uint64, file []byte) error {
 		}
 		rest = rest[k:]
 	}
-	ref, err := w.Commit()
+	ref, err := w.Commit(context.Background())
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,10 @@ type blobDir struct {
 	// it as of its lock.
 	closed atomic.Bool
 
+	// sync flushes the blobs' file system: a blob's data before its
+	// rename, and the rename before the document naming it is committed.
+	sync *fsutil.GroupSync
+
 	// durable[b] is set once the shard directory for first byte b is known
 	// to have a durable entry in root.
 	durable [256]atomic.Bool
@@ -70,19 +74,27 @@ func openBlobDir(root string) (*blobDir, error) {
 	if err := os.MkdirAll(d.tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("creating blob directory: %w", err)
 	}
+	gs, err := fsutil.NewGroupSync(root)
+	if err != nil {
+		return nil, err
+	}
+	d.sync = gs
 	// Nobody else has the database open, so whatever is in tmp was left by
 	// a writer that died.
 	names, err := readNames(d.tmp)
 	if err != nil {
+		gs.Close()
 		return nil, fmt.Errorf("listing unfinished blobs: %w", err)
 	}
 	for _, n := range names {
 		if err := os.Remove(filepath.Join(d.tmp, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			gs.Close()
 			return nil, fmt.Errorf("removing unfinished blob: %w", err)
 		}
 	}
 	shards, err := d.shards()
 	if err != nil {
+		gs.Close()
 		return nil, err
 	}
 	for _, sh := range shards {
@@ -213,12 +225,12 @@ func (w *BlobWriter) Sum() [32]byte {
 	return s
 }
 
-// Commit makes the blob durable under its content address: it fsyncs the
+// Commit makes the blob durable under its content address: it flushes the
 // file, renames it to dir/blobs/<hex[0:2]>/<hex> (or, if that blob exists,
-// drops the temporary file) and fsyncs the directories. The blob is pinned
-// until Accept or DiscardBlobs releases it. On error nothing is left
-// behind.
-func (w *BlobWriter) Commit() (BlobRef, error) {
+// drops the temporary file) and flushes the rename. Flushes are shared
+// with concurrent commits (fsutil.GroupSync). The blob is pinned until
+// Accept or DiscardBlobs releases it. On error nothing is left behind.
+func (w *BlobWriter) Commit(ctx context.Context) (BlobRef, error) {
 	if w.done {
 		return BlobRef{}, errors.New("committing blob: already committed or aborted")
 	}
@@ -230,14 +242,18 @@ func (w *BlobWriter) Commit() (BlobRef, error) {
 		os.Remove(tmp)
 		return BlobRef{}, fmt.Errorf("committing blob %s: %w", ref, err)
 	}
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return fail(err)
-	}
 	if err := w.f.Close(); err != nil {
 		return fail(err)
 	}
 	if err := d.ensureShard(ref.SHA256); err != nil {
+		return fail(err)
+	}
+	// The content must be durable before it has its name: a blob found
+	// under its address is trusted.
+	if err := d.sync.Sync(ctx); err != nil {
+		if d.closed.Load() { // Close closed the flush's directory handle
+			err = ErrClosed
+		}
 		return fail(err)
 	}
 	final := d.path(ref.SHA256)
@@ -269,8 +285,11 @@ func (w *BlobWriter) Commit() (BlobRef, error) {
 	st.pins[ref.SHA256]++
 	st.mu.Unlock()
 	// Also when the file existed: the writer that renamed it may not have
-	// synced the directory yet.
-	if err := fsutil.SyncDir(d.shardDir(ref.SHA256)); err != nil {
+	// flushed the rename yet.
+	if err := d.sync.Sync(ctx); err != nil {
+		if d.closed.Load() {
+			err = ErrClosed
+		}
 		w.s.release([]BlobRef{ref}, true)
 		return BlobRef{}, fmt.Errorf("committing blob %s: %w", ref, err)
 	}

@@ -49,7 +49,7 @@ func TestBlobWriter(t *testing.T) {
 			if w.Size() != int64(len(tc.data)) || w.Sum() != want {
 				t.Errorf("before Commit: Size %d Sum %x, want %d %x", w.Size(), w.Sum(), len(tc.data), want)
 			}
-			ref, err := w.Commit()
+			ref, err := w.Commit(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func TestBlobAbort(t *testing.T) {
 	if _, err := w.Write([]byte("more")); err == nil {
 		t.Error("Write after Abort succeeded")
 	}
-	if _, err := w.Commit(); err == nil {
+	if _, err := w.Commit(context.Background()); err == nil {
 		t.Error("Commit after Abort succeeded")
 	}
 	if want := (counts{}); countsOf(t, s) != want {

@@ -164,7 +164,7 @@ func crashAccept(s *Store, id string, data []byte) ([32]byte, error) {
 		}
 		rest = rest[n:]
 	}
-	ref, err := w.Commit()
+	ref, err := w.Commit(context.Background())
 	if err != nil {
 		return [32]byte{}, err
 	}

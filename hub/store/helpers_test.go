@@ -76,7 +76,7 @@ func putBlob(tb testing.TB, s *Store, data []byte) BlobRef {
 	if _, err := w.Write(data); err != nil {
 		tb.Fatal(err)
 	}
-	ref, err := w.Commit()
+	ref, err := w.Commit(context.Background())
 	if err != nil {
 		tb.Fatal(err)
 	}

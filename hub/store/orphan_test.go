@@ -231,7 +231,7 @@ func TestWritersOutliveClose(t *testing.T) {
 	if _, err := writing.Write([]byte("second half")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = writing.Commit()
+	_, err = writing.Commit(context.Background())
 	wantErr(t, err, ErrClosed)
 	_, _, err = s.Accept(ctx, committed)
 	wantErr(t, err, ErrClosed)

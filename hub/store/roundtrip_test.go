@@ -383,7 +383,7 @@ func TestEmptyBlobDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := w.Commit()
+	ref, err := w.Commit(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

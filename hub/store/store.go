@@ -135,6 +135,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	// directory entries durable before anything is stored in them.
 	for _, d := range []string{filepath.Dir(filepath.Clean(dir)), dir, blobs.root} {
 		if err := fsutil.SyncDir(d); err != nil {
+			blobs.sync.Close()
 			db.Close()
 			return nil, err
 		}
@@ -195,6 +196,7 @@ func (s *Store) Close() error {
 		if err := s.db.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("closing hub database: %w", err)
 		}
+		s.blobs.sync.Close()
 	})
 	return s.closeErr
 }

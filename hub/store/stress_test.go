@@ -72,7 +72,7 @@ func TestBlobPinsUnderConcurrency(t *testing.T) {
 					errs[i] = err
 					return
 				}
-				ref, err := w.Commit()
+				ref, err := w.Commit(context.Background())
 				if err != nil {
 					errs[i] = err
 					return
@@ -185,7 +185,7 @@ func TestCloseWhileAccepting(t *testing.T) {
 					errs[i] = err
 					return
 				}
-				ref, err := w.Commit()
+				ref, err := w.Commit(context.Background())
 				if err != nil {
 					errs[i] = err
 					return
