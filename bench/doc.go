@@ -16,8 +16,8 @@
 //
 // Clients and hub share the process and the disk: RSS, heap and CPU
 // figures include the senders' and receivers' work (TLS, hashing, envelope
-// and receipt signatures, writing received files with fsync), and the
-// receivers' fsyncs compete with the hub's. Config.Inbox (ltbench --inbox)
+// and receipt signatures, writing received files and flushing them), and
+// the receivers' flushes compete with the hub's. Config.Inbox (ltbench --inbox)
 // moves the receivers' folders elsewhere, e.g. to a tmpfs, as if the
 // agencies wrote on their own machines.
 //
@@ -44,7 +44,7 @@
 //
 // The hub stores blobs by SHA-256, and a document's PDF cannot be varied
 // without breaking its signatures, so the corpus PDFs are sent again and
-// again: the hub still writes and fsyncs each upload into a temporary file
+// again: the hub still writes and flushes each upload into a temporary file
 // and then drops it as a duplicate instead of renaming it, which costs the
 // same; the disk does not fill.
 package bench

@@ -27,8 +27,8 @@ type limitResult struct {
 
 // measureLimit does what the hub does to store a document, minus gRPC,
 // TLS, signature checks and receipt signing: senders goroutines each
-// stream the same PDF bytes into a blob (SHA-256 while writing, fsync,
-// rename) in chunks of the node's size, and store.Accept the document for
+// stream the same PDF bytes into a blob (SHA-256 while writing, flush,
+// rename, flush) in chunks of the node's size, and store.Accept the document for
 // the same kind of recipients (group commit, fsync). It measures dur after
 // warmup.
 func measureLimit(ctx context.Context, dir string, docs map[string][][]byte, p *picker, senders []string, seed uint64, warmup, dur time.Duration) (limitResult, error) {

@@ -57,7 +57,7 @@ func (m *Main) parse(args []string) (Config, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.Dir, "dir", "", "work `directory` (hub, inboxes); default a temporary one, removed afterwards")
-	fs.StringVar(&cfg.Inbox, "inbox", "", "`directory` the receivers write to (default in --dir; e.g. /dev/shm keeps their fsyncs off the hub's disk)")
+	fs.StringVar(&cfg.Inbox, "inbox", "", "`directory` the receivers write to (default in --dir; e.g. /dev/shm keeps their flushes off the hub's disk)")
 	fs.StringVar(&cfg.Cache, "cache", "", "cache `directory` for the hub template and signed corpus (default $XDG_CACHE_HOME/lienthong-bench)")
 	fs.BoolVar(&cfg.Sample, "sample", false, "use the 13-agency sample province of `lthub init` instead of a generated one")
 	fs.IntVar(&cfg.Departments, "departments", cfg.Departments, "departments of the generated province")

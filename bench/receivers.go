@@ -14,7 +14,7 @@ import (
 )
 
 // StartReceivers runs one waiting node.ReceiveInto per client, each into
-// inbox/CODE: the node library writes, checks, fsyncs and acknowledges
+// inbox/CODE: the node library writes, checks, flushes and acknowledges
 // every document, then each (if not nil) sees it, and its folder is
 // removed so the disk does not fill. A receiver that stops for any reason
 // but stop calls fail. stop ends the receivers and waits for them.

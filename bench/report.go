@@ -14,7 +14,7 @@ func WriteReport(w io.Writer, cfg Config, res *Result) error {
 	fmt.Fprintf(w, "directory: %d agencies; corpus: %d PDFs of %d bytes, each signed twice (head, then seal); cache %s\n",
 		res.Agencies, res.CorpusDocs, res.PDFBytes, res.Cache)
 	fmt.Fprintf(w, "recipients mix single,2-5,group = %s; receivers write to %s\n", res.Mix, res.Inbox)
-	fmt.Fprintf(w, "the hub and all clients share this process and disk: RSS, heap, CPU and fsyncs include the senders' and receivers' work\n\n")
+	fmt.Fprintf(w, "the hub and all clients share this process and disk: RSS, heap, CPU and disk flushes include the senders' and receivers' work\n\n")
 	// One table; section titles span the columns (a line without tabs is
 	// left alone by tabwriter but would end the column block).
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -24,7 +24,7 @@ func WriteReport(w io.Writer, cfg Config, res *Result) error {
 	}
 	section("maximum rate")
 	row("setting", fmt.Sprintf("%d senders", res.Senders), fmt.Sprintf("%.0fs measured after %s warm-up", res.DurationS, cfg.Warmup))
-	row("accepted", fmt.Sprintf("%.1f docs/s", res.DocsPerS), "Send returned: durable (fsynced)")
+	row("accepted", fmt.Sprintf("%.1f docs/s", res.DocsPerS), "Send returned: durable (flushed)")
 	row("uploaded", fmt.Sprintf("%.1f MB/s", res.MBPerS), "PDF bytes accepted, 10^6 B")
 	row("delivered+acked", fmt.Sprintf("%.1f deliveries/s", res.DeliveredPerS), fmt.Sprintf("fan-out %.2f recipients/doc; backlog %d at the end", res.Fanout, res.BacklogAtEnd))
 	row("Send latency", fmt.Sprintf("p50 %.1f ms", res.P50Ms), fmt.Sprintf("p99 %.1f ms, p99.9 %.1f ms", res.P99Ms, res.P999Ms))
@@ -38,7 +38,7 @@ func WriteReport(w io.Writer, cfg Config, res *Result) error {
 		row("Send latency", fmt.Sprintf("p50 %.1f ms", res.HalfLoadP50Ms), fmt.Sprintf("p99 %.1f ms, p99.9 %.1f ms (from scheduled start)", res.HalfLoadP99Ms, res.HalfLoadP999Ms))
 	}
 	section("raw limit")
-	row("stored", fmt.Sprintf("%.1f docs/s", res.LimitDocsPerS), "blob write+fsync, store.Accept; no gRPC, no verification")
+	row("stored", fmt.Sprintf("%.1f docs/s", res.LimitDocsPerS), "blob write+flush, store.Accept; no gRPC, no verification")
 	row("hub / limit", fmt.Sprintf("%.3f", res.Ratio), "ratio of the accepted rates")
 	section("verification")
 	row("one core", fmt.Sprintf("%.1f docs/s", res.VerifyDocsPerS1), "pades.Verify of the corpus PDFs, in memory")

@@ -23,7 +23,7 @@ type Config struct {
 	Dir string
 	// Inbox, if set, is where the receivers write (a folder is made in
 	// it and removed afterwards), e.g. a tmpfs such as /dev/shm so that
-	// the receiving agencies' fsyncs, which would be on their own machines,
+	// the receiving agencies' flushes, which would be on their own machines,
 	// do not load the hub's disk; "" means inside Dir.
 	Inbox string
 	// Cache keeps the hub template and the signed corpus between runs; ""

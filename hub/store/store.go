@@ -3,10 +3,12 @@
 // statuses and receipts, beside content-addressed blob files holding the
 // documents' bytes.
 //
-// Durability: blob files are written, fsynced and renamed into place (and
-// their directories fsynced) before the transaction that names them
-// commits, and every write transaction is fsynced, so a document the hub
-// has called "accepted" survives kill -9 and power loss.
+// Durability: blob files are written, flushed, renamed into place and the
+// rename flushed before the transaction that names them commits, and
+// every write transaction is fsynced, so a document the hub has called
+// "accepted" survives kill -9 and power loss. The blob flushes are one
+// syncfs shared by the uploads waiting at that moment (fsutil.GroupSync)
+// rather than two fsyncs per blob.
 //
 // Throughput: every write (Accept, Ack, PutAgencies) goes through one
 // committer goroutine that packs the writes of concurrent callers into one
