@@ -56,8 +56,9 @@ type GroupSync struct {
 
 // flush is one flush and the callers waiting for it.
 type flush struct {
-	done chan struct{}
-	err  error
+	done    chan struct{}
+	err     error
+	waiters int // callers waiting for it; read by tests
 }
 
 // NewGroupSync returns a GroupSync for the file system holding dir.
@@ -98,6 +99,7 @@ func (g *GroupSync) Sync(ctx context.Context) error {
 		f = &flush{done: make(chan struct{})}
 		g.next = f
 	}
+	f.waiters++
 	if !g.running {
 		g.running = true
 		go g.run()

@@ -72,7 +72,7 @@ func TestGroupSyncWaitsForALaterFlush(t *testing.T) {
 	for range 3 {
 		wg.Go(func() { later <- g.Sync(context.Background()) })
 	}
-	waitQueued(t, g)
+	waitQueued(t, g, 3)
 	select {
 	case err := <-later:
 		t.Fatalf("a caller that arrived during flush 1 returned (%v) before flush 2", err)
@@ -102,18 +102,22 @@ func TestGroupSyncWaitsForALaterFlush(t *testing.T) {
 	}
 }
 
-// waitQueued waits until some caller waits for the next flush.
-func waitQueued(t *testing.T, g *GroupSync) {
+// waitQueued waits until n callers wait for the next flush: only then
+// may the running flush end, or a straggler would need a third.
+func waitQueued(t *testing.T, g *GroupSync, n int) {
 	t.Helper()
 	for i := 0; ; i++ {
 		g.mu.Lock()
-		queued := g.next != nil
+		queued := 0
+		if g.next != nil {
+			queued = g.next.waiters
+		}
 		g.mu.Unlock()
-		if queued {
+		if queued == n {
 			return
 		}
 		if i > 5000 {
-			t.Fatal("no caller queued for the next flush")
+			t.Fatalf("%d callers queued for the next flush, want %d", queued, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
