@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -54,8 +55,9 @@ type Received struct {
 // the hub's signed "accepted" receipt and the outcome of the hub's
 // signature checks; everything needed to prove the document offline. One
 // file, not one per part, because every file written before the
-// acknowledgement adds to the flush that makes the document durable; binary, because encoding it as JSON took
-// a tenth of the CPU time of storing a document. The register and
+// acknowledgement adds to the flush that makes the document durable;
+// binary, because encoding it as JSON took a tenth of the CPU time of
+// storing a document. The register and
 // `ltnode inbox --json` hold the envelope's fields for reading.
 const DeliveryFile = "delivery.pb"
 
@@ -263,9 +265,13 @@ func (c *Client) settleBatch(ctx context.Context, batch []*Received, gs *fsutil.
 		wg.Go(func() { errs[i] = c.ack(ctx, r) })
 	}
 	wg.Wait()
+	// Every document the hub now counts as delivered reaches each, even
+	// when the ack of another in the batch failed.
+	var ackErr error
 	for i, r := range batch[:stored] {
 		if errs[i] != nil {
-			return errs[i]
+			ackErr = cmp.Or(ackErr, errs[i])
+			continue
 		}
 		if each != nil {
 			if err := each(r); err != nil {
@@ -273,7 +279,7 @@ func (c *Client) settleBatch(ctx context.Context, batch []*Received, gs *fsutil.
 			}
 		}
 	}
-	return storedErr
+	return cmp.Or(ackErr, storedErr)
 }
 
 // ack acknowledges a stored document and keeps the hub's receipt.
