@@ -74,32 +74,27 @@ func openBlobDir(root string) (*blobDir, error) {
 	if err := os.MkdirAll(d.tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("creating blob directory: %w", err)
 	}
-	gs, err := fsutil.NewGroupSync(root)
-	if err != nil {
-		return nil, err
-	}
-	d.sync = gs
 	// Nobody else has the database open, so whatever is in tmp was left by
 	// a writer that died.
 	names, err := readNames(d.tmp)
 	if err != nil {
-		gs.Close()
 		return nil, fmt.Errorf("listing unfinished blobs: %w", err)
 	}
 	for _, n := range names {
 		if err := os.Remove(filepath.Join(d.tmp, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			gs.Close()
 			return nil, fmt.Errorf("removing unfinished blob: %w", err)
 		}
 	}
 	shards, err := d.shards()
 	if err != nil {
-		gs.Close()
 		return nil, err
 	}
 	for _, sh := range shards {
 		b, _ := hex.DecodeString(sh)
 		d.durable[b[0]].Store(true) // Open syncs root before any blob is committed
+	}
+	if d.sync, err = fsutil.NewGroupSync(root); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
