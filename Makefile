@@ -51,7 +51,8 @@ bench-verify:
 
 # One province-year through a real hub: 800,000 documents among 1,011
 # agencies, then the compliance report checked against the replay's own
-# count (YEARFLAGS="--docs 20000" for a shorter one). Not run by make test.
+# count (YEARFLAGS="--docs 20000" for a shorter one; "--inbox /dev/shm"
+# keeps the 1,011 receivers off the hub's disk). Not run by make test.
 YEARFLAGS ?=
 bench-year:
 	$(GO) run ./bench/cmd/ltyear $(YEARFLAGS)
