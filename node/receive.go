@@ -57,8 +57,8 @@ type Received struct {
 // file, not one per part, because every file written before the
 // acknowledgement adds to the flush that makes the document durable;
 // binary, because encoding it as JSON took a tenth of the CPU time of
-// storing a document. The register and
-// `ltnode inbox --json` hold the envelope's fields for reading.
+// storing a document. The register and `ltnode inbox --json` hold the
+// envelope's fields for reading.
 const DeliveryFile = "delivery.pb"
 
 // DeliveredFile, in a received document's folder, is the hub's signed
