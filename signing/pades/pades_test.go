@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pades"
 )
 
@@ -357,12 +358,15 @@ func TestVerifyReportFields(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	wantKeys := []string{"chain_trusted", "covered_by_later_signature", "covers_whole_document", "digest_valid", "field", "key_usage_ok", "modified_after", "problems", "revoked", "signature_valid", "signer", "signer_cn", "signing_time", "subfilter", "valid_at_signing_time"}
+	wantKeys := []string{"chain_trusted", "covered_by_later_signature", "covers_whole_document", "digest_valid", "field", "indication", "key_usage_ok", "modified_after", "problems", "revoked", "signature_valid", "signer", "signer_cn", "signing_time", "subfilter", "valid_at_signing_time"}
 	if !reflect.DeepEqual(keys, wantKeys) {
 		t.Errorf("JSON keys = %v\nwant %v", keys, wantKeys)
 	}
 	if got, want := generic.Signatures[0]["signing_time"], p.now.Format(time.RFC3339); got != want {
 		t.Errorf("signing_time = %v, want %v", got, want)
+	}
+	if s.Indication != etsi.TotalPassed || s.SubIndication != etsi.None || rep.Indication != etsi.TotalPassed {
+		t.Errorf("indication = %s/%s, report %s", s.Indication, s.SubIndication, rep.Indication)
 	}
 	if !bytes.Contains(b, []byte(`"problems":[]`)) || generic.Verdict != "valid" {
 		t.Errorf("JSON = %s", b)

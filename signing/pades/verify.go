@@ -13,6 +13,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/lienthong/lienthong/signing/etsi"
 )
 
 // Verdict is the overall outcome of verifying a PDF's signatures.
@@ -52,7 +54,10 @@ type VerifyOptions struct {
 // Report is the result of Verify; its JSON form is what
 // `ltnode verify --json` prints.
 type Report struct {
-	Verdict    Verdict           `json:"verdict"`
+	Verdict Verdict `json:"verdict"`
+	// Indication is the worst of the signatures' indications; empty for
+	// an unsigned or unreadable file.
+	Indication etsi.Indication   `json:"indication,omitempty"`
 	Error      string            `json:"error,omitempty"`
 	Signatures []SignatureReport `json:"signatures"`
 }
@@ -97,6 +102,14 @@ type SignatureReport struct {
 	CoveredByLaterSignature bool `json:"covered_by_later_signature"`
 	// Problems are short reasons a clerk can read; empty when all is well.
 	Problems []string `json:"problems"`
+	// Indication and SubIndication are the EN 319 102-1 outcome of this
+	// signature (see signing/etsi).
+	Indication    etsi.Indication    `json:"indication"`
+	SubIndication etsi.SubIndication `json:"sub_indication,omitempty"`
+	// Changes names each object changed after this signature that no
+	// rule allows, with the reason ("12 0 obj (page 1 /Contents): content
+	// stream changed"); empty when nothing forbidden changed.
+	Changes []string `json:"changes,omitempty"`
 
 	// Certificate is the signer's certificate (nil if absent).
 	Certificate *x509.Certificate `json:"-"`
@@ -109,6 +122,34 @@ type SignatureReport struct {
 
 func (s *SignatureReport) problem(format string, args ...any) {
 	s.Problems = append(s.Problems, fmt.Sprintf(format, args...))
+}
+
+// classify sets the EN 319 102-1 indication from the checks' outcomes,
+// the most serious first.
+func (s *SignatureReport) classify() {
+	set := func(i etsi.Indication, sub etsi.SubIndication) { s.Indication, s.SubIndication = i, sub }
+	switch {
+	case s.Certificate == nil && !s.SignatureValid:
+		set(etsi.TotalFailed, etsi.FormatFailure)
+	case !s.DigestValid:
+		set(etsi.TotalFailed, etsi.HashFailure)
+	case !s.SignatureValid:
+		set(etsi.TotalFailed, etsi.SigCryptoFailure)
+	case s.Revoked:
+		set(etsi.TotalFailed, etsi.Revoked)
+	case s.partial || (s.ModifiedAfter && !s.CoveredByLaterSignature):
+		set(etsi.TotalFailed, etsi.SigConstraintsFailure)
+	case !s.ChainTrusted:
+		set(etsi.Indeterminate, etsi.NoCertificateChainFound)
+	case !s.ValidAtSigningTime && !s.SigningTime.IsZero() && s.Certificate != nil && s.SigningTime.Before(s.Certificate.NotBefore):
+		set(etsi.Indeterminate, etsi.NotYetValid)
+	case !s.ValidAtSigningTime:
+		set(etsi.Indeterminate, etsi.OutOfBoundsNoPOE)
+	case !s.KeyUsageOK:
+		set(etsi.Indeterminate, etsi.ChainConstraintsFailure)
+	default:
+		set(etsi.TotalPassed, etsi.None)
+	}
 }
 
 func (s *SignatureReport) failed() bool {
@@ -184,6 +225,10 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 	modified := false
 	for _, s := range sigs {
 		sr := s.rep
+		sr.classify()
+		if etsi.Worse(sr.Indication, rep.Indication) || rep.Indication == "" {
+			rep.Indication = sr.Indication
+		}
 		if sr.failed() {
 			rep.Verdict = VerdictInvalid
 		}
