@@ -3,10 +3,12 @@ package compliance
 import (
 	"fmt"
 	"time"
+
+	"github.com/lienthong/lienthong"
 )
 
-// Zone is Vietnam's time zone, in which days and months are counted.
-var zone = time.FixedZone("ICT", 7*60*60)
+// zone is Vietnam's time zone, in which days and months are counted.
+var zone = lienthong.Zone()
 
 // Zone returns the province's time zone (UTC+7).
 func Zone() *time.Location { return zone }

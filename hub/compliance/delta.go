@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/envelope"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -169,9 +171,11 @@ type invalidError string
 func (e invalidError) Error() string        { return string(e) }
 func (e invalidError) Is(target error) bool { return target == ErrInvalid }
 
-// NewDeclaration checks a declaration's fields as a clerk typed them.
-// today bounds the issue date: a document cannot be declared before it is
-// issued.
+// NewDeclaration checks a declaration's fields as a clerk typed them,
+// with the rules a document sent over the hub obeys for the same fields
+// (package envelope): number, notation, issue date (not after tomorrow in
+// the province: a document cannot be declared long before it is issued)
+// and document type.
 func NewDeclaration(agency string, source Channel, number, notation, issueDate, documentType string, now time.Time) (*Declaration, error) {
 	bad := func(format string, args ...any) error {
 		return invalidError(fmt.Sprintf(format, args...))
@@ -179,30 +183,27 @@ func NewDeclaration(agency string, source Channel, number, notation, issueDate, 
 	if source != ChannelPaper && source != ChannelSecret {
 		return nil, bad("thiếu loại khai báo: giấy (paper) hay mật (secret)")
 	}
-	n, ok := ParseNumber(number)
-	if !ok {
-		return nil, bad("số văn bản %q phải là số nguyên dương, ví dụ 45 (number must be a positive integer)", number)
+	notation, documentType = strings.TrimSpace(notation), strings.TrimSpace(documentType)
+	n, err := envelope.Number(number)
+	if err == nil {
+		err = envelope.Notation(notation)
 	}
-	notation = strings.TrimSpace(notation)
-	if notation == "" {
-		return nil, bad("thiếu ký hiệu văn bản, ví dụ QĐ-UBND (notation is required)")
+	if err == nil {
+		err = envelope.IssueDate(issueDate, now)
 	}
-	if len(notation) > 100 || len(documentType) > 100 {
-		return nil, bad("ký hiệu hoặc loại văn bản quá dài (notation and type are limited to 100 bytes)")
+	if err == nil {
+		err = envelope.DocumentType(documentType)
+	}
+	if err != nil {
+		return nil, bad("%s", lienthong.ErrorMessage(err))
 	}
 	day, err := ParseDay(issueDate)
 	if err != nil {
 		return nil, bad("ngày ban hành: %v", err)
 	}
-	if day > DayOf(now) {
-		return nil, bad("ngày ban hành %s ở tương lai (issue date is in the future)", day)
-	}
-	if y := day.Year(); y < 2000 {
-		return nil, bad("ngày ban hành %s quá cũ (issue date before 2000)", day)
-	}
 	return &Declaration{
 		Agency: agency, Channel: source, Number: n, Notation: notation, IssueDate: day,
-		DocumentType: strings.TrimSpace(documentType), DeclaredAt: now,
+		DocumentType: documentType, DeclaredAt: now,
 	}, nil
 }
 

@@ -280,7 +280,9 @@ func TestNewDeclaration(t *testing.T) {
 	// 00:30 on 2026-03-11 in the province, still 2026-03-10 in UTC.
 	now := time.Date(2026, 3, 10, 17, 30, 0, 0, time.UTC)
 	const agency = "000.01.31.H53"
-	tooLong := "ký hiệu hoặc loại văn bản quá dài (notation and type are limited to 100 bytes)"
+	badNumber := func(n string) string {
+		return `số văn bản "` + n + `" phải là số nguyên dương có tối đa 6 chữ số, ví dụ 45 (number must be a positive integer up to 999999)`
+	}
 
 	refusals := []struct {
 		name                                string
@@ -289,17 +291,25 @@ func TestNewDeclaration(t *testing.T) {
 	}{
 		{"electronic channel", ChannelElectronic, "45", "QĐ-UBND", "2026-03-01", "", "thiếu loại khai báo: giấy (paper) hay mật (secret)"},
 		{"no channel", 0, "45", "QĐ-UBND", "2026-03-01", "", "thiếu loại khai báo: giấy (paper) hay mật (secret)"},
-		{"number with a letter", ChannelPaper, "45a", "QĐ-UBND", "2026-03-01", "", `số văn bản "45a" phải là số nguyên dương, ví dụ 45 (number must be a positive integer)`},
-		{"number zero", ChannelPaper, "0", "QĐ-UBND", "2026-03-01", "", `số văn bản "0" phải là số nguyên dương, ví dụ 45 (number must be a positive integer)`},
-		{"no number", ChannelSecret, "", "QĐ-UBND", "2026-03-01", "", `số văn bản "" phải là số nguyên dương, ví dụ 45 (number must be a positive integer)`},
+		{"number with a letter", ChannelPaper, "45a", "QĐ-UBND", "2026-03-01", "", badNumber("45a")},
+		{"number zero", ChannelPaper, "0", "QĐ-UBND", "2026-03-01", "", badNumber("0")},
+		{"no number", ChannelSecret, "", "QĐ-UBND", "2026-03-01", "", badNumber("")},
+		{"negative number", ChannelPaper, "-5", "QĐ-UBND", "2026-03-01", "", badNumber("-5")},
+		{"number over the register", ChannelPaper, "999999999", "QĐ-UBND", "2026-03-01", "", badNumber("999999999")},
+		{"number of 20 digits", ChannelPaper, "12345678901234567890", "QĐ-UBND", "2026-03-01", "", badNumber("12345678901234567890")},
 		{"empty notation", ChannelPaper, "45", "", "2026-03-01", "", "thiếu ký hiệu văn bản, ví dụ QĐ-UBND (notation is required)"},
 		{"blank notation", ChannelPaper, "45", " \t ", "2026-03-01", "", "thiếu ký hiệu văn bản, ví dụ QĐ-UBND (notation is required)"},
-		{"notation of 101 bytes", ChannelPaper, "45", strings.Repeat("a", 101), "2026-03-01", "", tooLong},
-		{"notation of 51 two-byte letters", ChannelPaper, "45", strings.Repeat("Đ", 51), "2026-03-01", "", tooLong},
-		{"type of 101 bytes", ChannelPaper, "45", "QĐ-UBND", "2026-03-01", strings.Repeat("b", 101), tooLong},
+		{"notation of 101 bytes", ChannelPaper, "45", strings.Repeat("a", 101), "2026-03-01", "", "ký hiệu văn bản dài 101 byte, tối đa 100 (notation is limited to 100 bytes)"},
+		{"notation of 51 two-byte letters", ChannelPaper, "45", strings.Repeat("Đ", 51), "2026-03-01", "", "ký hiệu văn bản dài 102 byte, tối đa 100 (notation is limited to 100 bytes)"},
+		{"notation with a space", ChannelPaper, "45", "QĐ UBND", "2026-03-01", "", `ký hiệu "QĐ UBND" chỉ gồm chữ, số và các dấu - / . _ ( ) &, không có khoảng trắng, ví dụ QĐ-UBND (notation: letters, digits and - / . _ ( ) & only)`},
+		{"type of 101 bytes", ChannelPaper, "45", "QĐ-UBND", "2026-03-01", strings.Repeat("b", 101), "loại văn bản dài 101 byte, tối đa 100 (document type is limited to 100 bytes)"},
+		{"type with an escape", ChannelPaper, "45", "QĐ-UBND", "2026-03-01", "Quyết\x1b[32m định", "loại văn bản (document type) chứa ký tự điều khiển hoặc ký tự đảo chiều U+001B ở ký tự thứ 6; hãy gõ lại không có ký tự đó (document type contains a control or bidi character)"},
 		{"bad date", ChannelPaper, "45", "QĐ-UBND", "01/03/2026", "", `ngày ban hành: ngày "01/03/2026" không đúng dạng YYYY-MM-DD (date must be YYYY-MM-DD)`},
 		{"impossible date", ChannelPaper, "45", "QĐ-UBND", "2026-02-29", "", `ngày ban hành: ngày "2026-02-29" không đúng dạng YYYY-MM-DD (date must be YYYY-MM-DD)`},
-		{"future date", ChannelPaper, "45", "QĐ-UBND", "2026-03-12", "", "ngày ban hành 2026-03-12 ở tương lai (issue date is in the future)"},
+		// Tomorrow is allowed: the node's and the hub's clocks may differ
+		// around midnight.
+		{"future date", ChannelPaper, "45", "QĐ-UBND", "2026-03-13", "", "ngày ban hành 2026-03-13 ở tương lai (issue date is in the future)"},
+		{"far future date", ChannelPaper, "45", "QĐ-UBND", "9999-12-31", "", "ngày ban hành 9999-12-31 ở tương lai (issue date is in the future)"},
 		{"before 2000", ChannelSecret, "45", "QĐ-UBND", "1999-12-31", "", "ngày ban hành 1999-12-31 quá cũ (issue date before 2000)"},
 	}
 	for _, tt := range refusals {
@@ -329,6 +339,7 @@ func TestNewDeclaration(t *testing.T) {
 	}{
 		// Today in the province, though still yesterday in UTC.
 		{"paper, trimmed", ChannelPaper, "045", "  12/QĐ-UBND \t", "2026-03-11", " Quyết định ", 45, "12/QĐ-UBND", "Quyết định", d20260311},
+		{"the highest number, tomorrow", ChannelPaper, "0999999", "QĐ-UBND", "2026-03-12", "", 999999, "QĐ-UBND", "", d20260311 + 1},
 		{"secret, 100 bytes", ChannelSecret, "7", strings.Repeat("a", 100), "2000-01-01", strings.Repeat("b", 100), 7, strings.Repeat("a", 100), strings.Repeat("b", 100), 10957},
 	}
 	for _, tt := range valid {

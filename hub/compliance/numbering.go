@@ -108,8 +108,12 @@ func DecodeRanges(b []byte) (Ranges, error) {
 	return r, nil
 }
 
-// ParseNumber reads a register number ("45", "045"); ok is false for
-// anything else ("45a", "", "0"), which is not gap-checked.
+// ParseNumber reads the register number of a stored document ("45",
+// "045"); ok is false for anything else ("45a", "", "0"), which is not
+// gap-checked. What is accepted now obeys envelope.Number, which is
+// stricter (at most envelope.MaxNumber); this reads documents stored
+// before that rule as they were counted then, so a recount agrees with
+// the counters.
 func ParseNumber(s string) (uint32, bool) {
 	if s == "" || len(s) > 9 {
 		return 0, false
