@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -118,7 +119,11 @@ func (s *Service) reportStatus(ctx context.Context, caller string, req *lienthon
 		return nil, lienthong.Errorf(lienthong.KindInvalid,
 			"trạng thái %s không báo được; dùng received, rejected, assigned, in-progress hoặc done", to)
 	}
-	doc, err := s.cfg.Store.Document(ctx, id)
+	// The reason is signed into a receipt and shown to the sender.
+	if err := envelope.StatusText(req.GetReason()); err != nil {
+		return nil, err
+	}
+	doc, err := s.findDocument(ctx, id)
 	if err == nil && !slices.Contains(doc.Recipients, caller) {
 		err = store.ErrNotFound
 	}
@@ -128,6 +133,7 @@ func (s *Service) reportStatus(ctx context.Context, caller string, req *lienthon
 	if err != nil {
 		return nil, fmt.Errorf("loading message %s: %w", id, err)
 	}
+	id = doc.MessageID
 	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
 		MessageId: id, Status: to, Agency: caller, Reason: req.GetReason(),
 		EnvelopeSha256: doc.EnvelopeSHA256[:], Sender: doc.Sender,

@@ -99,7 +99,8 @@ type Config struct {
 	// Stopping is closed when the hub begins a graceful shutdown; waiting
 	// Receive streams then end so in-flight sends can finish.
 	Stopping <-chan struct{}
-	// Now is the clock for declarations; nil means time.Now.
+	// Now is the clock for declarations and for checking the dates of
+	// documents sent; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -451,7 +452,7 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 		return &lienthongv1.AckResponse{}, nil
 	}
 	id := req.GetMessageId()
-	doc, err := s.cfg.Store.Document(ctx, id)
+	doc, err := s.findDocument(ctx, id)
 	if err == nil && !slices.Contains(doc.Recipients, caller.GetCode()) {
 		err = store.ErrNotFound
 	}
@@ -461,6 +462,7 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 	if err != nil {
 		return nil, s.refuse(ctx, "Ack", fmt.Errorf("loading message %s: %w", id, err))
 	}
+	id = doc.MessageID
 	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
 		MessageId: id, Status: lienthongv1.Status_STATUS_DELIVERED, Agency: caller.GetCode(),
 		EnvelopeSha256: doc.EnvelopeSHA256[:], Sender: doc.Sender,
@@ -486,13 +488,14 @@ func (s *Service) Track(ctx context.Context, req *lienthongv1.TrackRequest) (*li
 		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
 	}
 	id := req.GetMessageId()
-	doc, err := s.cfg.Store.Document(ctx, id)
+	doc, err := s.findDocument(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, s.refuse(ctx, "Track", lienthong.Errorf(lienthong.KindNotFound, "không có văn bản mã %s trên trục (message not found)", id))
 	}
 	if err != nil {
 		return nil, s.refuse(ctx, "Track", fmt.Errorf("loading message %s: %w", id, err))
 	}
+	id = doc.MessageID
 	filter := ""
 	if caller.GetCode() != doc.Sender {
 		if !slices.Contains(doc.Recipients, caller.GetCode()) {

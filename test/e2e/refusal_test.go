@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/provision"
@@ -69,7 +70,8 @@ func goodEnvelope(sender string, data []byte, to ...string) *lienthongv1.Envelop
 	return &lienthongv1.Envelope{
 		MessageId: uuid.NewString(), Sender: sender, Recipients: to,
 		BusinessType: lienthongv1.BusinessType_BUSINESS_TYPE_NEW, Number: "7", Notation: "UBND-VP", Subject: "Thử",
-		Urgency: lienthongv1.Urgency_URGENCY_NORMAL, SecurityLevel: lienthongv1.SecurityLevel_SECURITY_LEVEL_NORMAL,
+		IssueDate: time.Now().In(lienthong.Zone()).Format(time.DateOnly),
+		Urgency:   lienthongv1.Urgency_URGENCY_NORMAL, SecurityLevel: lienthongv1.SecurityLevel_SECURITY_LEVEL_NORMAL,
 		Files: []*lienthongv1.FileInfo{{Name: "a.pdf", MediaType: "application/pdf", Size: int64(len(data)), Sha256: sum[:]}},
 	}
 }
