@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/signing/pki"
@@ -26,6 +27,9 @@ type Identity struct {
 	// Roots holds the province root: it authenticates the hub's TLS
 	// certificate and the hub's receipts.
 	Roots *x509.CertPool
+	// Now is the clock Prepare dates and checks documents by; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // LoadIdentity reads cert.pem, key.pem and ca.pem from an agency directory

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/internal/fsutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/receipt"
@@ -59,14 +60,14 @@ type Received struct {
 // binary, because encoding it as JSON took a tenth of the CPU time of
 // storing a document. The register and `ltnode inbox --json` hold the
 // envelope's fields for reading.
-const DeliveryFile = "delivery.pb"
+const DeliveryFile = envelope.DeliveryFile
 
 // DeliveredFile, in a received document's folder, is the hub's signed
 // "delivered" receipt (a serialized lienthongv1.Receipt). It is written
 // after the acknowledgement and not fsynced: the acknowledgement is what
 // matters, and the hub keeps the receipt (Track returns it), so a power
 // loss may leave this file missing or empty without losing anything.
-const DeliveredFile = "receipt-delivered.pb"
+const DeliveredFile = envelope.DeliveredFile
 
 // ReceiveOptions tune ReceiveInto.
 type ReceiveOptions struct {
@@ -340,7 +341,7 @@ func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m 
 
 	_, statErr := os.Stat(r.Dir)
 	r.Duplicate = statErr == nil
-	partial := filepath.Join(outDir, ".partial-"+id)
+	partial := filepath.Join(outDir, envelope.PartialPrefix+id)
 	if err := os.RemoveAll(partial); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", partial, err)
 	}
@@ -482,16 +483,15 @@ func (w *fileSink) close() {
 	}
 }
 
-// safeName makes a sender-chosen file name safe to create in a folder.
+// safeName checks a sender-chosen file name with the rule the hub applies
+// at Send (envelope.FileName: no path, no control character, none of the
+// names the node writes itself); a document accepted before that rule may
+// carry a name that breaks it.
 func safeName(name string) (string, error) {
-	base := filepath.Base(strings.ReplaceAll(name, `\`, "/"))
-	// envelope.json and envelope.pb are the names of an earlier layout of
-	// the folder; they stay reserved so old and new folders read alike.
-	if base == "." || base == ".." || base == "/" || base == "" || strings.HasPrefix(base, ".partial-") ||
-		base == DeliveryFile || base == "envelope.json" || base == "envelope.pb" || strings.HasPrefix(base, "receipt-") {
-		return "", fmt.Errorf("file name %q cannot be stored", name)
+	if err := envelope.FileName(name); err != nil {
+		return "", fmt.Errorf("file name %q cannot be stored: %w", name, err)
 	}
-	return base, nil
+	return name, nil
 }
 
 // writeDelivered writes the delivered receipt without fsync (see

@@ -11,10 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/envelope"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/envsig"
 	"github.com/lienthong/lienthong/signing/receipt"
@@ -74,11 +77,24 @@ type Prepared struct {
 	Paths    []string
 }
 
-// Prepare hashes the files, builds the envelope and signs it with the
-// agency key. It reads each file once, streaming.
+// Prepare hashes the files, builds the envelope, checks it with the rules
+// the hub applies (package envelope: a document the hub would refuse for
+// its fields or file names never reaches the outbox) and signs it with
+// the agency key. It reads each file once, streaming. Text fields are
+// trimmed of surrounding spaces; the issue date defaults to today.
 func (id *Identity) Prepare(doc Document) (*Prepared, error) {
+	now := time.Now()
+	if id.Now != nil {
+		now = id.Now()
+	}
 	if doc.MessageID == "" {
 		doc.MessageID = uuid.NewString()
+	}
+	for _, f := range []*string{&doc.Number, &doc.Notation, &doc.IssueDate, &doc.DocumentType, &doc.Subject, &doc.Signer, &doc.DueDate} {
+		*f = strings.TrimSpace(*f)
+	}
+	if doc.IssueDate == "" {
+		doc.IssueDate = now.In(lienthong.Zone()).Format(time.DateOnly)
 	}
 	if doc.BusinessType == lienthongv1.BusinessType_BUSINESS_TYPE_UNSPECIFIED {
 		doc.BusinessType = lienthongv1.BusinessType_BUSINESS_TYPE_NEW
@@ -103,6 +119,9 @@ func (id *Identity) Prepare(doc Document) (*Prepared, error) {
 		}
 		env.Files = append(env.Files, info)
 		p.Paths = append(p.Paths, f.Path)
+	}
+	if err := envelope.Check(env, now); err != nil {
+		return nil, err
 	}
 	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(env)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/lienthong/lienthong/envelope"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/receipt"
 )
@@ -14,6 +15,9 @@ import (
 // its signed receipt, which ReportStatus verifies against the province
 // root and the request.
 func (c *Client) ReportStatus(ctx context.Context, messageID string, status lienthongv1.Status, reason string) (*lienthongv1.Receipt, error) {
+	if err := envelope.StatusText(reason); err != nil {
+		return nil, err
+	}
 	resp, err := c.api.ReportStatus(ctx, &lienthongv1.ReportStatusRequest{MessageId: messageID, Status: status, Reason: reason})
 	if err != nil {
 		return nil, err
@@ -22,9 +26,21 @@ func (c *Client) ReportStatus(ctx context.Context, messageID string, status lien
 	if err != nil {
 		return nil, fmt.Errorf("status receipt for %s: %w", messageID, err)
 	}
-	if body.GetMessageId() != messageID || body.GetStatus() != status || body.GetAgency() != c.id.Code {
+	// The hub finds a document by any spelling of its UUID and answers
+	// with the document's own.
+	if !sameID(body.GetMessageId(), messageID) || body.GetStatus() != status || body.GetAgency() != c.id.Code {
 		return nil, fmt.Errorf("status receipt for %s says %s of %s by %s (%w)", messageID,
 			body.GetStatus().Name(), body.GetMessageId(), body.GetAgency(), receipt.ErrInvalid)
 	}
 	return resp.GetReceipt(), nil
+}
+
+// sameID reports whether two message ids name the same document.
+func sameID(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ca, ok1 := envelope.Canonical(a)
+	cb, ok2 := envelope.Canonical(b)
+	return ok1 && ok2 && ca == cb
 }

@@ -163,6 +163,8 @@ func (s *session) identity() (*node.Identity, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Documents are dated and checked by the command's clock.
+	id.Now = s.now
 	s.id = id
 	return id, nil
 }

@@ -81,14 +81,6 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 	if (len(to) == 0 && n == 0) || len(files) == 0 || *number == "" || *notation == "" || *subject == "" {
 		return cliutil.Usagef("send cần --to (trừ khi thu hồi/cập nhật/thay thế), --file, --number, --notation và --subject")
 	}
-	if doc.IssueDate == "" {
-		doc.IssueDate = m.now().Format(time.DateOnly)
-	}
-	for _, d := range []string{doc.IssueDate, doc.DueDate} {
-		if _, err := time.Parse(time.DateOnly, d); d != "" && err != nil {
-			return cliutil.Usagef("ngày %q phải có dạng YYYY-MM-DD", d)
-		}
-	}
 	if doc.Urgency, err = parseUrgency(*urgency); err != nil {
 		return err
 	}
