@@ -265,8 +265,9 @@ func StatusText(s string) error {
 	return text("lý do (reason)", s, MaxText, 0, true)
 }
 
-// MediaType checks a file's declared media type: empty, or a media type
-// as mime.ParseMediaType reads it, of at most MaxMediaType bytes.
+// MediaType checks a file's declared media type: empty, or type/subtype
+// with optional parameters as mime.ParseMediaType reads them, of at most
+// MaxMediaType bytes.
 func MediaType(s string) error {
 	if s == "" {
 		return nil
@@ -277,7 +278,8 @@ func MediaType(s string) error {
 	if err := line("kiểu tệp (media type)", s, 0, 0); err != nil {
 		return err
 	}
-	if _, _, err := mime.ParseMediaType(s); err != nil {
+	mt, _, err := mime.ParseMediaType(s)
+	if typ, sub, ok := strings.Cut(mt, "/"); err != nil || !ok || typ == "" || sub == "" {
 		return invalid("kiểu tệp (media type) %s không hợp lệ, ví dụ application/pdf", quote(s))
 	}
 	return nil

@@ -10,7 +10,7 @@ package termsafe
 import (
 	"bytes"
 	"io"
-	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -80,8 +80,11 @@ func EscapeJSON(b []byte) []byte {
 // Writer strips escape sequences and Unsafe characters (except newline
 // and tab) from everything written through it; sequences and characters
 // split across writes are recognised. Close flushes a trailing incomplete
-// character (as U+FFFD).
+// character (as U+FFFD). A sequence left open (ESC ] without its end)
+// ends at the next newline, so one hostile field cannot swallow the rest
+// of the output. A Writer may be used from several goroutines.
 type Writer struct {
+	mu    sync.Mutex
 	w     io.Writer
 	state state
 	tail  []byte // an incomplete UTF-8 sequence from the last write
@@ -103,6 +106,8 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
 // Write cleans p and writes the result; it reports len(p) on success.
 func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	n := len(p)
 	if len(w.tail) > 0 {
 		p = append(w.tail, p...)
@@ -132,6 +137,8 @@ func (w *Writer) WriteString(s string) (int, error) { return w.Write([]byte(s)) 
 
 // Close writes what an incomplete final character stands for.
 func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if len(w.tail) == 0 {
 		return nil
 	}
@@ -144,6 +151,9 @@ func (w *Writer) Close() error {
 }
 
 func (w *Writer) rune(r rune) {
+	if r == '\n' && w.state != text {
+		w.state = text
+	}
 	switch w.state {
 	case escape:
 		switch r {
@@ -198,14 +208,4 @@ func (w *Writer) rune(r rune) {
 	default:
 		w.out = utf8.AppendRune(w.out, r)
 	}
-}
-
-// Line returns s stripped and on one line: newlines and tabs become
-// spaces. For fields shown inside a line of output.
-func Line(s string) string {
-	s = Strip(s)
-	if strings.ContainsAny(s, "\n\t") {
-		s = strings.NewReplacer("\n", " ", "\t", " ").Replace(s)
-	}
-	return s
 }

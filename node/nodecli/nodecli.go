@@ -5,6 +5,7 @@
 package nodecli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong/internal/cliutil"
+	"github.com/lienthong/lienthong/internal/termsafe"
 	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/register"
 )
@@ -36,6 +38,11 @@ type Main struct {
 	// Now is the clock of the local register (receive times, what is
 	// overdue); nil means time.Now.
 	Now func() time.Time
+
+	// rawStdout and rawStderr are Stdout and Stderr as given, for JSON
+	// and the progress bar; during Run, Stdout and Stderr strip terminal
+	// control sequences (see Run).
+	rawStdout, rawStderr io.Writer
 }
 
 const usage = `ltnode — máy trạm liên thông văn bản của cơ quan (agency node)
@@ -75,7 +82,15 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	if m.Getenv == nil {
 		m.Getenv = os.Getenv
 	}
-	err := m.run(ctx, args)
+	// ltnode prints what others wrote: subjects, names, reasons, the hub's
+	// messages. Every line of text goes through termsafe, so none of it
+	// can recolour the clerk's terminal, move its cursor or reverse the
+	// text after it (a fake green "Đã ký hợp lệ"). JSON is written as
+	// encoded, with those characters escaped (printJSON).
+	r := *m
+	r.rawStdout, r.rawStderr = m.Stdout, m.Stderr
+	r.Stdout, r.Stderr = termsafe.NewWriter(m.Stdout), termsafe.NewWriter(m.Stderr)
+	err := r.run(ctx, args)
 	if err != nil {
 		var ec exitCode
 		if errors.As(err, &ec) {
@@ -84,7 +99,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return cliutil.ExitUsage
 		}
-		fmt.Fprintf(m.Stderr, "ltnode: %s\n", cliutil.Describe(err))
+		fmt.Fprintf(r.Stderr, "ltnode: %s\n", cliutil.Describe(err))
 	}
 	return cliutil.Code(err)
 }
@@ -223,11 +238,29 @@ func (m *Main) newFlags(name string) *flag.FlagSet {
 	return fs
 }
 
+// printJSON writes v as indented JSON. encoding/json escapes C0 control
+// characters; termsafe.EscapeJSON escapes the others that would act on a
+// terminal, so the value is the same and the terminal shows it as typed.
 func (m *Main) printJSON(v any) error {
-	enc := json.NewEncoder(m.Stdout)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := m.rawStdout.Write(termsafe.EscapeJSON(b.Bytes()))
+	return err
+}
+
+// printJSONLine writes v as one line of JSON, as printJSON does.
+func (m *Main) printJSONLine(v any) error {
+	var b bytes.Buffer
+	if err := jsonLine(&b, v); err != nil {
+		return err
+	}
+	_, err := m.rawStdout.Write(termsafe.EscapeJSON(b.Bytes()))
+	return err
 }
 
 func formatTime(t time.Time) string {
@@ -253,9 +286,11 @@ func (m *Main) progressBar(label string) node.Progress {
 		}
 		last = pct
 		bar := strings.Repeat("█", pct/4) + strings.Repeat("░", 25-pct/4)
-		fmt.Fprintf(m.Stderr, "\r%s %s %3d%% %d/%d MB", label, bar, pct, done>>20, total>>20)
+		// Our own text, with the carriage return that redraws the bar:
+		// written past the filter that would strip it.
+		fmt.Fprintf(m.rawStderr, "\r%s %s %3d%% %d/%d MB", label, bar, pct, done>>20, total>>20)
 		if done == total {
-			fmt.Fprintln(m.Stderr)
+			fmt.Fprintln(m.rawStderr)
 		}
 	}
 }

@@ -416,9 +416,6 @@ func businessName(bt lienthongv1.BusinessType) string {
 	return strings.ToLower(strings.TrimPrefix(bt.String(), "BUSINESS_TYPE_"))
 }
 
-func (m *Main) printJSONLine(v any) error {
-	return jsonLine(m.Stdout, v)
-}
 
 // trackOutput is the --json form of track.
 type trackOutput struct {
