@@ -416,7 +416,6 @@ func businessName(bt lienthongv1.BusinessType) string {
 	return strings.ToLower(strings.TrimPrefix(bt.String(), "BUSINESS_TYPE_"))
 }
 
-
 // trackOutput is the --json form of track.
 type trackOutput struct {
 	MessageID    string                    `json:"message_id"`
