@@ -42,7 +42,7 @@ func TestAcceptedSurvivesSIGKILL(t *testing.T) {
 					return
 				default:
 				}
-				res, err := sender.Send(ctx, node.Document{Recipients: []string{district}, Number: fmt.Sprint(w*1000 + i),
+				res, err := sender.Send(ctx, node.Document{Recipients: []string{district}, Number: fmt.Sprint(w*1000 + i + 1),
 					Notation: "QĐ-UBND", Subject: "durability", Files: []node.File{{Path: pdf}}}, nil)
 				if err != nil {
 					select {

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 )
 
@@ -58,9 +60,20 @@ func TestRegisterFollowsStatuses(t *testing.T) {
 	dir := initHub(t)
 	h := startHub(t, dir)
 	addr := h.Addr()
+	// Documents are sent due today (a due date already past is refused);
+	// the nodes then read their registers two months later, when those
+	// not finished are overdue.
+	today := time.Now().In(lienthong.Zone()).Format(time.DateOnly)
+	later := false
+	nodeNow := func() time.Time {
+		if later {
+			return time.Now().AddDate(0, 2, 0)
+		}
+		return time.Now()
+	}
 	run := func(code string, wantRC int, args ...string) string {
 		t.Helper()
-		rc, out, errs := ltnode(t, addr, dir, code, args...)
+		rc, out, errs := ltnodeAt(t, nodeNow, addr, dir, code, args...)
 		if rc != wantRC {
 			t.Fatalf("%s: ltnode %s: exit %d, want %d\n%s%s", code, strings.Join(args, " "), rc, wantRC, out, errs)
 		}
@@ -70,15 +83,16 @@ func TestRegisterFollowsStatuses(t *testing.T) {
 	send := func(number, notation, subject, due string, extra ...string) string {
 		t.Helper()
 		args := append([]string{"send", "--file", pdf, "--number", number, "--notation", notation, "--subject", subject,
-			"--date", "2019-12-01", "--json"}, extra...)
+			"--date", today, "--json"}, extra...)
 		if due != "" {
 			args = append(args, "--due", due)
 		}
 		return decodeJSON[outboxSendJSON](t, run(commune, 0, args...)).MessageID
 	}
-	late := send("12", "QĐ-UBND", "Kế hoạch chuyển đổi số", "2020-01-15", "--to", district+","+province)
-	future := send("13", "CV-UBND", "Công văn xin ý kiến", "2999-12-31", "--to", district)
-	toRevoke := send("14", "CV-UBND", "Gửi nhầm", "2020-01-15", "--to", district)
+	late := send("12", "QĐ-UBND", "Kế hoạch chuyển đổi số", today, "--to", district+","+province)
+	future := send("13", "CV-UBND", "Công văn xin ý kiến", time.Now().In(lienthong.Zone()).AddDate(1, 0, 0).Format(time.DateOnly), "--to", district)
+	toRevoke := send("14", "CV-UBND", "Gửi nhầm", today, "--to", district)
+	later = true
 
 	inDistrict, inProvince := filepath.Join(t.TempDir(), "d"), filepath.Join(t.TempDir(), "p")
 	if n := len(inboxJSONLines(t, run(district, 0, "inbox", "--out", inDistrict, "--json"))); n != 3 {
@@ -174,7 +188,7 @@ func TestRegisterFollowsStatuses(t *testing.T) {
 			t.Errorf("register sent %v = %v, want %v", tt.args, got, tt.want)
 		}
 	}
-	if out := run(commune, 0, "register", "sent"); !strings.Contains(out, "2020-01-15 (QUÁ HẠN)") || !strings.Contains(out, district+": hoàn thành") {
+	if out := run(commune, 0, "register", "sent"); !strings.Contains(out, today+" (QUÁ HẠN)") || !strings.Contains(out, district+": hoàn thành") {
 		t.Errorf("register sent (text):\n%s", out)
 	}
 
