@@ -92,8 +92,11 @@ func TestPoisonFileNamesRefused(t *testing.T) {
 	h := startComplianceHub(t, fieldsStart)
 	ctx := context.Background()
 	c := clientAt(t, h, commune)
+	// A real PDF, which this hub accepts unsigned (flagged): only the
+	// names can be refused.
 	pdf, _ := writePDF(t, h.dir, "", "vb.pdf", samplepdf.Options{Title: "Văn bản"})
-	data := []byte("%PDF-1.4\n% test\n%%EOF\n")
+	data, err := os.ReadFile(pdf)
+	must(t, err)
 	today := "2026-03-11"
 
 	tests := []struct {
@@ -180,7 +183,11 @@ func TestSendFieldsChecked(t *testing.T) {
 	h := startComplianceHub(t, fieldsStart)
 	ctx := context.Background()
 	c := clientAt(t, h, commune)
-	data := []byte("%PDF-1.4\n% test\n%%EOF\n")
+	// A real PDF, which this hub accepts unsigned (flagged): only the
+	// fields can be refused.
+	pdf, _ := writePDF(t, h.dir, "", "vb.pdf", samplepdf.Options{Title: "Văn bản"})
+	data, err := os.ReadFile(pdf)
+	must(t, err)
 	id := uuid.NewString()
 
 	tests := []struct {
@@ -243,7 +250,6 @@ func TestSendFieldsChecked(t *testing.T) {
 
 	// The node refuses the same fields before queueing, with the hub's
 	// message: ltnode send exits 1 and the outbox stays empty.
-	pdf, _ := writePDF(t, h.dir, "", "vb.pdf", samplepdf.Options{Title: "Văn bản"})
 	for _, tt := range []struct {
 		args []string
 		want string
