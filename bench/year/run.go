@@ -133,6 +133,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := bench.DialAgencies(h.Addr(), l, specs, clients); err != nil {
 		return nil, err
 	}
+	// The nodes date and check documents by the replay's clock, as the hub
+	// does: a due date is checked against the day it is sent.
+	for _, c := range clients {
+		c.Identity().Now = clock.Now
+	}
 
 	r := &replay{plan: plan, clock: clock, clients: clients, pdfs: pdfs, flights: make(map[string]*flight, cfg.Docs)}
 	for i := range plan.Items {
