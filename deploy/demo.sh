@@ -60,7 +60,7 @@ prov=$work/hub/agencies/$province
 "$BIN/samplepdf" -out "$work/draft2.pdf" -title "Quyet dinh giao chi tieu cho cac xa"
 "$BIN/ltnode" sign "$work/draft2.pdf" "$work/qd-30.pdf" --key "$prov/key.pem" --cert "$prov/cert.pem" --reason "Phát hành" >/dev/null
 LTNODE_ID=$prov "$BIN/ltnode" send --to "commune:$district" --file "$work/qd-30.pdf" \
-  --number 30 --notation QĐ-UBND --subject "Giao chỉ tiêu năm 2027 cho các xã" --due 2027-01-15
+  --number 30 --notation QĐ-UBND --subject "Giao chỉ tiêu năm 2027 cho các xã" --due "$(date -d "+30 days" +%F)"
 for c in 000.01.31.H53 000.02.31.H53 000.03.31.H53; do
   LTNODE_ID=$work/hub/agencies/$c "$BIN/ltnode" inbox --out "$work/inbox-$c"
 done
