@@ -19,7 +19,8 @@ func (s *Service) Declare(ctx context.Context, req *lienthongv1.DeclareRequest) 
 	}
 	dup, err := s.declare(ctx, caller.GetCode(), req)
 	if err != nil {
-		return nil, s.refuse(ctx, "Declare", err, "number", req.GetNumber(), "notation", req.GetNotation(), "issue_date", req.GetIssueDate())
+		return nil, s.refuse(ctx, "Declare", err, "number", logText(req.GetNumber()), "notation", logText(req.GetNotation()),
+			"issue_date", logText(req.GetIssueDate()))
 	}
 	if !dup {
 		s.log.InfoContext(ctx, "declaration recorded", "agency", caller.GetCode(), "kind", req.GetKind().String(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -97,4 +98,14 @@ func (s *Service) findDocument(ctx context.Context, id string) (*store.Document,
 		doc, err = s.cfg.Store.Document(ctx, id)
 	}
 	return doc, err
+}
+
+// logText clips a value a caller wrote for the log: a refused field may
+// be megabytes long. (The log handler escapes control characters.)
+func logText(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + fmt.Sprintf("… (%d bytes)", len(s))
 }

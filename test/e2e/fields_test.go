@@ -20,8 +20,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/internal/termsafe"
 	"github.com/lienthong/lienthong/node"
@@ -331,6 +333,32 @@ func TestMessageIDOneSpelling(t *testing.T) {
 	must(t, err)
 	if st.Documents != 1 || st.Pending != 0 {
 		t.Errorf("store after ack: %+v", st)
+	}
+
+	// A document stored before ids had to be canonical keeps its
+	// spelling, and is still found by it.
+	legacy := strings.ToUpper(uuid.NewString())
+	w, err := h.Store().NewBlob()
+	must(t, err)
+	_, err = w.Write(data)
+	must(t, err)
+	ref, err := w.Commit(ctx)
+	must(t, err)
+	env.MessageId = legacy
+	signed := signEnv(t, c.Identity(), env)
+	sum := sha256.Sum256(signed.GetEnvelope())
+	rb, err := proto.Marshal(&lienthongv1.ReceiptBody{MessageId: legacy, Status: lienthongv1.Status_STATUS_ACCEPTED,
+		Recipients: []string{district}, EnvelopeSha256: sum[:], Sender: commune, Time: timestamppb.New(h.clk.Now())})
+	must(t, err)
+	_, _, err = h.Store().Accept(ctx, &store.Document{MessageID: legacy, Sender: commune, Envelope: signed, EnvelopeSHA256: sum,
+		Recipients: []string{district}, Files: []store.BlobRef{ref}, Accepted: &lienthongv1.Receipt{Body: rb},
+		Verification: &lienthongv1.Verification{Verdict: "unsigned"}})
+	must(t, err)
+	tr, err = c.API().Track(ctx, &lienthongv1.TrackRequest{MessageId: legacy})
+	must(t, err)
+	must(t, proto.Unmarshal(tr.GetEnvelope().GetEnvelope(), got))
+	if got.GetMessageId() != legacy {
+		t.Errorf("Track of a legacy id found %q", got.GetMessageId())
 	}
 }
 
