@@ -249,6 +249,26 @@ func Notation(s string) error {
 	return nil
 }
 
+// Declaration checks the fields of a declaration of a document issued on
+// paper or secret (trimmed by the caller), with the rules of the same
+// fields of an envelope, and returns the register number.
+func Declaration(number, notation, issueDate, documentType string, now time.Time) (uint32, error) {
+	n, err := Number(number)
+	if err != nil {
+		return 0, err
+	}
+	if err := Notation(notation); err != nil {
+		return 0, err
+	}
+	if err := IssueDate(issueDate, now); err != nil {
+		return 0, err
+	}
+	if err := DocumentType(documentType); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // DocumentType checks the optional type of document (loại văn bản), e.g.
 // "Quyết định".
 func DocumentType(s string) error {

@@ -184,16 +184,7 @@ func NewDeclaration(agency string, source Channel, number, notation, issueDate, 
 		return nil, bad("thiếu loại khai báo: giấy (paper) hay mật (secret)")
 	}
 	notation, documentType = strings.TrimSpace(notation), strings.TrimSpace(documentType)
-	n, err := envelope.Number(number)
-	if err == nil {
-		err = envelope.Notation(notation)
-	}
-	if err == nil {
-		err = envelope.IssueDate(issueDate, now)
-	}
-	if err == nil {
-		err = envelope.DocumentType(documentType)
-	}
+	n, err := envelope.Declaration(number, notation, issueDate, documentType, now)
 	if err != nil {
 		return nil, bad("%s", lienthong.ErrorMessage(err))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -40,6 +41,11 @@ func (m *Main) declare(ctx context.Context, args []string, connect connectFunc) 
 	req := &lienthongv1.DeclareRequest{
 		Kind: pk, Number: strings.TrimSpace(*number), Notation: strings.TrimSpace(*notation), IssueDate: strings.TrimSpace(*date),
 		DocumentType: strings.TrimSpace(*docType),
+	}
+	// The hub's rules, checked here first: the clerk hears the same
+	// message without a round trip.
+	if _, err := envelope.Declaration(req.Number, req.Notation, req.IssueDate, req.DocumentType, m.now()); err != nil {
+		return err
 	}
 	c, err := connect()
 	if err != nil {

@@ -238,6 +238,18 @@ func TestSendFieldsChecked(t *testing.T) {
 		})
 	}
 
+	// A declaration follows the same number rule, at the node and at the
+	// hub.
+	decl := &lienthongv1.DeclareRequest{Kind: lienthongv1.DeclarationKind_DECLARATION_KIND_PAPER, Number: "999999999",
+		Notation: "UBND-VP", IssueDate: "2026-03-11"}
+	_, err = c.API().Declare(ctx, decl)
+	hubMsg := wantRefusal(t, err, codes.InvalidArgument, `số văn bản "999999999" phải là số nguyên dương có tối đa 6 chữ số`)
+	rc, _, errOut := ltnodeAt(t, h.clk.Now, h.Addr(), h.dir, commune, "declare", "--kind", "paper", "--number", "999999999",
+		"--notation", "UBND-VP", "--date", "2026-03-11")
+	if rc != 1 || errOut != "ltnode: "+hubMsg+"\n" {
+		t.Errorf("ltnode declare --number 999999999: exit %d %q, want the hub's message %q", rc, errOut, hubMsg)
+	}
+
 	// Nothing counted: no number 999999999 in the register (no gaps
 	// "possibly sent on paper"), no delivery due yesterday (overdue).
 	rep := h.report(t, "--from", "2026-01-01", "--to", "2026-12-31")
