@@ -19,8 +19,8 @@ func (s *Service) Declare(ctx context.Context, req *lienthongv1.DeclareRequest) 
 	}
 	dup, err := s.declare(ctx, caller.GetCode(), req)
 	if err != nil {
-		return nil, s.refuse(ctx, "Declare", err, "number", logText(req.GetNumber()), "notation", logText(req.GetNotation()),
-			"issue_date", logText(req.GetIssueDate()))
+		return nil, s.refuse(ctx, "Declare", err, "number", clip(req.GetNumber()), "notation", clip(req.GetNotation()),
+			"issue_date", clip(req.GetIssueDate()))
 	}
 	if !dup {
 		s.log.InfoContext(ctx, "declaration recorded", "agency", caller.GetCode(), "kind", req.GetKind().String(),

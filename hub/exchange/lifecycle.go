@@ -102,7 +102,7 @@ func (s *Service) ReportStatus(ctx context.Context, req *lienthongv1.ReportStatu
 	}
 	rcpt, err := s.reportStatus(ctx, caller.GetCode(), req)
 	if err != nil {
-		return nil, s.refuse(ctx, "ReportStatus", err, "message_id", logText(req.GetMessageId()), "status", req.GetStatus().String())
+		return nil, s.refuse(ctx, "ReportStatus", err, "message_id", clip(req.GetMessageId()), "status", req.GetStatus().String())
 	}
 	return &lienthongv1.ReportStatusResponse{Receipt: rcpt}, nil
 }

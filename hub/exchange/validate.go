@@ -30,7 +30,7 @@ func (s *Service) checkEnvelope(ctx context.Context, caller *lienthongv1.Agency,
 	if env.GetSender() != caller.GetCode() {
 		return env, nil, lienthong.Errorf(lienthong.KindPermission,
 			"phong bì ghi nơi gửi %q nhưng chứng thư số là của %s: chỉ được gửi với mã của chính mình (sender does not match certificate)",
-			env.GetSender(), caller.GetCode())
+			clip(env.GetSender()), caller.GetCode())
 	}
 	if err := validateEnvelope(env, s.cfg.Limits, s.cfg.Now()); err != nil {
 		return env, nil, err
@@ -100,9 +100,10 @@ func (s *Service) findDocument(ctx context.Context, id string) (*store.Document,
 	return doc, err
 }
 
-// logText clips a value a caller wrote for the log: a refused field may
-// be megabytes long. (The log handler escapes control characters.)
-func logText(s string) string {
+// clip shortens a value a caller wrote before it is quoted in a message
+// or the log: a refused field may be megabytes long. (Messages quote it
+// with %q and the log handler escapes control characters.)
+func clip(s string) string {
 	const max = 200
 	if len(s) <= max {
 		return s
