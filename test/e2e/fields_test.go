@@ -235,6 +235,10 @@ func TestSendFieldsChecked(t *testing.T) {
 			_, err := rawSend(ctx, c.API(), envMsg(signEnv(t, c.Identity(), env)), chunkMsg(0, data))
 			wantRefusal(t, err, codes.InvalidArgument, tt.want)
 			storeIsEmpty(t, h.runningHub, tt.name)
+			_, err = c.API().Track(ctx, &lienthongv1.TrackRequest{MessageId: env.GetMessageId()})
+			if code := status.Code(err); code != codes.NotFound {
+				t.Errorf("Track after the refusal: %v, want NotFound", err)
+			}
 		})
 	}
 
