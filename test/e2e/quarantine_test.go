@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/exchange"
@@ -479,4 +481,69 @@ func anyStrings(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// What a node of any version sees of a damaged document: its header, the
+// damaged file's chunks except the last (never a complete copy, so a node
+// cannot store it even without checking), a DeliveryAbort naming it
+// instead of the end marker (an older node stops on it, storing nothing),
+// then the next document whole and the QUARANTINED notification.
+func TestDamagedBlobNeverSentWhole(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx := context.Background()
+	sender := client(t, h.Addr(), dir, commune)
+	pdf, badSum := writePDF(t, dir, commune, "lon.pdf", samplepdf.Options{Title: "Lớn", PadBytes: 100 << 10})
+	fi, err := os.Stat(pdf)
+	must(t, err)
+	res, err := sender.Send(ctx, node.Document{Recipients: []string{district}, Number: "1", Notation: "UBND-VP", Subject: "Lớn",
+		Files: []node.File{{Path: pdf}}}, nil)
+	must(t, err)
+	bad := res.MessageID
+	damageBlob(t, dir, badSum)
+	good, _ := sendPDF(t, dir, sender, commune, "2", "Sau", district)
+
+	stream, err := client(t, h.Addr(), dir, district).API().Receive(ctx, &lienthongv1.ReceiveRequest{})
+	must(t, err)
+	var parts []string
+	got := map[string]int{}
+	cur := ""
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		must(t, err)
+		switch p := msg.GetPart().(type) {
+		case *lienthongv1.ReceiveResponse_Header:
+			env := new(lienthongv1.Envelope)
+			must(t, proto.Unmarshal(p.Header.GetEnvelope().GetEnvelope(), env))
+			cur = env.GetMessageId()
+			parts = append(parts, "header "+cur)
+		case *lienthongv1.ReceiveResponse_Chunk:
+			got[cur] += len(p.Chunk.GetData())
+		case *lienthongv1.ReceiveResponse_End:
+			parts = append(parts, "end "+p.End.GetMessageId())
+		case *lienthongv1.ReceiveResponse_Abort:
+			parts = append(parts, "abort "+p.Abort.GetMessageId())
+			if !strings.Contains(p.Abort.GetReason(), `tệp "lon.pdf" của văn bản 1/UBND-VP bị hỏng`) {
+				t.Errorf("abort reason %q", p.Abort.GetReason())
+			}
+		case *lienthongv1.ReceiveResponse_Notification:
+			tr := node.CheckReceipt(p.Notification.GetReceipt(), client(t, h.Addr(), dir, district).Identity().Roots)
+			must(t, tr.Err)
+			parts = append(parts, "notification "+tr.Body.GetStatus().Name()+" "+tr.Body.GetMessageId())
+		}
+	}
+	want := []string{"header " + bad, "abort " + bad, "header " + good, "end " + good, "notification quarantined " + bad}
+	if !slices.Equal(parts, want) {
+		t.Errorf("stream:\n%s\nwant\n%s", strings.Join(parts, "\n"), strings.Join(want, "\n"))
+	}
+	full, last := int(fi.Size()), int(fi.Size())%exchange.ChunkSize
+	if last == 0 {
+		last = exchange.ChunkSize
+	}
+	if n := got[bad]; n != full-last || n == 0 {
+		t.Errorf("%d of the damaged file's %d bytes sent, want all but the last chunk (%d)", n, full, full-last)
+	}
 }
