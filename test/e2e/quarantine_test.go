@@ -547,3 +547,51 @@ func TestDamagedBlobNeverSentWhole(t *testing.T) {
 		t.Errorf("%d of the damaged file's %d bytes sent, want all but the last chunk (%d)", n, full, full-last)
 	}
 }
+
+// A node's "cannot store" report is accepted only as a rejection with a
+// reason, for a document still waiting in the caller's own queue; every
+// refusal changes nothing.
+func TestCannotStoreReportRefusals(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx := context.Background()
+	sender := client(t, h.Addr(), dir, commune)
+	waiting, _ := sendPDF(t, dir, sender, commune, "1", "Đang chờ", district)
+	fetched, _ := sendPDF(t, dir, sender, commune, "2", "Đã nhận", province)
+	must(t, client(t, h.Addr(), dir, province).ReceiveInto(ctx, t.TempDir(), node.ReceiveOptions{}, nil))
+	report := func(c *node.Client, id string, st lienthongv1.Status, reason string) error {
+		_, err := c.API().ReportStatus(ctx, &lienthongv1.ReportStatusRequest{MessageId: id, Status: st, Reason: reason, CannotStore: true})
+		return err
+	}
+	for _, tc := range []struct {
+		name   string
+		agency string
+		id     string
+		status lienthongv1.Status
+		reason string
+		code   codes.Code
+		msg    string
+	}{
+		{"not a rejection", district, waiting, lienthongv1.Status_STATUS_RECEIVED, "x", codes.InvalidArgument, "phải dùng trạng thái rejected"},
+		{"no reason", district, waiting, lienthongv1.Status_STATUS_REJECTED, " ", codes.InvalidArgument, "phải nêu lý do"},
+		{"another agency's delivery", commune2, waiting, lienthongv1.Status_STATUS_REJECTED, "x", codes.NotFound, "không gửi đến cơ quan"},
+		{"already fetched", province, fetched, lienthongv1.Status_STATUS_REJECTED, "x", codes.FailedPrecondition, "không còn chờ trong hộp thư đến"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := report(client(t, h.Addr(), dir, tc.agency), tc.id, tc.status, tc.reason)
+			if status.Code(err) != tc.code || !strings.Contains(status.Convert(err).Message(), tc.msg) {
+				t.Errorf("ReportStatus = %v, want %s with %q", err, tc.code, tc.msg)
+			}
+		})
+	}
+	if st, _ := trackStatus(t, sender, waiting, district); st != lienthongv1.Status_STATUS_ACCEPTED {
+		t.Errorf("waiting document: %s, want still ACCEPTED", st)
+	}
+	if st, _ := trackStatus(t, sender, fetched, province); st != lienthongv1.Status_STATUS_DELIVERED {
+		t.Errorf("fetched document: %s, want still DELIVERED", st)
+	}
+	if s, err := h.Store().Stats(ctx); err != nil || s.Pending != 1 {
+		t.Errorf("store: %+v, %v; want the waiting document still pending", s, err)
+	}
+	countersAgree(t, h)
+}
