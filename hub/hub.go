@@ -90,10 +90,13 @@ type Hub struct {
 	trust *trust.Store
 	// operators holds the SHA-256 of the certificates allowed on the
 	// admin service.
-	operators  atomic.Pointer[map[[32]byte]bool]
-	admin      *admin.Service
+	operators atomic.Pointer[map[[32]byte]bool]
+	admin     *admin.Service
+	stopping  chan struct{}
+
+	// quarantine takes damaged documents out of delivery and scrubs the
+	// blobs in the background while Serve runs.
 	quarantine *quarantine.Service
-	stopping   chan struct{}
 }
 
 // Init creates a new hub directory with a development PKI and the sample

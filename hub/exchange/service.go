@@ -106,11 +106,13 @@ type Config struct {
 	// Verifier checks PDF signatures; nil records the documents as not
 	// checked.
 	Verifier DocumentVerifier
-	// Quarantine takes a document whose stored file turns out damaged
-	// while it is delivered out of delivery; nil ends the Receive stream
-	// with an error instead.
+	Logger   *slog.Logger
+
+	// Quarantine is called when a stored file of a document being
+	// delivered turns out damaged: it takes the document out of delivery.
+	// With nil, the Receive stream ends with an error instead.
 	Quarantine Quarantiner
-	Logger     *slog.Logger
+
 	// Stopping is closed when the hub begins a graceful shutdown; waiting
 	// Receive streams then end so in-flight sends can finish.
 	Stopping <-chan struct{}
