@@ -328,6 +328,11 @@ func TestScrubQuarantinesDamagedBlob(t *testing.T) {
 	if again, err := h.Scrub(ctx); err != nil || again.Damaged != 0 || again.Blobs != 1 {
 		t.Errorf("second scrub: %+v, %v", again, err)
 	}
+	// With the hub stopped, the list is read from its database.
+	h.stop()
+	if items := quarantineList(t, dir); len(items) != 1 || items[0]["message_id"] != bad {
+		t.Errorf("lthub quarantine list with the hub stopped: %v", items)
+	}
 }
 
 // namedData is one file of a document stored directly.
