@@ -407,8 +407,12 @@ type ScrubOptions struct {
 
 // ScrubResult counts what a scrub read.
 type ScrubResult struct {
-	Blobs   int
-	Bytes   int64
+	// Blobs is the number of blob files checked, damaged ones included.
+	Blobs int
+	// Bytes is the number of bytes read (but for damaged blobs' last
+	// chunks).
+	Bytes int64
+	// Damaged is the number of blobs that did not match their address.
 	Damaged int
 }
 
