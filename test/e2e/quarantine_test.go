@@ -283,13 +283,26 @@ func TestScrubQuarantinesDamagedBlob(t *testing.T) {
 			t.Errorf("Track: %s is %s, want QUARANTINED", r, st)
 		}
 	}
-	var got []string
-	for _, b := range notifications(t, sender, true) {
-		got = append(got, b.GetAgency()+" "+b.GetStatus().Name())
+	// The sender's clerk reads it in ltnode inbox, and its register of
+	// documents sent holds it.
+	rc, stdout, stderr := ltnode(t, h.Addr(), dir, commune, "inbox", "--out", t.TempDir())
+	for _, r := range []string{district, province} {
+		// (Sent through the library, not the outbox: the register names it by id.)
+		if line := "Văn bản " + bad + " gửi " + r + " bị hỏng trên trục và đã bị cách ly"; rc != 0 || !strings.Contains(stdout, line) {
+			t.Errorf("sender's ltnode inbox: exit %d, %q %q; want %q", rc, stdout, stderr, line)
+		}
 	}
-	slices.Sort(got)
+	sent, err := loadRegister(t, dir, commune).SentDoc(bad)
+	must(t, err)
+	var got []string
+	for _, r := range sent.Recipients {
+		got = append(got, r.Agency+" "+r.Status.Name())
+	}
 	if want := sortedStrings(district+" quarantined", province+" quarantined"); !slices.Equal(got, want) {
-		t.Errorf("sender's notifications %v, want %v", got, want)
+		t.Errorf("sender's register: %v, want %v", got, want)
+	}
+	if n := notifications(t, sender, false); len(n) != 0 {
+		t.Errorf("%d notifications left unacknowledged", len(n))
 	}
 	// The same content sent again is stored afresh and delivered.
 	doc.Number = "6"
