@@ -34,6 +34,7 @@ import (
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/quarantine"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/pki"
@@ -68,6 +69,11 @@ type Config struct {
 	// Unsigned says whether unsigned documents are refused (default) or
 	// accepted and flagged.
 	Unsigned policy.Unsigned
+	// ScrubRate bounds the background check of the stored files (bytes
+	// read per second); 0 means no background check. ScrubEvery is the
+	// time between the starts of two passes (0: 24 hours).
+	ScrubRate  int64
+	ScrubEvery time.Duration
 }
 
 // Hub is a running hub.
@@ -87,6 +93,10 @@ type Hub struct {
 	operators atomic.Pointer[map[[32]byte]bool]
 	admin     *admin.Service
 	stopping  chan struct{}
+
+	// quarantine takes damaged documents out of delivery and scrubs the
+	// blobs in the background while Serve runs.
+	quarantine *quarantine.Service
 }
 
 // Init creates a new hub directory with a development PKI and the sample
@@ -177,9 +187,12 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		grpc.InitialWindowSize(exchange.StreamWindow),
 		grpc.InitialConnWindowSize(exchange.ConnWindow),
 	)
+	issuer := receipt.NewIssuer(signer, leaf, cfg.Now)
+	h.quarantine = quarantine.New(quarantine.Config{Store: h.store, Receipts: issuer, Logger: cfg.Logger, Now: cfg.Now,
+		ScrubRate: cfg.ScrubRate, ScrubEvery: cfg.ScrubEvery})
 	exchange.New(exchange.Config{
 		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
-		Receipts: receipt.NewIssuer(signer, leaf, cfg.Now),
+		Receipts: issuer, Quarantine: h.quarantine,
 		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
 		Now:      cfg.Now,
 	}).Register(h.grpc)
@@ -302,6 +315,11 @@ func (h *Hub) HTTPAddr() string { return h.webAddr(false) }
 // HTTPSAddr is the HTTPS listen address, or "".
 func (h *Hub) HTTPSAddr() string { return h.webAddr(true) }
 
+// Scrub checks every stored file once, unthrottled unless ScrubRate is
+// set, and quarantines the documents naming a damaged one, as the
+// background scrub does.
+func (h *Hub) Scrub(ctx context.Context) (store.ScrubResult, error) { return h.quarantine.Scrub(ctx) }
+
 // Store exposes the store, for tests and the admin commands.
 func (h *Hub) Store() *store.Store { return h.store }
 
@@ -322,6 +340,9 @@ func (h *Hub) Serve(ctx context.Context) error {
 		}()
 	}
 	defer os.Remove(provision.Layout{Dir: h.cfg.Dir}.Serving())
+	scrubCtx, stopScrub := context.WithCancel(context.Background())
+	scrubbed := make(chan struct{})
+	go func() { h.quarantine.Run(scrubCtx); close(scrubbed) }()
 	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()))
 
 	var serveErr error
@@ -346,6 +367,8 @@ func (h *Hub) Serve(ctx context.Context) error {
 		w.srv.Shutdown(sctx)
 		cancel()
 	}
+	stopScrub()
+	<-scrubbed
 	if err := h.store.Close(); err != nil && serveErr == nil {
 		serveErr = fmt.Errorf("closing store: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -69,6 +70,45 @@ const DeliveryFile = envelope.DeliveryFile
 // loss may leave this file missing or empty without losing anything.
 const DeliveredFile = envelope.DeliveredFile
 
+// NotStored is an incoming document this node does not have and will not
+// get: the node could not store it (a file name its disk refuses or the
+// node reserves, a file whose SHA-256 does not match the envelope, an
+// envelope it cannot decode), or the hub found one of its stored files
+// damaged and quarantined it. Nothing of it is left in the inbox folder.
+type NotStored struct {
+	MessageID string
+	// Sender is the sending agency's code.
+	Sender string
+	// Envelope is nil when it could not be decoded, or when the hub's
+	// notification is all the node knows of the document.
+	Envelope *lienthongv1.Envelope
+	// Reason says what went wrong, for the clerk (Vietnamese, with the
+	// English gist).
+	Reason string
+	// Quarantined is the hub's signed QUARANTINED receipt when the hub
+	// quarantined the document; nil when the node could not store it.
+	Quarantined *lienthongv1.Receipt
+	// Rejected is the hub's signed REJECTED receipt recording that this
+	// node could not store the document; nil if the hub did not record
+	// it (ReportErr says why), and then the hub offers it again.
+	Rejected  *lienthongv1.Receipt
+	ReportErr error
+}
+
+// NotStoredError is what ReceiveInto returns, once it has stored
+// everything else, when some documents could not be had.
+type NotStoredError struct {
+	Docs []*NotStored
+}
+
+func (e *NotStoredError) Error() string {
+	ids := make([]string, len(e.Docs))
+	for i, d := range e.Docs {
+		ids[i] = d.MessageID
+	}
+	return fmt.Sprintf("%d văn bản không nhận được (%d documents not stored): %s", len(e.Docs), len(e.Docs), strings.Join(ids, ", "))
+}
+
 // ReceiveOptions tune ReceiveInto.
 type ReceiveOptions struct {
 	// Wait keeps the stream open for new documents until ctx ends.
@@ -84,6 +124,12 @@ type ReceiveOptions struct {
 	// error stops ReceiveInto with the notification unacknowledged. When
 	// nil, notifications are left with the hub, unacknowledged.
 	OnNotification func(body *lienthongv1.ReceiptBody, r *lienthongv1.Receipt) error
+	// OnNotStored, if not nil, is given each document this node cannot
+	// have: one it could not store (reported to the hub first, so the hub
+	// stops offering it), and one the hub quarantined (its notification
+	// is acknowledged once OnNotStored returns nil). An error stops
+	// ReceiveInto.
+	OnNotStored func(*NotStored) error
 	// Sync, if not nil, is the group sync that makes documents durable; it
 	// must cover the inbox folder's file system. Receivers running in one
 	// process share one so that their flushes are shared too. When nil,
@@ -97,6 +143,12 @@ type ReceiveOptions struct {
 // flush) before it is acknowledged. each, if not nil, is called after the
 // ack. Notifications arriving between documents go to
 // opts.OnNotification. With Wait, ReceiveInto returns nil when ctx ends.
+//
+// A document the node cannot store does not stop it: the node reports it
+// to the hub (which stops offering it and tells the sender), hands it to
+// opts.OnNotStored and goes on with the next; so is a document the hub
+// quarantined. Without Wait, ReceiveInto then returns a *NotStoredError
+// once everything else is stored.
 //
 // Reading the stream runs ahead of storing and acknowledging: while the
 // documents read so far are flushed and acknowledged (together, one flush
@@ -124,8 +176,9 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 	}
 	queue := make(chan received, receiveAhead)
 	settled := make(chan error, 1)
+	var notStored []*NotStored
 	go func() {
-		err := c.settle(ctx, queue, gs, opts, each)
+		err := c.settle(ctx, queue, gs, opts, each, &notStored)
 		if err != nil {
 			stop(err) // ends the stream, and with it the reading below
 			for range queue {
@@ -142,6 +195,9 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 	if settleErr != nil {
 		return settleErr
 	}
+	if readErr == nil && len(notStored) > 0 && !opts.Wait {
+		return &NotStoredError{Docs: notStored}
+	}
 	return readErr
 }
 
@@ -152,10 +208,12 @@ func (c *Client) ReceiveInto(ctx context.Context, outDir string, opts ReceiveOpt
 const receiveAhead = 16
 
 // received is what the reading of the stream hands over: a document
-// written to its .partial folder, or a notification.
+// written to its .partial folder, a notification, or a document the node
+// could not store.
 type received struct {
-	doc   *Received
-	notif *lienthongv1.Receipt
+	doc       *Received
+	notif     *lienthongv1.Receipt
+	notStored *NotStored
 }
 
 // readStream reads documents into their .partial folders and hands them,
@@ -182,18 +240,23 @@ func (c *Client) readStream(stream lienthongv1.ExchangeService_ReceiveClient, ou
 		if hdr == nil {
 			return fmt.Errorf("hub sent %T where a document header was expected", msg.GetPart())
 		}
-		r, err := c.receiveOne(stream, m, outDir, hdr)
-		if err != nil {
+		r, bad, err := c.receiveOne(stream, m, outDir, hdr)
+		switch {
+		case err != nil:
 			return err
+		case bad != nil:
+			queue <- received{notStored: bad}
+		case r != nil:
+			queue <- received{doc: r}
 		}
-		queue <- received{doc: r}
 	}
 }
 
 // settle makes the documents from queue durable and acknowledges them, in
 // batches of what has queued up, and handles the notifications between
 // them in order.
-func (c *Client) settle(ctx context.Context, queue <-chan received, gs *fsutil.GroupSync, opts ReceiveOptions, each func(*Received) error) error {
+func (c *Client) settle(ctx context.Context, queue <-chan received, gs *fsutil.GroupSync, opts ReceiveOptions, each func(*Received) error,
+	notStored *[]*NotStored) error {
 	var batch []*Received
 	for {
 		it, ok := <-queue
@@ -214,11 +277,39 @@ func (c *Client) settle(ctx context.Context, queue <-chan received, gs *fsutil.G
 			return nil
 		}
 		if it.notif != nil {
-			if err := c.notification(ctx, it.notif, opts.OnNotification); err != nil {
+			if err := c.notification(ctx, it.notif, opts, notStored); err != nil {
 				return err
 			}
 		}
+		if it.notStored != nil {
+			c.reportNotStored(ctx, it.notStored)
+			*notStored = append(*notStored, it.notStored)
+			if opts.OnNotStored != nil {
+				if err := opts.OnNotStored(it.notStored); err != nil {
+					return err
+				}
+			}
+		}
 	}
+}
+
+// maxReason bounds the reason a node reports for a document it cannot
+// store; what it quotes of the sender's names is bounded too (shortName).
+const maxReason = 500
+
+// reportNotStored tells the hub that this node cannot store a document
+// waiting in its queue, so the hub takes it out of the queue and records
+// a rejection the sender sees. A failure (an older hub, the network) is
+// kept in ReportErr: the document stays queued and is tried again on the
+// next receive, still without holding up the others.
+func (c *Client) reportNotStored(ctx context.Context, ns *NotStored) {
+	reason := ns.Reason
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
+	}
+	ns.Rejected, ns.ReportErr = c.reportStatus(ctx, &lienthongv1.ReportStatusRequest{
+		MessageId: ns.MessageID, Status: lienthongv1.Status_STATUS_REJECTED, Reason: reason, CannotStore: true,
+	})
 }
 
 // settleBatch stores the documents read (one flush for their files, then
@@ -296,18 +387,30 @@ func (c *Client) ack(ctx context.Context, r *Received) error {
 	return writeDelivered(filepath.Join(r.Dir, DeliveredFile), r.Delivered)
 }
 
-// notification verifies a notification's receipt, hands it to fn and
+// notification verifies a notification's receipt and hands it to
+// opts.OnNotification, or, when it says the hub quarantined a document
+// addressed to this agency, to opts.OnNotStored (and notStored); then it
 // acknowledges it.
-func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, fn func(*lienthongv1.ReceiptBody, *lienthongv1.Receipt) error) error {
+func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, opts ReceiveOptions, notStored *[]*NotStored) error {
 	body, err := c.receipts.verify(r, c.id.Roots)
 	if err != nil {
 		return fmt.Errorf("hub notification: %w", err)
 	}
-	if fn == nil {
-		return nil
-	}
-	if err := fn(body, r); err != nil {
-		return err
+	if body.GetStatus() == lienthongv1.Status_STATUS_QUARANTINED && body.GetAgency() == c.id.Code && body.GetSender() != c.id.Code {
+		ns := &NotStored{MessageID: body.GetMessageId(), Sender: body.GetSender(), Reason: body.GetReason(), Quarantined: r}
+		*notStored = append(*notStored, ns)
+		if opts.OnNotStored != nil {
+			if err := opts.OnNotStored(ns); err != nil {
+				return err
+			}
+		}
+	} else {
+		if opts.OnNotification == nil {
+			return nil
+		}
+		if err := opts.OnNotification(body, r); err != nil {
+			return err
+		}
 	}
 	if _, err := c.api.Ack(ctx, &lienthongv1.AckRequest{ReceiptId: body.GetReceiptId()}); err != nil {
 		return fmt.Errorf("acknowledging notification %s about %s: %w", body.GetReceiptId(), body.GetMessageId(), err)
@@ -317,73 +420,121 @@ func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, fn fu
 
 // receiveOne reads one document (its chunks and end marker) from the
 // stream, each message into m, into its .partial folder in outDir; a
-// document already in the inbox is checked and its copy dropped.
+// document already in the inbox is checked and its copy dropped. A
+// document the node cannot store is read to its end and dropped, and
+// returned as a *NotStored; one the hub aborts (quarantined) is dropped
+// and returns nothing. An error means the stream cannot go on.
 func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m *receiveMsg, outDir string,
-	hdr *lienthongv1.DeliveryHeader) (*Received, error) {
-	env := new(lienthongv1.Envelope)
-	if err := proto.Unmarshal(hdr.GetEnvelope().GetEnvelope(), env); err != nil {
-		return nil, fmt.Errorf("hub sent a malformed envelope: %w", err)
-	}
+	hdr *lienthongv1.DeliveryHeader) (*Received, *NotStored, error) {
 	body, err := c.receipts.verify(hdr.GetAccepted(), c.id.Roots)
 	if err != nil {
-		return nil, fmt.Errorf("accepted receipt of %s: %w", env.GetMessageId(), err)
+		return nil, nil, fmt.Errorf("accepted receipt of a delivered document: %w", err)
 	}
+	id := body.GetMessageId()
 	sum := sha256.Sum256(hdr.GetEnvelope().GetEnvelope())
-	if body.GetMessageId() != env.GetMessageId() || !bytes.Equal(body.GetEnvelopeSha256(), sum[:]) {
-		return nil, fmt.Errorf("accepted receipt does not match the envelope of %s (%w)", env.GetMessageId(), receipt.ErrInvalid)
+	if !bytes.Equal(body.GetEnvelopeSha256(), sum[:]) {
+		return nil, nil, fmt.Errorf("accepted receipt does not match the envelope of %s (%w)", id, receipt.ErrInvalid)
 	}
-	id := env.GetMessageId()
-	if id == "" || strings.ContainsAny(id, `/\`) || id == "." || id == ".." {
-		return nil, fmt.Errorf("hub sent an unusable message id %q", id)
+	// bad is why the document cannot be stored; the rest of it is then
+	// read and dropped, so the stream goes on with the next one.
+	var bad error
+	env := new(lienthongv1.Envelope)
+	if err := proto.Unmarshal(hdr.GetEnvelope().GetEnvelope(), env); err != nil {
+		bad = unstorable("phong bì văn bản không đọc được (malformed envelope: %v)", err)
+		env = nil
+	} else if env.GetMessageId() != id {
+		return nil, nil, fmt.Errorf("accepted receipt does not match the envelope of %s (%w)", env.GetMessageId(), receipt.ErrInvalid)
+	}
+	if bad == nil && (id == "" || strings.ContainsAny(id, "/\\\x00") || id == "." || id == "..") {
+		bad = unstorable("mã văn bản %q không dùng được làm tên thư mục (unusable message id)", shortName(id))
+	}
+	notStored := func() *NotStored {
+		return &NotStored{MessageID: id, Sender: body.GetSender(), Envelope: env, Reason: bad.Error()}
 	}
 	r := &Received{MessageID: id, Envelope: env, Accepted: hdr.GetAccepted(), Verification: hdr.GetVerification(),
 		Dir: filepath.Join(outDir, id)}
-
-	_, statErr := os.Stat(r.Dir)
-	r.Duplicate = statErr == nil
 	partial := filepath.Join(outDir, envelope.PartialPrefix+id)
-	if err := os.RemoveAll(partial); err != nil {
-		return nil, fmt.Errorf("clearing %s: %w", partial, err)
-	}
-	if err := os.Mkdir(partial, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", partial, err)
+	created := bad == nil // never touch a path made of an unusable id
+	if created {
+		_, statErr := os.Stat(r.Dir)
+		r.Duplicate = statErr == nil
+		if err := os.RemoveAll(partial); err != nil {
+			return nil, nil, fmt.Errorf("clearing %s: %w", partial, err)
+		}
+		if err := os.Mkdir(partial, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("creating %s: %w", partial, err)
+		}
 	}
 	files := env.GetFiles()
 	w := &fileSink{dir: partial, cur: -1}
 	defer w.close()
+	drop := func() error {
+		w.close()
+		if !created {
+			return nil
+		}
+		if err := os.RemoveAll(partial); err != nil {
+			return fmt.Errorf("removing what was received of %s: %w", id, err)
+		}
+		return nil
+	}
 	for {
 		if err := stream.RecvMsg(m); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, fmt.Errorf("receiving %s: %w", id, err)
+			return nil, nil, fmt.Errorf("receiving %s: %w", id, err)
 		}
 		idx, data := int(m.Index), m.Data
 		if !m.Chunk {
 			if end := m.Other.GetEnd(); end != nil {
 				if end.GetMessageId() != id {
-					return nil, fmt.Errorf("hub ended %s while sending %s", end.GetMessageId(), id)
+					return nil, nil, fmt.Errorf("hub ended %s while sending %s", end.GetMessageId(), id)
 				}
 				break
 			}
+			if ab := m.Other.GetAbort(); ab != nil {
+				if ab.GetMessageId() != id {
+					return nil, nil, fmt.Errorf("hub aborted %s while sending %s", ab.GetMessageId(), id)
+				}
+				// Quarantined by the hub: its notification follows.
+				return nil, nil, drop()
+			}
 			ch := m.Other.GetChunk()
 			if ch == nil {
-				return nil, fmt.Errorf("hub sent a new header inside %s", id)
+				return nil, nil, fmt.Errorf("hub sent a new header inside %s", id)
 			}
 			idx, data = int(ch.GetFileIndex()), ch.GetData()
 		}
+		if bad != nil {
+			continue
+		}
 		if idx < w.cur || idx >= len(files) {
-			return nil, fmt.Errorf("hub sent file %d of %s out of order", idx, id)
+			return nil, nil, fmt.Errorf("hub sent file %d of %s out of order", idx, id)
 		}
 		if err := w.openUpTo(files, idx); err != nil {
-			return nil, err
+			if !isUnstorable(err) {
+				return nil, nil, err
+			}
+			bad = err
+			continue
 		}
 		if err := w.write(data); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	if err := w.finish(files); err != nil {
-		return nil, err
+	if bad == nil {
+		if err := w.finish(files); err != nil && !isUnstorable(err) {
+			return nil, nil, err
+		} else if err != nil {
+			bad = err
+		}
+	}
+	if bad != nil {
+		if err := drop(); err != nil {
+			return nil, nil, err
+		}
+		return nil, notStored(), nil
 	}
 	r.Files = w.paths
 	if r.Duplicate {
@@ -392,21 +543,58 @@ func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m 
 		for _, p := range w.paths {
 			r.Files = append(r.Files, filepath.Join(r.Dir, filepath.Base(p)))
 		}
-		return r, nil
+		return r, nil, nil
 	}
 	raw, err := proto.Marshal(hdr)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the delivery header of %s: %w", id, err)
+		return nil, nil, fmt.Errorf("encoding the delivery header of %s: %w", id, err)
 	}
 	if err := os.WriteFile(filepath.Join(partial, DeliveryFile), raw, 0o644); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", id, err)
+		return nil, nil, fmt.Errorf("writing %s: %w", id, err)
 	}
 	r.partial = partial
 	for i, p := range w.paths {
 		w.paths[i] = filepath.Join(r.Dir, filepath.Base(p))
 	}
 	r.Files = w.paths
-	return r, nil
+	return r, nil, nil
+}
+
+// unstorableError says why a document cannot be stored, for the clerk;
+// the node reports it to the hub and goes on with the next document.
+type unstorableError struct{ reason string }
+
+func (e *unstorableError) Error() string { return e.reason }
+
+func unstorable(format string, args ...any) error {
+	return &unstorableError{fmt.Sprintf(format, args...)}
+}
+
+func isUnstorable(err error) bool {
+	var u *unstorableError
+	return errors.As(err, &u)
+}
+
+// nameRefused reports whether creating a file failed because of its name
+// (too long, a byte the file system refuses, a name taken by another file
+// of the document), not because of the disk: a full or read-only disk
+// must stop the receive, to be tried again, not reject the document.
+func nameRefused(err error) bool {
+	for _, e := range []error{syscall.ENAMETOOLONG, syscall.EINVAL, syscall.EILSEQ, syscall.EEXIST, syscall.EISDIR, syscall.ENOTDIR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// shortName bounds what a reason quotes of a sender's name.
+func shortName(name string) string {
+	const max = 80
+	if len(name) <= max {
+		return name
+	}
+	return strings.ToValidUTF8(name[:max], "") + "…"
 }
 
 // fileSink writes a document's files one after another, hashing each.
@@ -431,10 +619,13 @@ func (w *fileSink) openUpTo(files []*lienthongv1.FileInfo, idx int) error {
 		w.cur++
 		name, err := safeName(files[w.cur].GetName())
 		if err != nil {
-			return err
+			return unstorable("tên tệp %q không lưu được: %v", shortName(files[w.cur].GetName()), errors.Unwrap(err))
 		}
 		path := filepath.Join(w.dir, name)
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil && nameRefused(err) {
+			return unstorable("máy không tạo được tệp %q: %v (the file system refuses the name)", shortName(files[w.cur].GetName()), errors.Unwrap(err))
+		}
 		if err != nil {
 			return fmt.Errorf("creating %s: %w", path, err)
 		}
@@ -460,7 +651,8 @@ func (w *fileSink) closeCurrent(info *lienthongv1.FileInfo) error {
 		return fmt.Errorf("writing %s: %w", f.Name(), err)
 	}
 	if w.n != info.GetSize() || !bytes.Equal(w.h.Sum(nil), info.GetSha256()) {
-		return fmt.Errorf("file %q arrived with %d bytes and a different SHA-256 than declared (%d bytes): not acknowledged", info.GetName(), w.n, info.GetSize())
+		return unstorable("tệp %q nhận được %d byte, mã băm SHA-256 khác với phong bì (khai %d byte); không lưu (file arrived with a different SHA-256 than declared)",
+			shortName(info.GetName()), w.n, info.GetSize())
 	}
 	return nil
 }
@@ -480,6 +672,7 @@ func (w *fileSink) finish(files []*lienthongv1.FileInfo) error {
 func (w *fileSink) close() {
 	if w.f != nil {
 		w.f.Close()
+		w.f = nil
 	}
 }
 

@@ -18,7 +18,13 @@ func (c *Client) ReportStatus(ctx context.Context, messageID string, status lien
 	if err := envelope.StatusText(reason); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.ReportStatus(ctx, &lienthongv1.ReportStatusRequest{MessageId: messageID, Status: status, Reason: reason})
+	return c.reportStatus(ctx, &lienthongv1.ReportStatusRequest{MessageId: messageID, Status: status, Reason: reason})
+}
+
+// reportStatus sends req and verifies the hub's receipt against it.
+func (c *Client) reportStatus(ctx context.Context, req *lienthongv1.ReportStatusRequest) (*lienthongv1.Receipt, error) {
+	messageID, status := req.GetMessageId(), req.GetStatus()
+	resp, err := c.api.ReportStatus(ctx, req)
 	if err != nil {
 		return nil, err
 	}

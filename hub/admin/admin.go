@@ -1,5 +1,6 @@
 // Package admin is the hub's operator-facing gRPC edge (AdminService):
-// compliance reports and the check of the compliance counters, for the
+// compliance reports, the check of the compliance counters, the agency
+// directory and the list of quarantined (damaged) documents, for the
 // provincial IT centre and the compliance office. The authenticator lets
 // only operator certificates reach it. The dashboard builds its pages with
 // the same Report method.
@@ -28,6 +29,7 @@ type Storage interface {
 	CheckCounters(ctx context.Context, rebuild bool) (*store.CounterCheck, error)
 	Agencies(ctx context.Context) ([]*lienthongv1.Agency, error)
 	PutAgencies(ctx context.Context, agencies []*lienthongv1.Agency) error
+	Quarantined(ctx context.Context) ([]*lienthongv1.QuarantinedDocument, error)
 }
 
 // Config wires a Service.
@@ -113,6 +115,15 @@ func (s *Service) ListDirectory(ctx context.Context, _ *lienthongv1.ListDirector
 		return nil, s.refuse(ctx, "ListDirectory", err)
 	}
 	return &lienthongv1.ListDirectoryResponse{Agencies: agencies}, nil
+}
+
+// ListQuarantined implements the RPC.
+func (s *Service) ListQuarantined(ctx context.Context, _ *lienthongv1.ListQuarantinedRequest) (*lienthongv1.ListQuarantinedResponse, error) {
+	docs, err := s.cfg.Store.Quarantined(ctx)
+	if err != nil {
+		return nil, s.refuse(ctx, "ListQuarantined", err)
+	}
+	return &lienthongv1.ListQuarantinedResponse{Documents: docs}, nil
 }
 
 // SetAgencyStatus implements the RPC: the change is stored, then the

@@ -131,8 +131,10 @@ func (d *Delta) Accepted(doc *Doc) {
 }
 
 // Step counts a recipient's step on a document: its acknowledgement
-// (DELIVERED), and the steps that finish it (DONE, REJECTED, REVOKED).
-// Other steps count nothing.
+// (DELIVERED), and the steps that finish it (DONE, REJECTED, REVOKED,
+// QUARANTINED: the hub will never deliver it, so it is not overdue at the
+// recipient; the sender is told to send it again). Other steps count
+// nothing.
 func (d *Delta) Step(doc *Doc, recipient string, status lienthongv1.Status, at time.Time) {
 	switch status {
 	case lienthongv1.Status_STATUS_DELIVERED:
@@ -140,7 +142,7 @@ func (d *Delta) Step(doc *Doc, recipient string, status lienthongv1.Status, at t
 		return
 	case lienthongv1.Status_STATUS_DONE:
 		d.at(recipient, DayOf(at)).Done.Observe(at.Sub(doc.AcceptedAt))
-	case lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED:
+	case lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED, lienthongv1.Status_STATUS_QUARANTINED:
 	default:
 		return
 	}

@@ -94,6 +94,29 @@ func checkTransition(id string, to lienthongv1.Status) store.TransitionCheck {
 	}
 }
 
+// CannotStorePrefix starts the reason of a rejection a node reported
+// because it could not store the document (ReportStatusRequest
+// cannot_store), so that the sender tells it from a clerk's refusal.
+const CannotStorePrefix = "nơi nhận không lưu được văn bản (cannot store): "
+
+// checkCannotStore is the store.TransitionCheck for a node rejecting a
+// document it cannot store: only while the document waits in its queue,
+// neither fetched, revoked nor quarantined.
+func checkCannotStore(id string) store.TransitionCheck {
+	return func(from lienthongv1.Status) error {
+		switch from {
+		case lienthongv1.Status_STATUS_ACCEPTED:
+			return nil
+		case lienthongv1.Status_STATUS_REVOKED:
+			return lienthong.Errorf(lienthong.KindFailedPrecondition, "văn bản %s đã bị nơi gửi thu hồi (document revoked)", id)
+		case lienthongv1.Status_STATUS_QUARANTINED:
+			return lienthong.Errorf(lienthong.KindFailedPrecondition, "văn bản %s đã bị trục cách ly vì tệp lưu trên trục bị hỏng (document quarantined)", id)
+		}
+		return lienthong.Errorf(lienthong.KindFailedPrecondition,
+			"văn bản %s không còn chờ trong hộp thư đến (đang \"%s\"); chỉ báo không lưu được khi chưa nhận về (document no longer waiting)", id, from.Label())
+	}
+}
+
 // ReportStatus records a recipient's processing step and notifies the sender.
 func (s *Service) ReportStatus(ctx context.Context, req *lienthongv1.ReportStatusRequest) (*lienthongv1.ReportStatusResponse, error) {
 	caller, ok := CallerFrom(ctx)
@@ -109,6 +132,13 @@ func (s *Service) ReportStatus(ctx context.Context, req *lienthongv1.ReportStatu
 
 func (s *Service) reportStatus(ctx context.Context, caller string, req *lienthongv1.ReportStatusRequest) (*lienthongv1.Receipt, error) {
 	id, to := req.GetMessageId(), req.GetStatus()
+	reason, check := req.GetReason(), checkTransition(id, to)
+	if req.GetCannotStore() {
+		if to != lienthongv1.Status_STATUS_REJECTED {
+			return nil, lienthong.Errorf(lienthong.KindInvalid, "báo không lưu được văn bản phải dùng trạng thái rejected (cannot_store goes with REJECTED)")
+		}
+		reason, check = CannotStorePrefix+reason, checkCannotStore(id)
+	}
 	switch to {
 	case lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_ASSIGNED, lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE:
 	case lienthongv1.Status_STATUS_REJECTED:
@@ -135,13 +165,13 @@ func (s *Service) reportStatus(ctx context.Context, caller string, req *lienthon
 	}
 	id = doc.MessageID
 	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
-		MessageId: id, Status: to, Agency: caller, Reason: req.GetReason(),
+		MessageId: id, Status: to, Agency: caller, Reason: reason,
 		EnvelopeSha256: doc.EnvelopeSHA256[:], Sender: doc.Sender,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Store.Transition(ctx, id, caller, doc.Sender, rcpt, checkTransition(id, to)); err != nil {
+	if err := s.cfg.Store.Transition(ctx, id, caller, doc.Sender, rcpt, check); err != nil {
 		return nil, err
 	}
 	return rcpt, nil

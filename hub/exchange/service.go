@@ -22,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
+	"github.com/lienthong/lienthong/hub/quarantine"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/receipt"
@@ -31,6 +32,7 @@ import (
 type Storage interface {
 	NewBlob() (*store.BlobWriter, error)
 	OpenBlob(ref store.BlobRef) (*os.File, error)
+	ReadBlob(ref store.BlobRef, buf []byte, fn func([]byte) error) error
 	DiscardBlobs(refs []store.BlobRef)
 	Accept(ctx context.Context, doc *store.Document) (*store.Document, bool, error)
 	Document(ctx context.Context, messageID string) (*store.Document, error)
@@ -86,6 +88,12 @@ const (
 	ConnWindow   = 1 << 20
 )
 
+// Quarantiner takes a document with a damaged stored file out of delivery
+// (hub/quarantine) and returns the reason its recipients read.
+type Quarantiner interface {
+	Document(ctx context.Context, messageID string, damage *store.BlobDamage, foundBy string) (reason string, err error)
+}
+
 // Config wires a Service.
 type Config struct {
 	Store     Storage
@@ -96,6 +104,12 @@ type Config struct {
 	// checked.
 	Verifier DocumentVerifier
 	Logger   *slog.Logger
+
+	// Quarantine is called when a stored file of a document being
+	// delivered turns out damaged: it takes the document out of delivery.
+	// With nil, the Receive stream ends with an error instead.
+	Quarantine Quarantiner
+
 	// Stopping is closed when the hub begins a graceful shutdown; waiting
 	// Receive streams then end so in-flight sends can finish.
 	Stopping <-chan struct{}
@@ -396,6 +410,12 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 	}
 }
 
+// deliver streams one document: header, files, end marker. Every file is
+// checked against its SHA-256 as it is read (store.ReadBlob), and its
+// last chunk is sent only once it matched. A damaged file is quarantined:
+// the recipient gets a DeliveryAbort instead of the end marker (a node of
+// any version discards the document, having no complete file), and the
+// stream goes on with the next document.
 func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeService_ReceiveServer, id string, buf []byte) error {
 	doc, err := s.cfg.Store.Document(ctx, id)
 	if err != nil {
@@ -407,7 +427,18 @@ func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeServic
 		return fmt.Errorf("sending header of %s: %w", id, err)
 	}
 	for i, ref := range doc.Files {
-		if err := s.streamBlob(stream, uint32(i), ref, buf); err != nil {
+		err := s.streamBlob(stream, uint32(i), ref, buf)
+		var damage *store.BlobDamage
+		if errors.As(err, &damage) && s.cfg.Quarantine != nil {
+			reason, qerr := s.cfg.Quarantine.Document(ctx, id, damage, quarantine.FoundByDelivery)
+			if qerr != nil {
+				return fmt.Errorf("quarantining %s (file %d damaged: %v): %w", id, i, err, qerr)
+			}
+			return stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Abort{
+				Abort: &lienthongv1.DeliveryAbort{MessageId: id, Reason: reason},
+			}})
+		}
+		if err != nil {
 			return fmt.Errorf("sending file %d of %s: %w", i, id, err)
 		}
 	}
@@ -415,28 +446,12 @@ func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeServic
 }
 
 func (s *Service) streamBlob(stream lienthongv1.ExchangeService_ReceiveServer, index uint32, ref store.BlobRef, buf []byte) error {
-	f, err := s.cfg.Store.OpenBlob(ref)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for {
-		n, err := io.ReadFull(f, buf)
-		if n > 0 {
-			// gRPC serializes the message before Send returns, so buf can be reused.
-			if err := stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Chunk{
-				Chunk: &lienthongv1.FileChunk{FileIndex: index, Data: buf[:n]},
-			}}); err != nil {
-				return err
-			}
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return s.cfg.Store.ReadBlob(ref, buf, func(p []byte) error {
+		// gRPC serializes the message before Send returns, so buf can be reused.
+		return stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Chunk{
+			Chunk: &lienthongv1.FileChunk{FileIndex: index, Data: p},
+		}})
+	})
 }
 
 // Ack records that the caller stored a delivered document.
@@ -471,8 +486,15 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 		return nil, s.refuse(ctx, "Ack", err)
 	}
 	stored, err := s.cfg.Store.Ack(ctx, caller.GetCode(), id, rcpt)
-	if errors.Is(err, store.ErrRevoked) {
+	switch {
+	case errors.Is(err, store.ErrRevoked):
 		return nil, s.refuse(ctx, "Ack", lienthong.Errorf(lienthong.KindFailedPrecondition, "văn bản %s đã bị nơi gửi thu hồi (document revoked)", id))
+	case errors.Is(err, store.ErrQuarantined):
+		return nil, s.refuse(ctx, "Ack", lienthong.Errorf(lienthong.KindFailedPrecondition,
+			"văn bản %s đã bị trục cách ly vì tệp lưu trên trục bị hỏng; nơi gửi sẽ gửi lại (document quarantined)", id))
+	case errors.Is(err, store.ErrNotStored):
+		return nil, s.refuse(ctx, "Ack", lienthong.Errorf(lienthong.KindFailedPrecondition,
+			"văn bản %s đã được báo là không lưu được (document reported as impossible to store)", id))
 	}
 	if err != nil {
 		return nil, s.refuse(ctx, "Ack", fmt.Errorf("recording delivery of %s: %w", id, err))

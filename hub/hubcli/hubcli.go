@@ -21,6 +21,7 @@ import (
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/quarantine"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -42,6 +43,7 @@ Cách dùng / usage:
                (--http: trang tổng hợp không mật khẩu, chỉ mở trên 127.0.0.1 hoặc sau reverse proxy;
                 --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
                (kill -HUP: đọc lại chứng thư gốc, CRL trong D/trust và chứng thư vận hành D/operators)
+               (--scrub-rate BYTE/S: kiểm tra nền mã băm các tệp đã lưu, mặc định 4 MiB/s; 0 tắt)
   lthub agency list     --dir D             danh bạ cơ quan
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan (có hiệu lực ngay)
   lthub agency activate --dir D CODE        cho phép liên thông lại
@@ -50,7 +52,8 @@ Cách dùng / usage:
                                             báo cáo tỷ lệ văn bản điện tử, ký số, thời gian xử lý
   lthub counters check|rebuild --dir D
                                             đối chiếu / dựng lại bộ đếm báo cáo từ văn bản đã lưu
-  (agency, report, counters: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
+  lthub quarantine list --dir D [--json]    văn bản bị cách ly vì tệp lưu trên trục bị hỏng
+  (agency, report, counters, quarantine: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
    khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
 `
 
@@ -80,6 +83,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.report(ctx, args[1:])
 	case "counters":
 		return m.counters(ctx, args[1:])
+	case "quarantine":
+		return m.quarantine(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -127,6 +132,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "thời gian chờ các lần gửi dở dang khi dừng")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	unsigned := fs.String("unsigned", "refuse", "văn bản chưa ký số: refuse (từ chối) hoặc flag (nhận và đánh dấu)")
+	scrubRate := fs.Int64("scrub-rate", quarantine.DefaultScrubRate, "tốc độ đọc kiểm tra tệp lưu trên trục (byte/giây); 0: không kiểm tra nền")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
@@ -143,7 +149,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
-		ShutdownGrace: *grace, Unsigned: up})
+		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate})
 	if err != nil {
 		return err
 	}

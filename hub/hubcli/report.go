@@ -51,6 +51,7 @@ type adminAPI interface {
 	CheckCounters(context.Context, *lienthongv1.CheckCountersRequest) (*lienthongv1.CheckCountersResponse, error)
 	ListDirectory(context.Context, *lienthongv1.ListDirectoryRequest) (*lienthongv1.ListDirectoryResponse, error)
 	SetAgencyStatus(context.Context, *lienthongv1.SetAgencyStatusRequest) (*lienthongv1.SetAgencyStatusResponse, error)
+	ListQuarantined(context.Context, *lienthongv1.ListQuarantinedRequest) (*lienthongv1.ListQuarantinedResponse, error)
 }
 
 // remoteAdmin calls a running hub's admin service.
@@ -72,6 +73,10 @@ func (r remoteAdmin) ListDirectory(ctx context.Context, req *lienthongv1.ListDir
 
 func (r remoteAdmin) SetAgencyStatus(ctx context.Context, req *lienthongv1.SetAgencyStatusRequest) (*lienthongv1.SetAgencyStatusResponse, error) {
 	return r.c.SetAgencyStatus(ctx, req)
+}
+
+func (r remoteAdmin) ListQuarantined(ctx context.Context, req *lienthongv1.ListQuarantinedRequest) (*lienthongv1.ListQuarantinedResponse, error) {
+	return r.c.ListQuarantined(ctx, req)
 }
 
 // localAdmin is the admin service over st, with the directory as stored.

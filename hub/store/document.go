@@ -292,7 +292,8 @@ func (s *Store) Pending(ctx context.Context, recipient string) ([]string, error)
 // status DELIVERED.
 //
 // Ack returns an error wrapping ErrNotFound if messageID was never
-// addressed to recipient. If the delivery was acknowledged before, Ack
+// addressed to recipient, ErrRevoked, ErrQuarantined or ErrNotStored if
+// the delivery ended before it was acknowledged. If the delivery was acknowledged before, Ack
 // stores nothing and returns the receipt stored by the first Ack.
 func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered *lienthongv1.Receipt) (*lienthongv1.Receipt, error) {
 	at, err := checkReceipt(delivered, messageID, lienthongv1.Status_STATUS_DELIVERED, recipient)
@@ -327,8 +328,14 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 			}
 			return nil
 		}
-		if d.status == lienthongv1.Status_STATUS_REVOKED {
+		switch d.status {
+		case lienthongv1.Status_STATUS_REVOKED:
 			return reject(ErrRevoked)
+		case lienthongv1.Status_STATUS_QUARANTINED:
+			return reject(ErrQuarantined)
+		case lienthongv1.Status_STATUS_ACCEPTED:
+		default: // rejected as impossible to store, without an ack
+			return reject(ErrNotStored)
 		}
 		if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
 			return fmt.Errorf("removing queue entry: %w", err)

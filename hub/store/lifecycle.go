@@ -128,8 +128,11 @@ type TransitionCheck func(from lienthongv1.Status) error
 // Transition moves recipient's delivery of messageID to the status of
 // rcpt (a hub-signed receipt about that recipient), if check allows it
 // from the current status; it appends the receipt and queues it as a
-// notification for sender, all in one group-committed transaction. An
-// unknown delivery is ErrNotFound; check's error is returned as is.
+// notification for sender, all in one group-committed transaction. A
+// step from ACCEPTED (a node that cannot store the document rejecting
+// it) also takes the delivery out of the recipient's queue: a delivery is
+// queued exactly while its status is ACCEPTED. An unknown delivery is
+// ErrNotFound; check's error is returned as is.
 func (s *Store) Transition(ctx context.Context, messageID, recipient, sender string, rcpt *lienthongv1.Receipt, check TransitionCheck) error {
 	body := new(lienthongv1.ReceiptBody)
 	if err := proto.Unmarshal(rcpt.GetBody(), body); err != nil {
@@ -156,6 +159,14 @@ func (s *Store) Transition(ctx context.Context, messageID, recipient, sender str
 		}
 		if err := check(d.status); err != nil {
 			return reject(err)
+		}
+		if d.status == lienthongv1.Status_STATUS_ACCEPTED {
+			if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
+				return fmt.Errorf("removing queue entry: %w", err)
+			}
+			if err := addCounter(tx.Bucket(bucketMeta), metaPending, -1); err != nil {
+				return err
+			}
 		}
 		if err := packed.storeCert(tx); err != nil {
 			return err

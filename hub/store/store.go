@@ -361,6 +361,9 @@ type Stats struct {
 	// TmpFiles is the number of blob files being written (or left by a
 	// crash, until the next Open).
 	TmpFiles int
+	// Damaged is the number of damaged blob files set aside by a
+	// quarantine (blobs/damaged), kept for the operator.
+	Damaged int
 	// Commits is the number of write transactions committed since Open.
 	Commits uint64
 	// Writes is the number of write calls (Accept, Ack, PutAgencies) those
@@ -383,6 +386,9 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, fmt.Errorf("reading store counters: %w", err)
 	}
 	if st.Blobs, st.TmpFiles, err = s.blobs.count(); err != nil {
+		return Stats{}, err
+	}
+	if st.Damaged, err = s.blobs.countDamaged(); err != nil {
 		return Stats{}, err
 	}
 	return st, nil

@@ -149,6 +149,8 @@ type receivedItem struct {
 	RevokedBy        string    `json:"revoked_by,omitempty"`
 	Links            []string  `json:"links,omitempty"`
 	Overdue          bool      `json:"overdue"`
+	// NotStored says why the document is not in the inbox, when it is not.
+	NotStored string `json:"not_stored,omitempty"`
 }
 
 // outboxItem is a document of the outbox in --json output.
@@ -265,7 +267,7 @@ func receivedItems(list []*register.Received, today string) []receivedItem {
 			RelatedMessageID: r.RelatedMessageID, Number: r.Number, Notation: r.Notation, DocumentType: r.DocumentType,
 			Subject: r.Subject, IssueDate: r.IssueDate, DueDate: r.DueDate, Dir: r.Dir, ReceivedAt: r.ReceivedAt,
 			Status: r.Status.Name(), StatusAt: r.StatusAt, Reason: r.Reason, RevokedBy: r.RevokedBy, Links: r.Links,
-			Overdue: r.Overdue(today)})
+			Overdue: r.Overdue(today), NotStored: r.NotStored})
 	}
 	return out
 }
@@ -334,6 +336,9 @@ func (m *Main) printReceived(list []receivedItem) {
 		st := statusByName(r.Status)
 		if r.RevokedBy != "" {
 			st += " (đã bị thu hồi)"
+		}
+		if r.NotStored != "" {
+			st += " (không nhận được: " + r.NotStored + ")"
 		}
 		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Notation, r.Sender, formatTime(r.ReceivedAt), r.Subject,
 			due(r.DueDate, r.Overdue), st)

@@ -253,6 +253,24 @@ type notificationItem struct {
 	Subject   string    `json:"subject,omitempty"`
 }
 
+// notStoredItem is one document this agency could not have, in --json
+// output: it could not store it, or the hub quarantined it.
+type notStoredItem struct {
+	Type      string `json:"type"` // "not_stored"
+	MessageID string `json:"message_id"`
+	Sender    string `json:"sender"`
+	Number    string `json:"number,omitempty"`
+	Notation  string `json:"notation,omitempty"`
+	Subject   string `json:"subject,omitempty"`
+	Reason    string `json:"reason"`
+	// Status is the hub's view: "rejected" (the hub recorded that this
+	// node cannot store it), "quarantined" (damaged on the hub), or
+	// "accepted" (the hub could not be told: ReportError says why; it
+	// will be offered again).
+	Status      string `json:"status"`
+	ReportError string `json:"report_error,omitempty"`
+}
+
 func (m *Main) inbox(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("inbox")
 	out := fs.String("out", "", "thư mục lưu văn bản đến")
@@ -276,7 +294,9 @@ func (m *Main) inbox(ctx context.Context, args []string, s *session) error {
 		defer cancel()
 	}
 	rv := &receiver{m: m, reg: reg, json: *asJSON}
-	if err := c.ReceiveInto(ctx, *out, rv.options(*wait > 0), rv.document); err != nil {
+	err = c.ReceiveInto(ctx, *out, rv.options(*wait > 0), rv.document)
+	var notStored *node.NotStoredError
+	if err != nil && !errors.As(err, &notStored) {
 		return err
 	}
 	if !*asJSON {
@@ -284,6 +304,9 @@ func (m *Main) inbox(ctx context.Context, args []string, s *session) error {
 		if rv.notifications > 0 {
 			fmt.Fprintf(m.Stdout, "Đã nhận %d thông báo trạng thái văn bản đã gửi.\n", rv.notifications)
 		}
+	}
+	if rv.notStored > 0 {
+		return fmt.Errorf("%d văn bản không nhận được, xem ở trên và `ltnode register received` (%d documents not stored)", rv.notStored, rv.notStored)
 	}
 	return nil
 }
@@ -295,12 +318,52 @@ type receiver struct {
 	reg  *register.Register
 	json bool
 	// mu serializes output (run also prints from its forwarder).
-	mu                       *sync.Mutex
-	documents, notifications int
+	mu                                  *sync.Mutex
+	documents, notifications, notStored int
 }
 
 func (rv *receiver) options(wait bool) node.ReceiveOptions {
-	return node.ReceiveOptions{Wait: wait, OnStored: rv.stored, OnNotification: rv.notification}
+	return node.ReceiveOptions{Wait: wait, OnStored: rv.stored, OnNotification: rv.notification, OnNotStored: rv.notStoredDoc}
+}
+
+// notStoredDoc registers a document this agency could not have and
+// prints it.
+func (rv *receiver) notStoredDoc(ns *node.NotStored) error {
+	status, rcpt := lienthongv1.Status_STATUS_ACCEPTED, (*lienthongv1.Receipt)(nil)
+	switch {
+	case ns.Quarantined != nil:
+		status, rcpt = lienthongv1.Status_STATUS_QUARANTINED, ns.Quarantined
+	case ns.Rejected != nil:
+		status, rcpt = lienthongv1.Status_STATUS_REJECTED, ns.Rejected
+	}
+	rec, err := rv.reg.AddNotStored(ns.MessageID, ns.Sender, ns.Envelope, ns.Reason, status, rcpt)
+	if err != nil {
+		return err
+	}
+	defer rv.lock()()
+	rv.notStored++
+	item := notStoredItem{Type: "not_stored", MessageID: ns.MessageID, Sender: ns.Sender, Number: rec.Number, Notation: rec.Notation,
+		Subject: rec.Subject, Reason: ns.Reason, Status: status.Name()}
+	if ns.ReportErr != nil {
+		item.ReportError = cliutil.Describe(ns.ReportErr)
+	}
+	if rv.json {
+		return rv.m.printJSONLine(item)
+	}
+	doc := ns.MessageID
+	if item.Number != "" {
+		doc = item.Number + "/" + item.Notation + " (" + ns.MessageID + ")"
+	}
+	fmt.Fprintf(rv.m.Stdout, "KHÔNG NHẬN ĐƯỢC văn bản %s từ %s: %s\n", doc, ns.Sender, ns.Reason)
+	switch status {
+	case lienthongv1.Status_STATUS_QUARANTINED:
+		fmt.Fprintln(rv.m.Stdout, "  → trục đã cách ly văn bản; nơi gửi đã được báo để gửi lại.")
+	case lienthongv1.Status_STATUS_REJECTED:
+		fmt.Fprintln(rv.m.Stdout, "  → đã báo trục; nơi gửi đã được báo. Các văn bản sau vẫn được nhận.")
+	default:
+		fmt.Fprintf(rv.m.Stdout, "  → chưa báo được trục (%s); sẽ thử lại ở lần nhận sau.\n", item.ReportError)
+	}
+	return nil
 }
 
 // stored registers a document before it is acknowledged: a redelivery is
@@ -403,6 +466,8 @@ func notificationLine(body *lienthongv1.ReceiptBody, sent *register.Sent) string
 		line = fmt.Sprintf("%s đã xử lý xong văn bản %s", body.GetAgency(), doc)
 	case lienthongv1.Status_STATUS_REVOKED:
 		line = fmt.Sprintf("Văn bản %s gửi %s đã được thu hồi", doc, body.GetAgency())
+	case lienthongv1.Status_STATUS_QUARANTINED:
+		line = fmt.Sprintf("Văn bản %s gửi %s bị hỏng trên trục và đã bị cách ly, %s không nhận được; hãy gửi lại", doc, body.GetAgency(), body.GetAgency())
 	default:
 		line = fmt.Sprintf("%s: văn bản %s — %s", body.GetAgency(), doc, st.Label())
 	}

@@ -81,14 +81,21 @@ type Received struct {
 	// StatusReceipt is the hub's signed receipt for Status (a serialized
 	// lienthongv1.Receipt), once reported.
 	StatusReceipt []byte `json:"status_receipt,omitempty"`
+	// NotStored, when set, says why the document is not in the inbox: the
+	// node could not store it (Status REJECTED once the hub recorded
+	// that, ACCEPTED while it has not), or the hub quarantined it (Status
+	// QUARANTINED). Dir is then empty.
+	NotStored string `json:"not_stored,omitempty"`
 	Relations
 }
 
 // closed reports whether a step ends a recipient's work on a document:
-// done, rejected (nothing more will happen there) or revoked.
+// done, rejected (nothing more will happen there), revoked or
+// quarantined (the hub will never deliver it).
 func closed(s lienthongv1.Status) bool {
 	switch s {
-	case lienthongv1.Status_STATUS_DONE, lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED:
+	case lienthongv1.Status_STATUS_DONE, lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED,
+		lienthongv1.Status_STATUS_QUARANTINED:
 		return true
 	}
 	return false
@@ -199,6 +206,54 @@ func (r *Register) AddReceived(env *lienthongv1.Envelope, dir string) (bool, err
 		return put(tx, bucketReceived, id, rec)
 	})
 	return added, err
+}
+
+// AddNotStored registers a document addressed to this agency that it
+// does not have: reason says why, status and rcpt (nil if none) are the
+// hub's view of it (REJECTED once the hub recorded that the node could not
+// store it, QUARANTINED when the hub quarantined it, ACCEPTED while the
+// hub has recorded nothing). env may be nil. An entry for a document
+// stored in the inbox is left as it is.
+func (r *Register) AddNotStored(id, sender string, env *lienthongv1.Envelope, reason string, status lienthongv1.Status, rcpt *lienthongv1.Receipt) (*Received, error) {
+	if id == "" {
+		return nil, fmt.Errorf("registering a document not stored without a message id")
+	}
+	var raw []byte
+	at := r.now()
+	if rcpt != nil {
+		var err error
+		if raw, err = proto.Marshal(rcpt); err != nil {
+			return nil, fmt.Errorf("encoding the receipt of %s: %w", id, err)
+		}
+		body := new(lienthongv1.ReceiptBody)
+		if proto.Unmarshal(rcpt.GetBody(), body) == nil && body.GetTime() != nil {
+			at = body.GetTime().AsTime()
+		}
+	}
+	var rec Received
+	err := r.update(func(tx *bolt.Tx) error {
+		found, err := get(tx, bucketReceived, id, &rec)
+		if err != nil {
+			return err
+		}
+		if found && rec.Dir != "" {
+			return nil
+		}
+		if !found {
+			rec = Received{MessageID: id, Sender: sender, ReceivedAt: r.now()}
+		}
+		if env != nil {
+			rec.BusinessType, rec.RelatedMessageID = env.GetBusinessType(), env.GetRelatedMessageId()
+			rec.Number, rec.Notation, rec.DocumentType, rec.Subject = env.GetNumber(), env.GetNotation(), env.GetDocumentType(), env.GetSubject()
+			rec.IssueDate, rec.DueDate, rec.Urgency = env.GetIssueDate(), env.GetDueDate(), env.GetUrgency()
+		}
+		rec.NotStored, rec.Status, rec.StatusAt, rec.StatusReceipt = reason, status, at, raw
+		return put(tx, bucketReceived, id, &rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rec, nil
 }
 
 // SetStatus records the agency's own processing step of a document it

@@ -578,3 +578,33 @@ func TestReopen(t *testing.T) {
 		t.Errorf("outbox order after reopen %v", got)
 	}
 }
+
+// A document the node does not have is registered with why, updated as
+// the hub's view changes, never overdue once the hub has closed it, and
+// never replaces the entry of a document stored in the inbox.
+func TestNotStored(t *testing.T) {
+	r, c, _ := openTest(t)
+	env := &lienthongv1.Envelope{MessageId: "m1", Sender: sender, Number: "4", Notation: "UBND", Subject: "Lạ", DueDate: "2026-11-20"}
+	rec, err := r.AddNotStored("m1", sender, env, "tên tệp lạ", lienthongv1.Status_STATUS_ACCEPTED, nil)
+	must(t, err)
+	if rec.Number != "4" || rec.Dir != "" || rec.NotStored != "tên tệp lạ" || !rec.Overdue(r.Today()) {
+		t.Errorf("not reported yet: %+v, want registered and overdue", rec)
+	}
+	at := c.t.Add(time.Minute)
+	body, _ := proto.Marshal(&lienthongv1.ReceiptBody{MessageId: "m1", Status: lienthongv1.Status_STATUS_REJECTED, Agency: district, Time: timestamppb.New(at)})
+	rec, err = r.AddNotStored("m1", sender, nil, "tên tệp lạ", lienthongv1.Status_STATUS_REJECTED, &lienthongv1.Receipt{Body: body})
+	must(t, err)
+	if rec.Status != lienthongv1.Status_STATUS_REJECTED || !rec.StatusAt.Equal(at) || rec.Number != "4" || rec.Overdue(r.Today()) || rec.StatusReceipt == nil {
+		t.Errorf("reported: %+v", rec)
+	}
+	if _, err := r.AddNotStored("", sender, nil, "x", lienthongv1.Status_STATUS_QUARANTINED, nil); err == nil {
+		t.Error("an entry without a message id was accepted")
+	}
+	_, err = r.AddReceived(&lienthongv1.Envelope{MessageId: "m2", Sender: sender, Number: "5"}, "/in/m2")
+	must(t, err)
+	rec, err = r.AddNotStored("m2", sender, nil, "hỏng", lienthongv1.Status_STATUS_QUARANTINED, nil)
+	must(t, err)
+	if rec.Dir != "/in/m2" || rec.NotStored != "" || rec.Status != lienthongv1.Status_STATUS_DELIVERED {
+		t.Errorf("a stored document's entry changed: %+v", rec)
+	}
+}

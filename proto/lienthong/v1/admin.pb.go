@@ -769,6 +769,227 @@ func (x *ListDirectoryResponse) GetAgencies() []*Agency {
 	return nil
 }
 
+type ListQuarantinedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQuarantinedRequest) Reset() {
+	*x = ListQuarantinedRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQuarantinedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQuarantinedRequest) ProtoMessage() {}
+
+func (x *ListQuarantinedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQuarantinedRequest.ProtoReflect.Descriptor instead.
+func (*ListQuarantinedRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{11}
+}
+
+type ListQuarantinedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Documents     []*QuarantinedDocument `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQuarantinedResponse) Reset() {
+	*x = ListQuarantinedResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQuarantinedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQuarantinedResponse) ProtoMessage() {}
+
+func (x *ListQuarantinedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQuarantinedResponse.ProtoReflect.Descriptor instead.
+func (*ListQuarantinedResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListQuarantinedResponse) GetDocuments() []*QuarantinedDocument {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
+// QuarantinedDocument is a document the hub took out of delivery because
+// one of its stored files no longer matches its SHA-256.
+type QuarantinedDocument struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	Sender    string                 `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
+	Number    string                 `protobuf:"bytes,3,opt,name=number,proto3" json:"number,omitempty"`
+	Notation  string                 `protobuf:"bytes,4,opt,name=notation,proto3" json:"notation,omitempty"`
+	// The damaged file: its name in the envelope, the SHA-256 and size the
+	// envelope declares, and what the hub read (empty and 0 when the file
+	// was missing).
+	FileName       string `protobuf:"bytes,5,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	ExpectedSha256 []byte `protobuf:"bytes,6,opt,name=expected_sha256,json=expectedSha256,proto3" json:"expected_sha256,omitempty"`
+	ExpectedSize   int64  `protobuf:"varint,7,opt,name=expected_size,json=expectedSize,proto3" json:"expected_size,omitempty"`
+	ActualSha256   []byte `protobuf:"bytes,8,opt,name=actual_sha256,json=actualSha256,proto3" json:"actual_sha256,omitempty"`
+	ActualSize     int64  `protobuf:"varint,9,opt,name=actual_size,json=actualSize,proto3" json:"actual_size,omitempty"`
+	// "delivery" (found while sending it) or "scrub" (the background check).
+	FoundBy string                 `protobuf:"bytes,10,opt,name=found_by,json=foundBy,proto3" json:"found_by,omitempty"`
+	FoundAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=found_at,json=foundAt,proto3" json:"found_at,omitempty"`
+	// The recipients that were still waiting for it: each was taken out of
+	// the queue with a QUARANTINED status. Recipients that had it already
+	// are not listed.
+	Recipients    []string `protobuf:"bytes,12,rep,name=recipients,proto3" json:"recipients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuarantinedDocument) Reset() {
+	*x = QuarantinedDocument{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuarantinedDocument) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuarantinedDocument) ProtoMessage() {}
+
+func (x *QuarantinedDocument) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuarantinedDocument.ProtoReflect.Descriptor instead.
+func (*QuarantinedDocument) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *QuarantinedDocument) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *QuarantinedDocument) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *QuarantinedDocument) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *QuarantinedDocument) GetNotation() string {
+	if x != nil {
+		return x.Notation
+	}
+	return ""
+}
+
+func (x *QuarantinedDocument) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *QuarantinedDocument) GetExpectedSha256() []byte {
+	if x != nil {
+		return x.ExpectedSha256
+	}
+	return nil
+}
+
+func (x *QuarantinedDocument) GetExpectedSize() int64 {
+	if x != nil {
+		return x.ExpectedSize
+	}
+	return 0
+}
+
+func (x *QuarantinedDocument) GetActualSha256() []byte {
+	if x != nil {
+		return x.ActualSha256
+	}
+	return nil
+}
+
+func (x *QuarantinedDocument) GetActualSize() int64 {
+	if x != nil {
+		return x.ActualSize
+	}
+	return 0
+}
+
+func (x *QuarantinedDocument) GetFoundBy() string {
+	if x != nil {
+		return x.FoundBy
+	}
+	return ""
+}
+
+func (x *QuarantinedDocument) GetFoundAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FoundAt
+	}
+	return nil
+}
+
+func (x *QuarantinedDocument) GetRecipients() []string {
+	if x != nil {
+		return x.Recipients
+	}
+	return nil
+}
+
 var File_lienthong_v1_admin_proto protoreflect.FileDescriptor
 
 const file_lienthong_v1_admin_proto_rawDesc = "" +
@@ -835,12 +1056,34 @@ const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\x06agency\x18\x01 \x01(\v2\x14.lienthong.v1.AgencyR\x06agency\"\x16\n" +
 	"\x14ListDirectoryRequest\"I\n" +
 	"\x15ListDirectoryResponse\x120\n" +
-	"\bagencies\x18\x01 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies2\xe7\x02\n" +
+	"\bagencies\x18\x01 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies\"\x18\n" +
+	"\x16ListQuarantinedRequest\"Z\n" +
+	"\x17ListQuarantinedResponse\x12?\n" +
+	"\tdocuments\x18\x01 \x03(\v2!.lienthong.v1.QuarantinedDocumentR\tdocuments\"\xa3\x03\n" +
+	"\x13QuarantinedDocument\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x16\n" +
+	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\x16\n" +
+	"\x06number\x18\x03 \x01(\tR\x06number\x12\x1a\n" +
+	"\bnotation\x18\x04 \x01(\tR\bnotation\x12\x1b\n" +
+	"\tfile_name\x18\x05 \x01(\tR\bfileName\x12'\n" +
+	"\x0fexpected_sha256\x18\x06 \x01(\fR\x0eexpectedSha256\x12#\n" +
+	"\rexpected_size\x18\a \x01(\x03R\fexpectedSize\x12#\n" +
+	"\ractual_sha256\x18\b \x01(\fR\factualSha256\x12\x1f\n" +
+	"\vactual_size\x18\t \x01(\x03R\n" +
+	"actualSize\x12\x19\n" +
+	"\bfound_by\x18\n" +
+	" \x01(\tR\afoundBy\x125\n" +
+	"\bfound_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\afoundAt\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\f \x03(\tR\n" +
+	"recipients2\xc7\x03\n" +
 	"\fAdminService\x12C\n" +
 	"\x06Report\x12\x1b.lienthong.v1.ReportRequest\x1a\x1c.lienthong.v1.ReportResponse\x12X\n" +
 	"\rCheckCounters\x12\".lienthong.v1.CheckCountersRequest\x1a#.lienthong.v1.CheckCountersResponse\x12X\n" +
 	"\rListDirectory\x12\".lienthong.v1.ListDirectoryRequest\x1a#.lienthong.v1.ListDirectoryResponse\x12^\n" +
-	"\x0fSetAgencyStatus\x12$.lienthong.v1.SetAgencyStatusRequest\x1a%.lienthong.v1.SetAgencyStatusResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
+	"\x0fSetAgencyStatus\x12$.lienthong.v1.SetAgencyStatusRequest\x1a%.lienthong.v1.SetAgencyStatusResponse\x12^\n" +
+	"\x0fListQuarantined\x12$.lienthong.v1.ListQuarantinedRequest\x1a%.lienthong.v1.ListQuarantinedResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
 
 var (
 	file_lienthong_v1_admin_proto_rawDescOnce sync.Once
@@ -854,7 +1097,7 @@ func file_lienthong_v1_admin_proto_rawDescGZIP() []byte {
 	return file_lienthong_v1_admin_proto_rawDescData
 }
 
-var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_lienthong_v1_admin_proto_goTypes = []any{
 	(*ReportRequest)(nil),           // 0: lienthong.v1.ReportRequest
 	(*ReportResponse)(nil),          // 1: lienthong.v1.ReportResponse
@@ -867,34 +1110,41 @@ var file_lienthong_v1_admin_proto_goTypes = []any{
 	(*SetAgencyStatusResponse)(nil), // 8: lienthong.v1.SetAgencyStatusResponse
 	(*ListDirectoryRequest)(nil),    // 9: lienthong.v1.ListDirectoryRequest
 	(*ListDirectoryResponse)(nil),   // 10: lienthong.v1.ListDirectoryResponse
-	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
-	(AgencyStatus)(0),               // 12: lienthong.v1.AgencyStatus
-	(*Agency)(nil),                  // 13: lienthong.v1.Agency
+	(*ListQuarantinedRequest)(nil),  // 11: lienthong.v1.ListQuarantinedRequest
+	(*ListQuarantinedResponse)(nil), // 12: lienthong.v1.ListQuarantinedResponse
+	(*QuarantinedDocument)(nil),     // 13: lienthong.v1.QuarantinedDocument
+	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
+	(AgencyStatus)(0),               // 15: lienthong.v1.AgencyStatus
+	(*Agency)(nil),                  // 16: lienthong.v1.Agency
 }
 var file_lienthong_v1_admin_proto_depIdxs = []int32{
-	11, // 0: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
+	14, // 0: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
 	3,  // 1: lienthong.v1.ReportResponse.province:type_name -> lienthong.v1.ComplianceFigures
 	2,  // 2: lienthong.v1.ReportResponse.kinds:type_name -> lienthong.v1.ComplianceGroup
 	2,  // 3: lienthong.v1.ReportResponse.agencies:type_name -> lienthong.v1.ComplianceGroup
 	2,  // 4: lienthong.v1.ReportResponse.months:type_name -> lienthong.v1.ComplianceGroup
 	3,  // 5: lienthong.v1.ComplianceGroup.figures:type_name -> lienthong.v1.ComplianceFigures
 	4,  // 6: lienthong.v1.ComplianceGroup.gaps:type_name -> lienthong.v1.NumberGap
-	12, // 7: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
-	13, // 8: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
-	13, // 9: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
-	0,  // 10: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
-	5,  // 11: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
-	9,  // 12: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
-	7,  // 13: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
-	1,  // 14: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
-	6,  // 15: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
-	10, // 16: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
-	8,  // 17: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	15, // 7: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
+	16, // 8: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
+	16, // 9: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
+	13, // 10: lienthong.v1.ListQuarantinedResponse.documents:type_name -> lienthong.v1.QuarantinedDocument
+	14, // 11: lienthong.v1.QuarantinedDocument.found_at:type_name -> google.protobuf.Timestamp
+	0,  // 12: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
+	5,  // 13: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
+	9,  // 14: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
+	7,  // 15: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
+	11, // 16: lienthong.v1.AdminService.ListQuarantined:input_type -> lienthong.v1.ListQuarantinedRequest
+	1,  // 17: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
+	6,  // 18: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
+	10, // 19: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
+	8,  // 20: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
+	12, // 21: lienthong.v1.AdminService.ListQuarantined:output_type -> lienthong.v1.ListQuarantinedResponse
+	17, // [17:22] is the sub-list for method output_type
+	12, // [12:17] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_admin_proto_init() }
@@ -910,7 +1160,7 @@ func file_lienthong_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_admin_proto_rawDesc), len(file_lienthong_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	AdminService_CheckCounters_FullMethodName   = "/lienthong.v1.AdminService/CheckCounters"
 	AdminService_ListDirectory_FullMethodName   = "/lienthong.v1.AdminService/ListDirectory"
 	AdminService_SetAgencyStatus_FullMethodName = "/lienthong.v1.AdminService/SetAgencyStatus"
+	AdminService_ListQuarantined_FullMethodName = "/lienthong.v1.AdminService/ListQuarantined"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -45,6 +46,9 @@ type AdminServiceClient interface {
 	// SetAgencyStatus suspends or reactivates an agency while the hub runs:
 	// a suspended agency can neither send, receive nor be addressed.
 	SetAgencyStatus(ctx context.Context, in *SetAgencyStatusRequest, opts ...grpc.CallOption) (*SetAgencyStatusResponse, error)
+	// ListQuarantined lists the documents the hub took out of delivery
+	// because a stored file was found damaged, oldest first.
+	ListQuarantined(ctx context.Context, in *ListQuarantinedRequest, opts ...grpc.CallOption) (*ListQuarantinedResponse, error)
 }
 
 type adminServiceClient struct {
@@ -95,6 +99,16 @@ func (c *adminServiceClient) SetAgencyStatus(ctx context.Context, in *SetAgencyS
 	return out, nil
 }
 
+func (c *adminServiceClient) ListQuarantined(ctx context.Context, in *ListQuarantinedRequest, opts ...grpc.CallOption) (*ListQuarantinedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListQuarantinedResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListQuarantined_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -115,6 +129,9 @@ type AdminServiceServer interface {
 	// SetAgencyStatus suspends or reactivates an agency while the hub runs:
 	// a suspended agency can neither send, receive nor be addressed.
 	SetAgencyStatus(context.Context, *SetAgencyStatusRequest) (*SetAgencyStatusResponse, error)
+	// ListQuarantined lists the documents the hub took out of delivery
+	// because a stored file was found damaged, oldest first.
+	ListQuarantined(context.Context, *ListQuarantinedRequest) (*ListQuarantinedResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -136,6 +153,9 @@ func (UnimplementedAdminServiceServer) ListDirectory(context.Context, *ListDirec
 }
 func (UnimplementedAdminServiceServer) SetAgencyStatus(context.Context, *SetAgencyStatusRequest) (*SetAgencyStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetAgencyStatus not implemented")
+}
+func (UnimplementedAdminServiceServer) ListQuarantined(context.Context, *ListQuarantinedRequest) (*ListQuarantinedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListQuarantined not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -230,6 +250,24 @@ func _AdminService_SetAgencyStatus_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ListQuarantined_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListQuarantinedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListQuarantined(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListQuarantined_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListQuarantined(ctx, req.(*ListQuarantinedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -252,6 +290,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetAgencyStatus",
 			Handler:    _AdminService_SetAgencyStatus_Handler,
+		},
+		{
+			MethodName: "ListQuarantined",
+			Handler:    _AdminService_ListQuarantined_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

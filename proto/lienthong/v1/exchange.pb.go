@@ -212,6 +212,11 @@ const (
 	Status_STATUS_IN_PROGRESS Status = 6 // 05 đang xử lý
 	Status_STATUS_DONE        Status = 7 // 06 hoàn thành
 	Status_STATUS_REVOKED     Status = 8 // the sender revoked the document
+	// A stored file of the document was found damaged on the hub (its
+	// SHA-256 no longer matches): the hub took it out of this recipient's
+	// queue and will never deliver it (no edXML code). The sender must send
+	// it again.
+	Status_STATUS_QUARANTINED Status = 9
 )
 
 // Enum value maps for Status.
@@ -226,6 +231,7 @@ var (
 		6: "STATUS_IN_PROGRESS",
 		7: "STATUS_DONE",
 		8: "STATUS_REVOKED",
+		9: "STATUS_QUARANTINED",
 	}
 	Status_value = map[string]int32{
 		"STATUS_UNSPECIFIED": 0,
@@ -237,6 +243,7 @@ var (
 		"STATUS_IN_PROGRESS": 6,
 		"STATUS_DONE":        7,
 		"STATUS_REVOKED":     8,
+		"STATUS_QUARANTINED": 9,
 	}
 )
 
@@ -1428,6 +1435,64 @@ func (x *Notification) GetReceipt() *Receipt {
 	return nil
 }
 
+// DeliveryAbort ends a delivered document without its end marker: the
+// hub found one of its stored files damaged while sending it and
+// quarantined the document. The recipient must discard what it received
+// of it; the hub withholds the damaged file's last chunk, so no complete
+// copy of it was sent. A QUARANTINED notification follows.
+type DeliveryAbort struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// What was wrong, for the clerk (Vietnamese, then the English gist).
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryAbort) Reset() {
+	*x = DeliveryAbort{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryAbort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryAbort) ProtoMessage() {}
+
+func (x *DeliveryAbort) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryAbort.ProtoReflect.Descriptor instead.
+func (*DeliveryAbort) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeliveryAbort) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *DeliveryAbort) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type ReceiveResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Part:
@@ -1436,6 +1501,7 @@ type ReceiveResponse struct {
 	//	*ReceiveResponse_Chunk
 	//	*ReceiveResponse_End
 	//	*ReceiveResponse_Notification
+	//	*ReceiveResponse_Abort
 	Part          isReceiveResponse_Part `protobuf_oneof:"part"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1443,7 +1509,7 @@ type ReceiveResponse struct {
 
 func (x *ReceiveResponse) Reset() {
 	*x = ReceiveResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1521,7 @@ func (x *ReceiveResponse) String() string {
 func (*ReceiveResponse) ProtoMessage() {}
 
 func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1534,7 @@ func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReceiveResponse) GetPart() isReceiveResponse_Part {
@@ -1514,6 +1580,15 @@ func (x *ReceiveResponse) GetNotification() *Notification {
 	return nil
 }
 
+func (x *ReceiveResponse) GetAbort() *DeliveryAbort {
+	if x != nil {
+		if x, ok := x.Part.(*ReceiveResponse_Abort); ok {
+			return x.Abort
+		}
+	}
+	return nil
+}
+
 type isReceiveResponse_Part interface {
 	isReceiveResponse_Part()
 }
@@ -1534,6 +1609,10 @@ type ReceiveResponse_Notification struct {
 	Notification *Notification `protobuf:"bytes,4,opt,name=notification,proto3,oneof"`
 }
 
+type ReceiveResponse_Abort struct {
+	Abort *DeliveryAbort `protobuf:"bytes,5,opt,name=abort,proto3,oneof"`
+}
+
 func (*ReceiveResponse_Header) isReceiveResponse_Part() {}
 
 func (*ReceiveResponse_Chunk) isReceiveResponse_Part() {}
@@ -1541,6 +1620,8 @@ func (*ReceiveResponse_Chunk) isReceiveResponse_Part() {}
 func (*ReceiveResponse_End) isReceiveResponse_Part() {}
 
 func (*ReceiveResponse_Notification) isReceiveResponse_Part() {}
+
+func (*ReceiveResponse_Abort) isReceiveResponse_Part() {}
 
 type AckRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1554,7 +1635,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1647,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1660,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AckRequest) GetMessageId() string {
@@ -1605,7 +1686,7 @@ type AckResponse struct {
 
 func (x *AckResponse) Reset() {
 	*x = AckResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1698,7 @@ func (x *AckResponse) String() string {
 func (*AckResponse) ProtoMessage() {}
 
 func (x *AckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1711,7 @@ func (x *AckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
 func (*AckResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AckResponse) GetReceipt() *Receipt {
@@ -1649,7 +1730,7 @@ type TrackRequest struct {
 
 func (x *TrackRequest) Reset() {
 	*x = TrackRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1742,7 @@ func (x *TrackRequest) String() string {
 func (*TrackRequest) ProtoMessage() {}
 
 func (x *TrackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1755,7 @@ func (x *TrackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackRequest.ProtoReflect.Descriptor instead.
 func (*TrackRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TrackRequest) GetMessageId() string {
@@ -1696,7 +1777,7 @@ type RecipientStatus struct {
 
 func (x *RecipientStatus) Reset() {
 	*x = RecipientStatus{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1789,7 @@ func (x *RecipientStatus) String() string {
 func (*RecipientStatus) ProtoMessage() {}
 
 func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1802,7 @@ func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecipientStatus.ProtoReflect.Descriptor instead.
 func (*RecipientStatus) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecipientStatus) GetAgency() string {
@@ -1760,7 +1841,7 @@ type TrackResponse struct {
 
 func (x *TrackResponse) Reset() {
 	*x = TrackResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +1853,7 @@ func (x *TrackResponse) String() string {
 func (*TrackResponse) ProtoMessage() {}
 
 func (x *TrackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +1866,7 @@ func (x *TrackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackResponse.ProtoReflect.Descriptor instead.
 func (*TrackResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TrackResponse) GetEnvelope() *SignedEnvelope {
@@ -1829,14 +1910,21 @@ type ReportStatusRequest struct {
 	// One of RECEIVED, REJECTED, ASSIGNED, IN_PROGRESS, DONE.
 	Status Status `protobuf:"varint,2,opt,name=status,proto3,enum=lienthong.v1.Status" json:"status,omitempty"`
 	// Required for REJECTED.
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Set by a node's receive loop, with REJECTED and the reason, for a
+	// document waiting in its queue that it cannot store (a file name its
+	// disk refuses, a file whose SHA-256 does not match, an envelope it
+	// cannot decode). The hub then takes it out of the queue without an
+	// acknowledgement and records the rejection, so later documents are
+	// not held behind it.
+	CannotStore   bool `protobuf:"varint,4,opt,name=cannot_store,json=cannotStore,proto3" json:"cannot_store,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +1936,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +1949,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReportStatusRequest) GetMessageId() string {
@@ -1885,6 +1973,13 @@ func (x *ReportStatusRequest) GetReason() string {
 	return ""
 }
 
+func (x *ReportStatusRequest) GetCannotStore() bool {
+	if x != nil {
+		return x.CannotStore
+	}
+	return false
+}
+
 type ReportStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Receipt       *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
@@ -1894,7 +1989,7 @@ type ReportStatusResponse struct {
 
 func (x *ReportStatusResponse) Reset() {
 	*x = ReportStatusResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +2001,7 @@ func (x *ReportStatusResponse) String() string {
 func (*ReportStatusResponse) ProtoMessage() {}
 
 func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +2014,7 @@ func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusResponse.ProtoReflect.Descriptor instead.
 func (*ReportStatusResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReportStatusResponse) GetReceipt() *Receipt {
@@ -1943,7 +2038,7 @@ type Agency struct {
 
 func (x *Agency) Reset() {
 	*x = Agency{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2050,7 @@ func (x *Agency) String() string {
 func (*Agency) ProtoMessage() {}
 
 func (x *Agency) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2063,7 @@ func (x *Agency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agency.ProtoReflect.Descriptor instead.
 func (*Agency) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Agency) GetCode() string {
@@ -2016,7 +2111,7 @@ type ListAgenciesRequest struct {
 
 func (x *ListAgenciesRequest) Reset() {
 	*x = ListAgenciesRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2123,7 @@ func (x *ListAgenciesRequest) String() string {
 func (*ListAgenciesRequest) ProtoMessage() {}
 
 func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2136,7 @@ func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesRequest.ProtoReflect.Descriptor instead.
 func (*ListAgenciesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListAgenciesRequest) GetUnder() string {
@@ -2060,7 +2155,7 @@ type ListAgenciesResponse struct {
 
 func (x *ListAgenciesResponse) Reset() {
 	*x = ListAgenciesResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2167,7 @@ func (x *ListAgenciesResponse) String() string {
 func (*ListAgenciesResponse) ProtoMessage() {}
 
 func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2180,7 @@ func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesResponse.ProtoReflect.Descriptor instead.
 func (*ListAgenciesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAgenciesResponse) GetAgencies() []*Agency {
@@ -2108,7 +2203,7 @@ type DeclareRequest struct {
 
 func (x *DeclareRequest) Reset() {
 	*x = DeclareRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2120,7 +2215,7 @@ func (x *DeclareRequest) String() string {
 func (*DeclareRequest) ProtoMessage() {}
 
 func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2133,7 +2228,7 @@ func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareRequest.ProtoReflect.Descriptor instead.
 func (*DeclareRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeclareRequest) GetKind() DeclarationKind {
@@ -2181,7 +2276,7 @@ type DeclareResponse struct {
 
 func (x *DeclareResponse) Reset() {
 	*x = DeclareResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2288,7 @@ func (x *DeclareResponse) String() string {
 func (*DeclareResponse) ProtoMessage() {}
 
 func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2301,7 @@ func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareResponse.ProtoReflect.Descriptor instead.
 func (*DeclareResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeclareResponse) GetDuplicate() bool {
@@ -2301,12 +2396,17 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\"?\n" +
 	"\fNotification\x12/\n" +
-	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"\xf3\x01\n" +
+	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"F\n" +
+	"\rDeliveryAbort\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xa8\x02\n" +
 	"\x0fReceiveResponse\x126\n" +
 	"\x06header\x18\x01 \x01(\v2\x1c.lienthong.v1.DeliveryHeaderH\x00R\x06header\x12/\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x17.lienthong.v1.FileChunkH\x00R\x05chunk\x12-\n" +
 	"\x03end\x18\x03 \x01(\v2\x19.lienthong.v1.DeliveryEndH\x00R\x03end\x12@\n" +
-	"\fnotification\x18\x04 \x01(\v2\x1a.lienthong.v1.NotificationH\x00R\fnotificationB\x06\n" +
+	"\fnotification\x18\x04 \x01(\v2\x1a.lienthong.v1.NotificationH\x00R\fnotification\x123\n" +
+	"\x05abort\x18\x05 \x01(\v2\x1b.lienthong.v1.DeliveryAbortH\x00R\x05abortB\x06\n" +
 	"\x04part\"J\n" +
 	"\n" +
 	"AckRequest\x12\x1d\n" +
@@ -2330,12 +2430,13 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"recipients\x18\x03 \x03(\v2\x1d.lienthong.v1.RecipientStatusR\n" +
 	"recipients\x12>\n" +
 	"\fverification\x18\x04 \x01(\v2\x1a.lienthong.v1.VerificationR\fverification\x12.\n" +
-	"\x13related_message_ids\x18\x05 \x03(\tR\x11relatedMessageIds\"z\n" +
+	"\x13related_message_ids\x18\x05 \x03(\tR\x11relatedMessageIds\"\x9d\x01\n" +
 	"\x13ReportStatusRequest\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12,\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x14.lienthong.v1.StatusR\x06status\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"G\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12!\n" +
+	"\fcannot_store\x18\x04 \x01(\bR\vcannotStore\"G\n" +
 	"\x14ReportStatusResponse\x12/\n" +
 	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"\xc1\x01\n" +
 	"\x06Agency\x12\x12\n" +
@@ -2374,7 +2475,7 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x15SECURITY_LEVEL_NORMAL\x10\x01\x12\x1f\n" +
 	"\x1bSECURITY_LEVEL_CONFIDENTIAL\x10\x02\x12\x19\n" +
 	"\x15SECURITY_LEVEL_SECRET\x10\x03\x12\x1d\n" +
-	"\x19SECURITY_LEVEL_TOP_SECRET\x10\x04*\xc7\x01\n" +
+	"\x19SECURITY_LEVEL_TOP_SECRET\x10\x04*\xdf\x01\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTATUS_ACCEPTED\x10\x01\x12\x14\n" +
@@ -2384,7 +2485,8 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x0fSTATUS_ASSIGNED\x10\x05\x12\x16\n" +
 	"\x12STATUS_IN_PROGRESS\x10\x06\x12\x0f\n" +
 	"\vSTATUS_DONE\x10\a\x12\x12\n" +
-	"\x0eSTATUS_REVOKED\x10\b*\xa8\x01\n" +
+	"\x0eSTATUS_REVOKED\x10\b\x12\x16\n" +
+	"\x12STATUS_QUARANTINED\x10\t*\xa8\x01\n" +
 	"\n" +
 	"AgencyKind\x12\x1b\n" +
 	"\x17AGENCY_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -2423,7 +2525,7 @@ func file_lienthong_v1_exchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(BusinessType)(0),             // 0: lienthong.v1.BusinessType
 	(Urgency)(0),                  // 1: lienthong.v1.Urgency
@@ -2446,20 +2548,21 @@ var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(*DeliveryHeader)(nil),        // 18: lienthong.v1.DeliveryHeader
 	(*DeliveryEnd)(nil),           // 19: lienthong.v1.DeliveryEnd
 	(*Notification)(nil),          // 20: lienthong.v1.Notification
-	(*ReceiveResponse)(nil),       // 21: lienthong.v1.ReceiveResponse
-	(*AckRequest)(nil),            // 22: lienthong.v1.AckRequest
-	(*AckResponse)(nil),           // 23: lienthong.v1.AckResponse
-	(*TrackRequest)(nil),          // 24: lienthong.v1.TrackRequest
-	(*RecipientStatus)(nil),       // 25: lienthong.v1.RecipientStatus
-	(*TrackResponse)(nil),         // 26: lienthong.v1.TrackResponse
-	(*ReportStatusRequest)(nil),   // 27: lienthong.v1.ReportStatusRequest
-	(*ReportStatusResponse)(nil),  // 28: lienthong.v1.ReportStatusResponse
-	(*Agency)(nil),                // 29: lienthong.v1.Agency
-	(*ListAgenciesRequest)(nil),   // 30: lienthong.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),  // 31: lienthong.v1.ListAgenciesResponse
-	(*DeclareRequest)(nil),        // 32: lienthong.v1.DeclareRequest
-	(*DeclareResponse)(nil),       // 33: lienthong.v1.DeclareResponse
-	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
+	(*DeliveryAbort)(nil),         // 21: lienthong.v1.DeliveryAbort
+	(*ReceiveResponse)(nil),       // 22: lienthong.v1.ReceiveResponse
+	(*AckRequest)(nil),            // 23: lienthong.v1.AckRequest
+	(*AckResponse)(nil),           // 24: lienthong.v1.AckResponse
+	(*TrackRequest)(nil),          // 25: lienthong.v1.TrackRequest
+	(*RecipientStatus)(nil),       // 26: lienthong.v1.RecipientStatus
+	(*TrackResponse)(nil),         // 27: lienthong.v1.TrackResponse
+	(*ReportStatusRequest)(nil),   // 28: lienthong.v1.ReportStatusRequest
+	(*ReportStatusResponse)(nil),  // 29: lienthong.v1.ReportStatusResponse
+	(*Agency)(nil),                // 30: lienthong.v1.Agency
+	(*ListAgenciesRequest)(nil),   // 31: lienthong.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),  // 32: lienthong.v1.ListAgenciesResponse
+	(*DeclareRequest)(nil),        // 33: lienthong.v1.DeclareRequest
+	(*DeclareResponse)(nil),       // 34: lienthong.v1.DeclareResponse
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
 }
 var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.v1.Envelope.business_type:type_name -> lienthong.v1.BusinessType
@@ -2471,7 +2574,7 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	13, // 6: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
 	15, // 7: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
 	3,  // 8: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
-	34, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
+	35, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
 	16, // 10: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
 	9,  // 11: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
 	13, // 12: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
@@ -2481,38 +2584,39 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	10, // 16: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
 	19, // 17: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
 	20, // 18: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
-	13, // 19: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
-	3,  // 20: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
-	34, // 21: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
-	9,  // 22: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
-	13, // 23: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
-	25, // 24: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
-	15, // 25: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
-	3,  // 26: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
-	13, // 27: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
-	4,  // 28: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
-	5,  // 29: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
-	29, // 30: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
-	6,  // 31: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
-	11, // 32: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
-	17, // 33: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
-	22, // 34: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
-	24, // 35: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
-	30, // 36: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
-	27, // 37: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
-	32, // 38: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
-	12, // 39: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
-	21, // 40: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
-	23, // 41: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
-	26, // 42: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
-	31, // 43: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
-	28, // 44: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
-	33, // 45: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
-	39, // [39:46] is the sub-list for method output_type
-	32, // [32:39] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	21, // 19: lienthong.v1.ReceiveResponse.abort:type_name -> lienthong.v1.DeliveryAbort
+	13, // 20: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
+	3,  // 21: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
+	35, // 22: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
+	9,  // 23: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
+	13, // 24: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
+	26, // 25: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
+	15, // 26: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
+	3,  // 27: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
+	13, // 28: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
+	4,  // 29: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
+	5,  // 30: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
+	30, // 31: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
+	6,  // 32: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
+	11, // 33: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
+	17, // 34: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
+	23, // 35: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
+	25, // 36: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
+	31, // 37: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
+	28, // 38: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
+	33, // 39: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
+	12, // 40: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
+	22, // 41: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
+	24, // 42: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
+	27, // 43: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
+	32, // 44: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
+	29, // 45: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
+	34, // 46: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
+	40, // [40:47] is the sub-list for method output_type
+	33, // [33:40] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_exchange_proto_init() }
@@ -2524,11 +2628,12 @@ func file_lienthong_v1_exchange_proto_init() {
 		(*SendRequest_Envelope)(nil),
 		(*SendRequest_Chunk)(nil),
 	}
-	file_lienthong_v1_exchange_proto_msgTypes[14].OneofWrappers = []any{
+	file_lienthong_v1_exchange_proto_msgTypes[15].OneofWrappers = []any{
 		(*ReceiveResponse_Header)(nil),
 		(*ReceiveResponse_Chunk)(nil),
 		(*ReceiveResponse_End)(nil),
 		(*ReceiveResponse_Notification)(nil),
+		(*ReceiveResponse_Abort)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2536,7 +2641,7 @@ func file_lienthong_v1_exchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_exchange_proto_rawDesc), len(file_lienthong_v1_exchange_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

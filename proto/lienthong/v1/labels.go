@@ -22,6 +22,8 @@ func (s Status) Label() string {
 		return "hoàn thành"
 	case Status_STATUS_REVOKED:
 		return "đã bị thu hồi"
+	case Status_STATUS_QUARANTINED:
+		return "hỏng trên trục"
 	}
 	return s.Name()
 }
