@@ -19,6 +19,7 @@ type analyzer struct {
 	doc      *pdf.Document
 	sigs     []*checkedSig // in file order
 	compared int64         // stream bytes compared, for maxDiffBytes
+	sealing  bool          // a signature over the whole file is about to follow
 }
 
 // coverage sets ModifiedAfter, CoveredByLaterSignature and Changes of s;
@@ -35,14 +36,14 @@ func (a *analyzer) coverage(s *checkedSig) {
 		// partial; there is nothing a later revision could cover.
 		return
 	}
-	// A later, intact signature must cover the whole file.
+	// A later, intact signature must cover the whole file (or be about to).
 	var last *checkedSig
 	for _, t := range a.sigs {
 		if t.rep.CoversWholeDocument {
 			last = t
 		}
 	}
-	if last == nil || last == s || !last.rep.DigestValid {
+	if !a.sealing && (last == nil || last == s || !last.rep.DigestValid) {
 		sr.problem("document changed after this signature")
 		return
 	}

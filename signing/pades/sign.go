@@ -104,6 +104,7 @@ func checkExisting(src io.ReaderAt, size int64, opts SignOptions) error {
 	if opts.Verify != nil {
 		vo = *opts.Verify
 	}
+	vo.sealing = true
 	rep, err := Verify(src, size, vo)
 	if err != nil {
 		return fmt.Errorf("pades: reading PDF: %w", err)

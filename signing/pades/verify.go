@@ -51,6 +51,10 @@ type VerifyOptions struct {
 	// Now gives the current time, for signatures that state no signing
 	// time; nil means time.Now.
 	Now func() time.Time
+
+	// sealing: Sign is about to add a signature covering the whole file,
+	// so changes after the last signature are judged as if it were there.
+	sealing bool
 }
 
 // Report is the result of Verify; its JSON form is what
@@ -218,7 +222,7 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 		s.checkCMS(opts, now())
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].rep.end < sigs[j].rep.end })
-	a := &analyzer{doc: doc, sigs: sigs}
+	a := &analyzer{doc: doc, sigs: sigs, sealing: opts.sealing}
 	for _, s := range sigs {
 		s.rep.CoversWholeDocument = s.gapOK && s.rep.end == size
 		s.rep.DocMDP = docMDP(doc.Latest(), s.found.dict)
