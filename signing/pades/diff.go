@@ -25,7 +25,8 @@ import (
 //   - a new signature field (and its widget, appearance and signature
 //     dictionary) whose widget is invisible or covers at most a quarter of
 //     its page; an empty signature field getting its value, likewise;
-//   - the AcroForm growing by such fields (/Fields, /SigFlags);
+//   - the AcroForm growing by such fields (/Fields, /SigFlags), and its
+//     default resources /DR added where it had none;
 //   - /DSS, /Extensions, the XMP /Metadata stream and the /Info
 //     dictionary, which nothing draws;
 //   - with DocMDP P=2 or 3: filling in existing form fields (/V, /AS, /AP)
@@ -706,7 +707,12 @@ func (d *differ) acroForm(o, n pdf.Object, c walkCtx) {
 	if od == nil {
 		od = pdf.NewDict()
 	}
-	d.compareDicts(od, nd, c, map[pdf.Name]bool{"Fields": true, "SigFlags": true})
+	skip := map[pdf.Name]bool{"Fields": true, "SigFlags": true}
+	if od.Get("DR") == nil {
+		// Signers add default resources (fonts) for their appearance.
+		skip["DR"] = true
+	}
+	d.compareDicts(od, nd, c, skip)
 	fc := c.sub("Fields", roleForm)
 	if r, ok := nd.Get("Fields").(pdf.Ref); ok {
 		fc.holder = objName(r)
