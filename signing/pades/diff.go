@@ -41,6 +41,7 @@ import (
 // Limits of the walk, against hostile files.
 const (
 	maxDiffObjects = 200_000   // object pairs visited per signature
+	maxDiffVisits  = 1 << 20   // object pairs visited per verification, all signatures
 	maxDiffBytes   = 512 << 20 // stream bytes compared per verification
 	maxChanges     = 16        // changes listed per signature
 	maxWidgetShare = 0.25      // of its page a new signature widget may cover
@@ -236,8 +237,13 @@ func (d *differ) run() []string {
 		p := d.stack[len(d.stack)-1]
 		d.stack = d.stack[:len(d.stack)-1]
 		count++
+		d.a.visits++
 		if count > maxDiffObjects {
 			d.change("document", "whole document", "more than %d objects to compare", maxDiffObjects)
+			break
+		}
+		if d.a.visits > maxDiffVisits {
+			d.change("document", "whole document", "more than %d objects to compare for all signatures", maxDiffVisits)
 			break
 		}
 		d.visit(p)

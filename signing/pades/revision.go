@@ -19,6 +19,7 @@ type analyzer struct {
 	doc      *pdf.Document
 	sigs     []*checkedSig // in file order
 	compared int64         // stream bytes compared, for maxDiffBytes
+	visits   int           // object pairs visited, for maxDiffVisits
 	sealing  bool          // a signature over the whole file is about to follow
 }
 
