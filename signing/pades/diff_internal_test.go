@@ -81,3 +81,31 @@ func TestWidgetShare(t *testing.T) {
 		}
 	}
 }
+
+// TestIndirectLengthChanged: a signed content stream whose /Length is an
+// indirect object; shortening that object after signing hides the end of
+// the content (a "hide" shadow attack) and is a change of the stream.
+func TestIndirectLengthChanged(t *testing.T) {
+	p := newFuzzPKI(t)
+	doc, err := samplepdf.Bytes(samplepdf.Options{Title: "Length"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := pdftest.Append(t, doc)
+	b := u.Base()
+	c := pdftest.Ref(t, b.Page, "Contents")
+	n := b.NextNum()
+	data := "BT /F1 12 Tf 72 700 Td (Chi 100 dong) Tj ET 0 g 72 690 200 1 re f"
+	u.Set(c.Num, fmt.Sprintf("<< /Length %d 0 R >>\nstream\n%s\nendstream", n, data))
+	u.Set(n, fmt.Sprint(len(data)))
+	signed := p.sign(t, u.Bytes(), 0, SubFilterCAdES)
+	out := pdftest.Append(t, signed).Set(n, fmt.Sprint(len(data)-len(" 0 g 72 690 200 1 re f"))).Bytes()
+	rep, err := Verify(bytes.NewReader(out), int64(len(out)), VerifyOptions{Roots: p.roots, sealing: true})
+	if err != nil || len(rep.Signatures) != 1 {
+		t.Fatalf("%v, %d signatures", err, len(rep.Signatures))
+	}
+	want := fmt.Sprintf("%d 0 obj (page 1 /Contents): content stream changed", c.Num)
+	if got := rep.Signatures[0].Changes; len(got) == 0 || got[0] != want {
+		t.Errorf("changes %q, want %q first", got, want)
+	}
+}
