@@ -264,7 +264,8 @@ type parsedCMS struct {
 	essCertHash   []byte    // from signing-certificate-v2, SHA-256 of the signer cert
 	essV1Hash     []byte    // from signing-certificate (v1), SHA-1
 	hasESS        bool
-	encapsulated  bool // eContent present: not a detached signature
+	encapsulated  bool   // eContent present: not a detached signature
+	sigTimestamp  []byte // the signature timestamp token (PAdES B-T), nil if none
 }
 
 // parseCMS parses a CMS ContentInfo holding SignedData with one signer.
@@ -321,6 +322,9 @@ func parseCMS(der []byte) (*parsedCMS, error) {
 		if err := p.readAttributes(si.SignedAttrs.Bytes); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.readUnsignedAttributes(si.UnsignedAttrs.Bytes); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

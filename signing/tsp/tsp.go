@@ -185,16 +185,18 @@ type signerInfo struct {
 }
 
 // Parse reads a DER time-stamp token (a CMS ContentInfo holding SignedData
-// whose content is a TSTInfo). Bytes after the token are refused.
+// whose content is a TSTInfo). Zero bytes after the token (the padding of a
+// PDF's /Contents) are ignored; any other byte after it is refused.
 func Parse(der []byte) (*Token, error) {
 	var ci contentInfo
 	rest, err := asn1.Unmarshal(der, &ci)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ContentInfo: %v", ErrFormat, err)
 	}
-	if len(rest) > 0 {
+	if len(bytes.Trim(rest, "\x00")) > 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the token", ErrFormat, len(rest))
 	}
+	der = der[:len(der)-len(rest)]
 	if !ci.ContentType.Equal(OIDSignedData) {
 		return nil, fmt.Errorf("%w: content type %v is not SignedData", ErrFormat, ci.ContentType)
 	}
