@@ -2,6 +2,7 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -110,6 +111,7 @@ type cmsParams struct {
 	withTime   bool // add the signingTime attribute
 	withESSv2  bool // add the signing-certificate-v2 attribute
 	digestHash crypto.Hash
+	tsa        Timestamper // time-stamps the signature value, if set
 }
 
 // estimateCMSSize bounds the DER size of the signature buildCMS makes, so
@@ -126,6 +128,9 @@ func estimateCMSSize(p cmsParams) int {
 		n += 2*((k.Curve.Params().BitSize+7)/8) + 16
 	default:
 		n += 1024
+	}
+	if p.tsa != nil {
+		n += tokenReserve
 	}
 	return n
 }
@@ -150,7 +155,7 @@ func algorithmsFor(pub crypto.PublicKey, h crypto.Hash) (digestAlg, sigAlg pkix.
 
 // buildCMS returns a DER CMS SignedData (RFC 5652) with no encapsulated
 // content, signed over the given message digest.
-func buildCMS(p cmsParams, digest []byte) ([]byte, error) {
+func buildCMS(ctx context.Context, p cmsParams, digest []byte) ([]byte, error) {
 	digestAlg, sigAlg, err := algorithmsFor(p.signer.Public(), p.digestHash)
 	if err != nil {
 		return nil, err
@@ -218,6 +223,13 @@ func buildCMS(p cmsParams, digest []byte) ([]byte, error) {
 		SignedAttrs:        asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: attrSet.Bytes},
 		SignatureAlgorithm: sigAlg,
 		Signature:          sig,
+	}
+	if p.tsa != nil {
+		unsigned, err := signatureTimestampAttr(ctx, p.tsa, sig)
+		if err != nil {
+			return nil, err
+		}
+		si.UnsignedAttrs = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 1, IsCompound: true, Bytes: unsigned}
 	}
 	var certs []byte
 	seen := make(map[string]bool)

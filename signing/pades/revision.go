@@ -45,12 +45,17 @@ func (a *analyzer) coverage(s *checkedSig, all []*checkedSig) {
 	// section after this signature must only add signatures.
 	var last *checkedSig
 	for _, t := range all {
-		if t.rep.CoversWholeDocument {
+		// A signature after which only validation data (a DSS) was added
+		// is as good as one covering the whole file.
+		if t.rep.CoversWholeDocument || (t.gapOK && t.rep.DigestValid && t.rep.end > sr.end && a.onlyValidationData(t.rep.end)) {
 			last = t
 		}
 	}
 	reason := ""
 	switch {
+	case (last == nil || last == s) && a.onlyValidationData(sr.end):
+		// PAdES B-LT: DSS updates after the last signature (issue 13,
+		// case 13) change nothing that was signed.
 	case last == nil || last == s:
 		reason = "document changed after this signature"
 	case !last.rep.DigestValid:
@@ -353,4 +358,89 @@ func (a *analyzer) equal(x, y object, depth int) bool {
 	default:
 		return x == y
 	}
+}
+
+// onlyValidationData reports whether every section after end only adds
+// validation data: the catalog changed in /DSS alone, and new objects.
+func (a *analyzer) onlyValidationData(end int64) bool {
+	later := 0
+	for k, sec := range a.doc.sections {
+		if sec.offset < end {
+			continue
+		}
+		later++
+		if k+1 >= len(a.doc.sections) {
+			return false
+		}
+		dssChanged := false
+		oldV := &view{d: a.doc, k: k + 1}
+		newV := &view{d: a.doc, k: k}
+		owned := dssObjects(newV)
+		or, ok1 := oldV.trailer().get("Root").(ref)
+		nr, ok2 := newV.trailer().get("Root").(ref)
+		if !ok1 || !ok2 || or != nr {
+			return false
+		}
+		for _, num := range sortedNums(sec.entries) {
+			e := sec.entries[num]
+			_, existed := oldV.lookup(num)
+			if !existed && e.kind != 0 {
+				continue
+			}
+			if e.kind == 0 || (sec.stream && num == sec.selfNum) {
+				if existed {
+					return false
+				}
+				continue
+			}
+			oldObj, err1 := oldV.get(num, 0)
+			newObj, err2 := newV.get(num, 0)
+			if err1 != nil || err2 != nil {
+				return false
+			}
+			if a.equal(oldObj, newObj, 0) {
+				continue
+			}
+			if owned[num] { // the DSS itself, updated in place
+				dssChanged = true
+				continue
+			}
+			o, ok1 := oldObj.(*dict)
+			n, ok2 := newObj.(*dict)
+			if !ok1 || !ok2 || num != or.num || !a.equalExcept(o, n, "DSS") {
+				return false
+			}
+			dssChanged = true
+		}
+		// New objects count only as part of a DSS update.
+		if !dssChanged {
+			return false
+		}
+	}
+	return later > 0
+}
+
+// dssObjects returns the numbers of the objects that make up v's DSS
+// dictionary: the dictionary, its indirect arrays and its VRI dictionary.
+func dssObjects(v *view) map[int]bool {
+	out := make(map[int]bool)
+	catalog, _, err := v.catalog()
+	if err != nil {
+		return out
+	}
+	r, ok := catalog.get("DSS").(ref)
+	if !ok {
+		return out
+	}
+	out[r.num] = true
+	dss, err := v.dict(r)
+	if err != nil || dss == nil {
+		return out
+	}
+	for _, k := range []name{"Certs", "CRLs", "OCSPs", "VRI"} {
+		if r, ok := dss.get(k).(ref); ok {
+			out[r.num] = true
+		}
+	}
+	return out
 }

@@ -2,9 +2,9 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +49,11 @@ type SignOptions struct {
 	FieldName string
 	// Time is the signing time; the zero value means time.Now().
 	Time time.Time
+	// TSA, if set, time-stamps the signature value: the token goes into
+	// the signature as the unsigned attribute signatureTimeStampToken
+	// (PAdES B-T), and is the proof of existence verifiers judge the
+	// certificate at.
+	TSA Timestamper
 }
 
 // ErrEncrypted reports an encrypted PDF, which Sign does not handle.
@@ -62,6 +67,11 @@ var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
 // does not grow with the document. If Sign fails before the first write,
 // nothing is written to dst.
 func Sign(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
+	return SignContext(context.Background(), dst, src, size, opts)
+}
+
+// SignContext is Sign with a context for the request to opts.TSA.
+func SignContext(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 	if opts.Signer == nil || opts.Certificate == nil {
 		return errors.New("pades: SignOptions needs a Signer and a Certificate")
 	}
@@ -88,6 +98,7 @@ func Sign(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 		withTime:   sf == SubFilterPKCS7,
 		withESSv2:  true,
 		digestHash: crypto.SHA256,
+		tsa:        opts.TSA,
 	}
 	if _, _, err := algorithmsFor(opts.Signer.Public(), params.digestHash); err != nil {
 		return err
@@ -102,34 +113,35 @@ func Sign(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 		return err
 	}
 
-	h := params.digestHash.New()
-	if _, err := io.Copy(h, io.NewSectionReader(src, 0, size)); err != nil {
-		return fmt.Errorf("pades: reading PDF: %w", err)
-	}
-	h.Write(u.data[:u.contentsStart])
-	h.Write(u.data[u.contentsEnd:])
-	der, err := buildCMS(params, h.Sum(nil))
+	digest, err := u.digest(params.digestHash, src, size)
 	if err != nil {
 		return err
 	}
-	if 2*len(der) > u.contentsEnd-u.contentsStart-2 {
-		return fmt.Errorf("pades: signature of %d bytes does not fit its %d-byte placeholder", len(der), (u.contentsEnd-u.contentsStart-2)/2)
+	der, err := buildCMS(ctx, params, digest)
+	if err != nil {
+		return err
 	}
-	hex.Encode(u.data[u.contentsStart+1:], der)
-
-	if _, err := io.Copy(dst, io.NewSectionReader(src, 0, size)); err != nil {
-		return fmt.Errorf("pades: writing signed PDF: %w", err)
-	}
-	if _, err := dst.Write(u.data); err != nil {
-		return fmt.Errorf("pades: writing signed PDF: %w", err)
-	}
-	return nil
+	return u.finish(dst, src, size, der)
 }
 
 // SignFile signs the PDF at inPath into outPath, which is replaced
 // atomically (temporary file, fsync, rename); inPath and outPath may be the
 // same file.
-func SignFile(inPath, outPath string, opts SignOptions) (err error) {
+func SignFile(inPath, outPath string, opts SignOptions) error {
+	return SignFileContext(context.Background(), inPath, outPath, opts)
+}
+
+// SignFileContext is SignFile with a context for the request to opts.TSA.
+func SignFileContext(ctx context.Context, inPath, outPath string, opts SignOptions) error {
+	return rewriteFile(inPath, outPath, func(dst io.Writer, src io.ReaderAt, size int64) error {
+		return SignContext(ctx, dst, src, size, opts)
+	})
+}
+
+// rewriteFile writes fn's output for the file at inPath to outPath,
+// atomically (temporary file, fsync, rename); inPath and outPath may be
+// the same file.
+func rewriteFile(inPath, outPath string, fn func(dst io.Writer, src io.ReaderAt, size int64) error) (err error) {
 	in, err := os.Open(inPath)
 	if err != nil {
 		return fmt.Errorf("pades: %w", err)
@@ -149,7 +161,7 @@ func SignFile(inPath, outPath string, opts SignOptions) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err := Sign(tmp, in, st.Size(), opts); err != nil {
+	if err := fn(tmp, in, st.Size()); err != nil {
 		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
@@ -208,10 +220,6 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 	next := size
 	alloc := func() int { next++; return next - 1 }
 	// Objects the update writes, by number: rewritten old ones and new ones.
-	type outObj struct {
-		gen  int
-		body object
-	}
 	objs := make(map[int]outObj)
 
 	sigNum := alloc()
@@ -292,9 +300,13 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 	}
 
 	fieldName := opts.FieldName
+	prefix := "Signature"
+	if sf == SubFilterRFC3161 {
+		prefix = "Timestamp"
+	}
 	if fieldName == "" {
 		for i := 1; ; i++ {
-			fieldName = "Signature" + strconv.Itoa(i)
+			fieldName = prefix + strconv.Itoa(i)
 			taken := false
 			for _, n := range fieldNames {
 				taken = taken || n == fieldName
@@ -316,18 +328,24 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 	objs[fieldNum] = outObj{0, field}
 
 	signerName := opts.Name
-	if signerName == "" {
+	if signerName == "" && opts.Certificate != nil {
 		signerName = opts.Certificate.Subject.CommonName
 	}
 	placeholder := bytes.Repeat([]byte("0"), 2*cmsSize)
 	brPlaceholder := fmt.Sprintf("[0 %*d %*d %*d]", byteRangeWidth, 0, byteRangeWidth, 0, byteRangeWidth, 0)
 	sig := newDict()
-	sig.set("Type", name("Sig"))
+	if sf == SubFilterRFC3161 {
+		sig.set("Type", name("DocTimeStamp")) // ISO 32000-2, 12.8.5
+	} else {
+		sig.set("Type", name("Sig"))
+	}
 	sig.set("Filter", name("Adobe.PPKLite"))
 	sig.set("SubFilter", name(sf))
 	sig.set("ByteRange", rawToken(brPlaceholder))
 	sig.set("Contents", rawToken("<"+string(placeholder)+">"))
-	sig.set("M", textString(pdfDate(at)))
+	if sf != SubFilterRFC3161 {
+		sig.set("M", textString(pdfDate(at)))
+	}
 	if signerName != "" {
 		sig.set("Name", textString(signerName))
 	}
@@ -339,34 +357,85 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 	}
 	objs[sigNum] = outObj{0, sig}
 
-	// Lay the update out.
+	data, starts, err := layoutUpdate(doc, tr, catRef, objs, next)
+	if err != nil {
+		return nil, err
+	}
+	sigStart := starts[sigNum]
+	base := doc.size
+	// The signature dictionary holds no other string before /Contents.
+	cs := bytes.Index(data[sigStart:], []byte("<"+string(placeholder[:64])))
+	br := bytes.Index(data[sigStart:], []byte(brPlaceholder))
+	if cs < 0 || br < 0 {
+		return nil, errors.New("pades: internal error: placeholder not found")
+	}
+	cs += sigStart
+	br += sigStart
+	ce := cs + len(placeholder) + 2
+	total := base + int64(len(data))
+	ranges := fmt.Sprintf("[0 %-*d %-*d %-*d]", byteRangeWidth, base+int64(cs), byteRangeWidth, base+int64(ce), byteRangeWidth, total-(base+int64(ce)))
+	if len(ranges) != len(brPlaceholder) {
+		return nil, errors.New("pades: document too large for the /ByteRange placeholder")
+	}
+	copy(data[br:], ranges)
+	return &update{data: data, contentsStart: cs, contentsEnd: ce}, nil
+}
+
+// outObj is an object an incremental update writes: an old one rewritten
+// or a new one.
+type outObj struct {
+	gen  int
+	body object
+}
+
+// newStream is a stream object an update writes, with its data.
+type newStream struct {
+	dict *dict
+	data []byte
+}
+
+// layoutUpdate lays out an incremental update after doc: the objects, then
+// a cross-reference section of the kind the last one was, whose trailer
+// keeps /Root, /Info and /ID and points back with /Prev. next is the first
+// unused object number. It returns the update's bytes and where each
+// object starts in them.
+func layoutUpdate(doc *document, tr *dict, catRef ref, objs map[int]outObj, next int) ([]byte, map[int]int, error) {
 	base := doc.size
 	var buf bytes.Buffer
 	var last [1]byte
 	if doc.size > 0 {
 		if _, err := doc.r.ReadAt(last[:], doc.size-1); err != nil {
-			return nil, fmt.Errorf("pades: reading PDF: %w", err)
+			return nil, nil, fmt.Errorf("pades: reading PDF: %w", err)
 		}
 		if last[0] != '\n' && last[0] != '\r' {
 			buf.WriteByte('\n')
 		}
 	}
 	offsets := make(map[int]xrefEntry)
+	starts := make(map[int]int)
 	nums := make([]int, 0, len(objs))
 	for n := range objs {
 		nums = append(nums, n)
 	}
 	sort.Ints(nums)
-	sigStart := 0
 	for _, n := range nums {
 		o := objs[n]
-		if n == sigNum {
-			sigStart = buf.Len()
-		}
+		starts[n] = buf.Len()
 		offsets[n] = xrefEntry{kind: 1, off: base + int64(buf.Len()), gen: o.gen}
 		fmt.Fprintf(&buf, "%d %d obj\n", n, o.gen)
+		if st, ok := o.body.(*newStream); ok {
+			d := st.dict.clone()
+			d.set("Length", int64(len(st.data)))
+			if err := writeObject(&buf, d); err != nil {
+				return nil, nil, err
+			}
+			buf.WriteString("\nstream\n")
+			buf.Write(st.data)
+			buf.WriteString("\nendstream\nendobj\n")
+			continue
+		}
 		if err := writeObject(&buf, o.body); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		buf.WriteString("\nendobj\n")
 	}
@@ -392,28 +461,11 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 		writeXrefTable(&buf, offsets)
 		buf.WriteString("trailer\n")
 		if err := writeObject(&buf, trailer); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		fmt.Fprintf(&buf, "\nstartxref\n%d\n%%%%EOF\n", xrefAt)
 	}
-
-	data := buf.Bytes()
-	// The signature dictionary holds no other string before /Contents.
-	cs := bytes.Index(data[sigStart:], []byte("<"+string(placeholder[:64])))
-	br := bytes.Index(data[sigStart:], []byte(brPlaceholder))
-	if cs < 0 || br < 0 {
-		return nil, errors.New("pades: internal error: placeholder not found")
-	}
-	cs += sigStart
-	br += sigStart
-	ce := cs + len(placeholder) + 2
-	total := base + int64(len(data))
-	ranges := fmt.Sprintf("[0 %-*d %-*d %-*d]", byteRangeWidth, base+int64(cs), byteRangeWidth, base+int64(ce), byteRangeWidth, total-(base+int64(ce)))
-	if len(ranges) != len(brPlaceholder) {
-		return nil, errors.New("pades: document too large for the /ByteRange placeholder")
-	}
-	copy(data[br:], ranges)
-	return &update{data: data, contentsStart: cs, contentsEnd: ce}, nil
+	return buf.Bytes(), starts, nil
 }
 
 func writeXrefTable(buf *bytes.Buffer, offsets map[int]xrefEntry) {

@@ -120,7 +120,8 @@ type SignatureReport struct {
 	// after this signature), or the range leaves part of its revision out.
 	ModifiedAfter bool `json:"modified_after"`
 	// CoveredByLaterSignature: every update after this signature only adds
-	// signatures, and a later signature covers the whole file, so
+	// signatures, and a later signature (or document timestamp) covers the
+	// whole file, or the updates only add validation data (a DSS), so
 	// ModifiedAfter is expected and harmless.
 	CoveredByLaterSignature bool `json:"covered_by_later_signature"`
 	// Problems are short reasons a clerk can read; empty when all is well.
@@ -223,6 +224,12 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 	found, err := doc.findSignatures()
 	if err != nil {
 		return fail(err)
+	}
+	// The DSS (PAdES B-LT) only adds candidates: certificates for chains,
+	// CRLs that still must verify against the issuer in a chain.
+	if dss, _, err := doc.latest().readDSS(); err == nil {
+		opts.dssCerts = dss.certs
+		opts.CRLs = append(append([]*x509.RevocationList(nil), opts.CRLs...), dss.crls...)
 	}
 	now := time.Now
 	if opts.Now != nil {
@@ -648,7 +655,7 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 	}
 
 	inter := x509.NewCertPool()
-	for _, c := range s.cms.certs {
+	for _, c := range append(append([]*x509.Certificate(nil), s.cms.certs...), opts.dssCerts...) {
 		if c != leaf {
 			inter.AddCert(c)
 		}

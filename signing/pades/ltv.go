@@ -1,0 +1,408 @@
+package pades
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/tsp"
+)
+
+// Timestamper obtains RFC 3161 time-stamp tokens over a digest;
+// *tsp.Client is one.
+type Timestamper interface {
+	Timestamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byte, error)
+}
+
+// tokenReserve is the room a time-stamp token gets in a /Contents
+// placeholder: a token carrying its TSA's chain is 2 to 8 KiB.
+const tokenReserve = 16 << 10
+
+// maxDSSEntries bounds how many DSS entries Verify reads.
+const maxDSSEntries = 10000
+
+// signatureTimestampAttr time-stamps a signature value and returns the
+// DER of the unsigned attribute that carries the token.
+func signatureTimestampAttr(ctx context.Context, tsa Timestamper, sig []byte) ([]byte, error) {
+	d := sha256.Sum256(sig)
+	token, err := tsa.Timestamp(ctx, crypto.SHA256, d[:])
+	if err != nil {
+		return nil, fmt.Errorf("pades: time-stamping the signature: %w", err)
+	}
+	tok, err := tsp.Parse(token)
+	if err != nil {
+		return nil, fmt.Errorf("pades: time-stamping the signature: %w", err)
+	}
+	if err := tok.CheckData(sig); err != nil {
+		return nil, fmt.Errorf("pades: time-stamping the signature: %w", err)
+	}
+	der, err := asn1.Marshal(attribute{Type: oidAttrSignatureTimeStamp, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: tok.Raw}})
+	if err != nil {
+		return nil, fmt.Errorf("pades: encoding the signature timestamp: %w", err)
+	}
+	return der, nil
+}
+
+// finish puts der into the update's /Contents and writes the document
+// and the update to dst.
+func (u *update) finish(dst io.Writer, src io.ReaderAt, size int64, der []byte) error {
+	if 2*len(der) > u.contentsEnd-u.contentsStart-2 {
+		return fmt.Errorf("pades: signature of %d bytes does not fit its %d-byte placeholder", len(der), (u.contentsEnd-u.contentsStart-2)/2)
+	}
+	hex.Encode(u.data[u.contentsStart+1:], der)
+	if _, err := io.Copy(dst, io.NewSectionReader(src, 0, size)); err != nil {
+		return fmt.Errorf("pades: writing PDF: %w", err)
+	}
+	if _, err := dst.Write(u.data); err != nil {
+		return fmt.Errorf("pades: writing PDF: %w", err)
+	}
+	return nil
+}
+
+// digest hashes the document and the update except its /Contents: the
+// bytes /ByteRange covers.
+func (u *update) digest(h crypto.Hash, src io.ReaderAt, size int64) ([]byte, error) {
+	w := h.New()
+	if _, err := io.Copy(w, io.NewSectionReader(src, 0, size)); err != nil {
+		return nil, fmt.Errorf("pades: reading PDF: %w", err)
+	}
+	w.Write(u.data[:u.contentsStart])
+	w.Write(u.data[u.contentsEnd:])
+	return w.Sum(nil), nil
+}
+
+// DocTimestampOptions configures AddDocumentTimestamp.
+type DocTimestampOptions struct {
+	// TSA issues the token.
+	TSA Timestamper
+	// FieldName names the new field; the default is the first free
+	// "TimestampN".
+	FieldName string
+}
+
+// AddDocumentTimestamp writes to dst the PDF in src followed by an
+// incremental update holding a document timestamp (SubFilter
+// ETSI.RFC3161, PAdES B-LTA): an RFC 3161 token over every byte but its
+// own /Contents. It proves that the document, signatures and DSS before it
+// existed at the token's time.
+func AddDocumentTimestamp(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts DocTimestampOptions) error {
+	if opts.TSA == nil {
+		return errors.New("pades: a document timestamp needs a TSA")
+	}
+	doc, err := openDocument(src, size)
+	if err != nil {
+		return fmt.Errorf("pades: reading PDF: %w", err)
+	}
+	u, err := buildUpdate(doc, SignOptions{FieldName: opts.FieldName}, SubFilterRFC3161, time.Time{}, tokenReserve)
+	if err != nil {
+		return err
+	}
+	digest, err := u.digest(crypto.SHA256, src, size)
+	if err != nil {
+		return err
+	}
+	token, err := opts.TSA.Timestamp(ctx, crypto.SHA256, digest)
+	if err != nil {
+		return fmt.Errorf("pades: time-stamping the document: %w", err)
+	}
+	tok, err := tsp.Parse(token)
+	if err != nil {
+		return fmt.Errorf("pades: time-stamping the document: %w", err)
+	}
+	if err := tok.CheckDigest(crypto.SHA256, digest); err != nil {
+		return fmt.Errorf("pades: time-stamping the document: %w", err)
+	}
+	return u.finish(dst, src, size, tok.Raw)
+}
+
+// DSSData is validation material for a document security store (ETSI EN
+// 319 142-1, 5.4.2: PAdES B-LT), DER-encoded.
+type DSSData struct {
+	Certs []*x509.Certificate
+	CRLs  [][]byte
+	OCSPs [][]byte
+}
+
+// AddDSS writes to dst the PDF in src followed by an incremental update
+// that adds data to the document's DSS (creating it if needed). Entries
+// the DSS already holds are not repeated; VRI dictionaries are optional in
+// PAdES baseline and not written.
+func AddDSS(dst io.Writer, src io.ReaderAt, size int64, data DSSData) error {
+	doc, err := openDocument(src, size)
+	if err != nil {
+		return fmt.Errorf("pades: reading PDF: %w", err)
+	}
+	upd, err := dssUpdate(doc, data)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, io.NewSectionReader(src, 0, size)); err != nil {
+		return fmt.Errorf("pades: writing PDF: %w", err)
+	}
+	if _, err := dst.Write(upd); err != nil {
+		return fmt.Errorf("pades: writing PDF: %w", err)
+	}
+	return nil
+}
+
+// dssUpdate returns the bytes of an incremental update after doc that
+// rewrites the catalog with a /DSS holding the old entries and data's.
+func dssUpdate(doc *document, data DSSData) ([]byte, error) {
+	v := doc.latest()
+	tr := v.trailer()
+	if tr.get("Encrypt") != nil {
+		return nil, ErrEncrypted
+	}
+	catalog, catRef, err := v.catalog()
+	if err != nil {
+		return nil, fmt.Errorf("pades: %w", err)
+	}
+	next := max(doc.maxObjNum()+1, 1)
+	if s, ok := tr.get("Size").(int64); ok && s > int64(next) && s <= maxObjects {
+		next = int(s)
+	}
+	objs := make(map[int]outObj)
+	old, err := v.dict(catalog.get("DSS"))
+	if err != nil {
+		return nil, fmt.Errorf("pades: reading the DSS: %w", err)
+	}
+	dss := newDict()
+	if old != nil {
+		dss = old.clone()
+	}
+	existing, _, err := v.readDSS()
+	if err != nil {
+		return nil, fmt.Errorf("pades: reading the DSS: %w", err)
+	}
+	seen := make(map[string]bool)
+	for _, b := range existing.raw {
+		seen[string(b)] = true
+	}
+	add := func(key name, items [][]byte) error {
+		arr, err := v.array(dss.get(key))
+		if err != nil {
+			return fmt.Errorf("pades: reading the DSS /%s: %w", key, err)
+		}
+		arr = append(array(nil), arr...)
+		for _, b := range items {
+			if seen[string(b)] {
+				continue
+			}
+			seen[string(b)] = true
+			n := next
+			next++
+			objs[n] = outObj{0, &newStream{dict: newDict(), data: b}}
+			arr = append(arr, ref{n, 0})
+		}
+		if len(arr) > 0 {
+			dss.set(key, arr)
+		}
+		return nil
+	}
+	var certs [][]byte
+	for _, c := range data.Certs {
+		certs = append(certs, c.Raw)
+	}
+	for _, kv := range []struct {
+		key   name
+		items [][]byte
+	}{{"Certs", certs}, {"CRLs", data.CRLs}, {"OCSPs", data.OCSPs}} {
+		if err := add(kv.key, kv.items); err != nil {
+			return nil, err
+		}
+	}
+	dssNum := next
+	next++
+	objs[dssNum] = outObj{0, dss}
+	newCatalog := catalog.clone()
+	newCatalog.set("DSS", ref{dssNum, 0})
+	e, _ := v.lookup(catRef.num)
+	objs[catRef.num] = outObj{e.gen, newCatalog}
+	upd, _, err := layoutUpdate(doc, tr, catRef, objs, next)
+	return upd, err
+}
+
+// dssContents is what a document's DSS holds.
+type dssContents struct {
+	certs []*x509.Certificate
+	crls  []*x509.RevocationList
+	ocsps [][]byte
+	raw   [][]byte // every entry's data, for de-duplication
+}
+
+// readDSS reads the DSS of this revision's catalog. Entries that do not
+// parse are skipped and reported in problems: the DSS is unsigned
+// material that only adds candidates (never trust anchors), so a broken
+// entry weakens nothing.
+func (v *view) readDSS() (dssContents, []string, error) {
+	var out dssContents
+	var problems []string
+	catalog, _, err := v.catalog()
+	if err != nil {
+		return out, nil, err
+	}
+	dss, err := v.dict(catalog.get("DSS"))
+	if err != nil || dss == nil {
+		return out, nil, err
+	}
+	count := 0
+	for _, key := range []name{"Certs", "CRLs", "OCSPs"} {
+		arr, err := v.array(dss.get(key))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("DSS /%s unreadable: %v", key, err))
+			continue
+		}
+		for _, x := range arr {
+			if count++; count > maxDSSEntries {
+				return out, append(problems, "DSS too large; the rest is ignored"), nil
+			}
+			obj, err := v.resolve(x, 0)
+			st, ok := obj.(*stream)
+			if err != nil || !ok {
+				problems = append(problems, fmt.Sprintf("DSS /%s entry is not a stream", key))
+				continue
+			}
+			data, err := v.d.streamData(st, v)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("DSS /%s entry unreadable: %v", key, err))
+				continue
+			}
+			out.raw = append(out.raw, data)
+			switch key {
+			case "Certs":
+				c, err := x509.ParseCertificate(data)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("DSS certificate unreadable: %v", err))
+					continue
+				}
+				out.certs = append(out.certs, c)
+			case "CRLs":
+				c, err := x509.ParseRevocationList(data)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("DSS CRL unreadable: %v", err))
+					continue
+				}
+				out.crls = append(out.crls, c)
+			case "OCSPs":
+				out.ocsps = append(out.ocsps, data)
+			}
+		}
+	}
+	return out, problems, nil
+}
+
+// LTVOptions configures AddLTV.
+type LTVOptions struct {
+	// Verify holds the trust roots and the CRLs: every signature must be
+	// TOTAL-PASSED with them, and the CRLs of their chains go into the DSS.
+	Verify VerifyOptions
+	// TSA, if set, adds a document timestamp after the DSS (PAdES B-LTA).
+	TSA Timestamper
+}
+
+// AddLTV makes a signed PDF verifiable long-term: it writes to dst the PDF
+// in src followed by an incremental update adding to the DSS the chain of
+// every signature and the CRLs from opts.Verify.CRLs that cover it (PAdES
+// B-LT), and, if opts.TSA is set, a document timestamp after it (B-LTA).
+// It refuses a document whose signatures are not all TOTAL-PASSED, since
+// validation material would only preserve a doubtful state.
+func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts LTVOptions) error {
+	rep, err := Verify(src, size, opts.Verify)
+	if err != nil {
+		return err
+	}
+	if len(rep.Signatures) == 0 {
+		return errors.New("pades: the document has no signature to add validation data for")
+	}
+	var data DSSData
+	seen := make(map[string]bool)
+	for _, s := range rep.Signatures {
+		if s.Indication != etsi.TotalPassed {
+			return fmt.Errorf("pades: signature %q is %s %s; validation data is added only to valid signatures", s.Field, s.Indication, s.SubIndication)
+		}
+		for i, c := range s.Chain {
+			if !seen[string(c.Raw)] {
+				seen[string(c.Raw)] = true
+				data.Certs = append(data.Certs, c)
+			}
+			if i+1 == len(s.Chain) {
+				break
+			}
+			for _, crl := range opts.Verify.CRLs {
+				if crl != nil && !seen[string(crl.Raw)] && bytes.Equal(crl.RawIssuer, c.RawIssuer) && crl.CheckSignatureFrom(s.Chain[i+1]) == nil {
+					seen[string(crl.Raw)] = true
+					data.CRLs = append(data.CRLs, crl.Raw)
+				}
+			}
+		}
+	}
+	doc, err := openDocument(src, size)
+	if err != nil {
+		return fmt.Errorf("pades: reading PDF: %w", err)
+	}
+	upd, err := dssUpdate(doc, data)
+	if err != nil {
+		return err
+	}
+	if opts.TSA == nil {
+		if _, err := io.Copy(dst, io.NewSectionReader(src, 0, size)); err != nil {
+			return fmt.Errorf("pades: writing PDF: %w", err)
+		}
+		if _, err := dst.Write(upd); err != nil {
+			return fmt.Errorf("pades: writing PDF: %w", err)
+		}
+		return nil
+	}
+	withDSS := &appendedReaderAt{src: src, size: size, tail: upd}
+	return AddDocumentTimestamp(ctx, dst, withDSS, size+int64(len(upd)), DocTimestampOptions{TSA: opts.TSA})
+}
+
+// LTVFile runs AddLTV on the file at inPath into outPath, replaced
+// atomically; inPath and outPath may be the same file.
+func LTVFile(ctx context.Context, inPath, outPath string, opts LTVOptions) error {
+	return rewriteFile(inPath, outPath, func(dst io.Writer, src io.ReaderAt, size int64) error {
+		return AddLTV(ctx, dst, src, size, opts)
+	})
+}
+
+// appendedReaderAt reads src's size bytes followed by tail.
+type appendedReaderAt struct {
+	src  io.ReaderAt
+	size int64
+	tail []byte
+}
+
+func (a *appendedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	if off < a.size {
+		k := min(int64(len(p)), a.size-off)
+		m, err := a.src.ReadAt(p[:k], off)
+		n += m
+		if err != nil && !(errors.Is(err, io.EOF) && int64(m) == k) {
+			return n, err
+		}
+		p, off = p[k:], a.size
+	}
+	if len(p) == 0 {
+		return n, nil
+	}
+	t := off - a.size
+	if t >= int64(len(a.tail)) {
+		return n, io.EOF
+	}
+	m := copy(p, a.tail[t:])
+	n += m
+	if m < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
