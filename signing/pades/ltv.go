@@ -225,6 +225,9 @@ func dssUpdate(doc *document, data DSSData) ([]byte, error) {
 	objs[dssNum] = outObj{0, dss}
 	newCatalog := catalog.clone()
 	newCatalog.set("DSS", ref{dssNum, 0})
+	if err := declareDSSVersion(doc, newCatalog); err != nil {
+		return nil, err
+	}
 	e, _ := v.lookup(catRef.num)
 	objs[catRef.num] = outObj{e.gen, newCatalog}
 	upd, _, err := layoutUpdate(doc, tr, catRef, objs, next)
@@ -405,4 +408,32 @@ func (a *appendedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// declareDSSVersion makes the catalog say what a DSS needs: PDF 1.7 with
+// the ESIC extension level 5 (ETSI EN 319 142-1, 5.4), which readers such
+// as pdfcpu check before they read /DSS. A later version is left alone.
+func declareDSSVersion(doc *document, catalog *dict) error {
+	version := string(catalog.name("Version"))
+	if version == "" {
+		head := make([]byte, min(doc.size, 1024))
+		if _, err := doc.r.ReadAt(head, 0); err != nil && err != io.EOF {
+			return fmt.Errorf("pades: reading PDF header: %w", err)
+		}
+		if i := bytes.Index(head, []byte("%PDF-")); i >= 0 && i+8 <= len(head) {
+			version = string(head[i+5 : i+8])
+		}
+	}
+	if version < "1.7" {
+		catalog.set("Version", name("1.7"))
+	}
+	if catalog.get("Extensions") == nil && version < "2.0" {
+		esic := newDict()
+		esic.set("BaseVersion", name("1.7"))
+		esic.set("ExtensionLevel", int64(5))
+		ext := newDict()
+		ext.set("ESIC", esic)
+		catalog.set("Extensions", ext)
+	}
+	return nil
 }

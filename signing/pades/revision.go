@@ -12,7 +12,8 @@ import (
 // Allowed in an update after a signature:
 //   - new objects (new objects only matter through the references old
 //     objects gain, which the rules below restrict);
-//   - the catalog, changed only in /AcroForm or /DSS;
+//   - the catalog, changed only in /AcroForm, /DSS, /Version or
+//     /Extensions;
 //   - the AcroForm, changed only in /Fields (grown by signature fields),
 //     /SigFlags, /DR or /DA;
 //   - a page, changed only in /Annots (grown by signature widgets);
@@ -154,7 +155,9 @@ func (a *analyzer) allowedChange(num int, oldObj, newObj object, newV *view) err
 		}
 		switch {
 		case o.name("Type") == "Catalog":
-			if !a.equalExcept(o, n, "AcroForm", "DSS") {
+			// /Version and /Extensions: a DSS update declares PDF 1.7
+			// with the ESIC extension (see declareDSSVersion).
+			if !a.equalExcept(o, n, "AcroForm", "DSS", "Version", "Extensions") {
 				return fmt.Errorf("document catalog changed")
 			}
 			if od, ok := o.get("AcroForm").(*dict); ok {
@@ -361,7 +364,8 @@ func (a *analyzer) equal(x, y object, depth int) bool {
 }
 
 // onlyValidationData reports whether every section after end only adds
-// validation data: the catalog changed in /DSS alone, and new objects.
+// validation data: the catalog changed in /DSS (and /Version, /Extensions)
+// alone, and new objects.
 func (a *analyzer) onlyValidationData(end int64) bool {
 	later := 0
 	for k, sec := range a.doc.sections {
@@ -407,7 +411,7 @@ func (a *analyzer) onlyValidationData(end int64) bool {
 			}
 			o, ok1 := oldObj.(*dict)
 			n, ok2 := newObj.(*dict)
-			if !ok1 || !ok2 || num != or.num || !a.equalExcept(o, n, "DSS") {
+			if !ok1 || !ok2 || num != or.num || !a.equalExcept(o, n, "DSS", "Version", "Extensions") {
 				return false
 			}
 			dssChanged = true

@@ -154,7 +154,7 @@ func (t *TSA) Issue(h crypto.Hash, digest []byte, nonce *big.Int) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("tsptest: encoding TSTInfo: %w", err)
 	}
-	return t.sign(content)
+	return t.sign(content, info.GenTime)
 }
 
 type attribute struct {
@@ -172,8 +172,9 @@ type essCertIDv2 struct {
 
 // sign wraps content in a CMS SignedData (RFC 5652) with the attributes
 // RFC 3161 asks for: content type TSTInfo, message digest, and
-// signing-certificate-v2.
-func (t *TSA) sign(content []byte) ([]byte, error) {
+// signing-certificate-v2; and signingTime, as most TSAs add it (pdfcpu
+// reads a signature timestamp's time from there, not from the TSTInfo).
+func (t *TSA) sign(content []byte, at time.Time) ([]byte, error) {
 	md := sha256.Sum256(content)
 	certHash := sha256.Sum256(t.Cert.Raw)
 	var id essCertIDv2
@@ -186,6 +187,7 @@ func (t *TSA) sign(content []byte) ([]byte, error) {
 	}{
 		{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}, tsp.OIDTSTInfo},
 		{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}, md[:]},
+		{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}, at.UTC()},
 		{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}, struct{ Certs []essCertIDv2 }{[]essCertIDv2{id}}},
 	}
 	var encoded [][]byte
