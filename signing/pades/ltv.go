@@ -6,14 +6,15 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/lienthong/lienthong/signing/cms"
 	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/pdf"
 	"github.com/lienthong/lienthong/signing/tsp"
 )
 
@@ -23,16 +24,12 @@ type Timestamper interface {
 	Timestamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byte, error)
 }
 
-// tokenReserve is the room a time-stamp token gets in a /Contents
-// placeholder: a token carrying its TSA's chain is 2 to 8 KiB.
-const tokenReserve = 16 << 10
-
 // maxDSSEntries bounds how many DSS entries Verify reads.
 const maxDSSEntries = 10000
 
-// signatureTimestampAttr time-stamps a signature value and returns the
-// DER of the unsigned attribute that carries the token.
-func signatureTimestampAttr(ctx context.Context, tsa Timestamper, sig []byte) ([]byte, error) {
+// signatureTimestamp time-stamps a signature value and returns the
+// token's DER, checked to cover that value.
+func signatureTimestamp(ctx context.Context, tsa Timestamper, sig []byte) ([]byte, error) {
 	d := sha256.Sum256(sig)
 	token, err := tsa.Timestamp(ctx, crypto.SHA256, d[:])
 	if err != nil {
@@ -45,11 +42,7 @@ func signatureTimestampAttr(ctx context.Context, tsa Timestamper, sig []byte) ([
 	if err := tok.CheckData(sig); err != nil {
 		return nil, fmt.Errorf("pades: time-stamping the signature: %w", err)
 	}
-	der, err := asn1.Marshal(attribute{Type: oidAttrSignatureTimeStamp, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: tok.Raw}})
-	if err != nil {
-		return nil, fmt.Errorf("pades: encoding the signature timestamp: %w", err)
-	}
-	return der, nil
+	return tok.Raw, nil
 }
 
 // finish puts der into the update's /Contents and writes the document
@@ -98,11 +91,11 @@ func AddDocumentTimestamp(ctx context.Context, dst io.Writer, src io.ReaderAt, s
 	if opts.TSA == nil {
 		return errors.New("pades: a document timestamp needs a TSA")
 	}
-	doc, err := openDocument(src, size)
+	doc, err := pdf.Open(src, size)
 	if err != nil {
 		return fmt.Errorf("pades: reading PDF: %w", err)
 	}
-	u, err := buildUpdate(doc, SignOptions{FieldName: opts.FieldName}, SubFilterRFC3161, time.Time{}, tokenReserve)
+	u, err := buildUpdate(doc, SignOptions{FieldName: opts.FieldName}, SubFilterRFC3161, time.Time{}, cms.TokenReserve)
 	if err != nil {
 		return err
 	}
@@ -137,7 +130,7 @@ type DSSData struct {
 // the DSS already holds are not repeated; VRI dictionaries are optional in
 // PAdES baseline and not written.
 func AddDSS(dst io.Writer, src io.ReaderAt, size int64, data DSSData) error {
-	doc, err := openDocument(src, size)
+	doc, err := pdf.Open(src, size)
 	if err != nil {
 		return fmt.Errorf("pades: reading PDF: %w", err)
 	}
@@ -156,30 +149,30 @@ func AddDSS(dst io.Writer, src io.ReaderAt, size int64, data DSSData) error {
 
 // dssUpdate returns the bytes of an incremental update after doc that
 // rewrites the catalog with a /DSS holding the old entries and data's.
-func dssUpdate(doc *document, data DSSData) ([]byte, error) {
-	v := doc.latest()
-	tr := v.trailer()
-	if tr.get("Encrypt") != nil {
+func dssUpdate(doc *pdf.Document, data DSSData) ([]byte, error) {
+	v := doc.Latest()
+	tr := v.Trailer()
+	if tr.Get("Encrypt") != nil {
 		return nil, ErrEncrypted
 	}
-	catalog, catRef, err := v.catalog()
+	catalog, catRef, err := v.Catalog()
 	if err != nil {
 		return nil, fmt.Errorf("pades: %w", err)
 	}
-	next := max(doc.maxObjNum()+1, 1)
-	if s, ok := tr.get("Size").(int64); ok && s > int64(next) && s <= maxObjects {
+	next := max(doc.MaxObjNum()+1, 1)
+	if s, ok := tr.Get("Size").(int64); ok && s > int64(next) && s <= pdf.MaxObjects {
 		next = int(s)
 	}
 	objs := make(map[int]outObj)
-	old, err := v.dict(catalog.get("DSS"))
+	old, err := v.Dict(catalog.Get("DSS"))
 	if err != nil {
 		return nil, fmt.Errorf("pades: reading the DSS: %w", err)
 	}
-	dss := newDict()
+	dss := pdf.NewDict()
 	if old != nil {
-		dss = old.clone()
+		dss = old.Clone()
 	}
-	existing, _, err := v.readDSS()
+	existing, _, err := readDSS(v)
 	if err != nil {
 		return nil, fmt.Errorf("pades: reading the DSS: %w", err)
 	}
@@ -187,12 +180,12 @@ func dssUpdate(doc *document, data DSSData) ([]byte, error) {
 	for _, b := range existing.raw {
 		seen[string(b)] = true
 	}
-	add := func(key name, items [][]byte) error {
-		arr, err := v.array(dss.get(key))
+	add := func(key pdf.Name, items [][]byte) error {
+		arr, err := v.Array(dss.Get(key))
 		if err != nil {
 			return fmt.Errorf("pades: reading the DSS /%s: %w", key, err)
 		}
-		arr = append(array(nil), arr...)
+		arr = append(pdf.Array(nil), arr...)
 		for _, b := range items {
 			if seen[string(b)] {
 				continue
@@ -200,11 +193,11 @@ func dssUpdate(doc *document, data DSSData) ([]byte, error) {
 			seen[string(b)] = true
 			n := next
 			next++
-			objs[n] = outObj{0, &newStream{dict: newDict(), data: b}}
-			arr = append(arr, ref{n, 0})
+			objs[n] = outObj{0, &newStream{dict: pdf.NewDict(), data: b}}
+			arr = append(arr, pdf.Ref{Num: n})
 		}
 		if len(arr) > 0 {
-			dss.set(key, arr)
+			dss.Set(key, arr)
 		}
 		return nil
 	}
@@ -213,7 +206,7 @@ func dssUpdate(doc *document, data DSSData) ([]byte, error) {
 		certs = append(certs, c.Raw)
 	}
 	for _, kv := range []struct {
-		key   name
+		key   pdf.Name
 		items [][]byte
 	}{{"Certs", certs}, {"CRLs", data.CRLs}, {"OCSPs", data.OCSPs}} {
 		if err := add(kv.key, kv.items); err != nil {
@@ -223,13 +216,13 @@ func dssUpdate(doc *document, data DSSData) ([]byte, error) {
 	dssNum := next
 	next++
 	objs[dssNum] = outObj{0, dss}
-	newCatalog := catalog.clone()
-	newCatalog.set("DSS", ref{dssNum, 0})
+	newCatalog := catalog.Clone()
+	newCatalog.Set("DSS", pdf.Ref{Num: dssNum})
 	if err := declareDSSVersion(doc, newCatalog); err != nil {
 		return nil, err
 	}
-	e, _ := v.lookup(catRef.num)
-	objs[catRef.num] = outObj{e.gen, newCatalog}
+	e, _ := v.Lookup(catRef.Num)
+	objs[catRef.Num] = outObj{e.Gen, newCatalog}
 	upd, _, err := layoutUpdate(doc, tr, catRef, objs, next)
 	return upd, err
 }
@@ -246,20 +239,20 @@ type dssContents struct {
 // parse are skipped and reported in problems: the DSS is unsigned
 // material that only adds candidates (never trust anchors), so a broken
 // entry weakens nothing.
-func (v *view) readDSS() (dssContents, []string, error) {
+func readDSS(v *pdf.View) (dssContents, []string, error) {
 	var out dssContents
 	var problems []string
-	catalog, _, err := v.catalog()
+	catalog, _, err := v.Catalog()
 	if err != nil {
 		return out, nil, err
 	}
-	dss, err := v.dict(catalog.get("DSS"))
+	dss, err := v.Dict(catalog.Get("DSS"))
 	if err != nil || dss == nil {
 		return out, nil, err
 	}
 	count := 0
-	for _, key := range []name{"Certs", "CRLs", "OCSPs"} {
-		arr, err := v.array(dss.get(key))
+	for _, key := range []pdf.Name{"Certs", "CRLs", "OCSPs"} {
+		arr, err := v.Array(dss.Get(key))
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("DSS /%s unreadable: %v", key, err))
 			continue
@@ -268,13 +261,13 @@ func (v *view) readDSS() (dssContents, []string, error) {
 			if count++; count > maxDSSEntries {
 				return out, append(problems, "DSS too large; the rest is ignored"), nil
 			}
-			obj, err := v.resolve(x, 0)
-			st, ok := obj.(*stream)
+			obj, err := v.Resolve(x, 0)
+			st, ok := obj.(*pdf.Stream)
 			if err != nil || !ok {
 				problems = append(problems, fmt.Sprintf("DSS /%s entry is not a stream", key))
 				continue
 			}
-			data, err := v.d.streamData(st, v)
+			data, err := v.Doc.StreamData(st, v)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("DSS /%s entry unreadable: %v", key, err))
 				continue
@@ -348,7 +341,7 @@ func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opt
 			}
 		}
 	}
-	doc, err := openDocument(src, size)
+	doc, err := pdf.Open(src, size)
 	if err != nil {
 		return fmt.Errorf("pades: reading PDF: %w", err)
 	}
@@ -413,11 +406,11 @@ func (a *appendedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // declareDSSVersion makes the catalog say what a DSS needs: PDF 1.7 with
 // the ESIC extension level 5 (ETSI EN 319 142-1, 5.4), which readers such
 // as pdfcpu check before they read /DSS. A later version is left alone.
-func declareDSSVersion(doc *document, catalog *dict) error {
-	version := string(catalog.name("Version"))
+func declareDSSVersion(doc *pdf.Document, catalog *pdf.Dict) error {
+	version := string(catalog.Name("Version"))
 	if version == "" {
-		head := make([]byte, min(doc.size, 1024))
-		if _, err := doc.r.ReadAt(head, 0); err != nil && err != io.EOF {
+		head := make([]byte, min(doc.Size, 1024))
+		if _, err := doc.R.ReadAt(head, 0); err != nil && err != io.EOF {
 			return fmt.Errorf("pades: reading PDF header: %w", err)
 		}
 		if i := bytes.Index(head, []byte("%PDF-")); i >= 0 && i+8 <= len(head) {
@@ -425,15 +418,15 @@ func declareDSSVersion(doc *document, catalog *dict) error {
 		}
 	}
 	if version < "1.7" {
-		catalog.set("Version", name("1.7"))
+		catalog.Set("Version", pdf.Name("1.7"))
 	}
-	if catalog.get("Extensions") == nil && version < "2.0" {
-		esic := newDict()
-		esic.set("BaseVersion", name("1.7"))
-		esic.set("ExtensionLevel", int64(5))
-		ext := newDict()
-		ext.set("ESIC", esic)
-		catalog.set("Extensions", ext)
+	if catalog.Get("Extensions") == nil && version < "2.0" {
+		esic := pdf.NewDict()
+		esic.Set("BaseVersion", pdf.Name("1.7"))
+		esic.Set("ExtensionLevel", int64(5))
+		ext := pdf.NewDict()
+		ext.Set("ESIC", esic)
+		catalog.Set("Extensions", ext)
 	}
 	return nil
 }

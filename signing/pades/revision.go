@@ -3,6 +3,7 @@ package pades
 import (
 	"bytes"
 	"fmt"
+	"github.com/lienthong/lienthong/signing/pdf"
 )
 
 // analyzer decides whether the incremental updates after a signature only
@@ -24,7 +25,7 @@ import (
 //
 // Anything else, or deleting an object, is a modification.
 type analyzer struct {
-	doc     *document
+	doc     *pdf.Document
 	checked map[int]error // section index -> nil if it only adds signatures
 }
 
@@ -63,8 +64,8 @@ func (a *analyzer) coverage(s *checkedSig, all []*checkedSig) {
 		reason = "document changed after this signature"
 	default:
 		later := 0
-		for k, sec := range a.doc.sections {
-			if sec.offset < sr.end {
+		for k, sec := range a.doc.Sections {
+			if sec.Offset < sr.end {
 				continue
 			}
 			later++
@@ -96,40 +97,40 @@ func (a *analyzer) onlySignatures(k int) error {
 }
 
 func (a *analyzer) checkSection(k int) error {
-	sec := a.doc.sections[k]
-	if k+1 >= len(a.doc.sections) {
+	sec := a.doc.Sections[k]
+	if k+1 >= len(a.doc.Sections) {
 		return fmt.Errorf("no earlier revision")
 	}
-	oldV := &view{d: a.doc, k: k + 1}
-	newV := &view{d: a.doc, k: k}
+	oldV := &pdf.View{Doc: a.doc, K: k + 1}
+	newV := &pdf.View{Doc: a.doc, K: k}
 	info := map[int]bool{}
-	for _, tr := range []*dict{oldV.trailer(), newV.trailer()} {
-		if r, ok := tr.get("Info").(ref); ok {
-			info[r.num] = true
+	for _, tr := range []*pdf.Dict{oldV.Trailer(), newV.Trailer()} {
+		if r, ok := tr.Get("Info").(pdf.Ref); ok {
+			info[r.Num] = true
 		}
 	}
-	if or, ok := oldV.trailer().get("Root").(ref); ok {
-		if nr, ok := newV.trailer().get("Root").(ref); !ok || nr != or {
+	if or, ok := oldV.Trailer().Get("Root").(pdf.Ref); ok {
+		if nr, ok := newV.Trailer().Get("Root").(pdf.Ref); !ok || nr != or {
 			return fmt.Errorf("document catalog replaced")
 		}
 	}
-	for _, num := range sortedNums(sec.entries) {
-		e := sec.entries[num]
-		_, existed := oldV.lookup(num)
-		if e.kind == 0 {
+	for _, num := range pdf.SortedNums(sec.Entries) {
+		e := sec.Entries[num]
+		_, existed := oldV.Lookup(num)
+		if e.Kind == 0 {
 			if existed {
 				return fmt.Errorf("object %d deleted", num)
 			}
 			continue
 		}
-		if !existed || (sec.stream && num == sec.selfNum) {
+		if !existed || (sec.Stream && num == sec.SelfNum) {
 			continue
 		}
-		oldObj, err := oldV.get(num, 0)
+		oldObj, err := oldV.Get(num, 0)
 		if err != nil {
 			return fmt.Errorf("object %d: %w", num, err)
 		}
-		newObj, err := newV.get(num, 0)
+		newObj, err := newV.Get(num, 0)
 		if err != nil {
 			return fmt.Errorf("object %d: %w", num, err)
 		}
@@ -146,46 +147,46 @@ func (a *analyzer) checkSection(k int) error {
 	return nil
 }
 
-func (a *analyzer) allowedChange(num int, oldObj, newObj object, newV *view) error {
+func (a *analyzer) allowedChange(num int, oldObj, newObj pdf.Object, newV *pdf.View) error {
 	switch o := oldObj.(type) {
-	case *dict:
-		n, ok := newObj.(*dict)
+	case *pdf.Dict:
+		n, ok := newObj.(*pdf.Dict)
 		if !ok {
 			return fmt.Errorf("object %d changed type", num)
 		}
 		switch {
-		case o.name("Type") == "Catalog":
+		case o.Name("Type") == "Catalog":
 			// /Version and /Extensions: a DSS update declares PDF 1.7
 			// with the ESIC extension (see declareDSSVersion).
 			if !a.equalExcept(o, n, "AcroForm", "DSS", "Version", "Extensions") {
 				return fmt.Errorf("document catalog changed")
 			}
-			if od, ok := o.get("AcroForm").(*dict); ok {
-				nd, ok := n.get("AcroForm").(*dict)
+			if od, ok := o.Get("AcroForm").(*pdf.Dict); ok {
+				nd, ok := n.Get("AcroForm").(*pdf.Dict)
 				if !ok {
 					return fmt.Errorf("form changed")
 				}
 				return a.acroFormChange(od, nd, newV)
 			}
 			return nil
-		case o.name("Type") == "Page":
+		case o.Name("Type") == "Page":
 			if !a.equalExcept(o, n, "Annots") {
 				return fmt.Errorf("page object %d changed", num)
 			}
-			return a.grownBySignatures(o.get("Annots"), n.get("Annots"), newV, "annotations of page object")
-		case o.get("Fields") != nil:
+			return a.grownBySignatures(o.Get("Annots"), n.Get("Annots"), newV, "annotations of page object")
+		case o.Get("Fields") != nil:
 			return a.acroFormChange(o, n, newV)
-		case o.name("FT") == "Sig" && o.get("V") == nil:
+		case o.Name("FT") == "Sig" && o.Get("V") == nil:
 			if !a.equalExcept(o, n, "V", "AP") {
 				return fmt.Errorf("signature field object %d changed", num)
 			}
 			return nil
 		}
 		return fmt.Errorf("object %d changed", num)
-	case array:
+	case pdf.Array:
 		return a.grownBySignatures(o, newObj, newV, fmt.Sprintf("array object %d", num))
-	case *stream:
-		if o.dict.name("Type") == "Metadata" {
+	case *pdf.Stream:
+		if o.Dict.Name("Type") == "Metadata" {
 			return nil
 		}
 		return fmt.Errorf("stream object %d changed", num)
@@ -193,45 +194,45 @@ func (a *analyzer) allowedChange(num int, oldObj, newObj object, newV *view) err
 	return fmt.Errorf("object %d changed", num)
 }
 
-func (a *analyzer) acroFormChange(o, n *dict, newV *view) error {
+func (a *analyzer) acroFormChange(o, n *pdf.Dict, newV *pdf.View) error {
 	if !a.equalExcept(o, n, "Fields", "SigFlags", "DR", "DA") {
 		return fmt.Errorf("form dictionary changed")
 	}
-	return a.grownBySignatures(o.get("Fields"), n.get("Fields"), newV, "form fields")
+	return a.grownBySignatures(o.Get("Fields"), n.Get("Fields"), newV, "form fields")
 }
 
 // grownBySignatures accepts oldV -> newV when both are the same reference
 // (the array object itself is checked on its own), or arrays where every
 // old element remains and every added one is a signature field or widget.
-func (a *analyzer) grownBySignatures(oldV, newV object, v *view, what string) error {
-	if or, ok := oldV.(ref); ok {
-		if nr, ok := newV.(ref); ok && or == nr {
+func (a *analyzer) grownBySignatures(oldV, newV pdf.Object, v *pdf.View, what string) error {
+	if or, ok := oldV.(pdf.Ref); ok {
+		if nr, ok := newV.(pdf.Ref); ok && or == nr {
 			return nil
 		}
 	}
-	oldA, _ := oldV.(array)
+	oldA, _ := oldV.(pdf.Array)
 	if oldV != nil && oldA == nil {
-		if r, ok := oldV.(ref); ok {
+		if r, ok := oldV.(pdf.Ref); ok {
 			// An indirect array replaced by a direct one: compare contents
 			// as of the previous revision.
-			prev := &view{d: a.doc, k: v.k + 1}
-			oldA, _ = prev.array(r)
+			prev := &pdf.View{Doc: a.doc, K: v.K + 1}
+			oldA, _ = prev.Array(r)
 		} else {
 			return fmt.Errorf("%s changed", what)
 		}
 	}
-	newA, err := v.array(newV)
+	newA, err := v.Array(newV)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	remaining := make(map[ref]int)
+	remaining := make(map[pdf.Ref]int)
 	for _, x := range newA {
-		if r, ok := x.(ref); ok {
+		if r, ok := x.(pdf.Ref); ok {
 			remaining[r]++
 		}
 	}
 	for _, x := range oldA {
-		r, ok := x.(ref)
+		r, ok := x.(pdf.Ref)
 		if !ok {
 			return fmt.Errorf("%s changed", what)
 		}
@@ -245,7 +246,7 @@ func (a *analyzer) grownBySignatures(oldV, newV object, v *view, what string) er
 			continue
 		}
 		if !a.isSignatureField(r, v) {
-			return fmt.Errorf("%s gained object %d, which is not a signature", what, r.num)
+			return fmt.Errorf("%s gained object %d, which is not a signature", what, r.Num)
 		}
 	}
 	if len(newA) != len(oldA)+countRemaining(remaining) {
@@ -254,7 +255,7 @@ func (a *analyzer) grownBySignatures(oldV, newV object, v *view, what string) er
 	return nil
 }
 
-func countRemaining(m map[ref]int) int {
+func countRemaining(m map[pdf.Ref]int) int {
 	n := 0
 	for _, c := range m {
 		n += c
@@ -264,17 +265,17 @@ func countRemaining(m map[ref]int) int {
 
 // isSignatureField reports whether r is a signature field or a widget of
 // one (its /FT, or its parent's, is /Sig).
-func (a *analyzer) isSignatureField(r ref, v *view) bool {
-	var obj object = r
+func (a *analyzer) isSignatureField(r pdf.Ref, v *pdf.View) bool {
+	var obj pdf.Object = r
 	for i := 0; i < 8; i++ {
-		d, err := v.dict(obj)
+		d, err := v.Dict(obj)
 		if err != nil || d == nil {
 			return false
 		}
-		if ft := d.name("FT"); ft != "" {
+		if ft := d.Name("FT"); ft != "" {
 			return ft == "Sig"
 		}
-		obj = d.get("Parent")
+		obj = d.Get("Parent")
 		if obj == nil {
 			return false
 		}
@@ -282,8 +283,8 @@ func (a *analyzer) isSignatureField(r ref, v *view) bool {
 	return false
 }
 
-func (a *analyzer) equalExcept(o, n *dict, keys ...name) bool {
-	skip := func(k name) bool {
+func (a *analyzer) equalExcept(o, n *pdf.Dict, keys ...pdf.Name) bool {
+	skip := func(k pdf.Name) bool {
 		for _, s := range keys {
 			if s == k {
 				return true
@@ -292,17 +293,17 @@ func (a *analyzer) equalExcept(o, n *dict, keys ...name) bool {
 		return false
 	}
 	count := 0
-	for _, k := range o.keys {
+	for _, k := range o.Keys() {
 		if skip(k) {
 			continue
 		}
 		count++
-		nv, ok := n.m[k]
-		if !ok || !a.equal(o.m[k], nv, 1) {
+		nv, ok := n.Lookup(k)
+		if !ok || !a.equal(o.Get(k), nv, 1) {
 			return false
 		}
 	}
-	for _, k := range n.keys {
+	for _, k := range n.Keys() {
 		if !skip(k) {
 			count--
 		}
@@ -312,25 +313,26 @@ func (a *analyzer) equalExcept(o, n *dict, keys ...name) bool {
 
 // equal compares two direct objects; references are compared as
 // references, strings by value.
-func (a *analyzer) equal(x, y object, depth int) bool {
-	if depth > maxDepth {
+func (a *analyzer) equal(x, y pdf.Object, depth int) bool {
+	if depth > pdf.MaxDepth {
 		return false
 	}
 	switch x := x.(type) {
-	case *dict:
-		y, ok := y.(*dict)
-		if !ok || len(x.m) != len(y.m) {
+	case *pdf.Dict:
+		y, ok := y.(*pdf.Dict)
+		if !ok || x.Len() != y.Len() {
 			return false
 		}
-		for k, xv := range x.m {
-			yv, ok := y.m[k]
+		for _, k := range x.Keys() {
+			xv := x.Get(k)
+			yv, ok := y.Lookup(k)
 			if !ok || !a.equal(xv, yv, depth+1) {
 				return false
 			}
 		}
 		return true
-	case array:
-		y, ok := y.(array)
+	case pdf.Array:
+		y, ok := y.(pdf.Array)
 		if !ok || len(x) != len(y) {
 			return false
 		}
@@ -340,21 +342,21 @@ func (a *analyzer) equal(x, y object, depth int) bool {
 			}
 		}
 		return true
-	case *pdfString:
-		y, ok := y.(*pdfString)
-		return ok && bytes.Equal(x.b, y.b)
-	case *stream:
-		y, ok := y.(*stream)
-		if !ok || !a.equal(x.dict, y.dict, depth+1) || x.length != y.length || x.length < 0 || x.length > maxStreamLen {
+	case *pdf.String:
+		y, ok := y.(*pdf.String)
+		return ok && bytes.Equal(x.Bytes, y.Bytes)
+	case *pdf.Stream:
+		y, ok := y.(*pdf.Stream)
+		if !ok || !a.equal(x.Dict, y.Dict, depth+1) || x.Length != y.Length || x.Length < 0 || x.Length > pdf.MaxStreamLen {
 			return false
 		}
-		if x.dataOff == y.dataOff {
+		if x.DataOff == y.DataOff {
 			return true
 		}
-		bx := make([]byte, x.length)
-		by := make([]byte, y.length)
-		_, e1 := a.doc.r.ReadAt(bx, x.dataOff)
-		_, e2 := a.doc.r.ReadAt(by, y.dataOff)
+		bx := make([]byte, x.Length)
+		by := make([]byte, y.Length)
+		_, e1 := a.doc.R.ReadAt(bx, x.DataOff)
+		_, e2 := a.doc.R.ReadAt(by, y.DataOff)
 		return e1 == nil && e2 == nil && bytes.Equal(bx, by)
 	case nil:
 		return y == nil
@@ -368,37 +370,37 @@ func (a *analyzer) equal(x, y object, depth int) bool {
 // alone, and new objects.
 func (a *analyzer) onlyValidationData(end int64) bool {
 	later := 0
-	for k, sec := range a.doc.sections {
-		if sec.offset < end {
+	for k, sec := range a.doc.Sections {
+		if sec.Offset < end {
 			continue
 		}
 		later++
-		if k+1 >= len(a.doc.sections) {
+		if k+1 >= len(a.doc.Sections) {
 			return false
 		}
 		dssChanged := false
-		oldV := &view{d: a.doc, k: k + 1}
-		newV := &view{d: a.doc, k: k}
+		oldV := &pdf.View{Doc: a.doc, K: k + 1}
+		newV := &pdf.View{Doc: a.doc, K: k}
 		owned := dssObjects(newV)
-		or, ok1 := oldV.trailer().get("Root").(ref)
-		nr, ok2 := newV.trailer().get("Root").(ref)
+		or, ok1 := oldV.Trailer().Get("Root").(pdf.Ref)
+		nr, ok2 := newV.Trailer().Get("Root").(pdf.Ref)
 		if !ok1 || !ok2 || or != nr {
 			return false
 		}
-		for _, num := range sortedNums(sec.entries) {
-			e := sec.entries[num]
-			_, existed := oldV.lookup(num)
-			if !existed && e.kind != 0 {
+		for _, num := range pdf.SortedNums(sec.Entries) {
+			e := sec.Entries[num]
+			_, existed := oldV.Lookup(num)
+			if !existed && e.Kind != 0 {
 				continue
 			}
-			if e.kind == 0 || (sec.stream && num == sec.selfNum) {
+			if e.Kind == 0 || (sec.Stream && num == sec.SelfNum) {
 				if existed {
 					return false
 				}
 				continue
 			}
-			oldObj, err1 := oldV.get(num, 0)
-			newObj, err2 := newV.get(num, 0)
+			oldObj, err1 := oldV.Get(num, 0)
+			newObj, err2 := newV.Get(num, 0)
 			if err1 != nil || err2 != nil {
 				return false
 			}
@@ -409,9 +411,9 @@ func (a *analyzer) onlyValidationData(end int64) bool {
 				dssChanged = true
 				continue
 			}
-			o, ok1 := oldObj.(*dict)
-			n, ok2 := newObj.(*dict)
-			if !ok1 || !ok2 || num != or.num || !a.equalExcept(o, n, "DSS", "Version", "Extensions") {
+			o, ok1 := oldObj.(*pdf.Dict)
+			n, ok2 := newObj.(*pdf.Dict)
+			if !ok1 || !ok2 || num != or.Num || !a.equalExcept(o, n, "DSS", "Version", "Extensions") {
 				return false
 			}
 			dssChanged = true
@@ -426,24 +428,24 @@ func (a *analyzer) onlyValidationData(end int64) bool {
 
 // dssObjects returns the numbers of the objects that make up v's DSS
 // dictionary: the dictionary, its indirect arrays and its VRI dictionary.
-func dssObjects(v *view) map[int]bool {
+func dssObjects(v *pdf.View) map[int]bool {
 	out := make(map[int]bool)
-	catalog, _, err := v.catalog()
+	catalog, _, err := v.Catalog()
 	if err != nil {
 		return out
 	}
-	r, ok := catalog.get("DSS").(ref)
+	r, ok := catalog.Get("DSS").(pdf.Ref)
 	if !ok {
 		return out
 	}
-	out[r.num] = true
-	dss, err := v.dict(r)
+	out[r.Num] = true
+	dss, err := v.Dict(r)
 	if err != nil || dss == nil {
 		return out
 	}
-	for _, k := range []name{"Certs", "CRLs", "OCSPs", "VRI"} {
-		if r, ok := dss.get(k).(ref); ok {
-			out[r.num] = true
+	for _, k := range []pdf.Name{"Certs", "CRLs", "OCSPs", "VRI"} {
+		if r, ok := dss.Get(k).(pdf.Ref); ok {
+			out[r.Num] = true
 		}
 	}
 	return out

@@ -1,7 +1,6 @@
 package pades
 
 import (
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"time"
@@ -13,10 +12,6 @@ import (
 // SubFilterRFC3161 is ETSI.RFC3161: a document timestamp (PAdES B-LTA),
 // whose /Contents is an RFC 3161 token over the bytes of /ByteRange.
 const SubFilterRFC3161 SubFilter = "ETSI.RFC3161"
-
-// oidAttrSignatureTimeStamp is id-aa-signatureTimeStampToken (RFC 3161
-// appendix A), the unsigned attribute of a PAdES B-T signature.
-var oidAttrSignatureTimeStamp = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
 
 // TimestampReport describes one RFC 3161 timestamp: a signature's
 // signature timestamp, or a document timestamp.
@@ -42,29 +37,6 @@ type TimestampReport struct {
 	SubIndication etsi.SubIndication `json:"sub_indication,omitempty"`
 	// Problems are short reasons a clerk can read.
 	Problems []string `json:"problems"`
-}
-
-// readUnsignedAttributes keeps the signature timestamp token, if any.
-func (p *parsedCMS) readUnsignedAttributes(b []byte) error {
-	for len(b) > 0 {
-		var a attribute
-		var err error
-		if b, err = asn1.Unmarshal(b, &a); err != nil {
-			return fmt.Errorf("CMS unsigned attributes: %w", err)
-		}
-		if !a.Type.Equal(oidAttrSignatureTimeStamp) {
-			continue
-		}
-		if p.sigTimestamp != nil {
-			return errors.New("CMS has more than one signature timestamp")
-		}
-		var tok asn1.RawValue
-		if _, err := asn1.Unmarshal(a.Values.Bytes, &tok); err != nil {
-			return fmt.Errorf("CMS signature timestamp attribute: %w", err)
-		}
-		p.sigTimestamp = tok.FullBytes
-	}
-	return nil
 }
 
 // checkToken verifies a token's signature and TSA and fills rep; the
@@ -112,16 +84,16 @@ func (r *TimestampReport) fail(err error) {
 // appendix A). A trusted one is proof the signature existed at GenTime.
 func (s *checkedSig) checkSignatureTimestamp(opts VerifyOptions, now time.Time) {
 	p := s.cms
-	if p == nil || p.sigTimestamp == nil {
+	if p == nil || p.SignatureTimestamp == nil {
 		return
 	}
 	rep := &TimestampReport{Problems: []string{}}
 	s.rep.Timestamp = rep
-	tok, err := tsp.Parse(p.sigTimestamp)
+	tok, err := tsp.Parse(p.SignatureTimestamp)
 	if err != nil {
 		rep.fail(err)
 	} else if checkToken(tok, opts, now, rep) {
-		if err := tok.CheckData(p.signature); err != nil {
+		if err := tok.CheckData(p.Signature); err != nil {
 			rep.fail(fmt.Errorf("the signature timestamp covers another signature value: %w", err))
 		} else {
 			rep.Valid = true
