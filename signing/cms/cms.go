@@ -299,6 +299,20 @@ type SignedData struct {
 	// SignatureTimestamp is the DER of the signatureTimeStampToken
 	// unsigned attribute (PAdES B-T); nil if none.
 	SignatureTimestamp []byte
+	// EContentType and EContent are the encapsulated content's type and
+	// octets (EContent nil when detached); a time-stamp token carries its
+	// TSTInfo there.
+	EContentType asn1.ObjectIdentifier
+	EContent     []byte
+
+	sid asn1.RawValue
+}
+
+// SignerAmong returns the certificate among certs that the signer
+// identifier names, or nil: for a signer whose certificate travels apart
+// from the signature (a time-stamp token's TSA certificate in a DSS).
+func (p *SignedData) SignerAmong(certs []*x509.Certificate) *x509.Certificate {
+	return findSigner(p.sid, certs)
 }
 
 // Parse parses a CMS ContentInfo holding SignedData with one signer.
@@ -344,10 +358,17 @@ func Parse(der []byte) (*SignedData, error) {
 	si := sd.SignerInfos[0]
 	p.Signature = si.Signature
 	p.SigAlg = si.SignatureAlgorithm.Algorithm
-	if p.DigestHash, err = hashForOID(si.DigestAlgorithm.Algorithm); err != nil {
+	if p.DigestHash, err = HashForOID(si.DigestAlgorithm.Algorithm); err != nil {
 		return nil, err
 	}
+	p.sid = si.SID
 	p.Signer = findSigner(si.SID, p.Certs)
+	p.EContentType = sd.EncapContentInfo.EContentType
+	if p.Encapsulated {
+		if _, err := asn1.Unmarshal(sd.EncapContentInfo.EContent.Bytes, &p.EContent); err != nil {
+			return nil, fmt.Errorf("CMS encapsulated content: %w", err)
+		}
+	}
 	if len(si.SignedAttrs.FullBytes) > 0 {
 		set := append([]byte(nil), si.SignedAttrs.FullBytes...)
 		set[0] = 0x31 // [0] IMPLICIT becomes the SET OF that was signed
@@ -477,7 +498,8 @@ func findSigner(sid asn1.RawValue, certs []*x509.Certificate) *x509.Certificate 
 	return nil
 }
 
-func hashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
+// HashForOID maps a digest algorithm identifier to a hash.
+func HashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	switch {
 	case oid.Equal(oidSHA1):
 		return crypto.SHA1, nil

@@ -16,9 +16,8 @@ package tsp
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -26,6 +25,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/lienthong/lienthong/signing/cms"
 )
 
 // Errors a token check wraps, so that a verifier can map them to EN 319
@@ -47,29 +48,15 @@ var (
 	ErrUnsupported = errors.New("unsupported algorithm")
 )
 
-// Object identifiers of RFC 3161, RFC 5652 and RFC 5035.
+// Object identifiers of RFC 3161 and RFC 5652.
 var (
-	OIDSignedData        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	OIDTSTInfo           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-	OIDTimeStamping      = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
-	oidExtKeyUsage       = asn1.ObjectIdentifier{2, 5, 29, 37}
-	oidAttrContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidAttrMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidAttrSigningCert   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
-	oidAttrSigningCertV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
-	oidSHA1              = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
-	oidSHA256            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidSHA384            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	oidSHA512            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
-	oidRSAEncryption     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	oidSHA256WithRSA     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-	oidSHA384WithRSA     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
-	oidSHA512WithRSA     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
-	oidRSAPSS            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
-	oidECPublicKey       = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
-	oidECDSAWithSHA256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	oidECDSAWithSHA384   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
-	oidECDSAWithSHA512   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
+	OIDSignedData   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	OIDTSTInfo      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+	OIDTimeStamping = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
+	oidExtKeyUsage  = asn1.ObjectIdentifier{2, 5, 29, 37}
+	oidSHA256       = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidSHA384       = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	oidSHA512       = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 )
 
 // MessageImprint is RFC 3161's hash of the time-stamped data.
@@ -127,92 +114,27 @@ type Token struct {
 	// Certificates are all certificates the token carries.
 	Certificates []*x509.Certificate
 
-	sig signerInfo
+	sd *cms.SignedData
 }
 
-type contentInfo struct {
-	ContentType asn1.ObjectIdentifier
-	Content     asn1.RawValue `asn1:"explicit,tag:0"`
-}
-
-type encapContentInfo struct {
-	EContentType asn1.ObjectIdentifier
-	EContent     []byte `asn1:"explicit,tag:0"`
-}
-
-type signedData struct {
-	Version          int
-	DigestAlgorithms asn1.RawValue
-	EncapContentInfo encapContentInfo
-	Certificates     asn1.RawValue   `asn1:"optional,tag:0"`
-	CRLs             asn1.RawValue   `asn1:"optional,tag:1"`
-	SignerInfos      []rawSignerInfo `asn1:"set"`
-}
-
-type rawSignerInfo struct {
-	Version            int
-	SID                asn1.RawValue
-	DigestAlgorithm    pkix.AlgorithmIdentifier
-	SignedAttrs        asn1.RawValue `asn1:"tag:0"`
-	SignatureAlgorithm pkix.AlgorithmIdentifier
-	Signature          []byte
-	UnsignedAttrs      asn1.RawValue `asn1:"optional,tag:1"`
-}
-
-type issuerAndSerial struct {
-	Issuer asn1.RawValue
-	Serial *big.Int
-}
-
-type attribute struct {
-	Type   asn1.ObjectIdentifier
-	Values asn1.RawValue
-}
-
-// signerInfo is what Verify needs from the token's SignerInfo.
-type signerInfo struct {
-	sid         asn1.RawValue
-	digestHash  crypto.Hash
-	sigAlg      asn1.ObjectIdentifier
-	signature   []byte
-	signedAttrs []byte // the SET OF attributes as signed
-	eContent    []byte
-	msgDigest   []byte
-	contentType asn1.ObjectIdentifier
-	essHash     crypto.Hash // of the signing certificate attribute; 0 if absent
-	essCertHash []byte
-	essSerial   *big.Int // issuerSerial of the signing certificate attribute, nil if absent
-}
-
-// Parse reads a DER time-stamp token (a CMS ContentInfo holding SignedData
-// whose content is a TSTInfo). Zero bytes after the token (the padding of a
-// PDF's /Contents) are ignored; any other byte after it is refused.
+// Parse reads a time-stamp token (a CMS ContentInfo holding SignedData
+// whose content is a TSTInfo), BER or DER; bytes after it (the zero
+// padding of a PDF's /Contents) are ignored. Raw is the token's DER.
 func Parse(der []byte) (*Token, error) {
-	var ci contentInfo
-	rest, err := asn1.Unmarshal(der, &ci)
+	raw, err := cms.BERToDER(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: ContentInfo: %v", ErrFormat, err)
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	if len(bytes.Trim(rest, "\x00")) > 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the token", ErrFormat, len(rest))
+	sd, err := cms.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	der = der[:len(der)-len(rest)]
-	if !ci.ContentType.Equal(OIDSignedData) {
-		return nil, fmt.Errorf("%w: content type %v is not SignedData", ErrFormat, ci.ContentType)
+	if !sd.EContentType.Equal(OIDTSTInfo) || sd.EContent == nil {
+		return nil, fmt.Errorf("%w: content type %v is not TSTInfo", ErrFormat, sd.EContentType)
 	}
-	var sd signedData
-	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
-		return nil, fmt.Errorf("%w: SignedData: %v", ErrFormat, err)
-	}
-	if !sd.EncapContentInfo.EContentType.Equal(OIDTSTInfo) {
-		return nil, fmt.Errorf("%w: content type %v is not TSTInfo", ErrFormat, sd.EncapContentInfo.EContentType)
-	}
-	if len(sd.SignerInfos) != 1 {
-		return nil, fmt.Errorf("%w: %d signers, want 1", ErrFormat, len(sd.SignerInfos))
-	}
-	t := &Token{Raw: der}
+	t := &Token{Raw: raw, sd: sd, Certificates: sd.Certs, Certificate: sd.Signer}
 	var info TSTInfo
-	if rest, err := asn1.Unmarshal(sd.EncapContentInfo.EContent, &info); err != nil || len(rest) > 0 {
+	if rest, err := asn1.Unmarshal(sd.EContent, &info); err != nil || len(rest) > 0 {
 		return nil, fmt.Errorf("%w: TSTInfo: %v", ErrFormat, err)
 	}
 	if info.Version != 1 || info.SerialNumber == nil {
@@ -223,8 +145,8 @@ func Parse(der []byte) (*Token, error) {
 	t.Policy = info.Policy
 	t.SerialNumber = info.SerialNumber
 	t.Nonce = info.Nonce
-	if t.Hash, err = HashForOID(info.MessageImprint.HashAlgorithm.Algorithm); err != nil {
-		return nil, err
+	if t.Hash, err = cms.HashForOID(info.MessageImprint.HashAlgorithm.Algorithm); err != nil {
+		return nil, fmt.Errorf("%w: messageImprint: %v", ErrUnsupported, err)
 	}
 	t.HashedMessage = info.MessageImprint.HashedMessage
 	if len(t.HashedMessage) != t.Hash.Size() {
@@ -241,143 +163,10 @@ func Parse(der []byte) (*Token, error) {
 			}
 		}
 	}
-
-	rest = sd.Certificates.Bytes
-	for len(rest) > 0 {
-		var raw asn1.RawValue
-		if rest, err = asn1.Unmarshal(rest, &raw); err != nil {
-			return nil, fmt.Errorf("%w: certificates: %v", ErrFormat, err)
-		}
-		if raw.Class != asn1.ClassUniversal || raw.Tag != asn1.TagSequence {
-			continue // other certificate formats
-		}
-		c, err := x509.ParseCertificate(raw.FullBytes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: certificate: %v", ErrFormat, err)
-		}
-		t.Certificates = append(t.Certificates, c)
-	}
-
-	rsi := sd.SignerInfos[0]
-	si := signerInfo{sid: rsi.SID, sigAlg: rsi.SignatureAlgorithm.Algorithm, signature: rsi.Signature, eContent: sd.EncapContentInfo.EContent}
-	if si.digestHash, err = HashForOID(rsi.DigestAlgorithm.Algorithm); err != nil {
-		return nil, err
-	}
-	set := append([]byte(nil), rsi.SignedAttrs.FullBytes...)
-	set[0] = 0x31 // [0] IMPLICIT becomes the SET OF that was signed
-	si.signedAttrs = set
-	if err := si.readAttributes(rsi.SignedAttrs.Bytes); err != nil {
-		return nil, err
-	}
-	t.sig = si
-	t.Certificate = t.findSigner(t.Certificates)
 	if t.TSAName == "" && t.Certificate != nil {
 		t.TSAName = t.Certificate.Subject.String()
 	}
 	return t, nil
-}
-
-func (si *signerInfo) readAttributes(b []byte) error {
-	seen := make(map[string]bool)
-	for len(b) > 0 {
-		var a attribute
-		var err error
-		if b, err = asn1.Unmarshal(b, &a); err != nil {
-			return fmt.Errorf("%w: signed attributes: %v", ErrFormat, err)
-		}
-		if seen[a.Type.String()] {
-			return fmt.Errorf("%w: signed attribute %v repeated", ErrFormat, a.Type)
-		}
-		seen[a.Type.String()] = true
-		v := a.Values.Bytes
-		switch {
-		case a.Type.Equal(oidAttrContentType):
-			_, err = asn1.Unmarshal(v, &si.contentType)
-		case a.Type.Equal(oidAttrMessageDigest):
-			_, err = asn1.Unmarshal(v, &si.msgDigest)
-		case a.Type.Equal(oidAttrSigningCertV2):
-			err = si.readESS(v, true)
-		case a.Type.Equal(oidAttrSigningCert):
-			if si.essHash == 0 { // v2 wins when both are present
-				err = si.readESS(v, false)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("%w: signed attribute %v: %v", ErrFormat, a.Type, err)
-		}
-	}
-	return nil
-}
-
-// readESS reads the first ESSCertID(v2) of a SigningCertificate(V2): the
-// one that identifies the signer (RFC 5035, 3).
-func (si *signerInfo) readESS(v []byte, v2 bool) error {
-	var sc struct {
-		Certs []asn1.RawValue
-		Rest  asn1.RawValue `asn1:"optional"`
-	}
-	if _, err := asn1.Unmarshal(v, &sc); err != nil {
-		return err
-	}
-	if len(sc.Certs) == 0 {
-		return errors.New("no certificate identifier")
-	}
-	rest := sc.Certs[0].Bytes
-	h := crypto.SHA1
-	if v2 {
-		h = crypto.SHA256 // the DER default
-		var first asn1.RawValue
-		if _, err := asn1.Unmarshal(rest, &first); err != nil {
-			return err
-		}
-		if first.Tag == asn1.TagSequence {
-			var alg pkix.AlgorithmIdentifier
-			var err error
-			if rest, err = asn1.Unmarshal(rest, &alg); err != nil {
-				return err
-			}
-			if h, err = HashForOID(alg.Algorithm); err != nil {
-				return err
-			}
-		}
-	}
-	var err error
-	if rest, err = asn1.Unmarshal(rest, &si.essCertHash); err != nil {
-		return err
-	}
-	si.essHash = h
-	if len(rest) > 0 {
-		var is struct {
-			Issuer asn1.RawValue
-			Serial *big.Int
-		}
-		if _, err := asn1.Unmarshal(rest, &is); err == nil {
-			si.essSerial = is.Serial
-		}
-	}
-	return nil
-}
-
-func (t *Token) findSigner(certs []*x509.Certificate) *x509.Certificate {
-	sid := t.sig.sid
-	if sid.Class == asn1.ClassContextSpecific && sid.Tag == 0 {
-		for _, c := range certs {
-			if bytes.Equal(c.SubjectKeyId, sid.Bytes) {
-				return c
-			}
-		}
-		return nil
-	}
-	var ias issuerAndSerial
-	if _, err := asn1.Unmarshal(sid.FullBytes, &ias); err != nil || ias.Serial == nil {
-		return nil
-	}
-	for _, c := range certs {
-		if c.SerialNumber.Cmp(ias.Serial) == 0 && bytes.Equal(c.RawIssuer, ias.Issuer.FullBytes) {
-			return c
-		}
-	}
-	return nil
 }
 
 // VerifyOptions says which TSAs are trusted.
@@ -397,52 +186,50 @@ type VerifyOptions struct {
 // GenTime. It returns the chain, TSA certificate first. Errors wrap
 // ErrSignature, ErrKeyPurpose or ErrUntrusted.
 func (t *Token) Verify(opts VerifyOptions) ([]*x509.Certificate, error) {
-	si := t.sig
+	sd := t.sd
 	if t.Certificate == nil {
-		t.Certificate = t.findSigner(opts.Certificates)
+		t.Certificate = sd.SignerAmong(opts.Certificates)
 		if t.Certificate == nil {
 			return nil, fmt.Errorf("%w: the TSA certificate is not in the token", ErrUntrusted)
 		}
+		sd.Signer = t.Certificate
 		if t.TSAName == "" {
 			t.TSAName = t.Certificate.Subject.String()
 		}
 	}
 	cert := t.Certificate
-	if si.digestHash == crypto.SHA1 || t.Hash == crypto.SHA1 {
+	if sd.DigestHash == crypto.SHA1 || t.Hash == crypto.SHA1 {
 		return nil, fmt.Errorf("%w: SHA-1 is no longer accepted", ErrSignature)
 	}
-	if !si.contentType.Equal(OIDTSTInfo) {
-		return nil, fmt.Errorf("%w: signed content type %v is not TSTInfo", ErrSignature, si.contentType)
+	if sd.SignedAttrs == nil || !sd.ContentType.Equal(OIDTSTInfo) {
+		return nil, fmt.Errorf("%w: signed content type %v is not TSTInfo", ErrSignature, sd.ContentType)
 	}
-	h := si.digestHash.New()
-	h.Write(si.eContent)
-	if !bytes.Equal(h.Sum(nil), si.msgDigest) {
+	h := sd.DigestHash.New()
+	h.Write(sd.EContent)
+	if !bytes.Equal(h.Sum(nil), sd.MessageDigest) {
 		return nil, fmt.Errorf("%w: message digest of the TSTInfo differs", ErrSignature)
 	}
-	h = si.digestHash.New()
-	h.Write(si.signedAttrs)
-	if err := verifySignature(cert.PublicKey, si.sigAlg, si.digestHash, h.Sum(nil), si.signature); err != nil {
+	h = sd.DigestHash.New()
+	h.Write(sd.SignedAttrs)
+	if err := sd.VerifySignature(h.Sum(nil), sd.DigestHash); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
 	// RFC 3161 2.4.1: the signing certificate attribute binds the TSA's
 	// certificate to the token, so a second certificate for the same key
 	// cannot be substituted.
-	if si.essHash == 0 {
+	switch {
+	case sd.ESSCertHash != nil:
+		if s := sha256.Sum256(cert.Raw); !bytes.Equal(s[:], sd.ESSCertHash) {
+			return nil, fmt.Errorf("%w: signing certificate attribute names another certificate", ErrSignature)
+		}
+	case sd.ESSV1Hash != nil:
+		if s := sha1.Sum(cert.Raw); !bytes.Equal(s[:], sd.ESSV1Hash) {
+			return nil, fmt.Errorf("%w: signing certificate attribute names another certificate", ErrSignature)
+		}
+	case sd.HasESS:
+		return nil, fmt.Errorf("%w: signing certificate attribute with an unsupported hash", ErrUnsupported)
+	default:
 		return nil, fmt.Errorf("%w: no signing certificate attribute", ErrSignature)
-	}
-	if si.essHash == crypto.SHA1 && si.essCertHash != nil {
-		if s := sha1.Sum(cert.Raw); !bytes.Equal(s[:], si.essCertHash) {
-			return nil, fmt.Errorf("%w: signing certificate attribute names another certificate", ErrSignature)
-		}
-	} else {
-		eh := si.essHash.New()
-		eh.Write(cert.Raw)
-		if !bytes.Equal(eh.Sum(nil), si.essCertHash) {
-			return nil, fmt.Errorf("%w: signing certificate attribute names another certificate", ErrSignature)
-		}
-	}
-	if si.essSerial != nil && si.essSerial.Cmp(cert.SerialNumber) != 0 {
-		return nil, fmt.Errorf("%w: signing certificate attribute names another serial number", ErrSignature)
 	}
 	if err := CheckKeyPurpose(cert); err != nil {
 		return nil, err
@@ -504,22 +291,7 @@ func (t *Token) CheckData(data []byte) error {
 	return t.CheckDigest(t.Hash, h.Sum(nil))
 }
 
-// HashForOID maps a digest algorithm identifier to a hash.
-func HashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
-	switch {
-	case oid.Equal(oidSHA1):
-		return crypto.SHA1, nil
-	case oid.Equal(oidSHA256):
-		return crypto.SHA256, nil
-	case oid.Equal(oidSHA384):
-		return crypto.SHA384, nil
-	case oid.Equal(oidSHA512):
-		return crypto.SHA512, nil
-	}
-	return 0, fmt.Errorf("%w: digest %v", ErrUnsupported, oid)
-}
-
-// OIDForHash is the inverse of HashForOID.
+// OIDForHash returns the digest algorithm identifier of h.
 func OIDForHash(h crypto.Hash) (asn1.ObjectIdentifier, error) {
 	switch h {
 	case crypto.SHA256:
@@ -530,37 +302,4 @@ func OIDForHash(h crypto.Hash) (asn1.ObjectIdentifier, error) {
 		return oidSHA512, nil
 	}
 	return nil, fmt.Errorf("%w: digest %v", ErrUnsupported, h)
-}
-
-func verifySignature(pub crypto.PublicKey, alg asn1.ObjectIdentifier, h crypto.Hash, digest, sig []byte) error {
-	want := h
-	switch {
-	case alg.Equal(oidSHA256WithRSA), alg.Equal(oidECDSAWithSHA256):
-		want = crypto.SHA256
-	case alg.Equal(oidSHA384WithRSA), alg.Equal(oidECDSAWithSHA384):
-		want = crypto.SHA384
-	case alg.Equal(oidSHA512WithRSA), alg.Equal(oidECDSAWithSHA512):
-		want = crypto.SHA512
-	}
-	if want != h {
-		return fmt.Errorf("signature algorithm %v does not match digest %v", alg, h)
-	}
-	switch pub := pub.(type) {
-	case *rsa.PublicKey:
-		switch {
-		case alg.Equal(oidRSAEncryption), alg.Equal(oidSHA256WithRSA), alg.Equal(oidSHA384WithRSA), alg.Equal(oidSHA512WithRSA):
-			return rsa.VerifyPKCS1v15(pub, h, digest, sig)
-		case alg.Equal(oidRSAPSS):
-			return rsa.VerifyPSS(pub, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
-		}
-	case *ecdsa.PublicKey:
-		switch {
-		case alg.Equal(oidECPublicKey), alg.Equal(oidECDSAWithSHA256), alg.Equal(oidECDSAWithSHA384), alg.Equal(oidECDSAWithSHA512):
-			if !ecdsa.VerifyASN1(pub, digest, sig) {
-				return errors.New("ECDSA verification failure")
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: signature algorithm %v for a %T key", ErrUnsupported, alg, pub)
 }

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lienthong/lienthong/signing/cms"
 	"github.com/lienthong/lienthong/signing/pki"
 	"github.com/lienthong/lienthong/signing/tsp"
 )
@@ -102,7 +103,7 @@ func (t *TSA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if t.Refuse {
 		resp.Status = tsp.PKIStatusInfo{Status: 2, StatusString: []string{"refused by the test"}}
 	} else {
-		h, err := tsp.HashForOID(req.MessageImprint.HashAlgorithm.Algorithm)
+		h, err := cms.HashForOID(req.MessageImprint.HashAlgorithm.Algorithm)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
