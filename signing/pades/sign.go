@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lienthong/lienthong/signing/cms"
+	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pdf"
 	"io"
 	"os"
@@ -56,10 +57,29 @@ type SignOptions struct {
 	// (PAdES B-T), and is the proof of existence verifiers judge the
 	// certificate at.
 	TSA Timestamper
+	// Verify, when set, is how the document's existing signatures are
+	// verified before signing, and each must be TOTAL-PASSED. When nil
+	// they are verified without trust roots, and a TOTAL-FAILED one
+	// (changed, digest or signature broken, revoked) still stops Sign.
+	// Either way a certification that allows no changes (DocMDP P=1)
+	// does.
+	Verify *VerifyOptions
+	// DocMDP, 1 to 3, makes this a certification signature allowing that
+	// level of later changes (ISO 32000-1, 12.8.2.2: 1 none, 2 form filling
+	// and signing, 3 also annotations); 0 is an approval signature.
+	DocMDP int
+	// Lock names the form fields this signature locks against later
+	// changes (FieldMDP, action Include).
+	Lock []string
 }
 
 // ErrEncrypted reports an encrypted PDF, which Sign does not handle.
 var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
+
+// ErrRefused is wrapped by Sign's error when the document's existing
+// signatures forbid signing it: one is not valid, or a certification
+// allows no changes. The error's text says which signature and why.
+var ErrRefused = errors.New("pades: refusing to sign")
 
 // Sign writes to dst the PDF read from src (size bytes) followed by an
 // incremental update that adds an invisible signature field signed with
@@ -68,12 +88,59 @@ var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
 // touches (trailer, catalog, AcroForm, first page) are parsed: memory use
 // does not grow with the document. If Sign fails before the first write,
 // nothing is written to dst.
+//
+// Before signing, Sign verifies the signatures the document already has
+// (see SignOptions.Verify) and refuses, with ErrRefused, to sign over one
+// that is not valid or a certification that forbids it: a clerk's seal
+// must not vouch for a document changed after its first signature.
 func Sign(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 	return SignContext(context.Background(), dst, src, size, opts)
 }
 
 // SignContext is Sign with a context for the request to opts.TSA.
 func SignContext(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
+	if err := checkExisting(src, size, opts); err != nil {
+		return err
+	}
+	return signUnchecked(ctx, dst, src, size, opts)
+}
+
+// checkExisting verifies the document's signatures for Sign.
+func checkExisting(src io.ReaderAt, size int64, opts SignOptions) error {
+	vo := VerifyOptions{Now: func() time.Time { return opts.Time }}
+	if opts.Time.IsZero() {
+		vo.Now = nil
+	}
+	if opts.Verify != nil {
+		vo = *opts.Verify
+	}
+	rep, err := Verify(src, size, vo)
+	if err != nil {
+		return fmt.Errorf("pades: reading PDF: %w", err)
+	}
+	for _, s := range rep.Signatures {
+		why := ""
+		if len(s.Problems) > 0 {
+			why = ": " + s.Problems[0]
+		}
+		switch {
+		case s.DocMDP == 1:
+			return fmt.Errorf("%w: tài liệu đã được chứng nhận bằng chữ ký %q, không cho phép thay đổi hay ký thêm (the certification, DocMDP P=1, allows no changes)", ErrRefused, s.Field)
+		case s.Indication == etsi.TotalFailed || (opts.Verify != nil && s.Indication != etsi.TotalPassed):
+			return fmt.Errorf("%w: chữ ký %q có sẵn trong tài liệu không hợp lệ, không ký thêm (existing signature is %s/%s%s)", ErrRefused, s.Field, s.Indication, s.SubIndication, why)
+		}
+		if s.DocMDP > 0 && opts.DocMDP > 0 {
+			return fmt.Errorf("%w: tài liệu đã được chứng nhận bằng chữ ký %q, không chứng nhận lần hai (a document has one certification signature)", ErrRefused, s.Field)
+		}
+	}
+	if opts.DocMDP > 0 && len(rep.Signatures) > 0 {
+		return fmt.Errorf("%w: chữ ký chứng nhận phải là chữ ký đầu tiên (a certification signature must be the first)", ErrRefused)
+	}
+	return nil
+}
+
+// signUnchecked is Sign without checking the existing signatures.
+func signUnchecked(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 	if opts.Signer == nil || opts.Certificate == nil {
 		return errors.New("pades: SignOptions needs a Signer and a Certificate")
 	}
@@ -86,6 +153,9 @@ func SignContext(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64
 	}
 	if sf != SubFilterPKCS7 && sf != SubFilterCAdES {
 		return fmt.Errorf("pades: unsupported subfilter %q", sf)
+	}
+	if opts.DocMDP < 0 || opts.DocMDP > 3 {
+		return fmt.Errorf("pades: DocMDP %d: use 1, 2 or 3 (or 0 for an approval signature)", opts.DocMDP)
 	}
 	at := opts.Time
 	if at.IsZero() {
@@ -281,9 +351,10 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	} else {
 		newCatalog.Set("AcroForm", acro)
 	}
+	catEntry, _ := v.Lookup(catRef.Num)
+	catGen := catEntry.Gen
 	if !reflect.DeepEqual(newCatalog, catalog) {
-		e, _ := v.Lookup(catRef.Num)
-		objs[catRef.Num] = outObj{e.Gen, newCatalog}
+		objs[catRef.Num] = outObj{catGen, newCatalog}
 	}
 
 	// The widget goes into the first page's /Annots.
@@ -358,6 +429,32 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	}
 	if opts.Location != "" {
 		sig.Set("Location", pdf.TextString(opts.Location))
+	}
+	var sigRefs pdf.Array
+	if opts.DocMDP > 0 {
+		sigRefs = append(sigRefs, sigReference("DocMDP", func(p *pdf.Dict) { p.Set("P", int64(opts.DocMDP)) }))
+		perms := pdf.NewDict()
+		perms.Set("DocMDP", pdf.Ref{Num: sigNum})
+		newCatalog.Set("Perms", perms)
+		objs[catRef.Num] = outObj{catGen, newCatalog}
+	}
+	if len(opts.Lock) > 0 {
+		var names pdf.Array
+		for _, f := range opts.Lock {
+			names = append(names, pdf.TextString(f))
+		}
+		lock := pdf.NewDict()
+		lock.Set("Type", pdf.Name("SigFieldLock"))
+		lock.Set("Action", pdf.Name("Include"))
+		lock.Set("Fields", names)
+		field.Set("Lock", lock)
+		sigRefs = append(sigRefs, sigReference("FieldMDP", func(p *pdf.Dict) {
+			p.Set("Action", pdf.Name("Include"))
+			p.Set("Fields", names)
+		}))
+	}
+	if sigRefs != nil {
+		sig.Set("Reference", sigRefs)
 	}
 	objs[sigNum] = outObj{0, sig}
 
@@ -470,4 +567,18 @@ func layoutUpdate(doc *pdf.Document, tr *pdf.Dict, catRef pdf.Ref, objs map[int]
 		fmt.Fprintf(&buf, "\nstartxref\n%d\n%%%%EOF\n", xrefAt)
 	}
 	return buf.Bytes(), starts, nil
+}
+
+// sigReference is a signature reference dictionary (ISO 32000-1, table
+// 253) with the given transform; params fills its /TransformParams.
+func sigReference(method pdf.Name, params func(*pdf.Dict)) *pdf.Dict {
+	p := pdf.NewDict()
+	p.Set("Type", pdf.Name("TransformParams"))
+	params(p)
+	p.Set("V", pdf.Name("1.2"))
+	r := pdf.NewDict()
+	r.Set("Type", pdf.Name("SigRef"))
+	r.Set("TransformMethod", method)
+	r.Set("TransformParams", p)
+	return r
 }

@@ -137,6 +137,11 @@ type SignatureReport struct {
 	// stream changed"); empty when nothing forbidden changed.
 	Changes []string `json:"changes,omitempty"`
 
+	// DocMDP is the permission level (1 no changes, 2 form filling and
+	// signing, 3 also annotations) when this signature certifies the
+	// document; 0 for an approval signature.
+	DocMDP int `json:"docmdp,omitempty"`
+
 	// Certificate is the signer's certificate (nil if absent).
 	Certificate *x509.Certificate `json:"-"`
 	// Chain is the verified chain from signer to root, if any.
@@ -261,9 +266,12 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 		}
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].rep.end < sigs[j].rep.end })
-	a := &analyzer{doc: doc, checked: make(map[int]error)}
+	a := &analyzer{doc: doc, sigs: sigs}
 	for _, s := range sigs {
-		a.coverage(s, sigs)
+		s.rep.DocMDP = docMDP(doc.Latest(), s.found.dict)
+	}
+	for _, s := range sigs {
+		a.coverage(s)
 	}
 	rep.Verdict = VerdictValid
 	modified := false
@@ -302,10 +310,11 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 // foundSig is a signature dictionary reachable from some revision's
 // AcroForm.
 type foundSig struct {
-	field  string
-	dict   *pdf.Dict
-	direct bool  // parsed from the file, so string offsets are file offsets
-	key    int64 // identifies the physical object across revisions
+	field     string
+	fieldDict *pdf.Dict // the signature field (for its /Lock)
+	dict      *pdf.Dict
+	direct    bool  // parsed from the file, so string offsets are file offsets
+	key       int64 // identifies the physical object across revisions
 }
 
 // findSignatures walks the AcroForm fields of every revision and returns
@@ -380,7 +389,7 @@ func signatureFields(v *pdf.View) ([]foundSig, int, error) {
 			ft = n
 		}
 		if ft == "Sig" && fd.Get("V") != nil {
-			f := foundSig{field: full}
+			f := foundSig{field: full, fieldDict: fd}
 			switch val := fd.Get("V").(type) {
 			case pdf.Ref:
 				e, ok := v.Lookup(val.Num)
