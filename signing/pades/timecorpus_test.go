@@ -1,0 +1,201 @@
+package pades_test
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/pades"
+	"github.com/lienthong/lienthong/signing/pki"
+	"github.com/lienthong/lienthong/signing/trust"
+	"github.com/lienthong/lienthong/signing/tsp"
+	"github.com/lienthong/lienthong/signing/tsp/tsptest"
+)
+
+// timeCorpusDir holds benign and attack files about time (issue 13, cases
+// 8 and 13), made once by TestWriteTimeCorpus with a test PKI and TSA,
+// with the trust anchors, CRLs and validation time they are judged at.
+const timeCorpusDir = "testdata/time"
+
+type timeCorpus struct {
+	// Now is the validation time; the files' certificates are judged at
+	// it when no timestamp proves an earlier time.
+	Now      time.Time        `json:"now"`
+	Roots    string           `json:"roots"`
+	TSARoots string           `json:"tsa_roots"`
+	CRLs     string           `json:"crls"`
+	Cases    []timeCorpusCase `json:"cases"`
+}
+
+type timeCorpusCase struct {
+	File string `json:"file"`
+	// Issue names the case of issue 13 the file is about.
+	Issue         int                `json:"issue_case,omitempty"`
+	About         string             `json:"about"`
+	Verdict       pades.Verdict      `json:"verdict"`
+	Indication    etsi.Indication    `json:"indication"`
+	SubIndication etsi.SubIndication `json:"sub_indication,omitempty"`
+	// DocumentTimestamps is how many valid document timestamps there are.
+	DocumentTimestamps int `json:"document_timestamps,omitempty"`
+}
+
+// TestTimeCorpus verifies every file of testdata/time and asserts its
+// verdict, indication and sub-indication (each signature's worst).
+func TestTimeCorpus(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(timeCorpusDir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c timeCorpus
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	load := func(name string) *x509.CertPool {
+		certs, err := pki.LoadCertificates(filepath.Join(timeCorpusDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+		return pool
+	}
+	crlData, err := os.ReadFile(filepath.Join(timeCorpusDir, c.CRLs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crls, err := trust.ParseCRLs(crlData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := pades.VerifyOptions{Roots: load(c.Roots), CRLs: crls, Now: func() time.Time { return c.Now }}
+	opts.TSARoots = load(c.TSARoots)
+	for _, tc := range c.Cases {
+		t.Run(tc.File, func(t *testing.T) {
+			rep, err := pades.VerifyFile(filepath.Join(timeCorpusDir, tc.File), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst := pades.SignatureReport{Indication: etsi.TotalPassed}
+			for _, s := range rep.Signatures {
+				if etsi.Worse(s.Indication, worst.Indication) {
+					worst = s
+				}
+			}
+			if rep.Verdict != tc.Verdict || rep.Indication != tc.Indication || worst.SubIndication != tc.SubIndication {
+				t.Fatalf("%s: got %s %s %s, want %s %s %s\n%+v", tc.About, rep.Verdict, rep.Indication, worst.SubIndication, tc.Verdict, tc.Indication, tc.SubIndication, rep.Signatures)
+			}
+			valid := 0
+			for _, ts := range rep.DocumentTimestamps {
+				if ts.Valid {
+					valid++
+				}
+			}
+			if valid != tc.DocumentTimestamps {
+				t.Errorf("%d valid document timestamps, want %d", valid, tc.DocumentTimestamps)
+			}
+		})
+	}
+}
+
+// TestWriteTimeCorpus rewrites testdata/time when LIENTHONG_WRITE_TESTDATA=1.
+func TestWriteTimeCorpus(t *testing.T) {
+	if os.Getenv("LIENTHONG_WRITE_TESTDATA") != "1" {
+		t.Skip("set LIENTHONG_WRITE_TESTDATA=1 to rewrite " + timeCorpusDir)
+	}
+	p := newTestPKI(t)
+	f := newTSAFixture(t, p)
+	c := timeCorpus{Now: p.now.Add(time.Minute), Roots: "roots.pem", TSARoots: "tsa-roots.pem", CRLs: "crls.pem"}
+	files := map[string][]byte{
+		"roots.pem":     pki.CertPEM(p.root.Cert),
+		"tsa-roots.pem": pki.CertPEM(f.root.Cert),
+	}
+	expiredAt := p.expired.cert.NotBefore.Add(p.expired.cert.NotAfter.Sub(p.expired.cert.NotBefore) / 2)
+	superseded := issueCustom(t, p.inter, "Thay The", pki.ECDSAP256, p.now, func(c *x509.Certificate) { c.NotBefore = p.now.Add(-30 * 24 * time.Hour) })
+	revokedAt := p.now.Add(-time.Hour)
+	interCRL := supersededCRL(t, p, superseded.cert, revokedAt)
+	rootDER, err := p.root.CRL(nil, p.now, p.now.Add(-time.Hour), p.now.Add(30*24*time.Hour), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["crls.pem"] = append(pki.CRLPEM(interCRL.Raw), pki.CRLPEM(rootDER)...)
+	opts := p.verifyOptionsTSA(f)
+	rootCRL, err := x509.ParseRevocationList(rootDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.CRLs = []*x509.RevocationList{interCRL, rootCRL}
+
+	_, tsaNow := f.tsa(t, f.root, p.now, pki.ECDSAP256)
+	_, tsaExpiredAt := f.tsa(t, f.root, expiredAt, pki.ECDSAP256)
+	_, tsaBeforeRevocation := f.tsa(t, f.root, revokedAt.Add(-time.Hour), pki.ECDSAP256)
+	_, rogue := f.tsa(t, p.otherRoot, expiredAt, pki.ECDSAP256)
+	docCert, docKey, err := f.root.Issue(pki.Request{CommonName: "Not a TSA", NotBefore: expiredAt.Add(-year), NotAfter: p.now.Add(year), Usage: pki.DocumentSigning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notTSA := &tsptest.TSA{Cert: docCert, Key: docKey, Now: func() time.Time { return expiredAt }}
+	srv := notTSA.Server()
+	defer srv.Close()
+	withTSA := func(o pades.SignOptions, tsa pades.Timestamper) pades.SignOptions {
+		o.TSA = tsa
+		return o
+	}
+	two := sign(t, sign(t, sample(t, false), p.person.opts(pades.SubFilterCAdES, p.now)), p.seal.opts(pades.SubFilterPKCS7, p.now))
+	bt := signCtx(t, sample(t, false), withTSA(p.person.opts(pades.SubFilterCAdES, p.now), tsaNow))
+	add := func(name string, pdf []byte, tc timeCorpusCase) {
+		tc.File = name
+		files[name] = pdf
+		c.Cases = append(c.Cases, tc)
+	}
+	passed := func(issue, dts int, about string) timeCorpusCase {
+		return timeCorpusCase{Issue: issue, About: about, Verdict: pades.VerdictValid, Indication: etsi.TotalPassed, DocumentTimestamps: dts}
+	}
+	noPOE := func(sub etsi.SubIndication, about string) timeCorpusCase {
+		return timeCorpusCase{Issue: 8, About: about, Verdict: pades.VerdictInvalid, Indication: etsi.Indeterminate, SubIndication: sub}
+	}
+	add("b-t.pdf", bt, passed(0, 0, "PAdES B-T: signature timestamp from a trusted TSA"))
+	add("b-lt-two-signatures.pdf", addLTV(t, two, pades.LTVOptions{Verify: opts}), passed(13, 0, "PAdES B-LT: a DSS-only update after the last of two signatures"))
+	add("b-lt-after-b-t.pdf", addLTV(t, bt, pades.LTVOptions{Verify: opts}), passed(13, 0, "PAdES B-LT over B-T"))
+	add("b-lta.pdf", addLTV(t, two, pades.LTVOptions{Verify: opts, TSA: tsaNow}), passed(13, 1, "PAdES B-LTA: DSS, then a document timestamp"))
+	add("case8-expired-backdated.pdf", sign(t, sample(t, false), p.expired.opts(pades.SubFilterCAdES, expiredAt)),
+		noPOE(etsi.OutOfBoundsNoPOE, "certificate expired a year ago, /M back-dated into its validity"))
+	add("case8-expired-backdated-pkcs7.pdf", sign(t, sample(t, false), p.expired.opts(pades.SubFilterPKCS7, expiredAt)),
+		noPOE(etsi.OutOfBoundsNoPOE, "certificate expired a year ago, signingTime back-dated into its validity"))
+	add("case8-revoked-backdated.pdf", sign(t, sample(t, false), superseded.opts(pades.SubFilterCAdES, p.now.Add(-48*time.Hour))),
+		noPOE(etsi.RevokedNoPOE, "revoked (superseded) an hour ago, /M two days earlier"))
+	add("case8-revoked-timestamp-after.pdf", signCtx(t, sample(t, false), withTSA(superseded.opts(pades.SubFilterCAdES, p.now.Add(-48*time.Hour)), tsaNow)),
+		noPOE(etsi.RevokedNoPOE, "revoked an hour ago, /M two days earlier, signature timestamp after the revocation"))
+	add("case8-revoked-timestamp-before.pdf", signCtx(t, sample(t, false), withTSA(superseded.opts(pades.SubFilterCAdES, p.now.Add(-48*time.Hour)), tsaBeforeRevocation)),
+		passed(8, 0, "revoked an hour ago, signature timestamp two hours ago: proof of existence before the revocation"))
+	add("case8-expired-timestamp-when-valid.pdf", signCtx(t, sample(t, false), withTSA(p.expired.opts(pades.SubFilterCAdES, expiredAt), tsaExpiredAt)),
+		passed(8, 0, "expired a year ago, signature timestamp from when it was valid"))
+	add("ts-untrusted-tsa.pdf", signCtx(t, sample(t, false), withTSA(p.expired.opts(pades.SubFilterCAdES, expiredAt), rogue)),
+		noPOE(etsi.OutOfBoundsNoPOE, "expired certificate, signature timestamp from a TSA nobody trusts"))
+	add("ts-not-timestamping-eku.pdf", signCtx(t, sample(t, false), withTSA(p.expired.opts(pades.SubFilterCAdES, expiredAt), &tsp.Client{URL: srv.URL})),
+		noPOE(etsi.OutOfBoundsNoPOE, "expired certificate, signature timestamp by a certificate without id-kp-timeStamping"))
+
+	if err := os.MkdirAll(timeCorpusDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(timeCorpusDir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(timeCorpusDir, "manifest.json"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
