@@ -269,6 +269,19 @@ func TestLongTermValidation(t *testing.T) {
 		})
 	}
 
+	t.Run("an untrusted document timestamp takes nothing away", func(t *testing.T) {
+		noTSA := opts
+		noTSA.TSARoots = nil
+		rep := verify(t, bLTA, noTSA)
+		if rep.Verdict != pades.VerdictValid || rep.Indication != etsi.TotalPassed || len(rep.DocumentTimestamps) != 1 {
+			t.Fatalf("verdict %s %s, %d document timestamps", rep.Verdict, rep.Indication, len(rep.DocumentTimestamps))
+		}
+		ts := rep.DocumentTimestamps[0]
+		if ts.Valid || ts.Indication != etsi.Indeterminate || ts.SubIndication != etsi.NoCertificateChainFound || !strings.Contains(strings.Join(ts.Problems, ";"), "no TSA roots configured") {
+			t.Errorf("document timestamp %+v", ts)
+		}
+	})
+
 	t.Run("document timestamp proves existence for the signatures before it", func(t *testing.T) {
 		// Signed and time-stamped while valid; judged now, when expired.
 		expiredAt := p.expired.cert.NotBefore.Add(p.expired.cert.NotAfter.Sub(p.expired.cert.NotBefore) / 2)
