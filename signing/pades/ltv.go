@@ -321,24 +321,38 @@ func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opt
 	}
 	var data DSSData
 	seen := make(map[string]bool)
-	for _, s := range rep.Signatures {
-		if s.Indication != etsi.TotalPassed {
-			return fmt.Errorf("pades: signature %q is %s %s; validation data is added only to valid signatures", s.Field, s.Indication, s.SubIndication)
-		}
-		for i, c := range s.Chain {
+	// Each chain and the CRLs of its issuers: the signers', and the TSAs'
+	// of signature and document timestamps, which a later validation of
+	// those timestamps needs as well.
+	addChain := func(chain []*x509.Certificate) {
+		for i, c := range chain {
 			if !seen[string(c.Raw)] {
 				seen[string(c.Raw)] = true
 				data.Certs = append(data.Certs, c)
 			}
-			if i+1 == len(s.Chain) {
+			if i+1 == len(chain) {
 				break
 			}
 			for _, crl := range opts.Verify.CRLs {
-				if crl != nil && !seen[string(crl.Raw)] && bytes.Equal(crl.RawIssuer, c.RawIssuer) && crl.CheckSignatureFrom(s.Chain[i+1]) == nil {
+				if crl != nil && !seen[string(crl.Raw)] && bytes.Equal(crl.RawIssuer, c.RawIssuer) && crl.CheckSignatureFrom(chain[i+1]) == nil {
 					seen[string(crl.Raw)] = true
 					data.CRLs = append(data.CRLs, crl.Raw)
 				}
 			}
+		}
+	}
+	for _, s := range rep.Signatures {
+		if s.Indication != etsi.TotalPassed {
+			return fmt.Errorf("pades: signature %q is %s %s; validation data is added only to valid signatures", s.Field, s.Indication, s.SubIndication)
+		}
+		addChain(s.Chain)
+		if s.Timestamp != nil && s.Timestamp.Valid {
+			addChain(s.Timestamp.chain)
+		}
+	}
+	for _, ts := range rep.DocumentTimestamps {
+		if ts.Valid {
+			addChain(ts.chain)
 		}
 	}
 	doc, err := pdf.Open(src, size)

@@ -127,6 +127,14 @@ func TestLTVInterop(t *testing.T) {
 					t.Errorf("our document timestamp: %+v", ts)
 				}
 			}
+			if c.name == "B-LT" {
+				// The signer's chain (3) and the TSA's (2); the CRLs of
+				// the intermediate, the root and the TSA root.
+				certs, crls, ocsps, err := pades.DSSCounts(c.pdf)
+				if err != nil || certs != 5 || crls != 3 || ocsps != 0 {
+					t.Errorf("DSS holds %d certificates, %d CRLs, %d OCSP responses (%v); want 5, 3, 0", certs, crls, ocsps, err)
+				}
+			}
 			path := writeTemp(t, "ltv.pdf", c.pdf)
 
 			if pdfsigOK {

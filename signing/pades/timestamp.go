@@ -1,6 +1,7 @@
 package pades
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -37,6 +38,8 @@ type TimestampReport struct {
 	SubIndication etsi.SubIndication `json:"sub_indication,omitempty"`
 	// Problems are short reasons a clerk can read.
 	Problems []string `json:"problems"`
+
+	chain []*x509.Certificate // the TSA's verified chain, for AddLTV
 }
 
 // checkToken verifies a token's signature and TSA and fills rep; the
@@ -47,8 +50,9 @@ func checkToken(tok *tsp.Token, opts VerifyOptions, now time.Time, rep *Timestam
 	rep.Policy = tok.Policy.String()
 	rep.SerialNumber = tok.SerialNumber.String()
 	rep.TSA = tok.TSAName
-	_, err := tok.Verify(tsp.VerifyOptions{Roots: opts.TSARoots, Intermediates: opts.dssCerts, Certificates: opts.dssCerts})
+	chain, err := tok.Verify(tsp.VerifyOptions{Roots: opts.TSARoots, Intermediates: opts.dssCerts, Certificates: opts.dssCerts})
 	rep.TSA = tok.TSAName
+	rep.chain = chain
 	if err != nil {
 		rep.fail(err)
 		return false
