@@ -59,7 +59,7 @@ Lệnh / verbs:
   declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
             --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
 
-  ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R] [--tsa URL]
+  ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R] [--trust ROOTS.pem] [--tsa URL]
   ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--tsa-trust TSAROOTS.pem] [--json]
   ltnode ltv    IN.pdf OUT.pdf --trust ROOTS.pem --crl CRL.pem [--tsa URL]
             (thêm dữ liệu kiểm tra dài hạn: chuỗi chứng thư và CRL vào DSS (PAdES B-LT),

@@ -15,7 +15,10 @@ import (
 	"github.com/lienthong/lienthong/signing/tsp"
 )
 
-// sign: ltnode sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--tsa URL]
+// sign: ltnode sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem] [--tsa URL].
+// The signatures IN.pdf already has are verified first (with --trust, each
+// must be fully valid); signing over a changed or certified-locked
+// document is refused and no OUT.pdf is written.
 func (m *Main) sign(ctx context.Context, args []string) error {
 	fs := m.newFlags("sign")
 	keyPath := fs.String("key", "", "khóa bí mật PEM của người ký / cơ quan")
@@ -25,12 +28,22 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	location := fs.String("location", "", "nơi ký")
 	subFilter := fs.String("subfilter", string(pades.SubFilterCAdES), "ETSI.CAdES.detached hoặc adbe.pkcs7.detached")
 	tsaURL := fs.String("tsa", "", "URL của máy chủ cấp dấu thời gian RFC 3161 (PAdES B-T), tùy chọn")
+	var trustFiles cliutil.List
+	fs.Var(&trustFiles, "trust", "chứng thư gốc tin cậy PEM để kiểm tra các chữ ký có sẵn (lặp lại được)")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 || *keyPath == "" || *certPath == "" {
-		return cliutil.Usagef("sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]")
+		return cliutil.Usagef("sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem]")
+	}
+	var check *pades.VerifyOptions
+	if len(trustFiles) > 0 {
+		roots, err := loadPool(trustFiles)
+		if err != nil {
+			return err
+		}
+		check = &pades.VerifyOptions{Roots: roots}
 	}
 	key, err := pki.LoadKey(*keyPath)
 	if err != nil {
@@ -54,7 +67,7 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	}
 	opts := pades.SignOptions{
 		Signer: key, Certificate: certs[0], Chain: chain, SubFilter: sf,
-		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now(),
+		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now(), Verify: check,
 	}
 	if *tsaURL != "" {
 		opts.TSA = &tsp.Client{URL: *tsaURL, Timeout: tsaTimeout}

@@ -19,6 +19,7 @@ type analyzer struct {
 	doc      *pdf.Document
 	sigs     []*checkedSig // in file order
 	compared int64         // stream bytes compared, for maxDiffBytes
+	sealing  bool          // a signature over the whole file is about to follow
 }
 
 // coverage sets ModifiedAfter, CoveredByLaterSignature and Changes of s;
@@ -35,7 +36,7 @@ func (a *analyzer) coverage(s *checkedSig) {
 		// partial; there is nothing a later revision could cover.
 		return
 	}
-	// A later, intact signature must cover the whole file.
+	// A later, intact signature must cover the whole file (or be about to).
 	var last *checkedSig
 	for _, t := range a.sigs {
 		if t.rep.CoversWholeDocument {
@@ -43,6 +44,7 @@ func (a *analyzer) coverage(s *checkedSig) {
 		}
 	}
 	switch {
+	case a.sealing:
 	case (last == nil || last == s) && a.addsValidationData(s):
 		// PAdES B-LT (issue 13, case 13): after the last signature only
 		// a DSS came, which covers nothing; the analysis below still

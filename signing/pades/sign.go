@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -79,7 +80,7 @@ var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
 // ErrRefused is wrapped by Sign's error when the document's existing
 // signatures forbid signing it: one is not valid, or a certification
 // allows no changes. The error's text says which signature and why.
-var ErrRefused = errors.New("pades: refusing to sign")
+var ErrRefused = errors.New("pades: từ chối ký (refusing to sign)")
 
 // Sign writes to dst the PDF read from src (size bytes) followed by an
 // incremental update that adds an invisible signature field signed with
@@ -114,6 +115,7 @@ func checkExisting(src io.ReaderAt, size int64, opts SignOptions) error {
 	if opts.Verify != nil {
 		vo = *opts.Verify
 	}
+	vo.sealing = true
 	rep, err := Verify(src, size, vo)
 	if err != nil {
 		return fmt.Errorf("pades: reading PDF: %w", err)
@@ -121,7 +123,7 @@ func checkExisting(src io.ReaderAt, size int64, opts SignOptions) error {
 	for _, s := range rep.Signatures {
 		why := ""
 		if len(s.Problems) > 0 {
-			why = ": " + s.Problems[0]
+			why = ": " + strings.Join(s.Problems, "; ")
 		}
 		switch {
 		case s.DocMDP == 1:

@@ -61,6 +61,10 @@ type VerifyOptions struct {
 	// dssCerts are the certificates of the document's DSS, candidates for
 	// chains (never anchors).
 	dssCerts []*x509.Certificate
+
+	// sealing: Sign is about to add a signature covering the whole file,
+	// so changes after the last signature are judged as if it were there.
+	sealing bool
 }
 
 // Report is the result of Verify; its JSON form is what
@@ -266,7 +270,7 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 		}
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].rep.end < sigs[j].rep.end })
-	a := &analyzer{doc: doc, sigs: sigs}
+	a := &analyzer{doc: doc, sigs: sigs, sealing: opts.sealing}
 	for _, s := range sigs {
 		s.rep.DocMDP = docMDP(doc.Latest(), s.found.dict)
 	}
