@@ -1,15 +1,21 @@
 package e2e
 
 import (
+	"context"
+	"crypto/x509"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
+	"github.com/lienthong/lienthong/signing/tsp"
 	"github.com/lienthong/lienthong/signing/tsp/tsptest"
 )
 
@@ -69,5 +75,43 @@ func TestLtnodeTimestampsAndLTV(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, ".pades-*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// The hub accepts B-LT and B-LTA documents (issue 13, case 13: a DSS-only
+// update or a document timestamp after the last signature is not a
+// modification), with the verdict valid for the recipient.
+func TestHubAcceptsLongTermSignatures(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx := context.Background()
+	l := provision.Layout{Dir: dir}
+	now := time.Now()
+	tsaRoot, err := pki.NewRoot(pki.Request{CommonName: "TSA Root", NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(24 * time.Hour)})
+	must(t, err)
+	tsa, err := tsptest.NewTSA(tsaRoot, "Test TSA", now)
+	must(t, err)
+	srv := tsa.Server()
+	defer srv.Close()
+	ca, err := pki.LoadCertificates(l.CACert())
+	must(t, err)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca[0])
+	c := client(t, h.Addr(), dir, commune)
+	for i, level := range []string{"B-LT", "B-LTA"} {
+		pdf, _ := writePDF(t, dir, commune, level+".pdf", samplepdf.Options{Title: "Dai han " + level})
+		opts := pades.LTVOptions{Verify: pades.VerifyOptions{Roots: roots}}
+		if level == "B-LTA" {
+			opts.TSA = &tsp.Client{URL: srv.URL}
+		}
+		must(t, pades.LTVFile(ctx, pdf, pdf, opts))
+		res, err := c.Send(ctx, node.Document{Recipients: []string{district}, Number: strconv.Itoa(20 + i), Notation: "UBND", Subject: level,
+			Files: []node.File{{Path: pdf}}}, nil)
+		if err != nil {
+			t.Fatalf("%s refused: %v", level, err)
+		}
+		if v := res.Verification; v.GetVerdict() != "valid" || len(v.GetFiles()) != 1 || strings.Join(v.GetFiles()[0].GetSigners(), "|") != commune {
+			t.Errorf("%s: verification = %v", level, v)
+		}
 	}
 }
