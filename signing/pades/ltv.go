@@ -309,15 +309,16 @@ type LTVOptions struct {
 // in src followed by an incremental update adding to the DSS the chain of
 // every signature and the CRLs from opts.Verify.CRLs that cover it (PAdES
 // B-LT), and, if opts.TSA is set, a document timestamp after it (B-LTA).
-// It refuses a document whose signatures are not all TOTAL-PASSED, since
-// validation material would only preserve a doubtful state.
+// It refuses (ErrRefused) a document whose signatures are not all
+// TOTAL-PASSED, since validation material would only preserve a doubtful
+// state.
 func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts LTVOptions) error {
 	rep, err := Verify(src, size, opts.Verify)
 	if err != nil {
 		return err
 	}
 	if len(rep.Signatures) == 0 {
-		return errors.New("pades: the document has no signature to add validation data for")
+		return fmt.Errorf("%w: tài liệu chưa có chữ ký nào để thêm dữ liệu kiểm tra dài hạn (no signature to add validation data for)", ErrRefused)
 	}
 	var data DSSData
 	seen := make(map[string]bool)
@@ -343,7 +344,7 @@ func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opt
 	}
 	for _, s := range rep.Signatures {
 		if s.Indication != etsi.TotalPassed {
-			return fmt.Errorf("pades: signature %q is %s %s; validation data is added only to valid signatures", s.Field, s.Indication, s.SubIndication)
+			return fmt.Errorf("%w: chữ ký %q chưa hợp lệ (%s %s), không thêm dữ liệu kiểm tra dài hạn (validation data is added only to TOTAL-PASSED signatures)", ErrRefused, s.Field, s.Indication, s.SubIndication)
 		}
 		addChain(s.Chain)
 		if s.Timestamp != nil && s.Timestamp.Valid {

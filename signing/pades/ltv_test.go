@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -331,7 +332,7 @@ func TestLongTermValidation(t *testing.T) {
 		doubtful := sign(t, sample(t, false), p.untrusted.opts(pades.SubFilterCAdES, p.now))
 		var out bytes.Buffer
 		err := pades.AddLTV(context.Background(), &out, bytes.NewReader(doubtful), int64(len(doubtful)), pades.LTVOptions{Verify: opts})
-		if err == nil || !strings.Contains(err.Error(), "INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND") || out.Len() != 0 {
+		if !errors.Is(err, pades.ErrRefused) || !strings.Contains(err.Error(), "INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND") || out.Len() != 0 {
 			t.Fatalf("err %v, %d bytes written", err, out.Len())
 		}
 	})

@@ -60,6 +60,19 @@ func TestLtnodeTimestampsAndLTV(t *testing.T) {
 			t.Errorf("verify B-LTA: no document timestamps\n%s", out)
 		}
 	}
+	// Over a signature the trust roots do not vouch for, ltv refuses and
+	// writes nothing.
+	rogue, err := pki.NewRoot(pki.Request{CommonName: "Other Root", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)})
+	must(t, err)
+	other := filepath.Join(tmp, "other.pem")
+	must(t, os.WriteFile(other, pki.CertPEM(rogue.Cert), 0o644))
+	refused := filepath.Join(tmp, "refused.pdf")
+	if rc, _, errs := run("ltv", bt, refused, "--trust", other); rc != 1 || !strings.Contains(errs, "không thêm dữ liệu kiểm tra dài hạn") || !strings.Contains(errs, "NO_CERTIFICATE_CHAIN_FOUND") {
+		t.Errorf("ltv over an untrusted signature: exit %d: %s", rc, errs)
+	}
+	if _, err := os.Stat(refused); !os.IsNotExist(err) {
+		t.Errorf("refused ltv left %s: %v", refused, err)
+	}
 	if got := tsa.Count(); got != 2 {
 		t.Errorf("TSA issued %d tokens, want 2", got)
 	}
