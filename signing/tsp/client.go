@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"mime"
 	"net/http"
 	"time"
 )
@@ -115,7 +116,8 @@ func (c *Client) Timestamp(ctx context.Context, h crypto.Hash, digest []byte) ([
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("tsp: %s answered HTTP %s", c.URL, resp.Status)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != ContentTypeReply {
+	if ct, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || ct != ContentTypeReply {
+		ct := resp.Header.Get("Content-Type")
 		return nil, fmt.Errorf("tsp: %s answered with content type %q, want %s", c.URL, ct, ContentTypeReply)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))

@@ -9,6 +9,8 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,6 +205,30 @@ func TestClientRefuses(t *testing.T) {
 			defer srv.Close()
 			c := &tsp.Client{URL: srv.URL}
 			_, err := c.Timestamp(context.Background(), crypto.SHA256, digestOf("x"))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"HTTP error", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }, "answered HTTP 503"},
+		{"a web page", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<html>"))
+		}, `content type "text/html"`},
+		{"garbage", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", tsp.ContentTypeReply+"; charset=binary")
+			w.Write([]byte{0x30, 0x03, 0x02, 0x01})
+		}, "malformed time-stamp token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			_, err := (&tsp.Client{URL: srv.URL}).Timestamp(context.Background(), crypto.SHA256, digestOf("x"))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err %v, want %q", err, tt.want)
 			}
