@@ -7,9 +7,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/lienthong/lienthong/signing/cms"
-	"github.com/lienthong/lienthong/signing/etsi"
-	"github.com/lienthong/lienthong/signing/pdf"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,6 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lienthong/lienthong/signing/cms"
+	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/pdf"
 )
 
 // SubFilter names the encoding of a PDF signature's /Contents.
