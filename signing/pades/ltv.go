@@ -24,8 +24,14 @@ type Timestamper interface {
 	Timestamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byte, error)
 }
 
-// maxDSSEntries bounds how many DSS entries Verify reads.
-const maxDSSEntries = 10000
+// Bounds on what Verify reads of a DSS, against hostile files: entries,
+// raw bytes of one entry (a national CA's CRL is a few megabytes), and
+// decoded bytes of all.
+const (
+	maxDSSEntries    = 10000
+	maxDSSEntryBytes = 16 << 20
+	maxDSSBytes      = 64 << 20
+)
 
 // signatureTimestamp time-stamps a signature value and returns the
 // token's DER, checked to cover that value.
@@ -250,7 +256,7 @@ func readDSS(v *pdf.View) (dssContents, []string, error) {
 	if err != nil || dss == nil {
 		return out, nil, err
 	}
-	count := 0
+	count, total := 0, 0
 	for _, key := range []pdf.Name{"Certs", "CRLs", "OCSPs"} {
 		arr, err := v.Array(dss.Get(key))
 		if err != nil {
@@ -267,10 +273,17 @@ func readDSS(v *pdf.View) (dssContents, []string, error) {
 				problems = append(problems, fmt.Sprintf("DSS /%s entry is not a stream", key))
 				continue
 			}
+			if n, err := v.RawLength(st); err != nil || n > maxDSSEntryBytes {
+				problems = append(problems, fmt.Sprintf("DSS /%s entry unreadable or larger than %d bytes", key, maxDSSEntryBytes))
+				continue
+			}
 			data, err := v.Doc.StreamData(st, v)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("DSS /%s entry unreadable: %v", key, err))
 				continue
+			}
+			if total += len(data); total > maxDSSBytes {
+				return out, append(problems, "DSS too large; the rest is ignored"), nil
 			}
 			out.raw = append(out.raw, data)
 			switch key {
