@@ -24,8 +24,14 @@
 // timestamp covering it, else the validation time: the signing time a
 // signer writes proves nothing), key usage, and whether the document
 // changed after it. A change after a
-// signature is acceptable only when every later revision adds nothing but
-// signatures and a later signature covers the whole file; see Verdict.
+// signature is acceptable only when a later signature covers the whole
+// file and the difference between the signed revision and the final one,
+// walked object by object from the catalog by use, is on the allow-list
+// of diff.go (signatures, DSS, document timestamps, metadata; form filling
+// and annotations as a certification's DocMDP level and FieldMDP locks
+// permit); see Verdict and SignatureReport.Changes. Sign verifies the
+// document first and refuses to sign over a broken signature or a DocMDP
+// P=1 certification.
 //
 // Long-term validation: SignOptions.TSA adds a signature timestamp (PAdES
 // B-T); AddDSS and AddLTV add a document security store with chains and
@@ -42,6 +48,5 @@
 // made by pdfsig.
 //
 // Not supported: encrypted PDFs, SHA-1 signatures (refused as insecure),
-// certification (DocMDP) permissions, and archive timestamps inside CMS
-// (B-LTA uses document timestamps).
+// and archive timestamps inside CMS (B-LTA uses document timestamps).
 package pades

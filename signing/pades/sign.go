@@ -86,10 +86,10 @@ var ErrRefused = errors.New("pades: từ chối ký (refusing to sign)")
 // Sign writes to dst the PDF read from src (size bytes) followed by an
 // incremental update that adds an invisible signature field signed with
 // opts. The original bytes are copied unchanged, so earlier signatures stay
-// valid. src is read twice, as a stream, and only the few objects an update
-// touches (trailer, catalog, AcroForm, first page) are parsed: memory use
-// does not grow with the document. If Sign fails before the first write,
-// nothing is written to dst.
+// valid. src is read three times as a stream (to verify it, to hash it,
+// to copy it) and its objects through the cross-reference chain as needed:
+// memory use does not grow with the document. If Sign fails before the
+// first write, nothing is written to dst.
 //
 // Before signing, Sign verifies the signatures the document already has
 // (see SignOptions.Verify) and refuses, with ErrRefused, to sign over one
