@@ -14,30 +14,21 @@ import (
 	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
-	"github.com/lienthong/lienthong/signing/trust"
 	"github.com/lienthong/lienthong/signing/tsp"
 	"github.com/lienthong/lienthong/signing/tsp/tsptest"
 )
 
-// timeCorpusDir holds benign and attack files about time (issue 13, cases
-// 8 and 13) in the attack corpus's format (testdata/attacks), plus the TSA
-// roots and CRLs they are judged with. TestTimeFiles builds them with a
-// fresh PKI and TSA and checks them; with -update it rewrites the folder,
-// which TestTimeCorpus checks.
-const timeCorpusDir = "testdata/time"
+// The files about time (issue 13, cases 8 and 13) join the attack corpus
+// in testdata/attacks under their own list, expected-time.json, with the
+// TSA roots and CRLs they are judged with; TestAttackCorpus checks them
+// as stored. TestTimeFiles builds them with a fresh PKI and TSA and checks
+// each; with -update it rewrites them.
+const timeList = "expected-time.json"
 
-// timeCorpus is testdata/time/expected.json.
-type timeCorpus struct {
-	Now      time.Time   `json:"now"`
-	Roots    string      `json:"roots"`
-	TSARoots string      `json:"tsa_roots"`
-	CRLs     string      `json:"crls"`
-	Files    []timeEntry `json:"files"`
-}
-
+// timeEntry is a corpus entry that also counts valid document timestamps
+// (checked when the files are built).
 type timeEntry struct {
 	corpusEntry
-	// DocumentTimestamps is how many valid document timestamps there are.
 	DocumentTimestamps int `json:"document_timestamps,omitempty"`
 }
 
@@ -56,61 +47,15 @@ func checkTimeEntry(t *testing.T, rep *pades.Report, e timeEntry) {
 	}
 }
 
-// TestTimeCorpus verifies every file of testdata/time as stored and
-// asserts its verdict and each signature's indication and sub-indication.
-func TestTimeCorpus(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(timeCorpusDir, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c timeCorpus
-	if err := json.Unmarshal(data, &c); err != nil {
-		t.Fatal(err)
-	}
-	load := func(name string) *x509.CertPool {
-		certs, err := pki.LoadCertificates(filepath.Join(timeCorpusDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool := x509.NewCertPool()
-		for _, c := range certs {
-			pool.AddCert(c)
-		}
-		return pool
-	}
-	crlData, err := os.ReadFile(filepath.Join(timeCorpusDir, c.CRLs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	crls, err := trust.ParseCRLs(crlData)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := pades.VerifyOptions{Roots: load(c.Roots), CRLs: crls, Now: func() time.Time { return c.Now }}
-	opts.TSARoots = load(c.TSARoots)
-	if len(c.Files) < 12 {
-		t.Fatalf("%d files in %s", len(c.Files), timeCorpusDir)
-	}
-	for _, e := range c.Files {
-		t.Run(e.File, func(t *testing.T) {
-			rep, err := pades.VerifyFile(filepath.Join(timeCorpusDir, e.File), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkTimeEntry(t, rep, e)
-		})
-	}
-}
-
 // TestTimeFiles builds the files of testdata/time with a fresh PKI and
 // TSA and checks each; with -update it rewrites testdata/time.
 func TestTimeFiles(t *testing.T) {
 	p := newTestPKI(t)
 	f := newTSAFixture(t, p)
-	c := timeCorpus{Now: p.now.Add(time.Minute).UTC(), Roots: "roots.pem", TSARoots: "tsa-roots.pem", CRLs: "crls.pem"}
+	c := corpus{Now: p.now.Add(time.Minute).UTC(), Roots: "time-roots.pem", TSARoots: "time-tsa-roots.pem", CRLs: "time-crls.pem"}
 	files := map[string][]byte{
-		"roots.pem":     pki.CertPEM(p.root.Cert),
-		"tsa-roots.pem": pki.CertPEM(f.root.Cert),
+		c.Roots:    pki.CertPEM(p.root.Cert),
+		c.TSARoots: pki.CertPEM(f.root.Cert),
 	}
 	expiredAt := p.expired.cert.NotBefore.Add(p.expired.cert.NotAfter.Sub(p.expired.cert.NotBefore) / 2)
 	superseded := issueCustom(t, p.inter, "Thay The", pki.ECDSAP256, p.now, func(c *x509.Certificate) { c.NotBefore = p.now.Add(-30 * 24 * time.Hour) })
@@ -120,7 +65,7 @@ func TestTimeFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files["crls.pem"] = append(pki.CRLPEM(interCRL.Raw), pki.CRLPEM(rootDER)...)
+	files[c.CRLs] = append(pki.CRLPEM(interCRL.Raw), pki.CRLPEM(rootDER)...)
 	opts := p.verifyOptionsTSA(f)
 	rootCRL, err := x509.ParseRevocationList(rootDER)
 	if err != nil {
@@ -146,12 +91,12 @@ func TestTimeFiles(t *testing.T) {
 	two := sign(t, sign(t, sample(t, false), p.person.opts(pades.SubFilterCAdES, p.now)), p.seal.opts(pades.SubFilterPKCS7, p.now))
 	bt := signCtx(t, sample(t, false), withTSA(p.person.opts(pades.SubFilterCAdES, p.now), tsaNow))
 	add := func(name string, pdf []byte, e timeEntry) {
-		e.File = name
-		files[name] = pdf
+		e.File = "time-" + name
+		files[e.File] = pdf
 		t.Run(strings.TrimSuffix(name, ".pdf"), func(t *testing.T) {
 			checkTimeEntry(t, verify(t, pdf, opts), e)
 		})
-		c.Files = append(c.Files, e)
+		c.Files = append(c.Files, e.corpusEntry)
 	}
 	// valid: every signature (Signature1, Signature2, ...) TOTAL-PASSED.
 	valid := func(caseNo string, sigs, dts int, about string) timeEntry {
@@ -189,11 +134,8 @@ func TestTimeFiles(t *testing.T) {
 	if !*updateCorpus {
 		return
 	}
-	if err := os.MkdirAll(timeCorpusDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(timeCorpusDir, name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(corpusDir, name), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -203,7 +145,7 @@ func TestTimeFiles(t *testing.T) {
 	if err := enc.Encode(c); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(timeCorpusDir, "expected.json"), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(corpusDir, timeList), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
