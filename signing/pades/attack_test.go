@@ -472,6 +472,29 @@ var attacks = []attack{
 	{"c3-prev-rerouted-pdfsig.pdf", "3", "the same over a pdfsig signature", reroutedPrev(pdfsigLeader, "Leader")},
 	{"c4-dangling-xobject.pdf", "4", "an XObject the signed page draws but did not exist is created", danglingXObject(ourLeader, "Signature1")},
 	{"c4-dangling-xobject-pdfsig.pdf", "4", "the same over a pdfsig signature", danglingXObject(pdfsigLeader, "Leader")},
+	{"c4-dangling-offset.pdf", "4", "the signed revision's xref places a drawn XObject past the end of the signed bytes, where it is appended later", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
+		base := k.sample(t, false)
+		b := pdftest.Load(t, base)
+		x := b.NextNum() + 50
+		build := func(off int64) []byte {
+			u := pdftest.Append(t, base)
+			c, data := contentOf(t, b)
+			u.Set(c.Num, pdftest.Stream("", data+"\nq /X9 Do Q"))
+			page := b.Page.Clone()
+			page.Set("Resources", mustParse(t, fmt.Sprintf("<< /Font << /F1 %s >> /XObject << /X9 %d 0 R >> >>", refStr(fontRef(t, b)), x)))
+			u.SetObject(b.PageRef.Num, page)
+			return u.Entry(x, off).Bytes()
+		}
+		const pad = 64
+		end := int64(len(k.leader(t, build(0))))
+		signed := k.leader(t, build(end+pad))
+		if int64(len(signed)) != end {
+			t.Fatal("the signature's layout moved")
+		}
+		a := pdftest.Append(t, signed).Pad(pad).Set(x, pdftest.Stream("/Type /XObject /Subtype /Form /BBox [0 0 595 842]", "1 1 1 rg 0 700 595 142 re f")).OnlyStartXref(pdftest.Load(t, signed).StartXref())
+		return k.seal(t, a.Bytes(), true), pades.VerdictModified, []sigWant{
+			modified("Signature1", fmt.Sprintf("%d 0 obj (page 1 /Resources /XObject /X9): object added where the signed revision had none", x)), passed("Seal")}
+	}},
 	{"c4-dangling-annotation.pdf", "4", "a dangling /Annots entry filled with a FreeText annotation", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
 		u := pdftest.Append(t, k.sample(t, false))
 		b := u.Base()
