@@ -31,6 +31,7 @@ fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzLocate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCMS$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
 	$(GO) test -run '^$$' -fuzz '^FuzzDifferences$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
+	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/tsp
 
 BENCHFLAGS ?=
 PROFILE_DIR ?= $(CURDIR)/profile

@@ -66,8 +66,11 @@ Lệnh / verbs:
   declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
             --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
 
-  ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R] [--trust ROOTS.pem]
-  ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json]
+  ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R] [--trust ROOTS.pem] [--tsa URL]
+  ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--tsa-trust TSAROOTS.pem] [--json]
+  ltnode ltv    IN.pdf OUT.pdf --trust ROOTS.pem --crl CRL.pem [--tsa URL]
+            (thêm dữ liệu kiểm tra dài hạn: chuỗi chứng thư và CRL vào DSS (PAdES B-LT),
+             với --tsa thêm dấu thời gian tài liệu (B-LTA))
             (exit 0 hợp lệ, 1 không hợp lệ/bị sửa/chưa ký, 2 không đọc được)
 
 Ví dụ / example:
@@ -149,6 +152,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.sign(ctx, rest)
 	case "verify":
 		return m.verify(ctx, rest)
+	case "ltv":
+		return m.ltv(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

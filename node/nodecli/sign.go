@@ -12,13 +12,14 @@ import (
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
 	"github.com/lienthong/lienthong/signing/trust"
+	"github.com/lienthong/lienthong/signing/tsp"
 )
 
-// sign: ltnode sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem].
+// sign: ltnode sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem] [--tsa URL].
 // The signatures IN.pdf already has are verified first (with --trust, each
 // must be fully valid); signing over a changed or certified-locked
 // document is refused and no OUT.pdf is written.
-func (m *Main) sign(_ context.Context, args []string) error {
+func (m *Main) sign(ctx context.Context, args []string) error {
 	fs := m.newFlags("sign")
 	keyPath := fs.String("key", "", "khóa bí mật PEM của người ký / cơ quan")
 	certPath := fs.String("cert", "", "chứng thư số PEM của người ký")
@@ -26,6 +27,7 @@ func (m *Main) sign(_ context.Context, args []string) error {
 	reason := fs.String("reason", "", "lý do ký, vd \"Phát hành\"")
 	location := fs.String("location", "", "nơi ký")
 	subFilter := fs.String("subfilter", string(pades.SubFilterCAdES), "ETSI.CAdES.detached hoặc adbe.pkcs7.detached")
+	tsaURL := fs.String("tsa", "", "URL của máy chủ cấp dấu thời gian RFC 3161 (PAdES B-T), tùy chọn")
 	var trustFiles cliutil.List
 	fs.Var(&trustFiles, "trust", "chứng thư gốc tin cậy PEM để kiểm tra các chữ ký có sẵn (lặp lại được)")
 	pos, err := cliutil.Parse(fs, args)
@@ -63,10 +65,14 @@ func (m *Main) sign(_ context.Context, args []string) error {
 	if sf != pades.SubFilterCAdES && sf != pades.SubFilterPKCS7 {
 		return cliutil.Usagef("--subfilter %q: dùng %s hoặc %s", *subFilter, pades.SubFilterCAdES, pades.SubFilterPKCS7)
 	}
-	if err := pades.SignFile(pos[0], pos[1], pades.SignOptions{
+	opts := pades.SignOptions{
 		Signer: key, Certificate: certs[0], Chain: chain, SubFilter: sf,
 		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now(), Verify: check,
-	}); err != nil {
+	}
+	if *tsaURL != "" {
+		opts.TSA = &tsp.Client{URL: *tsaURL, Timeout: tsaTimeout}
+	}
+	if err := pades.SignFileContext(ctx, pos[0], pos[1], opts); err != nil {
 		return fmt.Errorf("ký %s: %w", pos[0], err)
 	}
 	fmt.Fprintf(m.Stdout, "Đã ký %s → %s (%s, %s)\n", pos[0], pos[1], certs[0].Subject.CommonName, sf)
@@ -77,8 +83,9 @@ func (m *Main) sign(_ context.Context, args []string) error {
 // Exit 0 valid, 1 invalid/modified/unsigned, 2 could not read.
 func (m *Main) verify(_ context.Context, args []string) error {
 	fs := m.newFlags("verify")
-	var trustFiles, crlFiles cliutil.List
+	var trustFiles, crlFiles, tsaTrustFiles cliutil.List
 	fs.Var(&trustFiles, "trust", "chứng thư gốc tin cậy PEM (lặp lại được)")
+	fs.Var(&tsaTrustFiles, "tsa-trust", "chứng thư gốc của máy chủ dấu thời gian tin cậy PEM (lặp lại được)")
 	fs.Var(&crlFiles, "crl", "danh sách thu hồi CRL, PEM hoặc DER (lặp lại được)")
 	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	pos, err := cliutil.Parse(fs, args)
@@ -92,6 +99,11 @@ func (m *Main) verify(_ context.Context, args []string) error {
 	opts.Roots, err = loadPool(trustFiles)
 	if err != nil {
 		return err
+	}
+	if len(tsaTrustFiles) > 0 {
+		if opts.TSARoots, err = loadPool(tsaTrustFiles); err != nil {
+			return err
+		}
 	}
 	for _, c := range crlFiles {
 		data, err := os.ReadFile(c)

@@ -113,7 +113,19 @@ type Params struct {
 	WithSigningTime bool // add the signingTime attribute
 	WithESSv2       bool // add the signing-certificate-v2 attribute
 	Hash            crypto.Hash
+	// SignatureTimestamp, if set, is given the signature value and
+	// returns an RFC 3161 time-stamp token over it, which goes in as the
+	// unsigned attribute signatureTimeStampToken (PAdES B-T).
+	SignatureTimestamp func(signature []byte) ([]byte, error)
 }
+
+// TokenReserve is the room EstimateSize leaves for a time-stamp token: a
+// token carrying its TSA's chain is 2 to 8 KiB.
+const TokenReserve = 16 << 10
+
+// OIDSignatureTimeStamp is id-aa-signatureTimeStampToken (RFC 3161
+// appendix A).
+var OIDSignatureTimeStamp = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
 
 // EstimateSize bounds the DER size of the signature Build makes, so
 // the /Contents placeholder is large enough without a trial signature.
@@ -129,6 +141,9 @@ func EstimateSize(p Params) int {
 		n += 2*((k.Curve.Params().BitSize+7)/8) + 16
 	default:
 		n += 1024
+	}
+	if p.SignatureTimestamp != nil {
+		n += TokenReserve
 	}
 	return n
 }
@@ -224,6 +239,17 @@ func Build(p Params, digest []byte) ([]byte, error) {
 		SignatureAlgorithm: sigAlg,
 		Signature:          sig,
 	}
+	if p.SignatureTimestamp != nil {
+		token, err := p.SignatureTimestamp(sig)
+		if err != nil {
+			return nil, err
+		}
+		attr, err := asn1.Marshal(attribute{Type: OIDSignatureTimeStamp, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: token}})
+		if err != nil {
+			return nil, fmt.Errorf("cms: encoding the signature timestamp: %w", err)
+		}
+		si.UnsignedAttrs = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 1, IsCompound: true, Bytes: attr}
+	}
 	var certs []byte
 	seen := make(map[string]bool)
 	for _, c := range append([]*x509.Certificate{p.Cert}, p.Chain...) {
@@ -270,6 +296,23 @@ type SignedData struct {
 	ESSV1Hash     []byte    // from signing-certificate (v1), SHA-1
 	HasESS        bool
 	Encapsulated  bool // eContent present: not a detached signature
+	// SignatureTimestamp is the DER of the signatureTimeStampToken
+	// unsigned attribute (PAdES B-T); nil if none.
+	SignatureTimestamp []byte
+	// EContentType and EContent are the encapsulated content's type and
+	// octets (EContent nil when detached); a time-stamp token carries its
+	// TSTInfo there.
+	EContentType asn1.ObjectIdentifier
+	EContent     []byte
+
+	sid asn1.RawValue
+}
+
+// SignerAmong returns the certificate among certs that the signer
+// identifier names, or nil: for a signer whose certificate travels apart
+// from the signature (a time-stamp token's TSA certificate in a DSS).
+func (p *SignedData) SignerAmong(certs []*x509.Certificate) *x509.Certificate {
+	return findSigner(p.sid, certs)
 }
 
 // Parse parses a CMS ContentInfo holding SignedData with one signer.
@@ -315,10 +358,17 @@ func Parse(der []byte) (*SignedData, error) {
 	si := sd.SignerInfos[0]
 	p.Signature = si.Signature
 	p.SigAlg = si.SignatureAlgorithm.Algorithm
-	if p.DigestHash, err = hashForOID(si.DigestAlgorithm.Algorithm); err != nil {
+	if p.DigestHash, err = HashForOID(si.DigestAlgorithm.Algorithm); err != nil {
 		return nil, err
 	}
+	p.sid = si.SID
 	p.Signer = findSigner(si.SID, p.Certs)
+	p.EContentType = sd.EncapContentInfo.EContentType
+	if p.Encapsulated {
+		if _, err := asn1.Unmarshal(sd.EncapContentInfo.EContent.Bytes, &p.EContent); err != nil {
+			return nil, fmt.Errorf("CMS encapsulated content: %w", err)
+		}
+	}
 	if len(si.SignedAttrs.FullBytes) > 0 {
 		set := append([]byte(nil), si.SignedAttrs.FullBytes...)
 		set[0] = 0x31 // [0] IMPLICIT becomes the SET OF that was signed
@@ -326,6 +376,9 @@ func Parse(der []byte) (*SignedData, error) {
 		if err := p.readAttributes(si.SignedAttrs.Bytes); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.readUnsignedAttributes(si.UnsignedAttrs.Bytes); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -445,7 +498,8 @@ func findSigner(sid asn1.RawValue, certs []*x509.Certificate) *x509.Certificate 
 	return nil
 }
 
-func hashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
+// HashForOID maps a digest algorithm identifier to a hash.
+func HashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	switch {
 	case oid.Equal(oidSHA1):
 		return crypto.SHA1, nil
@@ -660,4 +714,27 @@ func appendTLV(tag, content []byte) []byte {
 		out = append(out, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
 	return append(out, content...)
+}
+
+// readUnsignedAttributes keeps the signature timestamp token, if any.
+func (p *SignedData) readUnsignedAttributes(b []byte) error {
+	for len(b) > 0 {
+		var a attribute
+		var err error
+		if b, err = asn1.Unmarshal(b, &a); err != nil {
+			return fmt.Errorf("CMS unsigned attributes: %w", err)
+		}
+		if !a.Type.Equal(OIDSignatureTimeStamp) {
+			continue
+		}
+		if p.SignatureTimestamp != nil {
+			return errors.New("CMS has more than one signature timestamp")
+		}
+		var tok asn1.RawValue
+		if _, err := asn1.Unmarshal(a.Values.Bytes, &tok); err != nil {
+			return fmt.Errorf("CMS signature timestamp attribute: %w", err)
+		}
+		p.SignatureTimestamp = tok.FullBytes
+	}
+	return nil
 }

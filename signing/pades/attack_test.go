@@ -19,6 +19,7 @@ import (
 	"github.com/lienthong/lienthong/signing/pdf"
 	"github.com/lienthong/lienthong/signing/pdf/pdftest"
 	"github.com/lienthong/lienthong/signing/pki"
+	"github.com/lienthong/lienthong/signing/trust"
 )
 
 // The attack corpus: each attack of issue 13 (cases 1-7, with variants
@@ -57,6 +58,10 @@ type corpus struct {
 	Now   time.Time     `json:"now"`
 	Roots string        `json:"roots"`
 	Files []corpusEntry `json:"files"`
+	// TSARoots and CRLs, when named, are the TSA anchors and the CRLs
+	// the files are checked with (expected-time.json).
+	TSARoots string `json:"tsa_roots,omitempty"`
+	CRLs     string `json:"crls,omitempty"`
 }
 
 func passed(field string) sigWant {
@@ -767,6 +772,22 @@ func TestAttackCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		opts := pades.VerifyOptions{Roots: newPool(roots), Now: func() time.Time { return c.Now }}
+		if c.TSARoots != "" {
+			tsaRoots, err := pki.LoadCertificates(filepath.Join(corpusDir, c.TSARoots))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.TSARoots = newPool(tsaRoots)
+		}
+		if c.CRLs != "" {
+			data, err := os.ReadFile(filepath.Join(corpusDir, c.CRLs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.CRLs, err = trust.ParseCRLs(data); err != nil {
+				t.Fatal(err)
+			}
+		}
 		total += len(c.Files)
 		for _, e := range c.Files {
 			t.Run(strings.TrimSuffix(e.File, ".pdf"), func(t *testing.T) {

@@ -27,8 +27,8 @@ import (
 //     its page; an empty signature field getting its value, likewise;
 //   - the AcroForm growing by such fields (/Fields, /SigFlags), and its
 //     default resources /DR added where it had none;
-//   - /DSS, /Extensions, the XMP /Metadata stream and the /Info
-//     dictionary, which nothing draws;
+//   - /DSS, /Extensions, the catalog's /Version, the XMP /Metadata
+//     stream and the /Info dictionary, which nothing draws;
 //   - with DocMDP P=2 or 3: filling in existing form fields (/V, /AS, /AP)
 //     that no FieldMDP lock covers;
 //   - with DocMDP P=3: adding, changing or removing annotations that are
@@ -551,8 +551,8 @@ func (d *differ) equal(x, y pdf.Object, depth int) bool {
 	}
 }
 
-// catalog: only /AcroForm (judged as a form), /DSS, /Extensions and
-// /Metadata may change.
+// catalog: only /AcroForm (judged as a form), /DSS, /Extensions,
+// /Version and /Metadata may change.
 func (d *differ) catalog(o, n *pdf.Dict, c walkCtx) {
 	if n == nil {
 		d.change(c.holder, c.path, "catalog missing")
@@ -562,7 +562,9 @@ func (d *differ) catalog(o, n *pdf.Dict, c walkCtx) {
 		d.change(c.holder, c.path, "catalog missing in the signed revision")
 		return
 	}
-	skip := map[pdf.Name]bool{"AcroForm": true, "DSS": true, "Extensions": true, "Metadata": true, "Pages": true}
+	// /Version: a DSS update declares PDF 1.7 with the ESIC extension
+	// (see declareDSSVersion), as readers such as pdfcpu ask.
+	skip := map[pdf.Name]bool{"AcroForm": true, "DSS": true, "Extensions": true, "Version": true, "Metadata": true, "Pages": true}
 	d.compareDicts(o, n, c, skip)
 	d.push(pair{o.Get("Pages"), n.Get("Pages"), c.sub("Pages", rolePageTree)})
 	if !d.equal(o.Get("Pages"), n.Get("Pages"), 0) {

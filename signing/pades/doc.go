@@ -20,15 +20,24 @@
 //
 // Verify finds the signatures of every revision, checks each one's digest,
 // CMS signature, chain to the given roots (never the system pool), validity
-// at the signing time it states, key usage and revocation against the
-// given CRLs, and whether the document changed after it. A change after a
+// and revocation at its proof of existence (the earliest trusted RFC 3161
+// timestamp covering it, else the validation time: the signing time a
+// signer writes proves nothing), key usage, and whether the document
+// changed after it. A change after a
 // signature is acceptable only when a later signature covers the whole
 // file and the difference between the signed revision and the final one,
 // walked object by object from the catalog by use, is on the allow-list
-// of diff.go (signatures, DSS, metadata; form filling and annotations as
-// a certification's DocMDP level and FieldMDP locks permit); see Verdict
-// and SignatureReport.Changes. Sign verifies the document first and
-// refuses to sign over a broken signature or a DocMDP P=1 certification.
+// of diff.go (signatures, DSS, document timestamps, metadata; form filling
+// and annotations as a certification's DocMDP level and FieldMDP locks
+// permit); see Verdict and SignatureReport.Changes. Sign verifies the
+// document first and refuses to sign over a broken signature or a DocMDP
+// P=1 certification.
+//
+// Long-term validation: SignOptions.TSA adds a signature timestamp (PAdES
+// B-T); AddDSS and AddLTV add a document security store with chains and
+// CRLs (B-LT); AddDocumentTimestamp adds an ETSI.RFC3161 document
+// timestamp (B-LTA). Verify reads the DSS offline, verifies both kinds of
+// timestamp against VerifyOptions.TSARoots and reports them.
 //
 // The PDF syntax (lexer, objects, cross-reference chain, writer) lives in
 // signing/pdf and the CMS layer in signing/cms; this package holds the
@@ -38,7 +47,6 @@
 // poppler's pdfsig (NSS) and pdfcpu's validator, and verify signatures
 // made by pdfsig.
 //
-// Not supported: encrypted PDFs, document timestamps (ETSI.RFC3161),
-// SHA-1 signatures (refused as insecure), and trusted timestamps: the
-// signing time is the one the signer claims.
+// Not supported: encrypted PDFs, SHA-1 signatures (refused as insecure),
+// and archive timestamps inside CMS (B-LTA uses document timestamps).
 package pades

@@ -44,7 +44,13 @@ func (a *analyzer) coverage(s *checkedSig) {
 			last = t
 		}
 	}
-	if !a.sealing && (last == nil || last == s || !last.rep.DigestValid) {
+	switch {
+	case a.sealing:
+	case (last == nil || last == s) && a.addsValidationData(s):
+		// PAdES B-LT (issue 13, case 13): after the last signature only
+		// a DSS came, which covers nothing; the analysis below still
+		// judges every change against the allow-list.
+	case last == nil || last == s || !last.rep.DigestValid:
 		sr.problem("document changed after this signature")
 		return
 	}
@@ -58,6 +64,39 @@ func (a *analyzer) coverage(s *checkedSig) {
 		return
 	}
 	sr.CoveredByLaterSignature = true
+}
+
+// addsValidationData reports whether the final revision's DSS differs
+// from the one s signed: a DSS update came after s.
+func (a *analyzer) addsValidationData(s *checkedSig) bool {
+	k, err := a.signedSection(s.rep.end)
+	if err != nil || k == 0 {
+		return false
+	}
+	dss := func(v *pdf.View) (pdf.Object, pdf.XrefEntry) {
+		catalog, _, err := v.Catalog()
+		if err != nil {
+			return nil, pdf.XrefEntry{}
+		}
+		obj := catalog.Get("DSS")
+		if r, ok := obj.(pdf.Ref); ok {
+			e, _ := v.Lookup(r.Num)
+			return obj, e
+		}
+		return obj, pdf.XrefEntry{}
+	}
+	oldObj, oldE := dss(&pdf.View{Doc: a.doc, K: k})
+	newObj, newE := dss(a.doc.Latest())
+	if newObj == nil {
+		return false
+	}
+	if oldObj == nil {
+		return true
+	}
+	if _, ok := newObj.(pdf.Ref); ok {
+		return oldObj != newObj || oldE != newE
+	}
+	return true // a direct DSS in a rewritten catalog
 }
 
 // changesAfter lists the forbidden changes between the revision s signed

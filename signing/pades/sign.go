@@ -2,9 +2,9 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +54,11 @@ type SignOptions struct {
 	FieldName string
 	// Time is the signing time; the zero value means time.Now().
 	Time time.Time
+	// TSA, if set, time-stamps the signature value: the token goes into
+	// the signature as the unsigned attribute signatureTimeStampToken
+	// (PAdES B-T), and is the proof of existence verifiers judge the
+	// certificate at.
+	TSA Timestamper
 	// Verify, when set, is how the document's existing signatures are
 	// verified before signing, and each must be TOTAL-PASSED. When nil
 	// they are verified without trust roots, and a TOTAL-FAILED one
@@ -91,10 +96,15 @@ var ErrRefused = errors.New("pades: từ chối ký (refusing to sign)")
 // that is not valid or a certification that forbids it: a clerk's seal
 // must not vouch for a document changed after its first signature.
 func Sign(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
+	return SignContext(context.Background(), dst, src, size, opts)
+}
+
+// SignContext is Sign with a context for the request to opts.TSA.
+func SignContext(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 	if err := checkExisting(src, size, opts); err != nil {
 		return err
 	}
-	return signUnchecked(dst, src, size, opts)
+	return signUnchecked(ctx, dst, src, size, opts)
 }
 
 // checkExisting verifies the document's signatures for Sign.
@@ -133,7 +143,7 @@ func checkExisting(src io.ReaderAt, size int64, opts SignOptions) error {
 }
 
 // signUnchecked is Sign without checking the existing signatures.
-func signUnchecked(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
+func signUnchecked(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 	if opts.Signer == nil || opts.Certificate == nil {
 		return errors.New("pades: SignOptions needs a Signer and a Certificate")
 	}
@@ -164,6 +174,9 @@ func signUnchecked(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions)
 		WithESSv2:       true,
 		Hash:            crypto.SHA256,
 	}
+	if opts.TSA != nil {
+		params.SignatureTimestamp = func(sig []byte) ([]byte, error) { return signatureTimestamp(ctx, opts.TSA, sig) }
+	}
 	if _, _, err := cms.AlgorithmsFor(opts.Signer.Public(), params.Hash); err != nil {
 		return err
 	}
@@ -177,34 +190,35 @@ func signUnchecked(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions)
 		return err
 	}
 
-	h := params.Hash.New()
-	if _, err := io.Copy(h, io.NewSectionReader(src, 0, size)); err != nil {
-		return fmt.Errorf("pades: reading PDF: %w", err)
-	}
-	h.Write(u.data[:u.contentsStart])
-	h.Write(u.data[u.contentsEnd:])
-	der, err := cms.Build(params, h.Sum(nil))
+	digest, err := u.digest(params.Hash, src, size)
 	if err != nil {
 		return err
 	}
-	if 2*len(der) > u.contentsEnd-u.contentsStart-2 {
-		return fmt.Errorf("pades: signature of %d bytes does not fit its %d-byte placeholder", len(der), (u.contentsEnd-u.contentsStart-2)/2)
+	der, err := cms.Build(params, digest)
+	if err != nil {
+		return err
 	}
-	hex.Encode(u.data[u.contentsStart+1:], der)
-
-	if _, err := io.Copy(dst, io.NewSectionReader(src, 0, size)); err != nil {
-		return fmt.Errorf("pades: writing signed PDF: %w", err)
-	}
-	if _, err := dst.Write(u.data); err != nil {
-		return fmt.Errorf("pades: writing signed PDF: %w", err)
-	}
-	return nil
+	return u.finish(dst, src, size, der)
 }
 
 // SignFile signs the PDF at inPath into outPath, which is replaced
 // atomically (temporary file, fsync, rename); inPath and outPath may be the
 // same file.
-func SignFile(inPath, outPath string, opts SignOptions) (err error) {
+func SignFile(inPath, outPath string, opts SignOptions) error {
+	return SignFileContext(context.Background(), inPath, outPath, opts)
+}
+
+// SignFileContext is SignFile with a context for the request to opts.TSA.
+func SignFileContext(ctx context.Context, inPath, outPath string, opts SignOptions) error {
+	return rewriteFile(inPath, outPath, func(dst io.Writer, src io.ReaderAt, size int64) error {
+		return SignContext(ctx, dst, src, size, opts)
+	})
+}
+
+// rewriteFile writes fn's output for the file at inPath to outPath,
+// atomically (temporary file, fsync, rename); inPath and outPath may be
+// the same file.
+func rewriteFile(inPath, outPath string, fn func(dst io.Writer, src io.ReaderAt, size int64) error) (err error) {
 	in, err := os.Open(inPath)
 	if err != nil {
 		return fmt.Errorf("pades: %w", err)
@@ -224,7 +238,7 @@ func SignFile(inPath, outPath string, opts SignOptions) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err := Sign(tmp, in, st.Size(), opts); err != nil {
+	if err := fn(tmp, in, st.Size()); err != nil {
 		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
@@ -283,10 +297,6 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	next := size
 	alloc := func() int { next++; return next - 1 }
 	// Objects the update writes, by number: rewritten old ones and new ones.
-	type outObj struct {
-		gen  int
-		body pdf.Object
-	}
 	objs := make(map[int]outObj)
 
 	sigNum := alloc()
@@ -368,9 +378,13 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	}
 
 	fieldName := opts.FieldName
+	prefix := "Signature"
+	if sf == SubFilterRFC3161 {
+		prefix = "Timestamp"
+	}
 	if fieldName == "" {
 		for i := 1; ; i++ {
-			fieldName = "Signature" + strconv.Itoa(i)
+			fieldName = prefix + strconv.Itoa(i)
 			taken := false
 			for _, n := range fieldNames {
 				taken = taken || n == fieldName
@@ -392,18 +406,24 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	objs[fieldNum] = outObj{0, field}
 
 	signerName := opts.Name
-	if signerName == "" {
+	if signerName == "" && opts.Certificate != nil {
 		signerName = opts.Certificate.Subject.CommonName
 	}
 	placeholder := bytes.Repeat([]byte("0"), 2*cmsSize)
 	brPlaceholder := fmt.Sprintf("[0 %*d %*d %*d]", byteRangeWidth, 0, byteRangeWidth, 0, byteRangeWidth, 0)
 	sig := pdf.NewDict()
-	sig.Set("Type", pdf.Name("Sig"))
+	if sf == SubFilterRFC3161 {
+		sig.Set("Type", pdf.Name("DocTimeStamp")) // ISO 32000-2, 12.8.5
+	} else {
+		sig.Set("Type", pdf.Name("Sig"))
+	}
 	sig.Set("Filter", pdf.Name("Adobe.PPKLite"))
 	sig.Set("SubFilter", pdf.Name(sf))
 	sig.Set("ByteRange", pdf.Raw(brPlaceholder))
 	sig.Set("Contents", pdf.Raw("<"+string(placeholder)+">"))
-	sig.Set("M", pdf.TextString(pdf.FormatDate(at)))
+	if sf != SubFilterRFC3161 {
+		sig.Set("M", pdf.TextString(pdf.FormatDate(at)))
+	}
 	if signerName != "" {
 		sig.Set("Name", pdf.TextString(signerName))
 	}
@@ -441,34 +461,85 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	}
 	objs[sigNum] = outObj{0, sig}
 
-	// Lay the update out.
+	data, starts, err := layoutUpdate(doc, tr, catRef, objs, next)
+	if err != nil {
+		return nil, err
+	}
+	sigStart := starts[sigNum]
+	base := doc.Size
+	// The signature dictionary holds no other string before /Contents.
+	cs := bytes.Index(data[sigStart:], []byte("<"+string(placeholder[:64])))
+	br := bytes.Index(data[sigStart:], []byte(brPlaceholder))
+	if cs < 0 || br < 0 {
+		return nil, errors.New("pades: internal error: placeholder not found")
+	}
+	cs += sigStart
+	br += sigStart
+	ce := cs + len(placeholder) + 2
+	total := base + int64(len(data))
+	ranges := fmt.Sprintf("[0 %-*d %-*d %-*d]", byteRangeWidth, base+int64(cs), byteRangeWidth, base+int64(ce), byteRangeWidth, total-(base+int64(ce)))
+	if len(ranges) != len(brPlaceholder) {
+		return nil, errors.New("pades: document too large for the /ByteRange placeholder")
+	}
+	copy(data[br:], ranges)
+	return &update{data: data, contentsStart: cs, contentsEnd: ce}, nil
+}
+
+// outObj is an object an incremental update writes: an old one rewritten
+// or a new one.
+type outObj struct {
+	gen  int
+	body pdf.Object
+}
+
+// newStream is a stream object an update writes, with its data.
+type newStream struct {
+	dict *pdf.Dict
+	data []byte
+}
+
+// layoutUpdate lays out an incremental update after doc: the objects, then
+// a cross-reference section of the kind the last one was, whose trailer
+// keeps /Root, /Info and /ID and points back with /Prev. next is the first
+// unused object number. It returns the update's bytes and where each
+// object starts in them.
+func layoutUpdate(doc *pdf.Document, tr *pdf.Dict, catRef pdf.Ref, objs map[int]outObj, next int) ([]byte, map[int]int, error) {
 	base := doc.Size
 	var buf bytes.Buffer
 	var last [1]byte
 	if doc.Size > 0 {
 		if _, err := doc.R.ReadAt(last[:], doc.Size-1); err != nil {
-			return nil, fmt.Errorf("pades: reading PDF: %w", err)
+			return nil, nil, fmt.Errorf("pades: reading PDF: %w", err)
 		}
 		if last[0] != '\n' && last[0] != '\r' {
 			buf.WriteByte('\n')
 		}
 	}
 	offsets := make(map[int]pdf.XrefEntry)
+	starts := make(map[int]int)
 	nums := make([]int, 0, len(objs))
 	for n := range objs {
 		nums = append(nums, n)
 	}
 	sort.Ints(nums)
-	sigStart := 0
 	for _, n := range nums {
 		o := objs[n]
-		if n == sigNum {
-			sigStart = buf.Len()
-		}
+		starts[n] = buf.Len()
 		offsets[n] = pdf.XrefEntry{Kind: 1, Off: base + int64(buf.Len()), Gen: o.gen}
 		fmt.Fprintf(&buf, "%d %d obj\n", n, o.gen)
+		if st, ok := o.body.(*newStream); ok {
+			d := st.dict.Clone()
+			d.Set("Length", int64(len(st.data)))
+			if err := pdf.WriteObject(&buf, d); err != nil {
+				return nil, nil, err
+			}
+			buf.WriteString("\nstream\n")
+			buf.Write(st.data)
+			buf.WriteString("\nendstream\nendobj\n")
+			continue
+		}
 		if err := pdf.WriteObject(&buf, o.body); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		buf.WriteString("\nendobj\n")
 	}
@@ -494,28 +565,11 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 		pdf.WriteXrefTable(&buf, offsets)
 		buf.WriteString("trailer\n")
 		if err := pdf.WriteObject(&buf, trailer); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		fmt.Fprintf(&buf, "\nstartxref\n%d\n%%%%EOF\n", xrefAt)
 	}
-
-	data := buf.Bytes()
-	// The signature dictionary holds no other string before /Contents.
-	cs := bytes.Index(data[sigStart:], []byte("<"+string(placeholder[:64])))
-	br := bytes.Index(data[sigStart:], []byte(brPlaceholder))
-	if cs < 0 || br < 0 {
-		return nil, errors.New("pades: internal error: placeholder not found")
-	}
-	cs += sigStart
-	br += sigStart
-	ce := cs + len(placeholder) + 2
-	total := base + int64(len(data))
-	ranges := fmt.Sprintf("[0 %-*d %-*d %-*d]", byteRangeWidth, base+int64(cs), byteRangeWidth, base+int64(ce), byteRangeWidth, total-(base+int64(ce)))
-	if len(ranges) != len(brPlaceholder) {
-		return nil, errors.New("pades: document too large for the /ByteRange placeholder")
-	}
-	copy(data[br:], ranges)
-	return &update{data: data, contentsStart: cs, contentsEnd: ce}, nil
+	return buf.Bytes(), starts, nil
 }
 
 // sigReference is a signature reference dictionary (ISO 32000-1, table

@@ -17,6 +17,7 @@ import (
 	"github.com/lienthong/lienthong/signing/cms"
 	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pdf"
+	"github.com/lienthong/lienthong/signing/tsp"
 )
 
 // Verdict is the overall outcome of verifying a PDF's signatures.
@@ -48,9 +49,18 @@ type VerifyOptions struct {
 	// CRLs are checked for every certificate of a chain; a CRL counts only
 	// if its signature verifies against the issuer in that chain.
 	CRLs []*x509.RevocationList
-	// Now gives the current time, for signatures that state no signing
-	// time; nil means time.Now.
+	// Now gives the validation time: certificates of a signature no
+	// trusted timestamp covers are judged at this time, never at the time
+	// the signer claims. nil means time.Now.
 	Now func() time.Time
+	// TSARoots are the trust anchors of time-stamping authorities; a
+	// signature or document timestamp is proof of existence only if its
+	// TSA chains to one of them. nil trusts no TSA.
+	TSARoots *x509.CertPool
+
+	// dssCerts are the certificates of the document's DSS, candidates for
+	// chains (never anchors).
+	dssCerts []*x509.Certificate
 
 	// sealing: Sign is about to add a signature covering the whole file,
 	// so changes after the last signature are judged as if it were there.
@@ -66,6 +76,12 @@ type Report struct {
 	Indication etsi.Indication   `json:"indication,omitempty"`
 	Error      string            `json:"error,omitempty"`
 	Signatures []SignatureReport `json:"signatures"`
+	// DocumentTimestamps are the document timestamps (SubFilter
+	// ETSI.RFC3161, PAdES B-LTA), in file order. They are not signatures:
+	// a valid one is proof that the revisions it covers existed at its
+	// time; one that is proven broken (TOTAL-FAILED) makes the report
+	// TOTAL-FAILED, one that is merely untrusted changes nothing.
+	DocumentTimestamps []TimestampReport `json:"document_timestamps,omitempty"`
 }
 
 // SignatureReport describes one signature, in signing order.
@@ -88,13 +104,20 @@ type SignatureReport struct {
 	// ChainTrusted: the signer certificate chains to a trust root.
 	ChainTrusted bool `json:"chain_trusted"`
 	// ValidAtSigningTime: every certificate of the chain was within its
-	// validity period at SigningTime.
+	// validity period at POETime (the name is kept for the JSON readers;
+	// the claimed SigningTime proves nothing).
 	ValidAtSigningTime bool `json:"valid_at_signing_time"`
+	// POETime is the time the certificates were judged at: the earliest
+	// trusted timestamp covering the signature (its signature timestamp
+	// or a later document timestamp), else the validation time.
+	POETime time.Time `json:"poe_time,omitzero"`
+	// Timestamp is the signature timestamp (PAdES B-T), nil if none.
+	Timestamp *TimestampReport `json:"timestamp,omitempty"`
 	// KeyUsageOK: the certificate allows digitalSignature or
 	// nonRepudiation (or has no key usage extension).
 	KeyUsageOK bool `json:"key_usage_ok"`
 	// Revoked: a trusted CRL revokes a certificate of the chain at or
-	// before SigningTime, or for key or CA compromise at any time.
+	// before POETime, or for key or CA compromise at any time.
 	Revoked bool `json:"revoked"`
 	// CoversWholeDocument: /ByteRange covers every byte of the file except
 	// this signature's /Contents.
@@ -103,7 +126,8 @@ type SignatureReport struct {
 	// after this signature), or the range leaves part of its revision out.
 	ModifiedAfter bool `json:"modified_after"`
 	// CoveredByLaterSignature: every update after this signature only adds
-	// signatures, and a later signature covers the whole file, so
+	// signatures, and a later signature (or document timestamp) covers the
+	// whole file, or the updates only add validation data (a DSS), so
 	// ModifiedAfter is expected and harmless.
 	CoveredByLaterSignature bool `json:"covered_by_later_signature"`
 	// Problems are short reasons a clerk can read; empty when all is well.
@@ -129,6 +153,9 @@ type SignatureReport struct {
 
 	partial bool // the range leaves out bytes of its own revision
 	end     int64
+	// revokedNoPOE: revoked at or before POETime, but the signer claims
+	// to have signed before the revocation and nothing proves otherwise.
+	revokedNoPOE bool
 }
 
 func (s *SignatureReport) problem(format string, args ...any) {
@@ -146,13 +173,15 @@ func (s *SignatureReport) classify() {
 		set(etsi.TotalFailed, etsi.HashFailure)
 	case !s.SignatureValid:
 		set(etsi.TotalFailed, etsi.SigCryptoFailure)
-	case s.Revoked:
+	case s.Revoked && !s.revokedNoPOE:
 		set(etsi.TotalFailed, etsi.Revoked)
 	case s.partial || (s.ModifiedAfter && !s.CoveredByLaterSignature):
 		set(etsi.TotalFailed, etsi.SigConstraintsFailure)
+	case s.Revoked:
+		set(etsi.Indeterminate, etsi.RevokedNoPOE)
 	case !s.ChainTrusted:
 		set(etsi.Indeterminate, etsi.NoCertificateChainFound)
-	case !s.ValidAtSigningTime && !s.SigningTime.IsZero() && s.Certificate != nil && s.SigningTime.Before(s.Certificate.NotBefore):
+	case !s.ValidAtSigningTime && s.Certificate != nil && s.POETime.Before(s.Certificate.NotBefore):
 		set(etsi.Indeterminate, etsi.NotYetValid)
 	case !s.ValidAtSigningTime:
 		set(etsi.Indeterminate, etsi.OutOfBoundsNoPOE)
@@ -207,6 +236,12 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 	if err != nil {
 		return fail(err)
 	}
+	// The DSS (PAdES B-LT) only adds candidates: certificates for chains,
+	// CRLs that still must verify against the issuer in a chain.
+	if dss, _, err := readDSS(doc.Latest()); err == nil {
+		opts.dssCerts = dss.certs
+		opts.CRLs = append(append([]*x509.RevocationList(nil), opts.CRLs...), dss.crls...)
+	}
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -219,24 +254,39 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 		return fail(err)
 	}
 	for _, s := range sigs {
-		s.checkCMS(opts, now())
+		s.rep.CoversWholeDocument = s.gapOK && s.rep.end == size
+	}
+	// Document timestamps first: they give the signatures they cover
+	// proof of existence.
+	for _, s := range sigs {
+		if s.docTS != nil {
+			s.checkDocTimestamp(opts, now())
+		}
+	}
+	for _, s := range sigs {
+		if s.docTS == nil {
+			s.docTimestampPOE(sigs)
+			s.checkCMS(opts, now())
+		}
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].rep.end < sigs[j].rep.end })
 	a := &analyzer{doc: doc, sigs: sigs, sealing: opts.sealing}
 	for _, s := range sigs {
-		s.rep.CoversWholeDocument = s.gapOK && s.rep.end == size
 		s.rep.DocMDP = docMDP(doc.Latest(), s.found.dict)
 	}
 	for _, s := range sigs {
 		a.coverage(s)
 	}
 	rep.Verdict = VerdictValid
-	if len(sigs) == 0 {
-		rep.Verdict = VerdictUnsigned
-	}
 	modified := false
+	signatures := 0
 	for _, s := range sigs {
 		sr := s.rep
+		if s.docTS != nil {
+			rep.addDocTimestamp(s)
+			continue
+		}
+		signatures++
 		sr.classify()
 		if etsi.Worse(sr.Indication, rep.Indication) || rep.Indication == "" {
 			rep.Indication = sr.Indication
@@ -251,6 +301,9 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 			sr.Problems = []string{}
 		}
 		rep.Signatures = append(rep.Signatures, *sr)
+	}
+	if signatures == 0 {
+		rep.Verdict, rep.Indication = VerdictUnsigned, ""
 	}
 	if modified && rep.Verdict == VerdictValid {
 		rep.Verdict = VerdictModified
@@ -392,6 +445,11 @@ type checkedSig struct {
 	h        hash.Hash
 	hashable bool
 	gapOK    bool
+	// Document timestamps only: the report and the parsed token.
+	docTS *TimestampReport
+	token *tsp.Token
+	// poe are the times trusted timestamps prove the signature existed at.
+	poe []time.Time
 }
 
 // checkSignatureSyntax reads the signature dictionary: subfilter, byte
@@ -453,6 +511,9 @@ func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 	}
 	switch SubFilter(sr.SubFilter) {
 	case SubFilterPKCS7, SubFilterCAdES:
+	case SubFilterRFC3161:
+		s.prepareDocTimestamp()
+		return s
 	default:
 		sr.problem("signature format %q is not supported", sr.SubFilter)
 		return s
@@ -586,19 +647,19 @@ func (s *checkedSig) checkCMS(opts VerifyOptions, now time.Time) {
 		sr.problem("signer certificate is not included in the signature")
 		return
 	}
+	s.checkSignatureTimestamp(opts, now)
+	sr.POETime, _ = s.poeTime(now)
 	s.checkCertificate(opts, now)
 }
 
 func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 	sr := s.rep
 	leaf := s.cms.Signer
-	at := sr.SigningTime
-	if at.IsZero() {
-		at = now
-		sr.problem("signature states no signing time; checked at the current time")
-	}
-	if at.After(now.Add(5 * time.Minute)) {
-		sr.problem("signing time %s lies in the future", at.Format(time.RFC3339))
+	// The claimed signing time proves nothing (issue 13, case 8): the
+	// certificates are judged at the proof of existence.
+	at := sr.POETime
+	if c := sr.SigningTime; c.After(now.Add(5 * time.Minute)) {
+		sr.problem("signing time %s lies in the future", c.Format(time.RFC3339))
 	}
 
 	// Key usage: digitalSignature or nonRepudiation, or no extension.
@@ -609,7 +670,7 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 	}
 
 	inter := x509.NewCertPool()
-	for _, c := range s.cms.Certs {
+	for _, c := range append(append([]*x509.Certificate(nil), s.cms.Certs...), opts.dssCerts...) {
 		if c != leaf {
 			inter.AddCert(c)
 		}
@@ -624,7 +685,7 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 		if errors.As(err, &cie) && cie.Reason == x509.Expired {
 			if sr.ValidAtSigningTime {
 				sr.ValidAtSigningTime = false
-				sr.problem("a CA certificate of the chain was not valid at signing time")
+				sr.problem("a CA certificate of the chain was not valid at %s", s.poeWords())
 			}
 			// Is the chain trusted otherwise? Try at a moment the leaf
 			// was valid.
@@ -648,9 +709,9 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 	}
 	switch {
 	case at.Before(leaf.NotBefore):
-		sr.problem("certificate not yet valid at signing time")
+		sr.problem("certificate not yet valid at %s", s.poeWords())
 	case at.After(leaf.NotAfter):
-		sr.problem("certificate expired at signing time")
+		sr.problem("certificate expired on %s, before %s", leaf.NotAfter.UTC().Format("2006-01-02"), s.poeWords())
 	}
 	s.checkRevocation(opts, at)
 }
@@ -685,8 +746,8 @@ func (s *checkedSig) checkRevocation(opts VerifyOptions, at time.Time) {
 				if e.SerialNumber == nil || e.SerialNumber.Cmp(c.SerialNumber) != 0 {
 					continue
 				}
-				// Without a trusted timestamp the claimed signing time
-				// is all there is; a compromised key voids it.
+				// at is the proof of existence (a trusted timestamp, else
+				// the validation time); a compromised key voids any time.
 				compromised := e.ReasonCode == 1 || e.ReasonCode == 2
 				if !e.RevocationTime.After(at) || compromised {
 					sr.Revoked = true
@@ -694,7 +755,17 @@ func (s *checkedSig) checkRevocation(opts VerifyOptions, at time.Time) {
 					if i > 0 {
 						who = "CA certificate " + c.Subject.String()
 					}
-					sr.problem("%s revoked on %s", who, e.RevocationTime.UTC().Format("2006-01-02"))
+					// The signer claims a time before the revocation and
+					// nothing disproves it: INDETERMINATE, not failed. A
+					// claim after the revocation is an admission.
+					claimedBefore := sr.SigningTime.IsZero() || sr.SigningTime.Before(e.RevocationTime)
+					if !compromised && claimedBefore {
+						sr.revokedNoPOE = true
+						sr.problem("%s revoked on %s; nothing proves the signature was made before", who, e.RevocationTime.UTC().Format("2006-01-02"))
+					} else {
+						sr.revokedNoPOE = false
+						sr.problem("%s revoked on %s", who, e.RevocationTime.UTC().Format("2006-01-02"))
+					}
 				}
 			}
 		}
