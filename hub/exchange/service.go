@@ -24,6 +24,7 @@ import (
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
+	"github.com/lienthong/lienthong/hub/limit"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/envsig"
@@ -104,13 +105,21 @@ type Config struct {
 	Stopping <-chan struct{}
 	// Now is the clock for declarations; nil means time.Now.
 	Now func() time.Time
+	// Overload holds the per-agency stream caps, the upload idle
+	// deadline and budget, and the Receive re-check interval (zero
+	// fields: limit.Defaults).
+	Overload limit.Config
+	// Authenticator re-checks the callers of long Receive streams; nil
+	// checks them only when the stream opens.
+	Authenticator *Authenticator
 }
 
 // Service implements lienthongv1.ExchangeServiceServer.
 type Service struct {
 	lienthongv1.UnimplementedExchangeServiceServer
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	guard *guard
 }
 
 var _ lienthongv1.ExchangeServiceServer = (*Service)(nil)
@@ -126,7 +135,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Logger}
+	return &Service{cfg: cfg, log: cfg.Logger, guard: newGuard(cfg.Overload, cfg.Authenticator)}
 }
 
 // Register adds the service to a gRPC server.
@@ -149,6 +158,11 @@ func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any
 // Send implements the client-streaming upload.
 func (s *Service) Send(stream lienthongv1.ExchangeService_SendServer) error {
 	ctx := stream.Context()
+	stream, done, err := s.guardSend(stream)
+	if err != nil {
+		return s.refuse(ctx, "Send", err)
+	}
+	defer done()
 	resp, msgID, err := s.send(ctx, stream)
 	if err != nil {
 		return s.refuse(ctx, "Send", err, "message_id", msgID)
@@ -193,6 +207,11 @@ func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_S
 		return nil, env.GetMessageId(), err
 	}
 
+	release, err := s.reserveUpload(env)
+	if err != nil {
+		return nil, env.GetMessageId(), err
+	}
+	defer release()
 	refs, err := s.receiveFiles(stream, env)
 	if err != nil {
 		return nil, env.GetMessageId(), err
@@ -462,6 +481,11 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 		return s.refuse(ctx, "Receive", lienthong.Errorf(lienthong.KindPermission,
 			"cơ quan %s không được đọc hộp thư đến của %s (may read only its own inbox)", caller.GetCode(), req.GetAgency()))
 	}
+	release, err := s.guardReceive(caller.GetCode())
+	if err != nil {
+		return s.refuse(ctx, "Receive", err)
+	}
+	defer release()
 	notify, cancel := s.cfg.Store.Subscribe(caller.GetCode())
 	defer cancel()
 	sent := make(map[string]bool)
@@ -474,6 +498,9 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 		for _, id := range ids {
 			if sent[id] {
 				continue
+			}
+			if err := s.recheck(ctx); err != nil {
+				return s.refuse(ctx, "Receive", err)
 			}
 			if err := s.deliver(ctx, stream, id, buf); err != nil {
 				return s.refuse(ctx, "Receive", err, "message_id", id)
@@ -498,12 +525,8 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 		if !req.GetWait() {
 			return nil
 		}
-		select {
-		case <-notify:
-		case <-ctx.Done():
-			return nil
-		case <-s.cfg.Stopping:
-			return toStatus(lienthong.Errorf(lienthong.KindUnavailable, "trục đang dừng để bảo trì; hãy kết nối lại (hub shutting down)"))
+		if more, err := s.awaitDelivery(ctx, notify); !more {
+			return err
 		}
 	}
 }

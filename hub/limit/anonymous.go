@@ -1,0 +1,126 @@
+package limit
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/credentials"
+)
+
+// ErrAnonymousFull is the handshake error of a connection without a
+// client certificate refused because MaxAnonymousConns are open.
+var ErrAnonymousFull = errors.New("too many connections without a client certificate (limit --max-anonymous-conns)")
+
+// CapAnonymous wraps the hub's TLS credentials so that connections whose
+// peer sent no client certificate (health probes, or strangers) are
+// counted: over max, a new one is closed right after its handshake, and
+// each is closed once it has sent nothing for idle. Connections with a
+// certificate pass untouched, so strangers never take an agency's place.
+// max < 0 counts nothing; idle <= 0 closes none for idleness.
+func CapAnonymous(inner credentials.TransportCredentials, max int, idle time.Duration, log *slog.Logger) credentials.TransportCredentials {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &anonymous{max: max, idle: idle, log: log}
+	if max >= 0 {
+		a.slots = make(chan struct{}, max)
+	}
+	return &anonCreds{TransportCredentials: inner, a: a}
+}
+
+// anonymous is the state the credentials and their clones share.
+type anonymous struct {
+	max     int
+	slots   chan struct{} // a semaphore of max; nil when unbounded
+	idle    time.Duration
+	log     *slog.Logger
+	refused atomic.Int64
+}
+
+type anonCreds struct {
+	credentials.TransportCredentials
+	a *anonymous
+}
+
+func (c *anonCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	conn, info, err := c.TransportCredentials.ServerHandshake(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ti, ok := info.(credentials.TLSInfo); ok && len(ti.State.PeerCertificates) > 0 {
+		return conn, info, nil
+	}
+	a := c.a
+	release := func() {}
+	if a.slots != nil {
+		select {
+		case a.slots <- struct{}{}:
+			release = func() { <-a.slots }
+		default:
+			conn.Close()
+			// Logged at 1, 10, 100… refusals: a flood shows without
+			// flooding the log.
+			if n := a.refused.Add(1); isPowerOfTen(n) {
+				a.log.Warn("connection without a client certificate refused: limit reached",
+					"limit", "--max-anonymous-conns", "max", a.max, "refused_so_far", n, "remote", raw.RemoteAddr().String())
+			}
+			return nil, nil, ErrAnonymousFull
+		}
+	}
+	return &anonConn{Conn: conn, idle: a.idle, release: release}, info, nil
+}
+
+func (c *anonCreds) Clone() credentials.TransportCredentials {
+	return &anonCreds{TransportCredentials: c.TransportCredentials.Clone(), a: c.a}
+}
+
+// anonConn is a connection without a client certificate: its reads time
+// out after idle, which makes the gRPC transport close it. Closing it, or
+// its first read or write error (after which a TLS connection is dead,
+// and which gRPC may answer by closing the raw connection beneath),
+// frees its slot.
+type anonConn struct {
+	net.Conn
+	idle    time.Duration
+	once    sync.Once
+	release func()
+}
+
+func (c *anonConn) Read(p []byte) (int, error) {
+	if c.idle > 0 {
+		// Socket deadlines are wall-clock time by nature.
+		if err := c.Conn.SetReadDeadline(time.Now().Add(c.idle)); err != nil {
+			return 0, err
+		}
+	}
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.once.Do(c.release)
+	}
+	return n, err
+}
+
+func (c *anonConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.once.Do(c.release)
+	}
+	return n, err
+}
+
+func (c *anonConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+func isPowerOfTen(n int64) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
+}
