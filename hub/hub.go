@@ -187,12 +187,12 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	// connections are capped and closed when idle: health stays on the
 	// port every probe already uses, and strangers can never take an
 	// agency's place.
-	creds := limit.CapAnonymous(credentials.NewTLS(&tls.Config{
+	creds := limit.Guard(credentials.NewTLS(&tls.Config{
 		Certificates: []tls.Certificate{cert},
 		ClientCAs:    pool,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		MinVersion:   tls.VersionTLS12,
-	}), lim.MaxAnonymousConns, lim.AnonymousIdle, cfg.Logger)
+	}), lim, cfg.Logger)
 	h.grpc = grpc.NewServer(append([]grpc.ServerOption{
 		grpc.Creds(creds),
 		grpc.ChainUnaryInterceptor(h.auth.Unary),

@@ -15,30 +15,47 @@ import (
 // client certificate refused because MaxAnonymousConns are open.
 var ErrAnonymousFull = errors.New("too many connections without a client certificate (limit --max-anonymous-conns)")
 
-// CapAnonymous wraps the hub's TLS credentials so that connections whose
-// peer sent no client certificate (health probes, or strangers) are
-// counted: over max, a new one is closed right after its handshake, and
-// each is closed once it has sent nothing for idle. Connections with a
-// certificate pass untouched, so strangers never take an agency's place.
-// max < 0 counts nothing; idle <= 0 closes none for idleness.
-func CapAnonymous(inner credentials.TransportCredentials, max int, idle time.Duration, log *slog.Logger) credentials.TransportCredentials {
+// ErrHandshakeQueue is the handshake error of a connection that waited
+// HandshakeTimeout for one of the MaxHandshakes slots.
+var ErrHandshakeQueue = errors.New("TLS handshake not started in time: too many at once (limit --max-handshakes)")
+
+// Guard wraps the hub's TLS credentials with c's limits on handshakes
+// and on connections without a client certificate:
+//
+//   - at most MaxHandshakes run at once; the others wait (up to
+//     HandshakeTimeout, then they are closed). A flood of handshakes then
+//     takes a bounded share of the CPU, and the calls on agencies'
+//     established connections are not starved by it;
+//   - connections whose peer sent no client certificate (health probes,
+//     or strangers) are counted: over MaxAnonymousConns a new one is
+//     closed right after its handshake, and each is closed once it has
+//     sent nothing for AnonymousIdle. Connections with a certificate are
+//     not counted, so strangers never take an agency's place.
+func Guard(inner credentials.TransportCredentials, c Config, log *slog.Logger) credentials.TransportCredentials {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &anonymous{max: max, idle: idle, log: log}
-	if max >= 0 {
-		a.slots = make(chan struct{}, max)
+	a := &anonymous{max: c.MaxAnonymousConns, idle: c.AnonymousIdle, wait: c.HandshakeTimeout, log: log}
+	if c.MaxAnonymousConns >= 0 {
+		a.slots = make(chan struct{}, c.MaxAnonymousConns)
+	}
+	if c.MaxHandshakes > 0 {
+		a.handshakes = make(chan struct{}, c.MaxHandshakes)
 	}
 	return &anonCreds{TransportCredentials: inner, a: a}
 }
 
 // anonymous is the state the credentials and their clones share.
 type anonymous struct {
-	max     int
-	slots   chan struct{} // a semaphore of max; nil when unbounded
-	idle    time.Duration
-	log     *slog.Logger
-	refused atomic.Int64
+	max   int
+	slots chan struct{} // a semaphore of max; nil when unbounded
+	idle  time.Duration
+	// handshakes is a semaphore of MaxHandshakes (nil: unbounded), wait
+	// how long a connection may wait for it.
+	handshakes chan struct{}
+	wait       time.Duration
+	log        *slog.Logger
+	refused    atomic.Int64
 }
 
 type anonCreds struct {
@@ -47,14 +64,31 @@ type anonCreds struct {
 }
 
 func (c *anonCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	a := c.a
+	if a.handshakes != nil {
+		var timeout <-chan time.Time
+		if a.wait > 0 {
+			t := time.NewTimer(a.wait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case a.handshakes <- struct{}{}:
+		case <-timeout:
+			raw.Close()
+			return nil, nil, ErrHandshakeQueue
+		}
+	}
 	conn, info, err := c.TransportCredentials.ServerHandshake(raw)
+	if a.handshakes != nil {
+		<-a.handshakes
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if ti, ok := info.(credentials.TLSInfo); ok && len(ti.State.PeerCertificates) > 0 {
 		return conn, info, nil
 	}
-	a := c.a
 	release := func() {}
 	if a.slots != nil {
 		select {

@@ -3,7 +3,7 @@
 // exhaust its descriptors, memory or temporary disk and lock the
 // province's agencies out. Config holds every such limit with its default
 // and its `lthub serve` flag; the hub applies them to its gRPC server
-// (ServerOptions, CapAnonymous), its HTTP listeners and, through the
+// (ServerOptions, Guard), its HTTP listeners and, through the
 // exchange service, to each agency's streams (PerKey, Budget).
 //
 // The limits on a document's own size (number of files, bytes per file)
@@ -27,6 +27,9 @@ type Config struct {
 	// HTTP/2 preface: a connection that opens and says nothing is closed
 	// after it.
 	HandshakeTimeout time.Duration
+	// MaxHandshakes is how many TLS handshakes run at once; more wait
+	// their turn (within HandshakeTimeout).
+	MaxHandshakes int
 	// KeepaliveTime is how long a connection may be silent before the hub
 	// pings it, and KeepaliveTimeout how long it waits for the answer: a
 	// node whose machine vanished loses its streams (and its share of the
@@ -86,6 +89,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		HandshakeTimeout:      10 * time.Second,
+		MaxHandshakes:         16,
 		KeepaliveTime:         time.Minute,
 		KeepaliveTimeout:      20 * time.Second,
 		KeepaliveMinTime:      20 * time.Second,
@@ -120,6 +124,7 @@ func (c Config) WithDefaults() Config {
 		}
 	}
 	dur(&c.HandshakeTimeout, d.HandshakeTimeout)
+	num(&c.MaxHandshakes, d.MaxHandshakes)
 	dur(&c.KeepaliveTime, d.KeepaliveTime)
 	dur(&c.KeepaliveTimeout, d.KeepaliveTimeout)
 	dur(&c.KeepaliveMinTime, d.KeepaliveMinTime)
@@ -146,6 +151,7 @@ func (c Config) WithDefaults() Config {
 // c's value.
 func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", c.HandshakeTimeout, "thời gian tối đa cho bắt tay TLS của một kết nối mới")
+	fs.IntVar(&c.MaxHandshakes, "max-handshakes", c.MaxHandshakes, "số bắt tay TLS chạy cùng lúc; các kết nối mới khác chờ lượt")
 	fs.DurationVar(&c.KeepaliveTime, "keepalive-time", c.KeepaliveTime, "kết nối im lặng quá lâu thì trục gửi ping")
 	fs.DurationVar(&c.KeepaliveTimeout, "keepalive-timeout", c.KeepaliveTimeout, "không trả lời ping trong thời gian này thì đóng kết nối")
 	fs.DurationVar(&c.KeepaliveMinTime, "keepalive-min-time", c.KeepaliveMinTime, "khoảng cách tối thiểu giữa hai ping của máy trạm")
