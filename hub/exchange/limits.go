@@ -113,6 +113,11 @@ func (s *Service) awaitDelivery(ctx context.Context, notify <-chan struct{}) (bo
 		if g.auth != nil {
 			changed = g.auth.Changed()
 		}
+		// Checked after taking the channel: a reload just before it is
+		// seen here, one after it closes the channel.
+		if err := s.recheck(ctx); err != nil {
+			return false, s.refuse(ctx, "Receive", err)
+		}
 		select {
 		case <-notify:
 			return true, nil
@@ -122,9 +127,6 @@ func (s *Service) awaitDelivery(ctx context.Context, notify <-chan struct{}) (bo
 			return false, toStatus(lienthong.Errorf(lienthong.KindUnavailable, "trục đang dừng để bảo trì; hãy kết nối lại (hub shutting down)"))
 		case <-tick:
 		case <-changed:
-		}
-		if err := s.recheck(ctx); err != nil {
-			return false, s.refuse(ctx, "Receive", err)
 		}
 	}
 }

@@ -371,7 +371,7 @@ func TestAuthorityReachesOpenReceive(t *testing.T) {
 			}
 			msg, err := stream.Recv()
 			if err == nil {
-				t.Fatalf("the open stream went on delivering: %v", msg)
+				t.Fatalf("the open stream went on delivering: a %T", msg.GetPart())
 			}
 			wantStatus(t, "open Receive stream", err, tt.code, tt.wants...)
 
