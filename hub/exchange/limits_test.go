@@ -45,7 +45,9 @@ func TestAwaitDeliveryRechecksCaller(t *testing.T) {
 		want   string
 	}{
 		{"suspended, seen by the periodic check", time.Millisecond,
-			func(dir *atomic.Pointer[directory.Directory], _ *Authenticator, _ *atomic.Bool, _ chan struct{}) { suspend(dir) },
+			func(dir *atomic.Pointer[directory.Directory], _ *Authenticator, _ *atomic.Bool, _ chan struct{}) {
+				suspend(dir)
+			},
 			false, codes.PermissionDenied, "đang tạm ngừng liên thông"},
 		{"suspended, seen on the reload", -1,
 			func(dir *atomic.Pointer[directory.Directory], auth *Authenticator, _ *atomic.Bool, _ chan struct{}) {
