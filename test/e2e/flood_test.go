@@ -120,6 +120,10 @@ func TestFlood(t *testing.T) {
 		case <-atk.result:
 			done = true
 		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			fds, tmp := mon.stop()
+			t.Fatalf("the flood was not over within the test's time: the hub still holds the attacker's connections or streams (peak %d descriptors, %d temporary upload files)\n%s",
+				fds, tmp, atk.out.String())
 		}
 		d, err := probe()
 		if err != nil && !full {
