@@ -35,7 +35,7 @@ import (
 // Flood sizes: LIENTHONG_FLOOD=20000 for the README's run; the default
 // keeps `make test` short.
 const (
-	defaultFlood = 1000
+	defaultFlood = 600
 	// floodConcurrency is how many connections or streams the flood has
 	// in the making at once.
 	floodConcurrency = 500
@@ -155,8 +155,8 @@ func TestFlood(t *testing.T) {
 	// 64 more for connections the hub is closing or the probes' uploads.
 	fdBound := baseFDs + int64(lim.MaxAnonymousConns+floodConcurrency+floodConns+lim.MaxSendsPerAgency+64)
 	const rssBound = 512 << 20
-	t.Logf("flood of %d certificate-less connections (%d answered, %d closed by the hub) and %d stalled Sends (%d refused, %d held) in %s",
-		n, res.answered, res.closed, n, res.refused, n-res.refused, floodTime.Round(time.Millisecond))
+	t.Logf("flood of %d certificate-less connections (%d answered, %d closed by the hub after the handshake, %d in the handshake queue) and %d stalled Sends (%d refused, %d held) in %s",
+		n, res.answered, res.closed, res.failed, n, res.refused, n-res.refused, floodTime.Round(time.Millisecond))
 	t.Logf("another agency's send+receive: %s idle, worst %s over %d probes during the flood", idle.Round(time.Millisecond), worst.Round(time.Millisecond), len(probes))
 	t.Logf("hub process: peak %d descriptors (before the flood %d, bound %d), peak RSS (VmHWM) %d MiB (bound %d MiB), peak %d temporary upload files",
 		peakFDs, baseFDs, fdBound, hwm>>20, rssBound>>20, peakTmp)
@@ -176,11 +176,11 @@ func TestFlood(t *testing.T) {
 	if stalledTmp != int64(lim.MaxSendsPerAgency) || peakTmp > int64(lim.MaxSendsPerAgency)+1 {
 		t.Errorf("temporary upload files: %d while stalled, peak %d; want the cap, %d (and a probe's)", stalledTmp, peakTmp, lim.MaxSendsPerAgency)
 	}
-	if got := res.answered + res.closed; got != n {
-		t.Errorf("%d certificate-less connections accounted for, want %d (dial errors: %d)", got, n, res.failed)
+	if got := res.answered + res.closed + res.failed; got != n {
+		t.Errorf("%d certificate-less connections accounted for, want %d", got, n)
 	}
-	if res.answered == 0 || res.closed == 0 {
-		t.Errorf("certificate-less connections: %d answered, %d closed; want some of each", res.answered, res.closed)
+	if res.answered == 0 || res.answered == n {
+		t.Errorf("certificate-less connections: %d answered of %d; want some, not all", res.answered, n)
 	}
 	if want := n - lim.MaxSendsPerAgency; res.refused != want {
 		t.Errorf("%d flooding Sends refused, want all but the cap: %d", res.refused, want)
@@ -277,7 +277,9 @@ func vmHWM(t *testing.T, pid int) int64 {
 // anonFlood opens connections without a client certificate, sends one
 // health check on each over raw HTTP/2 (as a stranger's script would,
 // without gRPC's reconnecting client) and keeps each open until the hub
-// closes it.
+// closes it. Each ends answered (the health check), closed (over the cap,
+// right after the handshake) or failed (the handshake never completed:
+// closed after waiting --handshake-timeout in the queue).
 type anonFlood struct {
 	addr                     string
 	cfg                      *tls.Config
@@ -384,6 +386,10 @@ func newSendFlood(t *testing.T, dir, addr string) *sendFlood {
 	var id *node.Identity
 	for range f.conns {
 		c := client(t, addr, dir, commune)
+		// Connected before the flood, as a misbehaving node would be.
+		if _, err := c.Agencies(context.Background(), ""); err != nil {
+			t.Fatal(err)
+		}
 		f.apis, id = append(f.apis, c.API()), c.Identity()
 	}
 	f.env = envMsg(signEnv(t, id, goodEnvelope(commune, bytes.Repeat([]byte("s"), 1<<20), district)))
