@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -429,7 +430,8 @@ func (f *sendFlood) one(ctx context.Context, api lienthongv1.ExchangeServiceClie
 	if err == nil {
 		err = stream.Send(env)
 	}
-	if err == nil {
+	// io.EOF: the hub has already answered; RecvMsg has the status.
+	if err == nil || errors.Is(err, io.EOF) {
 		err = stream.RecvMsg(new(lienthongv1.SendResponse))
 	}
 	st := status.Convert(err)
