@@ -35,18 +35,18 @@ func Guard(inner credentials.TransportCredentials, c Config, log *slog.Logger) c
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &anonymous{max: c.MaxAnonymousConns, idle: c.AnonymousIdle, wait: c.HandshakeTimeout, log: log}
+	a := &guardState{max: c.MaxAnonymousConns, idle: c.AnonymousIdle, wait: c.HandshakeTimeout, log: log}
 	if c.MaxAnonymousConns >= 0 {
 		a.slots = make(chan struct{}, c.MaxAnonymousConns)
 	}
 	if c.MaxHandshakes > 0 {
 		a.handshakes = make(chan struct{}, c.MaxHandshakes)
 	}
-	return &anonCreds{TransportCredentials: inner, a: a}
+	return &guardedCreds{TransportCredentials: inner, a: a}
 }
 
-// anonymous is the state the credentials and their clones share.
-type anonymous struct {
+// guardState is the state the credentials and their clones share.
+type guardState struct {
 	max   int
 	slots chan struct{} // a semaphore of max; nil when unbounded
 	idle  time.Duration
@@ -55,15 +55,18 @@ type anonymous struct {
 	handshakes chan struct{}
 	wait       time.Duration
 	log        *slog.Logger
-	refused    atomic.Int64
+	// refused and queued count the connections closed over the cap and
+	// in the handshake queue, for the log.
+	refused atomic.Int64
+	queued  atomic.Int64
 }
 
-type anonCreds struct {
+type guardedCreds struct {
 	credentials.TransportCredentials
-	a *anonymous
+	a *guardState
 }
 
-func (c *anonCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
+func (c *guardedCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	a := c.a
 	if a.handshakes != nil {
 		var timeout <-chan time.Time
@@ -76,6 +79,10 @@ func (c *anonCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInf
 		case a.handshakes <- struct{}{}:
 		case <-timeout:
 			raw.Close()
+			if n := a.queued.Add(1); isPowerOfTen(n) {
+				a.log.Warn("connection closed waiting for its TLS handshake: too many at once",
+					"limit", "--max-handshakes", "max", cap(a.handshakes), "closed_so_far", n, "remote", raw.RemoteAddr().String())
+			}
 			return nil, nil, ErrHandshakeQueue
 		}
 	}
@@ -108,8 +115,8 @@ func (c *anonCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInf
 	return &anonConn{Conn: conn, idle: a.idle, release: release}, info, nil
 }
 
-func (c *anonCreds) Clone() credentials.TransportCredentials {
-	return &anonCreds{TransportCredentials: c.TransportCredentials.Clone(), a: c.a}
+func (c *guardedCreds) Clone() credentials.TransportCredentials {
+	return &guardedCreds{TransportCredentials: c.TransportCredentials.Clone(), a: c.a}
 }
 
 // anonConn is a connection without a client certificate: its reads time
