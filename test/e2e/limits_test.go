@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -408,4 +410,38 @@ func revokeAgency(t *testing.T, h *runningHub) {
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(l.Trust(), "crls", "province.crl"), pki.CRLPEM(crl), 0o644))
 	must(t, h.ReloadTrust())
+}
+
+// The dashboard's HTTP listener closes an idle keep-alive connection and
+// one whose request does not arrive in time.
+func TestDashboardListenerTimeouts(t *testing.T) {
+	dir := initHub(t)
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
+		Overload: limit.Config{HTTPIdleTimeout: 300 * time.Millisecond, HTTPReadTimeout: 300 * time.Millisecond}})
+	tests := []struct {
+		name string
+		send string // what the client writes before going silent
+		want string // what the hub answers before closing ("" for nothing)
+	}{
+		{"idle after a request", "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n", "HTTP/1.1 200 OK"},
+		{"request body never finished (reading it times out)", "POST /healthz HTTP/1.1\r\nHost: hub\r\nContent-Length: 100\r\n\r\nabc", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", h.HTTPAddr())
+			must(t, err)
+			defer conn.Close()
+			_, err = conn.Write([]byte(tt.send))
+			must(t, err)
+			// The test's own bound: the hub must close well before it.
+			must(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+			got, err := io.ReadAll(conn)
+			if err != nil {
+				t.Fatalf("the hub kept the connection open: %v (read %q)", err, got)
+			}
+			if !strings.HasPrefix(string(got), tt.want) {
+				t.Errorf("the hub answered %q, want %q first", got, tt.want)
+			}
+		})
+	}
 }
