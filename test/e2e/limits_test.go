@@ -101,7 +101,7 @@ func sendSigned(t *testing.T, ctx context.Context, dir string, c *node.Client, t
 // --send-idle, and its temporary file is removed: nothing is stored.
 func TestStalledSendEnds(t *testing.T) {
 	dir := initHub(t)
-	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Overload: limit.Config{SendIdle: 500 * time.Millisecond}})
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Overload: limit.Config{SendIdle: 2 * time.Second}})
 	c := client(t, h.Addr(), dir, commune)
 	big := bytes.Repeat([]byte("x"), 10<<20)
 	tests := []struct {
@@ -272,7 +272,7 @@ func TestAnonymousConnectionsCapped(t *testing.T) {
 	dir := initHub(t)
 	var logs syncLog
 	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
-		Overload: limit.Config{MaxAnonymousConns: 2, AnonymousIdle: 500 * time.Millisecond}})
+		Overload: limit.Config{MaxAnonymousConns: 2, AnonymousIdle: 3 * time.Second}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	check := func(conn *grpc.ClientConn) error {
@@ -417,7 +417,7 @@ func revokeAgency(t *testing.T, h *runningHub) {
 func TestDashboardListenerTimeouts(t *testing.T) {
 	dir := initHub(t)
 	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
-		Overload: limit.Config{HTTPIdleTimeout: 300 * time.Millisecond, HTTPReadTimeout: 300 * time.Millisecond}})
+		Overload: limit.Config{HTTPIdleTimeout: time.Second, HTTPReadTimeout: time.Second}})
 	tests := []struct {
 		name string
 		send string // what the client writes before going silent
