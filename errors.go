@@ -20,6 +20,7 @@ const (
 	KindAlreadyExists                  // a message id reused with other content
 	KindTooLarge                       // over a configured limit
 	KindUnavailable                    // shutting down or a dependency is down
+	KindDeadline                       // the caller stalled past a configured deadline
 )
 
 // Error is a domain error: a kind and a message a clerk can act on

@@ -28,10 +28,12 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub/admin"
 	"github.com/lienthong/lienthong/hub/dashboard"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
+	"github.com/lienthong/lienthong/hub/limit"
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/quarantine"
@@ -59,9 +61,13 @@ type Config struct {
 	HTTPS string
 	// ProvinceName is the title of the dashboard.
 	ProvinceName string
-	Limits       exchange.Limits
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Limits bound one document's files.
+	Limits exchange.Limits
+	// Overload bounds connections and streams, so that no agency or
+	// stranger can exhaust the hub (zero fields: limit.Defaults).
+	Overload limit.Config
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// ShutdownGrace bounds how long a graceful stop waits for in-flight
 	// sends before cutting them off.
 	ShutdownGrace time.Duration
@@ -92,7 +98,10 @@ type Hub struct {
 	// admin service.
 	operators atomic.Pointer[map[[32]byte]bool]
 	admin     *admin.Service
-	stopping  chan struct{}
+	// auth authorises every call; its Invalidate makes open Receive
+	// streams re-check their callers after a trust or directory reload.
+	auth     *exchange.Authenticator
+	stopping chan struct{}
 
 	// quarantine takes damaged documents out of delivery and scrubs the
 	// blobs in the background while Serve runs.
@@ -126,6 +135,15 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	}
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = 30 * time.Second
+	}
+	if cfg.Limits == (exchange.Limits{}) {
+		cfg.Limits = exchange.DefaultLimits()
+	}
+	cfg.Overload = cfg.Overload.WithDefaults()
+	if m := cfg.Overload.MaxUploadBytes; m >= 0 && m < cfg.Limits.MaxDocumentSize {
+		return nil, lienthong.Errorf(lienthong.KindInvalid,
+			"--max-upload-bytes %d nhỏ hơn --max-document-size %d: văn bản lớn nhất sẽ không bao giờ gửi được (upload budget below the largest document allowed)",
+			m, cfg.Limits.MaxDocumentSize)
 	}
 	l := provision.Layout{Dir: cfg.Dir}
 	h = &Hub{cfg: cfg, log: cfg.Logger, stopping: make(chan struct{})}
@@ -166,27 +184,32 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if err := h.loadOperators(); err != nil {
 		return nil, err
 	}
-	auth := &exchange.Authenticator{
+	h.auth = &exchange.Authenticator{
 		Directory:   &h.dir,
 		Open:        []string{"/grpc.health.v1.Health/"},
 		Revoked:     func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
 		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
 		IsOperator:  h.isOperator,
 	}
-	h.grpc = grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(&tls.Config{
-			Certificates: []tls.Certificate{cert},
-			ClientCAs:    pool,
-			// Health probes may come without a certificate; every other
-			// call is refused by the authenticator without one.
-			ClientAuth: tls.VerifyClientCertIfGiven,
-			MinVersion: tls.VersionTLS12,
-		})),
-		grpc.ChainUnaryInterceptor(auth.Unary),
-		grpc.ChainStreamInterceptor(auth.Stream),
+	lim := cfg.Overload
+	// Health probes may come without a certificate; every other call is
+	// refused by the authenticator without one. Certificate-less
+	// connections are capped and closed when idle: health stays on the
+	// port every probe already uses, and strangers can never take an
+	// agency's place.
+	creds := limit.Guard(credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		MinVersion:   tls.VersionTLS12,
+	}), lim, cfg.Logger)
+	h.grpc = grpc.NewServer(append([]grpc.ServerOption{
+		grpc.Creds(creds),
+		grpc.ChainUnaryInterceptor(h.auth.Unary),
+		grpc.ChainStreamInterceptor(h.auth.Stream),
 		grpc.InitialWindowSize(exchange.StreamWindow),
 		grpc.InitialConnWindowSize(exchange.ConnWindow),
-	)
+	}, lim.ServerOptions()...)...)
 	issuer := receipt.NewIssuer(signer, leaf, cfg.Now)
 	h.quarantine = quarantine.New(quarantine.Config{Store: h.store, Receipts: issuer, Logger: cfg.Logger, Now: cfg.Now,
 		ScrubRate: cfg.ScrubRate, ScrubEvery: cfg.ScrubEvery})
@@ -195,6 +218,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		Receipts: issuer, Quarantine: h.quarantine,
 		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
 		Now:      cfg.Now,
+		Overload: lim, Authenticator: h.auth,
 	}).Register(h.grpc)
 	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger})
 	h.admin.Register(h.grpc)
@@ -215,7 +239,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("listening on %s: %w", cfg.HTTP, err)
 		}
-		h.web = append(h.web, webServer{lis: lis, srv: &http.Server{Handler: h.httpHandler(false), ReadHeaderTimeout: 10 * time.Second}})
+		h.web = append(h.web, webServer{lis: lis, srv: h.httpServer(h.httpHandler(false))})
 	}
 	if cfg.HTTPS != "" {
 		lis, err := net.Listen("tcp", cfg.HTTPS)
@@ -228,8 +252,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 			// the operator's.
 			ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12,
 		}
-		h.web = append(h.web, webServer{lis: tls.NewListener(lis, tlsCfg), tls: true,
-			srv: &http.Server{Handler: h.httpHandler(true), ReadHeaderTimeout: 10 * time.Second}})
+		h.web = append(h.web, webServer{lis: tls.NewListener(lis, tlsCfg), tls: true, srv: h.httpServer(h.httpHandler(true))})
 	}
 	return h, nil
 }
@@ -245,6 +268,9 @@ func (h *Hub) ReloadDirectory(ctx context.Context) error {
 		return fmt.Errorf("loading directory: %w", err)
 	}
 	h.dir.Store(d)
+	if h.auth != nil {
+		h.auth.Invalidate()
+	}
 	return nil
 }
 
@@ -257,7 +283,9 @@ func (h *Hub) ReloadTrust() error {
 	}
 	snap := h.trust.Snapshot()
 	h.log.Info("trust store reloaded", "roots", len(snap.Certificates), "crls", len(snap.CRLs))
-	return h.loadOperators()
+	err := h.loadOperators()
+	h.auth.Invalidate()
+	return err
 }
 
 // loadOperators reads the operator certificates of D/operators.
@@ -292,6 +320,16 @@ func (h *Hub) Admin() *admin.Service { return h.admin }
 
 // Addr is the gRPC listen address.
 func (h *Hub) Addr() string { return h.lis.Addr().String() }
+
+// httpServer is an HTTP server for handler with the configured timeouts,
+// so that a slow or idle client cannot hold a connection for ever.
+func (h *Hub) httpServer(handler http.Handler) *http.Server {
+	lim := h.cfg.Overload
+	nonNegative := func(d time.Duration) time.Duration { return max(d, 0) }
+	return &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: nonNegative(lim.HTTPReadTimeout), WriteTimeout: nonNegative(lim.HTTPWriteTimeout),
+		IdleTimeout: nonNegative(lim.HTTPIdleTimeout)}
+}
 
 // webServer is one of the hub's HTTP listeners.
 type webServer struct {

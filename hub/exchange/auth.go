@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"google.golang.org/grpc"
@@ -51,6 +52,9 @@ type Authenticator struct {
 	// agencies never call these.
 	AdminPrefix string
 	IsOperator  func(*x509.Certificate) bool
+
+	mu      sync.Mutex
+	changed chan struct{} // closed by Invalidate
 }
 
 func (a *Authenticator) authenticate(ctx context.Context, method string) (context.Context, error) {
@@ -68,23 +72,68 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated,
 			"cần chứng thư số của cơ quan để kết nối trục (a client certificate issued by the province CA is required)"))
 	}
-	cert := ti.State.VerifiedChains[0][0]
-	if a.Revoked != nil && a.Revoked(cert) {
-		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated,
-			"chứng thư số %q đã bị thu hồi (client certificate revoked)", cert.Subject.CommonName))
-	}
-	if a.AdminPrefix != "" && strings.HasPrefix(method, a.AdminPrefix) {
-		if a.IsOperator == nil || !a.IsOperator(cert) {
-			return nil, toStatus(lienthong.Errorf(lienthong.KindPermission,
-				"chứng thư %q không có quyền quản trị trục (only the hub's operators may call this)", cert.Subject.CommonName))
-		}
-		return context.WithValue(ctx, callerKey{}, caller{cert: cert}), nil
-	}
-	agency, err := a.Directory.Load().Authenticate(cert)
+	c, err := a.authorize(ti.State.VerifiedChains[0][0], method)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return context.WithValue(ctx, callerKey{}, caller{agency: agency, cert: cert}), nil
+	return context.WithValue(ctx, callerKey{}, c), nil
+}
+
+// authorize is the one check of a verified client certificate: not
+// revoked, an operator's for the admin service, otherwise bound to an
+// active agency of the current directory.
+func (a *Authenticator) authorize(cert *x509.Certificate, method string) (caller, error) {
+	if a.Revoked != nil && a.Revoked(cert) {
+		return caller{}, lienthong.Errorf(lienthong.KindUnauthenticated,
+			"chứng thư số %q đã bị thu hồi (client certificate revoked)", cert.Subject.CommonName)
+	}
+	if a.AdminPrefix != "" && strings.HasPrefix(method, a.AdminPrefix) {
+		if a.IsOperator == nil || !a.IsOperator(cert) {
+			return caller{}, lienthong.Errorf(lienthong.KindPermission,
+				"chứng thư %q không có quyền quản trị trục (only the hub's operators may call this)", cert.Subject.CommonName)
+		}
+		return caller{cert: cert}, nil
+	}
+	agency, err := a.Directory.Load().Authenticate(cert)
+	if err != nil {
+		return caller{}, err
+	}
+	return caller{agency: agency, cert: cert}, nil
+}
+
+// Recheck authorises an agency's call again, against the trust store and
+// directory in force now: a long stream calls it so that a revoked
+// certificate or a suspended agency loses it within seconds. It returns a
+// domain error (Unauthenticated, PermissionDenied) when the caller no
+// longer may call.
+func (a *Authenticator) Recheck(ctx context.Context) error {
+	c, ok := ctx.Value(callerKey{}).(caller)
+	if !ok || c.cert == nil {
+		return lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated")
+	}
+	_, err := a.authorize(c.cert, "")
+	return err
+}
+
+// Changed returns a channel closed at the next Invalidate.
+func (a *Authenticator) Changed() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.changed == nil {
+		a.changed = make(chan struct{})
+	}
+	return a.changed
+}
+
+// Invalidate tells open streams to re-check their callers now: the trust
+// store or the directory has changed.
+func (a *Authenticator) Invalidate() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.changed != nil {
+		close(a.changed)
+		a.changed = nil
+	}
 }
 
 // Unary is the unary server interceptor.

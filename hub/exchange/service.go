@@ -22,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
+	"github.com/lienthong/lienthong/hub/limit"
 	"github.com/lienthong/lienthong/hub/quarantine"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -116,13 +117,21 @@ type Config struct {
 	// Now is the clock for declarations and for checking the dates of
 	// documents sent; nil means time.Now.
 	Now func() time.Time
+	// Overload holds the per-agency stream caps, the upload idle
+	// deadline and budget, and the Receive re-check interval (zero
+	// fields: limit.Defaults).
+	Overload limit.Config
+	// Authenticator re-checks the callers of long Receive streams; nil
+	// checks them only when the stream opens.
+	Authenticator *Authenticator
 }
 
 // Service implements lienthongv1.ExchangeServiceServer.
 type Service struct {
 	lienthongv1.UnimplementedExchangeServiceServer
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	guard *guard
 }
 
 var _ lienthongv1.ExchangeServiceServer = (*Service)(nil)
@@ -138,7 +147,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Logger}
+	return &Service{cfg: cfg, log: cfg.Logger, guard: newGuard(cfg.Overload, cfg.Authenticator)}
 }
 
 // Register adds the service to a gRPC server.
@@ -161,6 +170,11 @@ func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any
 // Send implements the client-streaming upload.
 func (s *Service) Send(stream lienthongv1.ExchangeService_SendServer) error {
 	ctx := stream.Context()
+	stream, done, err := s.guardSend(stream)
+	if err != nil {
+		return s.refuse(ctx, "Send", err)
+	}
+	defer done()
 	resp, msgID, err := s.send(ctx, stream)
 	if err != nil {
 		return s.refuse(ctx, "Send", err, "message_id", msgID)
@@ -205,6 +219,11 @@ func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_S
 		return nil, env.GetMessageId(), err
 	}
 
+	release, err := s.reserveUpload(env)
+	if err != nil {
+		return nil, env.GetMessageId(), err
+	}
+	defer release()
 	refs, err := s.receiveFiles(stream, env)
 	if err != nil {
 		return nil, env.GetMessageId(), err
@@ -364,6 +383,11 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 		return s.refuse(ctx, "Receive", lienthong.Errorf(lienthong.KindPermission,
 			"cơ quan %s không được đọc hộp thư đến của %s (may read only its own inbox)", caller.GetCode(), req.GetAgency()))
 	}
+	release, err := s.guardReceive(caller.GetCode())
+	if err != nil {
+		return s.refuse(ctx, "Receive", err)
+	}
+	defer release()
 	notify, cancel := s.cfg.Store.Subscribe(caller.GetCode())
 	defer cancel()
 	sent := make(map[string]bool)
@@ -376,6 +400,9 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 		for _, id := range ids {
 			if sent[id] {
 				continue
+			}
+			if err := s.recheck(ctx); err != nil {
+				return s.refuse(ctx, "Receive", err)
 			}
 			if err := s.deliver(ctx, stream, id, buf); err != nil {
 				return s.refuse(ctx, "Receive", err, "message_id", id)
@@ -400,12 +427,8 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 		if !req.GetWait() {
 			return nil
 		}
-		select {
-		case <-notify:
-		case <-ctx.Done():
-			return nil
-		case <-s.cfg.Stopping:
-			return toStatus(lienthong.Errorf(lienthong.KindUnavailable, "trục đang dừng để bảo trì; hãy kết nối lại (hub shutting down)"))
+		if more, err := s.awaitDelivery(ctx, notify); !more {
+			return err
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
+	"github.com/lienthong/lienthong/hub/limit"
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/quarantine"
@@ -44,6 +45,8 @@ Cách dùng / usage:
                 --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
                (kill -HUP: đọc lại chứng thư gốc, CRL trong D/trust và chứng thư vận hành D/operators)
                (--scrub-rate BYTE/S: kiểm tra nền mã băm các tệp đã lưu, mặc định 4 MiB/s; 0 tắt)
+               (giới hạn chống quá tải: --max-sends-per-agency, --max-receives-per-agency, --send-idle,
+                --max-upload-bytes, --max-anonymous-conns, … xem lthub serve -h)
   lthub agency list     --dir D             danh bạ cơ quan
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan (có hiệu lực ngay)
   lthub agency activate --dir D CODE        cho phép liên thông lại
@@ -133,6 +136,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	unsigned := fs.String("unsigned", "refuse", "văn bản chưa ký số: refuse (từ chối) hoặc flag (nhận và đánh dấu)")
 	scrubRate := fs.Int64("scrub-rate", quarantine.DefaultScrubRate, "tốc độ đọc kiểm tra tệp lưu trên trục (byte/giây); 0: không kiểm tra nền")
+	overload := limit.Defaults()
+	overload.AddFlags(fs)
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
@@ -149,7 +154,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
-		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate})
+		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload})
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,8 @@ func codeOf(k lienthong.Kind) codes.Code {
 		return codes.ResourceExhausted
 	case lienthong.KindUnavailable:
 		return codes.Unavailable
+	case lienthong.KindDeadline:
+		return codes.DeadlineExceeded
 	default:
 		return codes.Internal
 	}

@@ -198,10 +198,10 @@ type hubProcess struct {
 }
 
 // startHubProcess runs `lthub serve` (this test binary acting as lthub) on
-// listen and waits until it serves.
-func startHubProcess(t *testing.T, dir, listen string) *hubProcess {
+// listen, with more flags if given, and waits until it serves.
+func startHubProcess(t *testing.T, dir, listen string, flags ...string) *hubProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--dir", dir, "--listen", listen)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--dir", dir, "--listen", listen}, flags...)...)
 	cmd.Env = append(os.Environ(), "LIENTHONG_E2E_AS_LTHUB=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
