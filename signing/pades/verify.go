@@ -43,6 +43,9 @@ type VerifyOptions struct {
 	// Roots are the trust anchors; nil trusts nothing (never the system
 	// pool), so every chain is reported untrusted.
 	Roots *x509.CertPool
+	// Intermediates help build chains from a signer to Roots, besides the
+	// certificates the signature carries; they are not anchors.
+	Intermediates []*x509.Certificate
 	// CRLs are checked for every certificate of a chain; a CRL counts only
 	// if its signature verifies against the issuer in that chain.
 	CRLs []*x509.RevocationList
@@ -596,6 +599,9 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 	}
 
 	inter := x509.NewCertPool()
+	for _, c := range opts.Intermediates {
+		inter.AddCert(c)
+	}
 	for _, c := range s.cms.certs {
 		if c != leaf {
 			inter.AddCert(c)
