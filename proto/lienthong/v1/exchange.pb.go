@@ -1098,8 +1098,13 @@ type Verification struct {
 	Verdict                string              `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
 	EnvelopeSignatureValid bool                `protobuf:"varint,2,opt,name=envelope_signature_valid,json=envelopeSignatureValid,proto3" json:"envelope_signature_valid,omitempty"`
 	Files                  []*FileVerification `protobuf:"bytes,3,rep,name=files,proto3" json:"files,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// EN 319 102-1 indication of the document, the worst of its files':
+	// "TOTAL-PASSED", "TOTAL-FAILED", "INDETERMINATE", or "" when no PDF
+	// signature was checked. An INDETERMINATE document is on the hub only
+	// when it runs with `--indeterminate flag`.
+	Indication    string `protobuf:"bytes,4,opt,name=indication,proto3" json:"indication,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Verification) Reset() {
@@ -1153,12 +1158,23 @@ func (x *Verification) GetFiles() []*FileVerification {
 	return nil
 }
 
+func (x *Verification) GetIndication() string {
+	if x != nil {
+		return x.Indication
+	}
+	return ""
+}
+
 type FileVerification struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Verdict       string                 `protobuf:"bytes,2,opt,name=verdict,proto3" json:"verdict,omitempty"`
-	Signers       []string               `protobuf:"bytes,3,rep,name=signers,proto3" json:"signers,omitempty"`
-	Detail        string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Verdict string                 `protobuf:"bytes,2,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	Signers []string               `protobuf:"bytes,3,rep,name=signers,proto3" json:"signers,omitempty"`
+	Detail  string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	// The worst indication of the file's signatures.
+	Indication string `protobuf:"bytes,5,opt,name=indication,proto3" json:"indication,omitempty"`
+	// One entry per signature, in signing order.
+	Signatures    []*SignatureVerification `protobuf:"bytes,6,rep,name=signatures,proto3" json:"signatures,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1221,6 +1237,298 @@ func (x *FileVerification) GetDetail() string {
 	return ""
 }
 
+func (x *FileVerification) GetIndication() string {
+	if x != nil {
+		return x.Indication
+	}
+	return ""
+}
+
+func (x *FileVerification) GetSignatures() []*SignatureVerification {
+	if x != nil {
+		return x.Signatures
+	}
+	return nil
+}
+
+// SignatureVerification is the hub's record of one PDF signature: who
+// signed, the outcome and what it rests on, kept as Vietnam's signature
+// validation rules ask (the certificate, the revocation data, the result).
+type SignatureVerification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signature field's fully qualified name.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The signer certificate's subject common name and DN.
+	Signer   string `protobuf:"bytes,2,opt,name=signer,proto3" json:"signer,omitempty"`
+	SignerDn string `protobuf:"bytes,3,opt,name=signer_dn,json=signerDn,proto3" json:"signer_dn,omitempty"`
+	// The time the signer claims (proves nothing by itself).
+	SigningTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=signing_time,json=signingTime,proto3" json:"signing_time,omitempty"`
+	// EN 319 102-1 indication and sub-indication.
+	Indication    string `protobuf:"bytes,5,opt,name=indication,proto3" json:"indication,omitempty"`
+	SubIndication string `protobuf:"bytes,6,opt,name=sub_indication,json=subIndication,proto3" json:"sub_indication,omitempty"`
+	// Reasons, in words a clerk can read.
+	Problems []string `protobuf:"bytes,7,rep,name=problems,proto3" json:"problems,omitempty"`
+	// Objects changed after this signature that no rule allows.
+	Changes []string `protobuf:"bytes,8,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The revocation status of each certificate of the chain below the
+	// anchor, signer first.
+	Revocation []*RevocationCheck `protobuf:"bytes,9,rep,name=revocation,proto3" json:"revocation,omitempty"`
+	// The signer's certificate, DER.
+	Certificate   []byte `protobuf:"bytes,10,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignatureVerification) Reset() {
+	*x = SignatureVerification{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignatureVerification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignatureVerification) ProtoMessage() {}
+
+func (x *SignatureVerification) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignatureVerification.ProtoReflect.Descriptor instead.
+func (*SignatureVerification) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SignatureVerification) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetSigner() string {
+	if x != nil {
+		return x.Signer
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetSignerDn() string {
+	if x != nil {
+		return x.SignerDn
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetSigningTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SigningTime
+	}
+	return nil
+}
+
+func (x *SignatureVerification) GetIndication() string {
+	if x != nil {
+		return x.Indication
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetSubIndication() string {
+	if x != nil {
+		return x.SubIndication
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *SignatureVerification) GetChanges() []string {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *SignatureVerification) GetRevocation() []*RevocationCheck {
+	if x != nil {
+		return x.Revocation
+	}
+	return nil
+}
+
+func (x *SignatureVerification) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+// RevocationCheck is the revocation status of one certificate and the
+// information it rests on.
+type RevocationCheck struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Subject string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Serial number, hexadecimal.
+	Serial string `protobuf:"bytes,2,opt,name=serial,proto3" json:"serial,omitempty"`
+	Issuer string `protobuf:"bytes,3,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// "good", "revoked" or "unknown".
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// "crl", "ocsp" or "none".
+	Source string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	// "trust-store", "dss" or the URL it was fetched from.
+	Origin     string                 `protobuf:"bytes,6,opt,name=origin,proto3" json:"origin,omitempty"`
+	ThisUpdate *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=this_update,json=thisUpdate,proto3" json:"this_update,omitempty"`
+	NextUpdate *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=next_update,json=nextUpdate,proto3" json:"next_update,omitempty"`
+	RevokedAt  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	// RFC 5280 reason code when revoked.
+	Reason   int32    `protobuf:"varint,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	Problems []string `protobuf:"bytes,11,rep,name=problems,proto3" json:"problems,omitempty"`
+	// SHA-256 of the CRL or OCSP response used, and the DER itself when it
+	// is small (OCSP responses, CRLs up to 16 KiB); large CRLs are kept by
+	// digest so that every document does not carry a copy.
+	DataSha256    []byte `protobuf:"bytes,12,opt,name=data_sha256,json=dataSha256,proto3" json:"data_sha256,omitempty"`
+	Data          []byte `protobuf:"bytes,13,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevocationCheck) Reset() {
+	*x = RevocationCheck{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevocationCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevocationCheck) ProtoMessage() {}
+
+func (x *RevocationCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevocationCheck.ProtoReflect.Descriptor instead.
+func (*RevocationCheck) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RevocationCheck) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetThisUpdate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ThisUpdate
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetNextUpdate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextUpdate
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetReason() int32 {
+	if x != nil {
+		return x.Reason
+	}
+	return 0
+}
+
+func (x *RevocationCheck) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetDataSha256() []byte {
+	if x != nil {
+		return x.DataSha256
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 type ReceiveRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// If set, must equal the caller's own code: a node reads only its inbox.
@@ -1233,7 +1541,7 @@ type ReceiveRequest struct {
 
 func (x *ReceiveRequest) Reset() {
 	*x = ReceiveRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1553,7 @@ func (x *ReceiveRequest) String() string {
 func (*ReceiveRequest) ProtoMessage() {}
 
 func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1566,7 @@ func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReceiveRequest) GetAgency() string {
@@ -1287,7 +1595,7 @@ type DeliveryHeader struct {
 
 func (x *DeliveryHeader) Reset() {
 	*x = DeliveryHeader{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1607,7 @@ func (x *DeliveryHeader) String() string {
 func (*DeliveryHeader) ProtoMessage() {}
 
 func (x *DeliveryHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1620,7 @@ func (x *DeliveryHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryHeader.ProtoReflect.Descriptor instead.
 func (*DeliveryHeader) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeliveryHeader) GetEnvelope() *SignedEnvelope {
@@ -1346,7 +1654,7 @@ type DeliveryEnd struct {
 
 func (x *DeliveryEnd) Reset() {
 	*x = DeliveryEnd{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1666,7 @@ func (x *DeliveryEnd) String() string {
 func (*DeliveryEnd) ProtoMessage() {}
 
 func (x *DeliveryEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1679,7 @@ func (x *DeliveryEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryEnd.ProtoReflect.Descriptor instead.
 func (*DeliveryEnd) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeliveryEnd) GetMessageId() string {
@@ -1393,7 +1701,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1713,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1726,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Notification) GetReceipt() *Receipt {
@@ -1443,7 +1751,7 @@ type ReceiveResponse struct {
 
 func (x *ReceiveResponse) Reset() {
 	*x = ReceiveResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1763,7 @@ func (x *ReceiveResponse) String() string {
 func (*ReceiveResponse) ProtoMessage() {}
 
 func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1776,7 @@ func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReceiveResponse) GetPart() isReceiveResponse_Part {
@@ -1554,7 +1862,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1874,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1887,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AckRequest) GetMessageId() string {
@@ -1605,7 +1913,7 @@ type AckResponse struct {
 
 func (x *AckResponse) Reset() {
 	*x = AckResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1925,7 @@ func (x *AckResponse) String() string {
 func (*AckResponse) ProtoMessage() {}
 
 func (x *AckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1938,7 @@ func (x *AckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
 func (*AckResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AckResponse) GetReceipt() *Receipt {
@@ -1649,7 +1957,7 @@ type TrackRequest struct {
 
 func (x *TrackRequest) Reset() {
 	*x = TrackRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1969,7 @@ func (x *TrackRequest) String() string {
 func (*TrackRequest) ProtoMessage() {}
 
 func (x *TrackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1982,7 @@ func (x *TrackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackRequest.ProtoReflect.Descriptor instead.
 func (*TrackRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TrackRequest) GetMessageId() string {
@@ -1696,7 +2004,7 @@ type RecipientStatus struct {
 
 func (x *RecipientStatus) Reset() {
 	*x = RecipientStatus{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +2016,7 @@ func (x *RecipientStatus) String() string {
 func (*RecipientStatus) ProtoMessage() {}
 
 func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +2029,7 @@ func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecipientStatus.ProtoReflect.Descriptor instead.
 func (*RecipientStatus) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RecipientStatus) GetAgency() string {
@@ -1760,7 +2068,7 @@ type TrackResponse struct {
 
 func (x *TrackResponse) Reset() {
 	*x = TrackResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +2080,7 @@ func (x *TrackResponse) String() string {
 func (*TrackResponse) ProtoMessage() {}
 
 func (x *TrackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +2093,7 @@ func (x *TrackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackResponse.ProtoReflect.Descriptor instead.
 func (*TrackResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TrackResponse) GetEnvelope() *SignedEnvelope {
@@ -1836,7 +2144,7 @@ type ReportStatusRequest struct {
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +2156,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +2169,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReportStatusRequest) GetMessageId() string {
@@ -1894,7 +2202,7 @@ type ReportStatusResponse struct {
 
 func (x *ReportStatusResponse) Reset() {
 	*x = ReportStatusResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +2214,7 @@ func (x *ReportStatusResponse) String() string {
 func (*ReportStatusResponse) ProtoMessage() {}
 
 func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +2227,7 @@ func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusResponse.ProtoReflect.Descriptor instead.
 func (*ReportStatusResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReportStatusResponse) GetReceipt() *Receipt {
@@ -1943,7 +2251,7 @@ type Agency struct {
 
 func (x *Agency) Reset() {
 	*x = Agency{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2263,7 @@ func (x *Agency) String() string {
 func (*Agency) ProtoMessage() {}
 
 func (x *Agency) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2276,7 @@ func (x *Agency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agency.ProtoReflect.Descriptor instead.
 func (*Agency) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Agency) GetCode() string {
@@ -2016,7 +2324,7 @@ type ListAgenciesRequest struct {
 
 func (x *ListAgenciesRequest) Reset() {
 	*x = ListAgenciesRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2336,7 @@ func (x *ListAgenciesRequest) String() string {
 func (*ListAgenciesRequest) ProtoMessage() {}
 
 func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2349,7 @@ func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesRequest.ProtoReflect.Descriptor instead.
 func (*ListAgenciesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAgenciesRequest) GetUnder() string {
@@ -2060,7 +2368,7 @@ type ListAgenciesResponse struct {
 
 func (x *ListAgenciesResponse) Reset() {
 	*x = ListAgenciesResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2380,7 @@ func (x *ListAgenciesResponse) String() string {
 func (*ListAgenciesResponse) ProtoMessage() {}
 
 func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2393,7 @@ func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesResponse.ProtoReflect.Descriptor instead.
 func (*ListAgenciesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListAgenciesResponse) GetAgencies() []*Agency {
@@ -2108,7 +2416,7 @@ type DeclareRequest struct {
 
 func (x *DeclareRequest) Reset() {
 	*x = DeclareRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2120,7 +2428,7 @@ func (x *DeclareRequest) String() string {
 func (*DeclareRequest) ProtoMessage() {}
 
 func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2133,7 +2441,7 @@ func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareRequest.ProtoReflect.Descriptor instead.
 func (*DeclareRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeclareRequest) GetKind() DeclarationKind {
@@ -2181,7 +2489,7 @@ type DeclareResponse struct {
 
 func (x *DeclareResponse) Reset() {
 	*x = DeclareResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2501,7 @@ func (x *DeclareResponse) String() string {
 func (*DeclareResponse) ProtoMessage() {}
 
 func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2514,7 @@ func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareResponse.ProtoReflect.Descriptor instead.
 func (*DeclareResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeclareResponse) GetDuplicate() bool {
@@ -2280,16 +2588,60 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12'\n" +
 	"\x0fenvelope_sha256\x18\a \x01(\fR\x0eenvelopeSha256\x12\x16\n" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
-	"\x06sender\x18\t \x01(\tR\x06sender\"\x98\x01\n" +
+	"\x06sender\x18\t \x01(\tR\x06sender\"\xb8\x01\n" +
 	"\fVerification\x12\x18\n" +
 	"\averdict\x18\x01 \x01(\tR\averdict\x128\n" +
 	"\x18envelope_signature_valid\x18\x02 \x01(\bR\x16envelopeSignatureValid\x124\n" +
-	"\x05files\x18\x03 \x03(\v2\x1e.lienthong.v1.FileVerificationR\x05files\"r\n" +
+	"\x05files\x18\x03 \x03(\v2\x1e.lienthong.v1.FileVerificationR\x05files\x12\x1e\n" +
+	"\n" +
+	"indication\x18\x04 \x01(\tR\n" +
+	"indication\"\xd7\x01\n" +
 	"\x10FileVerification\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\averdict\x18\x02 \x01(\tR\averdict\x12\x18\n" +
 	"\asigners\x18\x03 \x03(\tR\asigners\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"<\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12\x1e\n" +
+	"\n" +
+	"indication\x18\x05 \x01(\tR\n" +
+	"indication\x12C\n" +
+	"\n" +
+	"signatures\x18\x06 \x03(\v2#.lienthong.v1.SignatureVerificationR\n" +
+	"signatures\"\xff\x02\n" +
+	"\x15SignatureVerification\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x16\n" +
+	"\x06signer\x18\x02 \x01(\tR\x06signer\x12\x1b\n" +
+	"\tsigner_dn\x18\x03 \x01(\tR\bsignerDn\x12=\n" +
+	"\fsigning_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vsigningTime\x12\x1e\n" +
+	"\n" +
+	"indication\x18\x05 \x01(\tR\n" +
+	"indication\x12%\n" +
+	"\x0esub_indication\x18\x06 \x01(\tR\rsubIndication\x12\x1a\n" +
+	"\bproblems\x18\a \x03(\tR\bproblems\x12\x18\n" +
+	"\achanges\x18\b \x03(\tR\achanges\x12=\n" +
+	"\n" +
+	"revocation\x18\t \x03(\v2\x1d.lienthong.v1.RevocationCheckR\n" +
+	"revocation\x12 \n" +
+	"\vcertificate\x18\n" +
+	" \x01(\fR\vcertificate\"\xc1\x03\n" +
+	"\x0fRevocationCheck\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
+	"\x06serial\x18\x02 \x01(\tR\x06serial\x12\x16\n" +
+	"\x06issuer\x18\x03 \x01(\tR\x06issuer\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\x12\x16\n" +
+	"\x06origin\x18\x06 \x01(\tR\x06origin\x12;\n" +
+	"\vthis_update\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"thisUpdate\x12;\n" +
+	"\vnext_update\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"nextUpdate\x129\n" +
+	"\n" +
+	"revoked_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x12\x16\n" +
+	"\x06reason\x18\n" +
+	" \x01(\x05R\x06reason\x12\x1a\n" +
+	"\bproblems\x18\v \x03(\tR\bproblems\x12\x1f\n" +
+	"\vdata_sha256\x18\f \x01(\fR\n" +
+	"dataSha256\x12\x12\n" +
+	"\x04data\x18\r \x01(\fR\x04data\"<\n" +
 	"\x0eReceiveRequest\x12\x16\n" +
 	"\x06agency\x18\x01 \x01(\tR\x06agency\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\"\xbd\x01\n" +
@@ -2423,7 +2775,7 @@ func file_lienthong_v1_exchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(BusinessType)(0),             // 0: lienthong.v1.BusinessType
 	(Urgency)(0),                  // 1: lienthong.v1.Urgency
@@ -2442,24 +2794,26 @@ var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(*ReceiptBody)(nil),           // 14: lienthong.v1.ReceiptBody
 	(*Verification)(nil),          // 15: lienthong.v1.Verification
 	(*FileVerification)(nil),      // 16: lienthong.v1.FileVerification
-	(*ReceiveRequest)(nil),        // 17: lienthong.v1.ReceiveRequest
-	(*DeliveryHeader)(nil),        // 18: lienthong.v1.DeliveryHeader
-	(*DeliveryEnd)(nil),           // 19: lienthong.v1.DeliveryEnd
-	(*Notification)(nil),          // 20: lienthong.v1.Notification
-	(*ReceiveResponse)(nil),       // 21: lienthong.v1.ReceiveResponse
-	(*AckRequest)(nil),            // 22: lienthong.v1.AckRequest
-	(*AckResponse)(nil),           // 23: lienthong.v1.AckResponse
-	(*TrackRequest)(nil),          // 24: lienthong.v1.TrackRequest
-	(*RecipientStatus)(nil),       // 25: lienthong.v1.RecipientStatus
-	(*TrackResponse)(nil),         // 26: lienthong.v1.TrackResponse
-	(*ReportStatusRequest)(nil),   // 27: lienthong.v1.ReportStatusRequest
-	(*ReportStatusResponse)(nil),  // 28: lienthong.v1.ReportStatusResponse
-	(*Agency)(nil),                // 29: lienthong.v1.Agency
-	(*ListAgenciesRequest)(nil),   // 30: lienthong.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),  // 31: lienthong.v1.ListAgenciesResponse
-	(*DeclareRequest)(nil),        // 32: lienthong.v1.DeclareRequest
-	(*DeclareResponse)(nil),       // 33: lienthong.v1.DeclareResponse
-	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
+	(*SignatureVerification)(nil), // 17: lienthong.v1.SignatureVerification
+	(*RevocationCheck)(nil),       // 18: lienthong.v1.RevocationCheck
+	(*ReceiveRequest)(nil),        // 19: lienthong.v1.ReceiveRequest
+	(*DeliveryHeader)(nil),        // 20: lienthong.v1.DeliveryHeader
+	(*DeliveryEnd)(nil),           // 21: lienthong.v1.DeliveryEnd
+	(*Notification)(nil),          // 22: lienthong.v1.Notification
+	(*ReceiveResponse)(nil),       // 23: lienthong.v1.ReceiveResponse
+	(*AckRequest)(nil),            // 24: lienthong.v1.AckRequest
+	(*AckResponse)(nil),           // 25: lienthong.v1.AckResponse
+	(*TrackRequest)(nil),          // 26: lienthong.v1.TrackRequest
+	(*RecipientStatus)(nil),       // 27: lienthong.v1.RecipientStatus
+	(*TrackResponse)(nil),         // 28: lienthong.v1.TrackResponse
+	(*ReportStatusRequest)(nil),   // 29: lienthong.v1.ReportStatusRequest
+	(*ReportStatusResponse)(nil),  // 30: lienthong.v1.ReportStatusResponse
+	(*Agency)(nil),                // 31: lienthong.v1.Agency
+	(*ListAgenciesRequest)(nil),   // 32: lienthong.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),  // 33: lienthong.v1.ListAgenciesResponse
+	(*DeclareRequest)(nil),        // 34: lienthong.v1.DeclareRequest
+	(*DeclareResponse)(nil),       // 35: lienthong.v1.DeclareResponse
+	(*timestamppb.Timestamp)(nil), // 36: google.protobuf.Timestamp
 }
 var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.v1.Envelope.business_type:type_name -> lienthong.v1.BusinessType
@@ -2471,48 +2825,54 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	13, // 6: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
 	15, // 7: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
 	3,  // 8: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
-	34, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
+	36, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
 	16, // 10: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
-	9,  // 11: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
-	13, // 12: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
-	15, // 13: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
-	13, // 14: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
-	18, // 15: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
-	10, // 16: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
-	19, // 17: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
-	20, // 18: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
-	13, // 19: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
-	3,  // 20: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
-	34, // 21: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
-	9,  // 22: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
-	13, // 23: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
-	25, // 24: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
-	15, // 25: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
-	3,  // 26: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
-	13, // 27: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
-	4,  // 28: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
-	5,  // 29: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
-	29, // 30: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
-	6,  // 31: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
-	11, // 32: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
-	17, // 33: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
-	22, // 34: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
-	24, // 35: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
-	30, // 36: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
-	27, // 37: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
-	32, // 38: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
-	12, // 39: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
-	21, // 40: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
-	23, // 41: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
-	26, // 42: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
-	31, // 43: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
-	28, // 44: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
-	33, // 45: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
-	39, // [39:46] is the sub-list for method output_type
-	32, // [32:39] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	17, // 11: lienthong.v1.FileVerification.signatures:type_name -> lienthong.v1.SignatureVerification
+	36, // 12: lienthong.v1.SignatureVerification.signing_time:type_name -> google.protobuf.Timestamp
+	18, // 13: lienthong.v1.SignatureVerification.revocation:type_name -> lienthong.v1.RevocationCheck
+	36, // 14: lienthong.v1.RevocationCheck.this_update:type_name -> google.protobuf.Timestamp
+	36, // 15: lienthong.v1.RevocationCheck.next_update:type_name -> google.protobuf.Timestamp
+	36, // 16: lienthong.v1.RevocationCheck.revoked_at:type_name -> google.protobuf.Timestamp
+	9,  // 17: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
+	13, // 18: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
+	15, // 19: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
+	13, // 20: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
+	20, // 21: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
+	10, // 22: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
+	21, // 23: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
+	22, // 24: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
+	13, // 25: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
+	3,  // 26: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
+	36, // 27: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
+	9,  // 28: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
+	13, // 29: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
+	27, // 30: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
+	15, // 31: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
+	3,  // 32: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
+	13, // 33: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
+	4,  // 34: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
+	5,  // 35: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
+	31, // 36: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
+	6,  // 37: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
+	11, // 38: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
+	19, // 39: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
+	24, // 40: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
+	26, // 41: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
+	32, // 42: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
+	29, // 43: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
+	34, // 44: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
+	12, // 45: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
+	23, // 46: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
+	25, // 47: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
+	28, // 48: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
+	33, // 49: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
+	30, // 50: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
+	35, // 51: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
+	45, // [45:52] is the sub-list for method output_type
+	38, // [38:45] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_exchange_proto_init() }
@@ -2524,7 +2884,7 @@ func file_lienthong_v1_exchange_proto_init() {
 		(*SendRequest_Envelope)(nil),
 		(*SendRequest_Chunk)(nil),
 	}
-	file_lienthong_v1_exchange_proto_msgTypes[14].OneofWrappers = []any{
+	file_lienthong_v1_exchange_proto_msgTypes[16].OneofWrappers = []any{
 		(*ReceiveResponse_Header)(nil),
 		(*ReceiveResponse_Chunk)(nil),
 		(*ReceiveResponse_End)(nil),
@@ -2536,7 +2896,7 @@ func file_lienthong_v1_exchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_exchange_proto_rawDesc), len(file_lienthong_v1_exchange_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
