@@ -2,6 +2,7 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -161,7 +162,7 @@ func FuzzParseCMS(f *testing.F) {
 			s.h = c.digestHash.New()
 			s.hashable = true
 		}
-		s.checkCMS(VerifyOptions{Roots: p.roots}, time.Now())
+		s.checkCMS(context.Background(), VerifyOptions{Roots: p.roots}, time.Now())
 		if s.rep.DigestValid && !bytes.Equal(c.messageDigest, emptySHA256[:]) && c.signedAttrs != nil {
 			t.Fatalf("digest of nothing accepted as %x", c.messageDigest)
 		}

@@ -2,6 +2,7 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/revocation"
 )
 
 // Verdict is the overall outcome of verifying a PDF's signatures.
@@ -26,8 +28,14 @@ const (
 	// last one covers the whole file (earlier ones are covered by later
 	// revisions that only add signatures).
 	VerdictValid Verdict = "valid"
+	// VerdictIndeterminate: no signature failed, but at least one could
+	// not be decided (EN 319 102-1 INDETERMINATE: an untrusted chain, a
+	// certificate outside its validity without proof of existence,
+	// revocation status unknown); the sub-indication says what to do.
+	VerdictIndeterminate Verdict = "indeterminate"
 	// VerdictInvalid: a signature fails a check (digest, CMS signature,
-	// chain, validity, key usage, revocation).
+	// key purpose, revocation), or, with no Revocation checker, any
+	// check including the chain and validity.
 	VerdictInvalid Verdict = "invalid"
 	// VerdictModified: the document was changed after a signature by more
 	// than adding further signatures.
@@ -46,9 +54,16 @@ type VerifyOptions struct {
 	// Intermediates help build chains from a signer to Roots, besides the
 	// certificates the signature carries; they are not anchors.
 	Intermediates []*x509.Certificate
-	// CRLs are checked for every certificate of a chain; a CRL counts only
-	// if its signature verifies against the issuer in that chain.
+	// CRLs are used when Revocation is nil: a checker over them that
+	// accepts an issuer with no CRL at all (the rule before revocation
+	// checking was required).
 	CRLs []*x509.RevocationList
+	// Revocation decides the revocation status of every certificate of
+	// the chain below the anchor (signer and intermediates) from its
+	// CRLs, the PDF's DSS and, if configured, fetched information; a CRL
+	// counts only if its issuer signed it and it is fresh. Unknown status
+	// gives TRY_LATER unless the checker accepts missing information.
+	Revocation *revocation.Checker
 	// Now gives the current time, for signatures that state no signing
 	// time; nil means time.Now.
 	Now func() time.Time
@@ -113,6 +128,9 @@ type SignatureReport struct {
 	// rule allows, with the reason ("12 0 obj (page 1 /Contents): content
 	// stream changed"); empty when nothing forbidden changed.
 	Changes []string `json:"changes,omitempty"`
+	// Revocation is the revocation status of each certificate of the
+	// chain below the anchor, signer first, and what it rests on.
+	Revocation []revocation.Result `json:"revocation,omitempty"`
 
 	// Certificate is the signer's certificate (nil if absent).
 	Certificate *x509.Certificate `json:"-"`
@@ -121,6 +139,10 @@ type SignatureReport struct {
 
 	partial bool // the range leaves out bytes of its own revision
 	end     int64
+
+	notSigner         bool // a CA or TLS-only certificate signed
+	revokedNoPOE      bool // revoked, but the signature may predate it
+	revocationUnknown bool // no fresh revocation information
 }
 
 func (s *SignatureReport) problem(format string, args ...any) {
@@ -138,10 +160,17 @@ func (s *SignatureReport) classify() {
 		set(etsi.TotalFailed, etsi.HashFailure)
 	case !s.SignatureValid:
 		set(etsi.TotalFailed, etsi.SigCryptoFailure)
-	case s.Revoked:
+	case s.Revoked && !s.revokedNoPOE:
 		set(etsi.TotalFailed, etsi.Revoked)
 	case s.partial || (s.ModifiedAfter && !s.CoveredByLaterSignature):
 		set(etsi.TotalFailed, etsi.SigConstraintsFailure)
+	case s.notSigner:
+		// Beyond the standard's table, as SIG_CONSTRAINTS_FAILURE is: no
+		// later information turns a CA's or a TLS key into a document
+		// signer, so the hub's `--indeterminate flag` must not let it in.
+		set(etsi.TotalFailed, etsi.ChainConstraintsFailure)
+	case s.Revoked:
+		set(etsi.Indeterminate, etsi.RevokedNoPOE)
 	case !s.ChainTrusted:
 		set(etsi.Indeterminate, etsi.NoCertificateChainFound)
 	case !s.ValidAtSigningTime && !s.SigningTime.IsZero() && s.Certificate != nil && s.SigningTime.Before(s.Certificate.NotBefore):
@@ -150,6 +179,8 @@ func (s *SignatureReport) classify() {
 		set(etsi.Indeterminate, etsi.OutOfBoundsNoPOE)
 	case !s.KeyUsageOK:
 		set(etsi.Indeterminate, etsi.ChainConstraintsFailure)
+	case s.revocationUnknown:
+		set(etsi.Indeterminate, etsi.TryLater)
 	default:
 		set(etsi.TotalPassed, etsi.None)
 	}
@@ -184,7 +215,13 @@ func VerifyFile(path string, opts VerifyOptions) (*Report, error) {
 // A file that cannot be read as a PDF gives a report with VerdictError and
 // a non-nil error; otherwise the error is nil and the verdict says what was
 // found.
-func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err error) {
+func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (*Report, error) {
+	return VerifyContext(context.Background(), r, size, opts)
+}
+
+// VerifyContext is Verify with a context that bounds the fetching of
+// revocation information (see revocation.Fetcher).
+func VerifyContext(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err error) {
 	rep = &Report{Signatures: []SignatureReport{}}
 	fail := func(err error) (*Report, error) {
 		err = fmt.Errorf("pades: %w", err)
@@ -211,7 +248,7 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 		return fail(err)
 	}
 	for _, s := range sigs {
-		s.checkCMS(opts, now())
+		s.checkCMS(ctx, opts, now())
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].rep.end < sigs[j].rep.end })
 	a := &analyzer{doc: doc, checked: make(map[int]error)}
@@ -245,6 +282,9 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 	}
 	if modified && rep.Verdict == VerdictValid {
 		rep.Verdict = VerdictModified
+	}
+	if rep.Indication == etsi.Indeterminate && (rep.Verdict == VerdictValid || rep.Verdict == VerdictInvalid) {
+		rep.Verdict = VerdictIndeterminate
 	}
 	return rep, nil
 }
@@ -382,6 +422,8 @@ type checkedSig struct {
 	h        hash.Hash
 	hashable bool
 	gapOK    bool
+	// evidence is the revocation information of the PDF's DSS.
+	evidence revocation.Evidence
 }
 
 // checkSignatureSyntax reads the signature dictionary: subfilter, byte
@@ -499,7 +541,7 @@ func hashAll(r io.ReaderAt, size int64, sigs []*checkedSig) error {
 
 // checkCMS verifies the CMS signature, the certificate chain, validity,
 // key usage and revocation.
-func (s *checkedSig) checkCMS(opts VerifyOptions, now time.Time) {
+func (s *checkedSig) checkCMS(ctx context.Context, opts VerifyOptions, now time.Time) {
 	sr := s.rep
 	p := s.cms
 	if p == nil {
@@ -576,10 +618,10 @@ func (s *checkedSig) checkCMS(opts VerifyOptions, now time.Time) {
 		sr.problem("signer certificate is not included in the signature")
 		return
 	}
-	s.checkCertificate(opts, now)
+	s.checkCertificate(ctx, opts, now)
 }
 
-func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
+func (s *checkedSig) checkCertificate(ctx context.Context, opts VerifyOptions, now time.Time) {
 	sr := s.rep
 	leaf := s.cms.signer
 	at := sr.SigningTime
@@ -591,12 +633,7 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 		sr.problem("signing time %s lies in the future", at.Format(time.RFC3339))
 	}
 
-	// Key usage: digitalSignature or nonRepudiation, or no extension.
-	ku := leaf.KeyUsage
-	sr.KeyUsageOK = ku == 0 || ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) != 0
-	if !sr.KeyUsageOK {
-		sr.problem("certificate key usage does not allow signing")
-	}
+	s.checkKeyPurpose()
 
 	inter := x509.NewCertPool()
 	for _, c := range opts.Intermediates {
@@ -645,51 +682,5 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 	case at.After(leaf.NotAfter):
 		sr.problem("certificate expired at signing time")
 	}
-	s.checkRevocation(opts, at)
-}
-
-// checkRevocation looks each certificate of the chain up in the CRLs its
-// issuer signed.
-func (s *checkedSig) checkRevocation(opts VerifyOptions, at time.Time) {
-	sr := s.rep
-	chain := sr.Chain
-	if len(chain) == 0 {
-		// No trusted chain: still report a revocation the issuer (if among
-		// the embedded certificates) stated.
-		chain = []*x509.Certificate{s.cms.signer}
-		for _, c := range s.cms.certs {
-			if c != s.cms.signer && bytes.Equal(c.RawSubject, s.cms.signer.RawIssuer) {
-				chain = append(chain, c)
-				break
-			}
-		}
-	}
-	for i := 0; i+1 < len(chain); i++ {
-		c, issuer := chain[i], chain[i+1]
-		for _, crl := range opts.CRLs {
-			if crl == nil || !bytes.Equal(crl.RawIssuer, c.RawIssuer) {
-				continue
-			}
-			if err := crl.CheckSignatureFrom(issuer); err != nil {
-				sr.problem("CRL of %s has a bad signature; ignored", issuer.Subject.String())
-				continue
-			}
-			for _, e := range crl.RevokedCertificateEntries {
-				if e.SerialNumber == nil || e.SerialNumber.Cmp(c.SerialNumber) != 0 {
-					continue
-				}
-				// Without a trusted timestamp the claimed signing time
-				// is all there is; a compromised key voids it.
-				compromised := e.ReasonCode == 1 || e.ReasonCode == 2
-				if !e.RevocationTime.After(at) || compromised {
-					sr.Revoked = true
-					who := "certificate"
-					if i > 0 {
-						who = "CA certificate " + c.Subject.String()
-					}
-					sr.problem("%s revoked on %s", who, e.RevocationTime.UTC().Format("2006-01-02"))
-				}
-			}
-		}
-	}
+	s.checkRevocationStatus(ctx, opts, at, s.evidence)
 }

@@ -103,9 +103,15 @@ type Result struct {
 	// Problems say why information was not used or is missing, in words
 	// a clerk can act on (e.g. "CRL of X expired on 2025-01-01").
 	Problems []string `json:"problems,omitempty"`
+	// Missing is set with StatusUnknown when no information the issuer
+	// signed was found at all (as opposed to stale or refused information).
+	Missing bool `json:"missing,omitempty"`
+
 	// Raw is the DER of the CRL or OCSP response used, to be kept with the
 	// verification record.
 	Raw []byte `json:"-"`
+
+	authentic bool // the information's signature is the issuer's
 }
 
 // RevokedBy reports whether the certificate counts as revoked for a
@@ -115,7 +121,13 @@ func (r Result) RevokedBy(t time.Time) bool {
 	if r.Status != StatusRevoked {
 		return false
 	}
-	return r.Reason == reasonKeyCompromise || r.Reason == reasonCACompromise || !r.RevokedAt.After(t)
+	return r.KeyCompromised() || !r.RevokedAt.After(t)
+}
+
+// KeyCompromised reports whether the certificate was revoked because its
+// key or its CA's key was compromised.
+func (r Result) KeyCompromised() bool {
+	return r.Status == StatusRevoked && (r.Reason == reasonKeyCompromise || r.Reason == reasonCACompromise)
 }
 
 // Checker decides revocation status. The zero value uses no trust-store
@@ -129,10 +141,24 @@ type Checker struct {
 	Fetcher *Fetcher
 	// Now is the validation time; nil means time.Now.
 	Now func() time.Time
+	// AcceptMissing is the policy for certificates whose issuer published
+	// nothing the checker can find: false (the default) makes them
+	// StatusUnknown (TRY_LATER); true lets a verifier treat a Missing
+	// result as no obstacle. Stale or refused information is never
+	// accepted.
+	AcceptMissing bool
 }
 
 // clockSkew tolerates issuers' clocks running a little ahead.
 const clockSkew = 5 * time.Minute
+
+// Accepted reports whether r is no obstacle to a signature: good, or
+// missing where the policy accepts that.
+func (c *Checker) Accepted(r Result) bool {
+	return r.Status == StatusGood || (r.Status == StatusUnknown && r.Missing && c.acceptMissing())
+}
+
+func (c *Checker) acceptMissing() bool { return c != nil && c.AcceptMissing }
 
 func (c *Checker) now() time.Time {
 	if c != nil && c.Now != nil {
@@ -156,7 +182,9 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 		Issuer: issuer.Subject.String(), Status: StatusUnknown, Source: SourceNone,
 	}
 	var best *Result
+	authentic := false // some information the issuer signed was seen
 	consider := func(r Result) bool {
+		authentic = authentic || r.authentic
 		switch {
 		case r.Status == StatusRevoked:
 			best = &r
@@ -198,8 +226,11 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 			}
 		}
 	}
-	if best == nil && len(res.Problems) == 0 {
-		res.Problems = append(res.Problems, fmt.Sprintf("no CRL or OCSP response from %s", issuer.Subject.String()))
+	if best == nil {
+		res.Missing = !authentic
+		if res.Missing && !c.acceptMissing() {
+			res.Problems = append(res.Problems, fmt.Sprintf("no CRL or OCSP response from %s", issuer.Subject.String()))
+		}
 	}
 	return finish(res, best)
 }
@@ -239,6 +270,7 @@ func checkCRL(crl *x509.RevocationList, origin string, cert, issuer *x509.Certif
 	if err := crl.CheckSignatureFrom(issuer); err != nil {
 		return refuse("bad signature: %v", err)
 	}
+	r.authentic = true
 	if crl.ThisUpdate.After(now.Add(clockSkew)) {
 		return refuse("issued in the future (%s)", crl.ThisUpdate.UTC().Format(time.RFC3339))
 	}
@@ -374,6 +406,7 @@ func checkOCSP(der []byte, origin string, cert, issuer *x509.Certificate, at, no
 	if resp.SerialNumber == nil || resp.SerialNumber.Cmp(cert.SerialNumber) != 0 {
 		return r, false
 	}
+	r.authentic = true
 	if rc := resp.Certificate; rc != nil && !bytes.Equal(rc.Raw, issuer.Raw) {
 		// A delegated responder must be entitled to answer for the issuer.
 		if !slices.Contains(rc.ExtKeyUsage, x509.ExtKeyUsageOCSPSigning) {

@@ -315,3 +315,33 @@ func TestFetcher(t *testing.T) {
 		}
 	})
 }
+
+// TestAcceptMissing: a policy may accept an issuer that publishes nothing,
+// never stale or refused information of its own.
+func TestAcceptMissing(t *testing.T) {
+	p := newPKI(t, nil)
+	stale := p.crl(t, p.inter, p.now.Add(-48*time.Hour), p.now.Add(-24*time.Hour), nil)
+	forged := p.crl(t, p.other, p.now.Add(-time.Hour), p.now.Add(time.Hour), nil)
+	for _, tc := range []struct {
+		name              string
+		crls              []*x509.RevocationList
+		missing, accepted bool
+		problems          int
+	}{
+		{"nothing", nil, true, true, 0},
+		{"only a forged CRL", []*x509.RevocationList{forged}, true, true, 1},
+		{"a stale CRL of the issuer", []*x509.RevocationList{stale}, false, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Checker{CRLs: tc.crls, AcceptMissing: true, Now: func() time.Time { return p.now }}
+			r := c.Check(context.Background(), p.leaf, p.inter.Cert, time.Time{}, Evidence{})
+			if r.Status != StatusUnknown || r.Missing != tc.missing || c.Accepted(r) != tc.accepted || len(r.Problems) != tc.problems {
+				t.Fatalf("status %s missing %v accepted %v problems %q", r.Status, r.Missing, c.Accepted(r), r.Problems)
+			}
+			strict := &Checker{CRLs: tc.crls, Now: c.Now}
+			if strict.Accepted(strict.Check(context.Background(), p.leaf, p.inter.Cert, time.Time{}, Evidence{})) {
+				t.Fatal("accepted without the policy")
+			}
+		})
+	}
+}

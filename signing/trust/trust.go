@@ -123,11 +123,19 @@ func (s *Store) Intermediates() *x509.CertPool {
 // CRLs returns the revocation lists.
 func (s *Store) CRLs() []*x509.RevocationList { return s.snap.Load().CRLs }
 
-// VerifyOptions returns options for pades.Verify using the current state.
+// VerifyOptions returns options for pades.Verify using the current state:
+// its anchors, intermediates and a revocation checker over its CRLs that
+// requires revocation information for every certificate below an anchor.
 func (s *Store) VerifyOptions() pades.VerifyOptions {
 	snap := s.snap.Load()
-	return pades.VerifyOptions{Roots: snap.Roots, Intermediates: snap.Intermediates, CRLs: snap.CRLs, Now: s.now}
+	return pades.VerifyOptions{
+		Roots: snap.Roots, Intermediates: snap.Intermediates, CRLs: snap.CRLs, Now: s.now,
+		Revocation: &revocation.Checker{CRLs: snap.CRLs, Now: s.now},
+	}
 }
+
+// Now returns the store's clock's time.
+func (s *Store) Now() time.Time { return s.now() }
 
 func read(dir string) (*Snapshot, error) {
 	snap := &Snapshot{Roots: x509.NewCertPool(), TSARoots: x509.NewCertPool()}
