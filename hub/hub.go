@@ -68,6 +68,13 @@ type Config struct {
 	// Unsigned says whether unsigned documents are refused (default) or
 	// accepted and flagged.
 	Unsigned policy.Unsigned
+	// Indeterminate says whether documents with an INDETERMINATE
+	// signature are refused (default) or accepted and flagged.
+	Indeterminate policy.Indeterminate
+	// RevocationFetch, if positive, lets the hub fetch the OCSP responses
+	// and CRLs that certificates name, spending at most this long per
+	// document; zero uses only D/trust/crls and what the PDFs carry.
+	RevocationFetch time.Duration
 }
 
 // Hub is a running hub.
@@ -180,7 +187,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	exchange.New(exchange.Config{
 		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
 		Receipts: receipt.NewIssuer(signer, leaf, cfg.Now),
-		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
+		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Indeterminate: cfg.Indeterminate, Fetcher: policy.NewFetcher(cfg.RevocationFetch), Now: cfg.Now},
 		Now:      cfg.Now,
 	}).Register(h.grpc)
 	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger})

@@ -80,6 +80,16 @@ func ParseIndeterminate(s string) (Indeterminate, error) {
 	return 0, fmt.Errorf("indeterminate policy %q: want refuse or flag", s)
 }
 
+// NewFetcher returns a revocation fetcher that spends at most bound per
+// document (each request at most half of it), or nil if bound is not
+// positive: fetching is off by default.
+func NewFetcher(bound time.Duration) *revocation.Fetcher {
+	if bound <= 0 {
+		return nil
+	}
+	return &revocation.Fetcher{Bound: bound, Timeout: bound / 2}
+}
+
 // Verdict of a file that is not a PDF: not checked.
 const verdictNotPDF = "not-pdf"
 
