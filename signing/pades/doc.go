@@ -25,6 +25,10 @@
 // signature is acceptable only when every later revision adds nothing but
 // signatures and a later signature covers the whole file; see Verdict.
 //
+// The PDF syntax (lexer, objects, cross-reference chain, writer) lives in
+// signing/pdf and the CMS layer in signing/cms; this package holds the
+// PAdES rules.
+//
 // Outside tools agree: the tests check this package's signatures with
 // poppler's pdfsig (NSS) and pdfcpu's validator, and verify signatures
 // made by pdfsig.

@@ -134,6 +134,20 @@ func sign(t testing.TB, pdf []byte, opts pades.SignOptions) []byte {
 	return out.Bytes()
 }
 
+// signUnchecked signs without verifying the existing signatures, as an
+// attacker's tool would.
+func signUnchecked(t testing.TB, pdf []byte, opts pades.SignOptions) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := pades.SignUnchecked(&out, bytes.NewReader(pdf), int64(len(pdf)), opts); err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	if !bytes.HasPrefix(out.Bytes(), pdf) {
+		t.Fatal("Sign changed the original bytes")
+	}
+	return out.Bytes()
+}
+
 func verify(t testing.TB, pdf []byte, opts pades.VerifyOptions) *pades.Report {
 	t.Helper()
 	rep, err := pades.Verify(bytes.NewReader(pdf), int64(len(pdf)), opts)

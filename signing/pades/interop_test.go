@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/smallstep/pkcs7"
 
+	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
 )
@@ -339,7 +342,18 @@ func TestSignForeignPDFs(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := verify(t, src, p.verifyOptions())
-			signed := sign(t, src, p.seal.opts(pades.SubFilterCAdES, p.now))
+			// Sign refuses to seal over a broken or locked signature (these
+			// samples have SHA-1 ones and a DocMDP P=1 certification); the
+			// update it would write is checked here all the same.
+			refuse := false
+			for _, b := range before.Signatures {
+				refuse = refuse || b.Indication == etsi.TotalFailed || b.DocMDP == 1
+			}
+			err = pades.Sign(io.Discard, bytes.NewReader(src), int64(len(src)), p.seal.opts(pades.SubFilterCAdES, p.now))
+			if refuse != errors.Is(err, pades.ErrRefused) {
+				t.Errorf("Sign: %v, want refused %v", err, refuse)
+			}
+			signed := signUnchecked(t, src, p.seal.opts(pades.SubFilterCAdES, p.now))
 			rep := verify(t, signed, p.verifyOptions())
 			if len(rep.Signatures) != len(before.Signatures)+1 {
 				t.Fatalf("%d signatures after signing, %d before", len(rep.Signatures), len(before.Signatures))
@@ -348,6 +362,13 @@ func TestSignForeignPDFs(t *testing.T) {
 				a := rep.Signatures[i]
 				// Our update only adds a signature: an earlier signature that
 				// covered its document is now covered by ours.
+				// A certification allowing no changes makes ours one.
+				if b.DocMDP == 1 {
+					if a.CoveredByLaterSignature || len(a.Changes) != 1 || !strings.Contains(a.Changes[0], "DocMDP P=1") {
+						t.Errorf("certified signature %d after signing: %q", i, a.Changes)
+					}
+					continue
+				}
 				if b.CoversWholeDocument && (!a.CoveredByLaterSignature || a.DigestValid != b.DigestValid) {
 					t.Errorf("earlier signature %d after signing: %+v", i, a)
 				}

@@ -3,33 +3,28 @@ package pades
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/lienthong/lienthong/signing/pdf"
 )
 
-// analyzer decides whether the incremental updates after a signature only
-// add signatures. It compares, for every object a later cross-reference
-// section lists, the object before and after that section.
-//
-// Allowed in an update after a signature:
-//   - new objects (new objects only matter through the references old
-//     objects gain, which the rules below restrict);
-//   - the catalog, changed only in /AcroForm or /DSS;
-//   - the AcroForm, changed only in /Fields (grown by signature fields),
-//     /SigFlags, /DR or /DA;
-//   - a page, changed only in /Annots (grown by signature widgets);
-//   - an array object grown only by signature fields or widgets (an
-//     indirect /Fields or /Annots);
-//   - an unsigned signature field that gets its value (/V, /AP);
-//   - the document information dictionary and XMP metadata streams.
-//
-// Anything else, or deleting an object, is a modification.
+// analyzer decides, for each signature that does not cover the whole
+// file, whether what was appended after it is allowed (see differ): the
+// final revision's cross-reference chain must pass through the signed
+// revision's section at its signed offset, every later section must start
+// after the signed bytes, and the difference between the two revisions,
+// walked by use, must be on the allow-list.
 type analyzer struct {
-	doc     *document
-	checked map[int]error // section index -> nil if it only adds signatures
+	doc      *pdf.Document
+	sigs     []*checkedSig // in file order
+	compared int64         // stream bytes compared, for maxDiffBytes
+	sealing  bool          // a signature over the whole file is about to follow
 }
 
-// coverage sets ModifiedAfter and CoveredByLaterSignature of s; every
-// signature's CoversWholeDocument must be set already.
-func (a *analyzer) coverage(s *checkedSig, all []*checkedSig) {
+// coverage sets ModifiedAfter, CoveredByLaterSignature and Changes of s;
+// every signature's CoversWholeDocument must be set already.
+func (a *analyzer) coverage(s *checkedSig) {
 	sr := s.rep
 	if s.ranges == nil {
 		sr.ModifiedAfter = true
@@ -41,316 +36,167 @@ func (a *analyzer) coverage(s *checkedSig, all []*checkedSig) {
 		// partial; there is nothing a later revision could cover.
 		return
 	}
-	// A later signature must cover the whole file, be intact, and every
-	// section after this signature must only add signatures.
+	// A later, intact signature must cover the whole file (or be about to).
 	var last *checkedSig
-	for _, t := range all {
+	for _, t := range a.sigs {
 		if t.rep.CoversWholeDocument {
 			last = t
 		}
 	}
-	reason := ""
-	switch {
-	case last == nil || last == s:
-		reason = "document changed after this signature"
-	case !last.rep.DigestValid:
-		reason = "document changed after this signature"
-	default:
-		later := 0
-		for k, sec := range a.doc.sections {
-			if sec.offset < sr.end {
-				continue
-			}
-			later++
-			if err := a.onlySignatures(k); err != nil {
-				reason = fmt.Sprintf("document changed after this signature (%v)", err)
-				break
-			}
-		}
-		if later == 0 && reason == "" {
-			reason = "document changed after this signature"
-		}
+	if !a.sealing && (last == nil || last == s || !last.rep.DigestValid) {
+		sr.problem("document changed after this signature")
+		return
 	}
-	if reason != "" {
-		sr.problem("%s", reason)
+	sr.Changes = a.changesAfter(s)
+	if len(sr.Changes) > 0 {
+		more := ""
+		if len(sr.Changes) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(sr.Changes)-1)
+		}
+		sr.problem("document changed after this signature: %s%s", sr.Changes[0], more)
 		return
 	}
 	sr.CoveredByLaterSignature = true
 }
 
-// onlySignatures reports (as a non-nil error) the first change in section
-// k that is not part of adding a signature.
-func (a *analyzer) onlySignatures(k int) error {
-	if err, ok := a.checked[k]; ok {
-		return err
-	}
-	err := a.checkSection(k)
-	a.checked[k] = err
-	return err
-}
-
-func (a *analyzer) checkSection(k int) error {
-	sec := a.doc.sections[k]
-	if k+1 >= len(a.doc.sections) {
-		return fmt.Errorf("no earlier revision")
-	}
-	oldV := &view{d: a.doc, k: k + 1}
-	newV := &view{d: a.doc, k: k}
-	info := map[int]bool{}
-	for _, tr := range []*dict{oldV.trailer(), newV.trailer()} {
-		if r, ok := tr.get("Info").(ref); ok {
-			info[r.num] = true
-		}
-	}
-	if or, ok := oldV.trailer().get("Root").(ref); ok {
-		if nr, ok := newV.trailer().get("Root").(ref); !ok || nr != or {
-			return fmt.Errorf("document catalog replaced")
-		}
-	}
-	for _, num := range sortedNums(sec.entries) {
-		e := sec.entries[num]
-		_, existed := oldV.lookup(num)
-		if e.kind == 0 {
-			if existed {
-				return fmt.Errorf("object %d deleted", num)
-			}
-			continue
-		}
-		if !existed || (sec.stream && num == sec.selfNum) {
-			continue
-		}
-		oldObj, err := oldV.get(num, 0)
-		if err != nil {
-			return fmt.Errorf("object %d: %w", num, err)
-		}
-		newObj, err := newV.get(num, 0)
-		if err != nil {
-			return fmt.Errorf("object %d: %w", num, err)
-		}
-		if a.equal(oldObj, newObj, 0) {
-			continue
-		}
-		if info[num] {
-			continue
-		}
-		if err := a.allowedChange(num, oldObj, newObj, newV); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (a *analyzer) allowedChange(num int, oldObj, newObj object, newV *view) error {
-	switch o := oldObj.(type) {
-	case *dict:
-		n, ok := newObj.(*dict)
-		if !ok {
-			return fmt.Errorf("object %d changed type", num)
-		}
-		switch {
-		case o.name("Type") == "Catalog":
-			if !a.equalExcept(o, n, "AcroForm", "DSS") {
-				return fmt.Errorf("document catalog changed")
-			}
-			if od, ok := o.get("AcroForm").(*dict); ok {
-				nd, ok := n.get("AcroForm").(*dict)
-				if !ok {
-					return fmt.Errorf("form changed")
-				}
-				return a.acroFormChange(od, nd, newV)
-			}
-			return nil
-		case o.name("Type") == "Page":
-			if !a.equalExcept(o, n, "Annots") {
-				return fmt.Errorf("page object %d changed", num)
-			}
-			return a.grownBySignatures(o.get("Annots"), n.get("Annots"), newV, "annotations of page object")
-		case o.get("Fields") != nil:
-			return a.acroFormChange(o, n, newV)
-		case o.name("FT") == "Sig" && o.get("V") == nil:
-			if !a.equalExcept(o, n, "V", "AP") {
-				return fmt.Errorf("signature field object %d changed", num)
-			}
-			return nil
-		}
-		return fmt.Errorf("object %d changed", num)
-	case array:
-		return a.grownBySignatures(o, newObj, newV, fmt.Sprintf("array object %d", num))
-	case *stream:
-		if o.dict.name("Type") == "Metadata" {
-			return nil
-		}
-		return fmt.Errorf("stream object %d changed", num)
-	}
-	return fmt.Errorf("object %d changed", num)
-}
-
-func (a *analyzer) acroFormChange(o, n *dict, newV *view) error {
-	if !a.equalExcept(o, n, "Fields", "SigFlags", "DR", "DA") {
-		return fmt.Errorf("form dictionary changed")
-	}
-	return a.grownBySignatures(o.get("Fields"), n.get("Fields"), newV, "form fields")
-}
-
-// grownBySignatures accepts oldV -> newV when both are the same reference
-// (the array object itself is checked on its own), or arrays where every
-// old element remains and every added one is a signature field or widget.
-func (a *analyzer) grownBySignatures(oldV, newV object, v *view, what string) error {
-	if or, ok := oldV.(ref); ok {
-		if nr, ok := newV.(ref); ok && or == nr {
-			return nil
-		}
-	}
-	oldA, _ := oldV.(array)
-	if oldV != nil && oldA == nil {
-		if r, ok := oldV.(ref); ok {
-			// An indirect array replaced by a direct one: compare contents
-			// as of the previous revision.
-			prev := &view{d: a.doc, k: v.k + 1}
-			oldA, _ = prev.array(r)
-		} else {
-			return fmt.Errorf("%s changed", what)
-		}
-	}
-	newA, err := v.array(newV)
+// changesAfter lists the forbidden changes between the revision s signed
+// and the final one.
+func (a *analyzer) changesAfter(s *checkedSig) []string {
+	k, err := a.signedSection(s.rep.end)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return []string{err.Error()}
 	}
-	remaining := make(map[ref]int)
-	for _, x := range newA {
-		if r, ok := x.(ref); ok {
-			remaining[r]++
+	if k == 0 {
+		return []string{fmt.Sprintf("bytes %d to %d: appended after the signature without a cross-reference section", s.rep.end, a.doc.Size)}
+	}
+	d := &differ{
+		a:       a,
+		oldV:    &pdf.View{Doc: a.doc, K: k},
+		newV:    a.doc.Latest(),
+		end:     s.rep.end,
+		perm:    a.permissions(s),
+		visited: make(map[visitKey]bool),
+		same:    make(map[int]bool),
+		named:   make(map[string]bool),
+	}
+	return d.run()
+}
+
+// signedSection returns the index, in the final chain, of the
+// cross-reference section the signed bytes end with (the startxref before
+// end). Every section newer than it must start at or after end.
+func (a *analyzer) signedSection(end int64) (int, error) {
+	n := min(end, 1024)
+	buf := make([]byte, n)
+	if _, err := a.doc.R.ReadAt(buf, end-n); err != nil && err != io.EOF {
+		return 0, fmt.Errorf("cross-reference chain: reading the signed revision: %w", err)
+	}
+	i := bytes.LastIndex(buf, []byte("startxref"))
+	if i < 0 {
+		return 0, fmt.Errorf("cross-reference chain: the signed bytes do not end with startxref")
+	}
+	f := bytes.Fields(buf[i+len("startxref"):])
+	var x int64 = -1
+	if len(f) > 0 {
+		if v, err := strconv.ParseInt(string(f[0]), 10, 64); err == nil {
+			x = v
 		}
 	}
-	for _, x := range oldA {
-		r, ok := x.(ref)
+	for k, sec := range a.doc.Sections {
+		if sec.Offset != x {
+			continue
+		}
+		for j := 0; j < k; j++ {
+			if off := a.doc.Sections[j].Offset; off < end {
+				return 0, fmt.Errorf("cross-reference section at offset %d: lies inside the signed bytes (a hidden update)", off)
+			}
+		}
+		return k, nil
+	}
+	return 0, fmt.Errorf("cross-reference chain: skips the signed revision's section at offset %d (/Prev re-routed)", x)
+}
+
+// permissions collects the DocMDP level and FieldMDP locks that apply to
+// changes after s: those of s and of every signature before it.
+func (a *analyzer) permissions(s *checkedSig) *permissions {
+	p := &permissions{}
+	v := a.doc.Latest()
+	for _, t := range a.sigs {
+		if t.rep.end > s.rep.end {
+			break
+		}
+		if lvl := docMDP(v, t.found.dict); lvl > 0 && p.docMDP == 0 {
+			p.docMDP, p.certifier = lvl, t.rep.Field
+		}
+		p.locks = append(p.locks, fieldLocks(v, t)...)
+	}
+	return p
+}
+
+// transforms returns the signature references (/Reference) of a
+// signature dictionary with the given /TransformMethod.
+func transforms(v *pdf.View, sig *pdf.Dict, method pdf.Name) []*pdf.Dict {
+	refs, err := v.Array(sig.Get("Reference"))
+	if err != nil {
+		return nil
+	}
+	var out []*pdf.Dict
+	for i, r := range refs {
+		if i >= 8 {
+			break
+		}
+		d, err := v.Dict(r)
+		if err != nil || d == nil || d.Name("TransformMethod") != method {
+			continue
+		}
+		params, err := v.Dict(d.Get("TransformParams"))
+		if err != nil || params == nil {
+			params = pdf.NewDict()
+		}
+		out = append(out, params)
+	}
+	return out
+}
+
+// docMDP returns the /P of a certification signature's DocMDP transform
+// (2 when absent, as ISO 32000-1 12.8.2.2 says), or 0.
+func docMDP(v *pdf.View, sig *pdf.Dict) int {
+	for _, params := range transforms(v, sig, "DocMDP") {
+		p, ok := params.Get("P").(int64)
 		if !ok {
-			return fmt.Errorf("%s changed", what)
+			return 2
 		}
-		if remaining[r] == 0 {
-			return fmt.Errorf("%s lost an entry", what)
+		if p < 1 || p > 3 {
+			return 1 // an unknown level: the strictest
 		}
-		remaining[r]--
+		return int(p)
 	}
-	for r, n := range remaining {
-		if n == 0 {
-			continue
-		}
-		if !a.isSignatureField(r, v) {
-			return fmt.Errorf("%s gained object %d, which is not a signature", what, r.num)
-		}
-	}
-	if len(newA) != len(oldA)+countRemaining(remaining) {
-		return fmt.Errorf("%s changed", what)
-	}
-	return nil
+	return 0
 }
 
-func countRemaining(m map[ref]int) int {
-	n := 0
-	for _, c := range m {
-		n += c
-	}
-	return n
-}
-
-// isSignatureField reports whether r is a signature field or a widget of
-// one (its /FT, or its parent's, is /Sig).
-func (a *analyzer) isSignatureField(r ref, v *view) bool {
-	var obj object = r
-	for i := 0; i < 8; i++ {
-		d, err := v.dict(obj)
-		if err != nil || d == nil {
-			return false
-		}
-		if ft := d.name("FT"); ft != "" {
-			return ft == "Sig"
-		}
-		obj = d.get("Parent")
-		if obj == nil {
-			return false
+// fieldLocks returns the FieldMDP locks of signature t: its field's /Lock
+// and its FieldMDP transforms.
+func fieldLocks(v *pdf.View, t *checkedSig) []fieldLock {
+	var params []*pdf.Dict
+	if t.found.fieldDict != nil {
+		if l, err := v.Dict(t.found.fieldDict.Get("Lock")); err == nil && l != nil {
+			params = append(params, l)
 		}
 	}
-	return false
-}
-
-func (a *analyzer) equalExcept(o, n *dict, keys ...name) bool {
-	skip := func(k name) bool {
-		for _, s := range keys {
-			if s == k {
-				return true
+	params = append(params, transforms(v, t.found.dict, "FieldMDP")...)
+	var out []fieldLock
+	for _, p := range params {
+		l := fieldLock{by: t.rep.Field, action: p.Name("Action"), fields: make(map[string]bool)}
+		fs, _ := v.Array(p.Get("Fields"))
+		for i, f := range fs {
+			if i >= maxFieldNodes {
+				break
+			}
+			if s, ok := f.(*pdf.String); ok {
+				l.fields[pdf.DecodeText(s.Bytes)] = true
 			}
 		}
-		return false
+		out = append(out, l)
 	}
-	count := 0
-	for _, k := range o.keys {
-		if skip(k) {
-			continue
-		}
-		count++
-		nv, ok := n.m[k]
-		if !ok || !a.equal(o.m[k], nv, 1) {
-			return false
-		}
-	}
-	for _, k := range n.keys {
-		if !skip(k) {
-			count--
-		}
-	}
-	return count == 0
-}
-
-// equal compares two direct objects; references are compared as
-// references, strings by value.
-func (a *analyzer) equal(x, y object, depth int) bool {
-	if depth > maxDepth {
-		return false
-	}
-	switch x := x.(type) {
-	case *dict:
-		y, ok := y.(*dict)
-		if !ok || len(x.m) != len(y.m) {
-			return false
-		}
-		for k, xv := range x.m {
-			yv, ok := y.m[k]
-			if !ok || !a.equal(xv, yv, depth+1) {
-				return false
-			}
-		}
-		return true
-	case array:
-		y, ok := y.(array)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !a.equal(x[i], y[i], depth+1) {
-				return false
-			}
-		}
-		return true
-	case *pdfString:
-		y, ok := y.(*pdfString)
-		return ok && bytes.Equal(x.b, y.b)
-	case *stream:
-		y, ok := y.(*stream)
-		if !ok || !a.equal(x.dict, y.dict, depth+1) || x.length != y.length || x.length < 0 || x.length > maxStreamLen {
-			return false
-		}
-		if x.dataOff == y.dataOff {
-			return true
-		}
-		bx := make([]byte, x.length)
-		by := make([]byte, y.length)
-		_, e1 := a.doc.r.ReadAt(bx, x.dataOff)
-		_, e2 := a.doc.r.ReadAt(by, y.dataOff)
-		return e1 == nil && e2 == nil && bytes.Equal(bx, by)
-	case nil:
-		return y == nil
-	default:
-		return x == y
-	}
+	return out
 }

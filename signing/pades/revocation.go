@@ -15,7 +15,7 @@ import (
 // signing/keypurpose).
 func (s *checkedSig) checkKeyPurpose() {
 	sr := s.rep
-	err := keypurpose.CheckSigner(s.cms.signer)
+	err := keypurpose.CheckSigner(s.cms.Signer)
 	sr.KeyUsageOK = err == nil
 	if err != nil {
 		sr.notSigner = true
@@ -40,9 +40,9 @@ func (s *checkedSig) checkRevocationStatus(ctx context.Context, opts VerifyOptio
 	if len(chain) == 0 {
 		// No trusted chain: still report what the embedded issuer's
 		// information says; the indication is decided by the chain.
-		chain = []*x509.Certificate{s.cms.signer}
-		for _, c := range s.cms.certs {
-			if c != s.cms.signer && bytes.Equal(c.RawSubject, s.cms.signer.RawIssuer) {
+		chain = []*x509.Certificate{s.cms.Signer}
+		for _, c := range s.cms.Certs {
+			if c != s.cms.Signer && bytes.Equal(c.RawSubject, s.cms.Signer.RawIssuer) {
 				chain = append(chain, c)
 				break
 			}

@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/lienthong/lienthong/signing/cms"
+	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/pdf"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,10 +52,29 @@ type SignOptions struct {
 	FieldName string
 	// Time is the signing time; the zero value means time.Now().
 	Time time.Time
+	// Verify, when set, is how the document's existing signatures are
+	// verified before signing, and each must be TOTAL-PASSED. When nil
+	// they are verified without trust roots, and a TOTAL-FAILED one
+	// (changed, digest or signature broken, revoked) still stops Sign.
+	// Either way a certification that allows no changes (DocMDP P=1)
+	// does.
+	Verify *VerifyOptions
+	// DocMDP, 1 to 3, makes this a certification signature allowing that
+	// level of later changes (ISO 32000-1, 12.8.2.2: 1 none, 2 form filling
+	// and signing, 3 also annotations); 0 is an approval signature.
+	DocMDP int
+	// Lock names the form fields this signature locks against later
+	// changes (FieldMDP, action Include).
+	Lock []string
 }
 
 // ErrEncrypted reports an encrypted PDF, which Sign does not handle.
 var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
+
+// ErrRefused is wrapped by Sign's error when the document's existing
+// signatures forbid signing it: one is not valid, or a certification
+// allows no changes. The error's text says which signature and why.
+var ErrRefused = errors.New("pades: refusing to sign")
 
 // Sign writes to dst the PDF read from src (size bytes) followed by an
 // incremental update that adds an invisible signature field signed with
@@ -61,7 +83,55 @@ var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
 // touches (trailer, catalog, AcroForm, first page) are parsed: memory use
 // does not grow with the document. If Sign fails before the first write,
 // nothing is written to dst.
+//
+// Before signing, Sign verifies the signatures the document already has
+// (see SignOptions.Verify) and refuses, with ErrRefused, to sign over one
+// that is not valid or a certification that forbids it: a clerk's seal
+// must not vouch for a document changed after its first signature.
 func Sign(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
+	if err := checkExisting(src, size, opts); err != nil {
+		return err
+	}
+	return signUnchecked(dst, src, size, opts)
+}
+
+// checkExisting verifies the document's signatures for Sign.
+func checkExisting(src io.ReaderAt, size int64, opts SignOptions) error {
+	vo := VerifyOptions{Now: func() time.Time { return opts.Time }}
+	if opts.Time.IsZero() {
+		vo.Now = nil
+	}
+	if opts.Verify != nil {
+		vo = *opts.Verify
+	}
+	vo.sealing = true
+	rep, err := Verify(src, size, vo)
+	if err != nil {
+		return fmt.Errorf("pades: reading PDF: %w", err)
+	}
+	for _, s := range rep.Signatures {
+		why := ""
+		if len(s.Problems) > 0 {
+			why = ": " + s.Problems[0]
+		}
+		switch {
+		case s.DocMDP == 1:
+			return fmt.Errorf("%w: tài liệu đã được chứng nhận bằng chữ ký %q, không cho phép thay đổi hay ký thêm (the certification, DocMDP P=1, allows no changes)", ErrRefused, s.Field)
+		case s.Indication == etsi.TotalFailed || (opts.Verify != nil && s.Indication != etsi.TotalPassed):
+			return fmt.Errorf("%w: chữ ký %q có sẵn trong tài liệu không hợp lệ, không ký thêm (existing signature is %s/%s%s)", ErrRefused, s.Field, s.Indication, s.SubIndication, why)
+		}
+		if s.DocMDP > 0 && opts.DocMDP > 0 {
+			return fmt.Errorf("%w: tài liệu đã được chứng nhận bằng chữ ký %q, không chứng nhận lần hai (a document has one certification signature)", ErrRefused, s.Field)
+		}
+	}
+	if opts.DocMDP > 0 && len(rep.Signatures) > 0 {
+		return fmt.Errorf("%w: chữ ký chứng nhận phải là chữ ký đầu tiên (a certification signature must be the first)", ErrRefused)
+	}
+	return nil
+}
+
+// signUnchecked is Sign without checking the existing signatures.
+func signUnchecked(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 	if opts.Signer == nil || opts.Certificate == nil {
 		return errors.New("pades: SignOptions needs a Signer and a Certificate")
 	}
@@ -75,40 +145,43 @@ func Sign(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 	if sf != SubFilterPKCS7 && sf != SubFilterCAdES {
 		return fmt.Errorf("pades: unsupported subfilter %q", sf)
 	}
+	if opts.DocMDP < 0 || opts.DocMDP > 3 {
+		return fmt.Errorf("pades: DocMDP %d: use 1, 2 or 3 (or 0 for an approval signature)", opts.DocMDP)
+	}
 	at := opts.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
 	at = at.Truncate(time.Second)
-	params := cmsParams{
-		signer:     opts.Signer,
-		cert:       opts.Certificate,
-		chain:      opts.Chain,
-		signingAt:  at,
-		withTime:   sf == SubFilterPKCS7,
-		withESSv2:  true,
-		digestHash: crypto.SHA256,
+	params := cms.Params{
+		Signer:          opts.Signer,
+		Cert:            opts.Certificate,
+		Chain:           opts.Chain,
+		SigningTime:     at,
+		WithSigningTime: sf == SubFilterPKCS7,
+		WithESSv2:       true,
+		Hash:            crypto.SHA256,
 	}
-	if _, _, err := algorithmsFor(opts.Signer.Public(), params.digestHash); err != nil {
+	if _, _, err := cms.AlgorithmsFor(opts.Signer.Public(), params.Hash); err != nil {
 		return err
 	}
 
-	doc, err := openDocument(src, size)
+	doc, err := pdf.Open(src, size)
 	if err != nil {
 		return fmt.Errorf("pades: reading PDF: %w", err)
 	}
-	u, err := buildUpdate(doc, opts, sf, at, estimateCMSSize(params))
+	u, err := buildUpdate(doc, opts, sf, at, cms.EstimateSize(params))
 	if err != nil {
 		return err
 	}
 
-	h := params.digestHash.New()
+	h := params.Hash.New()
 	if _, err := io.Copy(h, io.NewSectionReader(src, 0, size)); err != nil {
 		return fmt.Errorf("pades: reading PDF: %w", err)
 	}
 	h.Write(u.data[:u.contentsStart])
 	h.Write(u.data[u.contentsEnd:])
-	der, err := buildCMS(params, h.Sum(nil))
+	der, err := cms.Build(params, h.Sum(nil))
 	if err != nil {
 		return err
 	}
@@ -186,23 +259,23 @@ type update struct {
 // array can be filled in after the layout is fixed.
 const byteRangeWidth = 12
 
-func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cmsSize int) (*update, error) {
-	v := doc.latest()
-	tr := v.trailer()
-	if tr.get("Encrypt") != nil {
+func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time, cmsSize int) (*update, error) {
+	v := doc.Latest()
+	tr := v.Trailer()
+	if tr.Get("Encrypt") != nil {
 		return nil, ErrEncrypted
 	}
-	catalog, catRef, err := v.catalog()
+	catalog, catRef, err := v.Catalog()
 	if err != nil {
 		return nil, fmt.Errorf("pades: %w", err)
 	}
-	page, pageRef, err := v.firstPage(catalog)
+	page, pageRef, err := v.FirstPage(catalog)
 	if err != nil {
 		return nil, fmt.Errorf("pades: %w", err)
 	}
 
-	size := max(doc.maxObjNum()+1, 1)
-	if s, ok := tr.get("Size").(int64); ok && s > int64(size) && s <= maxObjects {
+	size := max(doc.MaxObjNum()+1, 1)
+	if s, ok := tr.Get("Size").(int64); ok && s > int64(size) && s <= pdf.MaxObjects {
 		size = int(s)
 	}
 	next := size
@@ -210,7 +283,7 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 	// Objects the update writes, by number: rewritten old ones and new ones.
 	type outObj struct {
 		gen  int
-		body object
+		body pdf.Object
 	}
 	objs := make(map[int]outObj)
 
@@ -218,30 +291,30 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 	fieldNum := alloc()
 
 	// The AcroForm: inline in the catalog, indirect, or new.
-	var acro *dict
-	var acroRef *ref
-	switch a := catalog.get("AcroForm").(type) {
-	case ref:
-		d, err := v.dict(a)
+	var acro *pdf.Dict
+	var acroRef *pdf.Ref
+	switch a := catalog.Get("AcroForm").(type) {
+	case pdf.Ref:
+		d, err := v.Dict(a)
 		if err != nil {
 			return nil, fmt.Errorf("pades: AcroForm: %w", err)
 		}
 		if d != nil {
-			acro, acroRef = d.clone(), &a
+			acro, acroRef = d.Clone(), &a
 		}
-	case *dict:
-		acro = a.clone()
+	case *pdf.Dict:
+		acro = a.Clone()
 	}
-	newCatalog := catalog.clone()
+	newCatalog := catalog.Clone()
 	if acro == nil {
-		acro = newDict()
+		acro = pdf.NewDict()
 		n := alloc()
-		acroRef = &ref{n, 0}
-		newCatalog.set("AcroForm", *acroRef)
+		acroRef = &pdf.Ref{Num: n}
+		newCatalog.Set("AcroForm", *acroRef)
 	}
 	var fieldNames []string
-	fieldsRef, isRef := acro.get("Fields").(ref)
-	fields, err := v.array(acro.get("Fields"))
+	fieldsRef, isRef := acro.Get("Fields").(pdf.Ref)
+	fields, err := v.Array(acro.Get("Fields"))
 	if err != nil {
 		return nil, fmt.Errorf("pades: AcroForm /Fields: %w", err)
 	}
@@ -249,46 +322,47 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 		if i >= maxFieldNodes {
 			break
 		}
-		if fd, err := v.dict(f); err == nil && fd != nil {
-			if t, ok := fd.get("T").(*pdfString); ok {
-				fieldNames = append(fieldNames, decodeText(t.b))
+		if fd, err := v.Dict(f); err == nil && fd != nil {
+			if t, ok := fd.Get("T").(*pdf.String); ok {
+				fieldNames = append(fieldNames, pdf.DecodeText(t.Bytes))
 			}
 		}
 	}
-	newFields := append(append(array(nil), fields...), ref{fieldNum, 0})
+	newFields := append(append(pdf.Array(nil), fields...), pdf.Ref{Num: fieldNum})
 	if isRef {
-		e, _ := v.lookup(fieldsRef.num)
-		objs[fieldsRef.num] = outObj{e.gen, newFields}
+		e, _ := v.Lookup(fieldsRef.Num)
+		objs[fieldsRef.Num] = outObj{e.Gen, newFields}
 	} else {
-		acro.set("Fields", newFields)
+		acro.Set("Fields", newFields)
 	}
-	acro.set("SigFlags", int64(3))
+	acro.Set("SigFlags", int64(3))
 	if acroRef != nil {
-		e, _ := v.lookup(acroRef.num)
-		objs[acroRef.num] = outObj{e.gen, acro}
+		e, _ := v.Lookup(acroRef.Num)
+		objs[acroRef.Num] = outObj{e.Gen, acro}
 	} else {
-		newCatalog.set("AcroForm", acro)
+		newCatalog.Set("AcroForm", acro)
 	}
+	catEntry, _ := v.Lookup(catRef.Num)
+	catGen := catEntry.Gen
 	if !reflect.DeepEqual(newCatalog, catalog) {
-		e, _ := v.lookup(catRef.num)
-		objs[catRef.num] = outObj{e.gen, newCatalog}
+		objs[catRef.Num] = outObj{catGen, newCatalog}
 	}
 
 	// The widget goes into the first page's /Annots.
-	newPage := page.clone()
-	annotsRef, annotsIsRef := page.get("Annots").(ref)
-	annots, err := v.array(page.get("Annots"))
+	newPage := page.Clone()
+	annotsRef, annotsIsRef := page.Get("Annots").(pdf.Ref)
+	annots, err := v.Array(page.Get("Annots"))
 	if err != nil {
 		return nil, fmt.Errorf("pades: page /Annots: %w", err)
 	}
-	newAnnots := append(append(array(nil), annots...), ref{fieldNum, 0})
+	newAnnots := append(append(pdf.Array(nil), annots...), pdf.Ref{Num: fieldNum})
 	if annotsIsRef {
-		e, _ := v.lookup(annotsRef.num)
-		objs[annotsRef.num] = outObj{e.gen, newAnnots}
+		e, _ := v.Lookup(annotsRef.Num)
+		objs[annotsRef.Num] = outObj{e.Gen, newAnnots}
 	} else {
-		newPage.set("Annots", newAnnots)
-		e, _ := v.lookup(pageRef.num)
-		objs[pageRef.num] = outObj{e.gen, newPage}
+		newPage.Set("Annots", newAnnots)
+		e, _ := v.Lookup(pageRef.Num)
+		objs[pageRef.Num] = outObj{e.Gen, newPage}
 	}
 
 	fieldName := opts.FieldName
@@ -304,15 +378,15 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 			}
 		}
 	}
-	field := newDict()
-	field.set("Type", name("Annot"))
-	field.set("Subtype", name("Widget"))
-	field.set("FT", name("Sig"))
-	field.set("T", textString(fieldName))
-	field.set("V", ref{sigNum, 0})
-	field.set("F", int64(132)) // Print | Locked
-	field.set("Rect", array{int64(0), int64(0), int64(0), int64(0)})
-	field.set("P", pageRef)
+	field := pdf.NewDict()
+	field.Set("Type", pdf.Name("Annot"))
+	field.Set("Subtype", pdf.Name("Widget"))
+	field.Set("FT", pdf.Name("Sig"))
+	field.Set("T", pdf.TextString(fieldName))
+	field.Set("V", pdf.Ref{Num: sigNum})
+	field.Set("F", int64(132)) // Print | Locked
+	field.Set("Rect", pdf.Array{int64(0), int64(0), int64(0), int64(0)})
+	field.Set("P", pageRef)
 	objs[fieldNum] = outObj{0, field}
 
 	signerName := opts.Name
@@ -321,37 +395,63 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 	}
 	placeholder := bytes.Repeat([]byte("0"), 2*cmsSize)
 	brPlaceholder := fmt.Sprintf("[0 %*d %*d %*d]", byteRangeWidth, 0, byteRangeWidth, 0, byteRangeWidth, 0)
-	sig := newDict()
-	sig.set("Type", name("Sig"))
-	sig.set("Filter", name("Adobe.PPKLite"))
-	sig.set("SubFilter", name(sf))
-	sig.set("ByteRange", rawToken(brPlaceholder))
-	sig.set("Contents", rawToken("<"+string(placeholder)+">"))
-	sig.set("M", textString(pdfDate(at)))
+	sig := pdf.NewDict()
+	sig.Set("Type", pdf.Name("Sig"))
+	sig.Set("Filter", pdf.Name("Adobe.PPKLite"))
+	sig.Set("SubFilter", pdf.Name(sf))
+	sig.Set("ByteRange", pdf.Raw(brPlaceholder))
+	sig.Set("Contents", pdf.Raw("<"+string(placeholder)+">"))
+	sig.Set("M", pdf.TextString(pdf.FormatDate(at)))
 	if signerName != "" {
-		sig.set("Name", textString(signerName))
+		sig.Set("Name", pdf.TextString(signerName))
 	}
 	if opts.Reason != "" {
-		sig.set("Reason", textString(opts.Reason))
+		sig.Set("Reason", pdf.TextString(opts.Reason))
 	}
 	if opts.Location != "" {
-		sig.set("Location", textString(opts.Location))
+		sig.Set("Location", pdf.TextString(opts.Location))
+	}
+	var sigRefs pdf.Array
+	if opts.DocMDP > 0 {
+		sigRefs = append(sigRefs, sigReference("DocMDP", func(p *pdf.Dict) { p.Set("P", int64(opts.DocMDP)) }))
+		perms := pdf.NewDict()
+		perms.Set("DocMDP", pdf.Ref{Num: sigNum})
+		newCatalog.Set("Perms", perms)
+		objs[catRef.Num] = outObj{catGen, newCatalog}
+	}
+	if len(opts.Lock) > 0 {
+		var names pdf.Array
+		for _, f := range opts.Lock {
+			names = append(names, pdf.TextString(f))
+		}
+		lock := pdf.NewDict()
+		lock.Set("Type", pdf.Name("SigFieldLock"))
+		lock.Set("Action", pdf.Name("Include"))
+		lock.Set("Fields", names)
+		field.Set("Lock", lock)
+		sigRefs = append(sigRefs, sigReference("FieldMDP", func(p *pdf.Dict) {
+			p.Set("Action", pdf.Name("Include"))
+			p.Set("Fields", names)
+		}))
+	}
+	if sigRefs != nil {
+		sig.Set("Reference", sigRefs)
 	}
 	objs[sigNum] = outObj{0, sig}
 
 	// Lay the update out.
-	base := doc.size
+	base := doc.Size
 	var buf bytes.Buffer
 	var last [1]byte
-	if doc.size > 0 {
-		if _, err := doc.r.ReadAt(last[:], doc.size-1); err != nil {
+	if doc.Size > 0 {
+		if _, err := doc.R.ReadAt(last[:], doc.Size-1); err != nil {
 			return nil, fmt.Errorf("pades: reading PDF: %w", err)
 		}
 		if last[0] != '\n' && last[0] != '\r' {
 			buf.WriteByte('\n')
 		}
 	}
-	offsets := make(map[int]xrefEntry)
+	offsets := make(map[int]pdf.XrefEntry)
 	nums := make([]int, 0, len(objs))
 	for n := range objs {
 		nums = append(nums, n)
@@ -363,35 +463,35 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 		if n == sigNum {
 			sigStart = buf.Len()
 		}
-		offsets[n] = xrefEntry{kind: 1, off: base + int64(buf.Len()), gen: o.gen}
+		offsets[n] = pdf.XrefEntry{Kind: 1, Off: base + int64(buf.Len()), Gen: o.gen}
 		fmt.Fprintf(&buf, "%d %d obj\n", n, o.gen)
-		if err := writeObject(&buf, o.body); err != nil {
+		if err := pdf.WriteObject(&buf, o.body); err != nil {
 			return nil, err
 		}
 		buf.WriteString("\nendobj\n")
 	}
 
-	prevXref := doc.sections[0].offset
-	trailer := newDict()
-	trailer.set("Size", int64(next))
-	trailer.set("Root", catRef)
-	for _, k := range []name{"Info", "ID"} {
-		if x := tr.get(k); x != nil {
-			trailer.set(k, x)
+	prevXref := doc.Sections[0].Offset
+	trailer := pdf.NewDict()
+	trailer.Set("Size", int64(next))
+	trailer.Set("Root", catRef)
+	for _, k := range []pdf.Name{"Info", "ID"} {
+		if x := tr.Get(k); x != nil {
+			trailer.Set(k, x)
 		}
 	}
-	trailer.set("Prev", prevXref)
-	if doc.sections[0].stream {
+	trailer.Set("Prev", prevXref)
+	if doc.Sections[0].Stream {
 		xrefNum := next
 		next++
-		trailer.set("Size", int64(next))
-		offsets[xrefNum] = xrefEntry{kind: 1, off: base + int64(buf.Len())}
-		writeXrefStream(&buf, xrefNum, offsets, trailer)
+		trailer.Set("Size", int64(next))
+		offsets[xrefNum] = pdf.XrefEntry{Kind: 1, Off: base + int64(buf.Len())}
+		pdf.WriteXrefStream(&buf, xrefNum, offsets, trailer)
 	} else {
 		xrefAt := base + int64(buf.Len())
-		writeXrefTable(&buf, offsets)
+		pdf.WriteXrefTable(&buf, offsets)
 		buf.WriteString("trailer\n")
-		if err := writeObject(&buf, trailer); err != nil {
+		if err := pdf.WriteObject(&buf, trailer); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(&buf, "\nstartxref\n%d\n%%%%EOF\n", xrefAt)
@@ -416,61 +516,16 @@ func buildUpdate(doc *document, opts SignOptions, sf SubFilter, at time.Time, cm
 	return &update{data: data, contentsStart: cs, contentsEnd: ce}, nil
 }
 
-func writeXrefTable(buf *bytes.Buffer, offsets map[int]xrefEntry) {
-	buf.WriteString("xref\n0 1\n0000000000 65535 f \n")
-	nums := sortedNums(offsets)
-	for i := 0; i < len(nums); {
-		j := i
-		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
-			j++
-		}
-		fmt.Fprintf(buf, "%d %d\n", nums[i], j-i+1)
-		for _, n := range nums[i : j+1] {
-			e := offsets[n]
-			fmt.Fprintf(buf, "%010d %05d n \n", e.off, e.gen)
-		}
-		i = j + 1
-	}
-}
-
-// writeXrefStream writes an uncompressed cross-reference stream object
-// (ISO 32000-1, 7.5.8) holding offsets, the trailer entries and startxref.
-func writeXrefStream(buf *bytes.Buffer, num int, offsets map[int]xrefEntry, trailer *dict) {
-	nums := sortedNums(offsets)
-	var maxOff int64
-	for _, e := range offsets {
-		maxOff = max(maxOff, e.off)
-	}
-	w := 1
-	for ; w < 8 && maxOff >= 1<<(8*w); w++ {
-	}
-	var index array
-	var data []byte
-	for i := 0; i < len(nums); {
-		j := i
-		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
-			j++
-		}
-		index = append(index, int64(nums[i]), int64(j-i+1))
-		for _, n := range nums[i : j+1] {
-			e := offsets[n]
-			data = append(data, 1)
-			for k := w - 1; k >= 0; k-- {
-				data = append(data, byte(e.off>>(8*k)))
-			}
-			data = append(data, byte(e.gen>>8), byte(e.gen))
-		}
-		i = j + 1
-	}
-	xs := trailer.clone()
-	xs.set("Type", name("XRef"))
-	xs.set("W", array{int64(1), int64(w), int64(2)})
-	xs.set("Index", index)
-	xs.set("Length", int64(len(data)))
-	fmt.Fprintf(buf, "%d 0 obj\n", num)
-	writeObject(buf, xs) // only names, numbers, refs and arrays: cannot fail
-	buf.WriteString("\nstream\n")
-	buf.Write(data)
-	buf.WriteString("\nendstream\nendobj\n")
-	fmt.Fprintf(buf, "startxref\n%d\n%%%%EOF\n", offsets[num].off)
+// sigReference is a signature reference dictionary (ISO 32000-1, table
+// 253) with the given transform; params fills its /TransformParams.
+func sigReference(method pdf.Name, params func(*pdf.Dict)) *pdf.Dict {
+	p := pdf.NewDict()
+	p.Set("Type", pdf.Name("TransformParams"))
+	params(p)
+	p.Set("V", pdf.Name("1.2"))
+	r := pdf.NewDict()
+	r.Set("Type", pdf.Name("SigRef"))
+	r.Set("TransformMethod", method)
+	r.Set("TransformParams", p)
+	return r
 }

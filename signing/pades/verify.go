@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/lienthong/lienthong/signing/cms"
+	"github.com/lienthong/lienthong/signing/pdf"
 	"hash"
 	"io"
 	"os"
@@ -67,6 +69,10 @@ type VerifyOptions struct {
 	// Now gives the current time, for signatures that state no signing
 	// time; nil means time.Now.
 	Now func() time.Time
+
+	// sealing: Sign is about to add a signature covering the whole file,
+	// so changes after the last signature are judged as if it were there.
+	sealing bool
 }
 
 // Report is the result of Verify; its JSON form is what
@@ -131,6 +137,11 @@ type SignatureReport struct {
 	// Revocation is the revocation status of each certificate of the
 	// chain below the anchor, signer first, and what it rests on.
 	Revocation []revocation.Result `json:"revocation,omitempty"`
+
+	// DocMDP is the permission level (1 no changes, 2 form filling and
+	// signing, 3 also annotations) when this signature certifies the
+	// document; 0 for an approval signature.
+	DocMDP int `json:"docmdp,omitempty"`
 
 	// Certificate is the signer's certificate (nil if absent).
 	Certificate *x509.Certificate `json:"-"`
@@ -228,11 +239,11 @@ func VerifyContext(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOp
 		rep.Verdict, rep.Error = VerdictError, err.Error()
 		return rep, err
 	}
-	doc, err := openDocument(r, size)
+	doc, err := pdf.Open(r, size)
 	if err != nil {
 		return fail(err)
 	}
-	found, err := doc.findSignatures()
+	found, err := findSignatures(doc)
 	if err != nil {
 		return fail(err)
 	}
@@ -251,12 +262,13 @@ func VerifyContext(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOp
 		s.checkCMS(ctx, opts, now())
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].rep.end < sigs[j].rep.end })
-	a := &analyzer{doc: doc, checked: make(map[int]error)}
+	a := &analyzer{doc: doc, sigs: sigs, sealing: opts.sealing}
 	for _, s := range sigs {
 		s.rep.CoversWholeDocument = s.gapOK && s.rep.end == size
+		s.rep.DocMDP = docMDP(doc.Latest(), s.found.dict)
 	}
 	for _, s := range sigs {
-		a.coverage(s, sigs)
+		a.coverage(s)
 	}
 	rep.Verdict = VerdictValid
 	if len(sigs) == 0 {
@@ -292,24 +304,25 @@ func VerifyContext(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOp
 // foundSig is a signature dictionary reachable from some revision's
 // AcroForm.
 type foundSig struct {
-	field  string
-	dict   *dict
-	direct bool  // parsed from the file, so string offsets are file offsets
-	key    int64 // identifies the physical object across revisions
+	field     string
+	fieldDict *pdf.Dict // the signature field (for its /Lock)
+	dict      *pdf.Dict
+	direct    bool  // parsed from the file, so string offsets are file offsets
+	key       int64 // identifies the physical object across revisions
 }
 
 // findSignatures walks the AcroForm fields of every revision and returns
 // each distinct signature dictionary with a value, newest field name first.
-func (d *document) findSignatures() ([]foundSig, error) {
+func findSignatures(d *pdf.Document) ([]foundSig, error) {
 	var out []foundSig
 	seen := make(map[int64]bool)
 	visits := 0
-	for k := range d.sections {
-		v := &view{d: d, k: k}
-		fs, n, err := v.signatureFields()
+	for k := range d.Sections {
+		v := &pdf.View{Doc: d, K: k}
+		fs, n, err := signatureFields(v)
 		visits += n
 		if visits > maxFieldVisits {
-			return nil, syntaxErrorf("AcroForm field trees too large")
+			return nil, pdf.SyntaxErrorf("AcroForm field trees too large")
 		}
 		if err != nil {
 			if k == 0 {
@@ -331,71 +344,71 @@ func (d *document) findSignatures() ([]foundSig, error) {
 
 // signatureFields returns the signature fields with a value in this
 // revision, and how many field dictionaries it walked.
-func (v *view) signatureFields() ([]foundSig, int, error) {
-	catalog, _, err := v.catalog()
+func signatureFields(v *pdf.View) ([]foundSig, int, error) {
+	catalog, _, err := v.Catalog()
 	if err != nil {
 		return nil, 0, err
 	}
-	acro, err := v.dict(catalog.get("AcroForm"))
+	acro, err := v.Dict(catalog.Get("AcroForm"))
 	if err != nil {
 		return nil, 0, fmt.Errorf("AcroForm: %w", err)
 	}
 	if acro == nil {
 		return nil, 0, nil
 	}
-	fields, err := v.array(acro.get("Fields"))
+	fields, err := v.Array(acro.Get("Fields"))
 	if err != nil {
 		return nil, 0, fmt.Errorf("AcroForm /Fields: %w", err)
 	}
 	var out []foundSig
 	count := 0
-	var walk func(obj object, parent string, ft name, depth int) error
-	walk = func(obj object, parent string, ft name, depth int) error {
+	var walk func(obj pdf.Object, parent string, ft pdf.Name, depth int) error
+	walk = func(obj pdf.Object, parent string, ft pdf.Name, depth int) error {
 		count++
-		if depth > maxDepth || count > maxFieldNodes {
-			return syntaxErrorf("AcroForm field tree too large")
+		if depth > pdf.MaxDepth || count > maxFieldNodes {
+			return pdf.SyntaxErrorf("AcroForm field tree too large")
 		}
-		fd, err := v.dict(obj)
+		fd, err := v.Dict(obj)
 		if err != nil || fd == nil {
 			return nil // a broken field is not a signature
 		}
 		full := parent
-		if t, ok := fd.get("T").(*pdfString); ok {
+		if t, ok := fd.Get("T").(*pdf.String); ok {
 			if full != "" {
 				full += "."
 			}
-			full += decodeText(t.b)
+			full += pdf.DecodeText(t.Bytes)
 		}
-		if n := fd.name("FT"); n != "" {
+		if n := fd.Name("FT"); n != "" {
 			ft = n
 		}
-		if ft == "Sig" && fd.get("V") != nil {
-			f := foundSig{field: full}
-			switch val := fd.get("V").(type) {
-			case ref:
-				e, ok := v.lookup(val.num)
-				sd, err := v.dict(val)
+		if ft == "Sig" && fd.Get("V") != nil {
+			f := foundSig{field: full, fieldDict: fd}
+			switch val := fd.Get("V").(type) {
+			case pdf.Ref:
+				e, ok := v.Lookup(val.Num)
+				sd, err := v.Dict(val)
 				if ok && err == nil && sd != nil {
 					f.dict = sd
-					f.direct = e.kind == 1
-					f.key = e.off
-					if e.kind == 2 {
-						f.key = -int64(val.num)<<20 - int64(e.index) - 1
+					f.direct = e.Kind == 1
+					f.key = e.Off
+					if e.Kind == 2 {
+						f.key = -int64(val.Num)<<20 - int64(e.Index) - 1
 					}
 					out = append(out, f)
 				}
-			case *dict:
-				if r, ok := obj.(ref); ok {
-					if e, ok := v.lookup(r.num); ok && e.kind == 1 {
-						f.dict, f.direct, f.key = val, true, e.off+1<<62
+			case *pdf.Dict:
+				if r, ok := obj.(pdf.Ref); ok {
+					if e, ok := v.Lookup(r.Num); ok && e.Kind == 1 {
+						f.dict, f.direct, f.key = val, true, e.Off+1<<62
 						out = append(out, f)
 					}
 				}
 			}
 		}
-		kids, _ := v.array(fd.get("Kids"))
+		kids, _ := v.Array(fd.Get("Kids"))
 		for _, kid := range kids {
-			if kd, err := v.dict(kid); err != nil || kd == nil || kd.get("T") == nil {
+			if kd, err := v.Dict(kid); err != nil || kd == nil || kd.Get("T") == nil {
 				continue // a widget of this field, not a field
 			}
 			if err := walk(kid, full, ft, depth+1); err != nil {
@@ -418,7 +431,7 @@ type checkedSig struct {
 	rep      *SignatureReport
 	ranges   [][2]int64 // (offset, length)
 	contents []byte
-	cms      *parsedCMS
+	cms      *cms.SignedData
 	h        hash.Hash
 	hashable bool
 	gapOK    bool
@@ -428,22 +441,22 @@ type checkedSig struct {
 
 // checkSignatureSyntax reads the signature dictionary: subfilter, byte
 // range, contents, and parses the CMS.
-func checkSignatureSyntax(doc *document, f foundSig) *checkedSig {
+func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 	s := &checkedSig{found: f, rep: &SignatureReport{Field: f.field}}
 	sr := s.rep
 	sd := f.dict
-	sr.SubFilter = string(sd.name("SubFilter"))
-	if m, ok := sd.get("M").(*pdfString); ok {
-		if t, ok := parsePDFDate(decodeText(m.b)); ok {
+	sr.SubFilter = string(sd.Name("SubFilter"))
+	if m, ok := sd.Get("M").(*pdf.String); ok {
+		if t, ok := pdf.ParseDate(pdf.DecodeText(m.Bytes)); ok {
 			sr.SigningTime = t.UTC()
 		}
 	}
-	br, _ := sd.get("ByteRange").(array)
+	br, _ := sd.Get("ByteRange").(pdf.Array)
 	okRanges := len(br) >= 2 && len(br)%2 == 0 && len(br) <= 2*maxByteRanges
 	var nums []int64
 	for _, x := range br {
 		n, ok := x.(int64)
-		if !ok || n < 0 || n > doc.size {
+		if !ok || n < 0 || n > doc.Size {
 			okRanges = false
 			break
 		}
@@ -451,7 +464,7 @@ func checkSignatureSyntax(doc *document, f foundSig) *checkedSig {
 	}
 	if okRanges {
 		for i := 0; i < len(nums); i += 2 {
-			if nums[i]+nums[i+1] > doc.size || (i > 0 && nums[i] < nums[i-2]+nums[i-1]) {
+			if nums[i]+nums[i+1] > doc.Size || (i > 0 && nums[i] < nums[i-2]+nums[i-1]) {
 				okRanges = false
 				break
 			}
@@ -466,15 +479,15 @@ func checkSignatureSyntax(doc *document, f foundSig) *checkedSig {
 	}
 	last := s.ranges[len(s.ranges)-1]
 	sr.end = last[0] + last[1]
-	c, _ := sd.get("Contents").(*pdfString)
-	if c == nil || len(c.b) == 0 {
+	c, _ := sd.Get("Contents").(*pdf.String)
+	if c == nil || len(c.Bytes) == 0 {
 		sr.problem("signature has no /Contents")
 		return s
 	}
-	s.contents = c.b
+	s.contents = c.Bytes
 	// The one gap must be exactly this dictionary's /Contents string.
 	s.gapOK = len(s.ranges) == 2 && f.direct && s.ranges[0][0] == 0 &&
-		s.ranges[0][1] == c.pos && s.ranges[1][0] == c.end
+		s.ranges[0][1] == c.Pos && s.ranges[1][0] == c.End
 	if !s.gapOK {
 		if len(s.ranges) == 2 && s.ranges[0][0] == 0 && f.direct {
 			sr.problem("the signed byte range does not match the signature value")
@@ -489,20 +502,20 @@ func checkSignatureSyntax(doc *document, f foundSig) *checkedSig {
 		sr.problem("signature format %q is not supported", sr.SubFilter)
 		return s
 	}
-	p, err := parseCMS(c.b)
+	p, err := cms.Parse(c.Bytes)
 	if err != nil {
 		sr.problem("signature value is not a valid CMS signature: %v", err)
 		return s
 	}
 	s.cms = p
-	switch p.digestHash {
+	switch p.DigestHash {
 	case crypto.SHA1:
 		s.h = sha1.New()
 	case crypto.SHA256:
 		s.h = sha256.New()
 	default:
-		if p.digestHash.Available() {
-			s.h = p.digestHash.New()
+		if p.DigestHash.Available() {
+			s.h = p.DigestHash.New()
 		}
 	}
 	s.hashable = s.h != nil
@@ -547,40 +560,40 @@ func (s *checkedSig) checkCMS(ctx context.Context, opts VerifyOptions, now time.
 	if p == nil {
 		return
 	}
-	sr.Certificate = p.signer
-	if p.signer != nil {
-		sr.Signer = p.signer.Subject.String()
-		sr.SignerCN = p.signer.Subject.CommonName
+	sr.Certificate = p.Signer
+	if p.Signer != nil {
+		sr.Signer = p.Signer.Subject.String()
+		sr.SignerCN = p.Signer.Subject.CommonName
 	}
-	if !p.signingTime.IsZero() {
-		sr.SigningTime = p.signingTime.UTC()
+	if !p.SigningTime.IsZero() {
+		sr.SigningTime = p.SigningTime.UTC()
 	}
 	if !s.hashable {
-		sr.problem("digest algorithm %v is not supported", p.digestHash)
+		sr.problem("digest algorithm %v is not supported", p.DigestHash)
 		return
 	}
 	digest := s.h.Sum(nil)
-	weak := p.digestHash == crypto.SHA1
+	weak := p.DigestHash == crypto.SHA1
 	if weak {
 		sr.problem("signature uses SHA-1, which is no longer accepted")
 	}
 	sigOK := true
-	if p.encapsulated {
+	if p.Encapsulated {
 		sr.problem("signature is not detached")
 		sigOK = false
 	}
-	if p.signedAttrs != nil {
-		sr.DigestValid = bytes.Equal(p.messageDigest, digest)
+	if p.SignedAttrs != nil {
+		sr.DigestValid = bytes.Equal(p.MessageDigest, digest)
 		if !sr.DigestValid {
 			sr.problem("digest mismatch: the signed bytes were changed")
 		}
-		if !p.contentType.Equal(oidData) {
+		if !p.ContentType.Equal(cms.OIDData) {
 			sr.problem("signed content type is not id-data")
 			sigOK = false
 		}
-		h := p.digestHash.New()
-		h.Write(p.signedAttrs)
-		if err := p.verifySignature(h.Sum(nil), p.digestHash); err != nil {
+		h := p.DigestHash.New()
+		h.Write(p.SignedAttrs)
+		if err := p.VerifySignature(h.Sum(nil), p.DigestHash); err != nil {
 			sr.problem("signature value does not verify: %v", err)
 			sigOK = false
 		}
@@ -589,32 +602,32 @@ func (s *checkedSig) checkCMS(ctx context.Context, opts VerifyOptions, now time.
 			sr.problem("CAdES signature without signed attributes")
 			sigOK = false
 		}
-		if err := p.verifySignature(digest, p.digestHash); err != nil {
+		if err := p.VerifySignature(digest, p.DigestHash); err != nil {
 			sr.problem("digest mismatch or bad signature value: %v", err)
 			sigOK = false
 		} else {
 			sr.DigestValid = true
 		}
 	}
-	if p.signer != nil {
+	if p.Signer != nil {
 		switch {
-		case p.essCertHash != nil:
-			if h := sha256.Sum256(p.signer.Raw); !bytes.Equal(h[:], p.essCertHash) {
+		case p.ESSCertHash != nil:
+			if h := sha256.Sum256(p.Signer.Raw); !bytes.Equal(h[:], p.ESSCertHash) {
 				sr.problem("signing-certificate attribute does not match the signer certificate")
 				sigOK = false
 			}
-		case p.essV1Hash != nil:
-			if h := sha1.Sum(p.signer.Raw); !bytes.Equal(h[:], p.essV1Hash) {
+		case p.ESSV1Hash != nil:
+			if h := sha1.Sum(p.Signer.Raw); !bytes.Equal(h[:], p.ESSV1Hash) {
 				sr.problem("signing-certificate attribute does not match the signer certificate")
 				sigOK = false
 			}
-		case SubFilter(sr.SubFilter) == SubFilterCAdES && !p.hasESS:
+		case SubFilter(sr.SubFilter) == SubFilterCAdES && !p.HasESS:
 			sr.problem("CAdES signature without the signing-certificate-v2 attribute")
 			sigOK = false
 		}
 	}
-	sr.SignatureValid = sigOK && !weak && p.signer != nil && s.gapOK
-	if p.signer == nil {
+	sr.SignatureValid = sigOK && !weak && p.Signer != nil && s.gapOK
+	if p.Signer == nil {
 		sr.problem("signer certificate is not included in the signature")
 		return
 	}
@@ -623,7 +636,7 @@ func (s *checkedSig) checkCMS(ctx context.Context, opts VerifyOptions, now time.
 
 func (s *checkedSig) checkCertificate(ctx context.Context, opts VerifyOptions, now time.Time) {
 	sr := s.rep
-	leaf := s.cms.signer
+	leaf := s.cms.Signer
 	at := sr.SigningTime
 	if at.IsZero() {
 		at = now
@@ -639,7 +652,7 @@ func (s *checkedSig) checkCertificate(ctx context.Context, opts VerifyOptions, n
 	for _, c := range opts.Intermediates {
 		inter.AddCert(c)
 	}
-	for _, c := range s.cms.certs {
+	for _, c := range s.cms.Certs {
 		if c != leaf {
 			inter.AddCert(c)
 		}

@@ -1,4 +1,4 @@
-package pades
+package pdf
 
 import (
 	"bytes"
@@ -9,9 +9,9 @@ import (
 	"unicode/utf16"
 )
 
-// writeObject appends the PDF syntax of v to b. Strings are written in hex,
+// WriteObject appends the PDF syntax of v to b. Strings are written in hex,
 // which needs no escaping and survives any byte.
-func writeObject(b *bytes.Buffer, v object) error {
+func WriteObject(b *bytes.Buffer, v Object) error {
 	switch v := v.(type) {
 	case nil:
 		b.WriteString("null")
@@ -21,49 +21,49 @@ func writeObject(b *bytes.Buffer, v object) error {
 		b.WriteString(strconv.FormatInt(v, 10))
 	case int:
 		b.WriteString(strconv.Itoa(v))
-	case real:
+	case Real:
 		b.WriteString(string(v))
-	case name:
+	case Name:
 		writeName(b, v)
-	case *pdfString:
+	case *String:
 		b.WriteByte('<')
-		b.WriteString(hex.EncodeToString(v.b))
+		b.WriteString(hex.EncodeToString(v.Bytes))
 		b.WriteByte('>')
-	case ref:
-		fmt.Fprintf(b, "%d %d R", v.num, v.gen)
-	case array:
+	case Ref:
+		fmt.Fprintf(b, "%d %d R", v.Num, v.Gen)
+	case Array:
 		b.WriteByte('[')
 		for i, e := range v {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
-			if err := writeObject(b, e); err != nil {
+			if err := WriteObject(b, e); err != nil {
 				return err
 			}
 		}
 		b.WriteByte(']')
-	case *dict:
+	case *Dict:
 		b.WriteString("<<")
 		for _, k := range v.keys {
 			writeName(b, k)
 			b.WriteByte(' ')
-			if err := writeObject(b, v.m[k]); err != nil {
+			if err := WriteObject(b, v.m[k]); err != nil {
 				return err
 			}
 		}
 		b.WriteString(">>")
-	case rawToken:
+	case Raw:
 		b.WriteString(string(v))
 	default:
-		return fmt.Errorf("pades: cannot write a %T as a direct object", v)
+		return fmt.Errorf("pdf: cannot write a %T as a direct object", v)
 	}
 	return nil
 }
 
-// rawToken is written verbatim; the signer uses it for placeholders.
-type rawToken string
+// Raw is written verbatim; the signer uses it for placeholders.
+type Raw string
 
-func writeName(b *bytes.Buffer, n name) {
+func writeName(b *bytes.Buffer, n Name) {
 	b.WriteByte('/')
 	for i := 0; i < len(n); i++ {
 		c := n[i]
@@ -75,9 +75,9 @@ func writeName(b *bytes.Buffer, n name) {
 	}
 }
 
-// textString encodes s as a PDF text string: plain bytes when s is
+// TextString encodes s as a PDF text string: plain bytes when s is
 // printable ASCII, UTF-16BE with a byte order mark otherwise.
-func textString(s string) *pdfString {
+func TextString(s string) *String {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
@@ -86,7 +86,7 @@ func textString(s string) *pdfString {
 		}
 	}
 	if ascii {
-		return &pdfString{b: []byte(s)}
+		return &String{Bytes: []byte(s)}
 	}
 	u := utf16.Encode([]rune(s))
 	b := make([]byte, 2, 2+2*len(u))
@@ -94,12 +94,12 @@ func textString(s string) *pdfString {
 	for _, c := range u {
 		b = append(b, byte(c>>8), byte(c))
 	}
-	return &pdfString{b: b}
+	return &String{Bytes: b}
 }
 
-// decodeText decodes a PDF text string (UTF-16BE with BOM, UTF-8 with BOM,
+// DecodeText decodes a PDF text string (UTF-16BE with BOM, UTF-8 with BOM,
 // or PDFDocEncoding, read here as Latin-1).
-func decodeText(b []byte) string {
+func DecodeText(b []byte) string {
 	if len(b) >= 2 && b[0] == 0xFE && b[1] == 0xFF {
 		u := make([]uint16, 0, len(b)/2)
 		for i := 2; i+1 < len(b); i += 2 {
@@ -117,8 +117,8 @@ func decodeText(b []byte) string {
 	return string(r)
 }
 
-// pdfDate formats t as a PDF date string, D:YYYYMMDDHHmmSS+HH'mm'.
-func pdfDate(t time.Time) string {
+// FormatDate formats t as a PDF date string, D:YYYYMMDDHHmmSS+HH'mm'.
+func FormatDate(t time.Time) string {
 	_, off := t.Zone()
 	sign := byte('+')
 	if off < 0 {
@@ -128,9 +128,9 @@ func pdfDate(t time.Time) string {
 	return fmt.Sprintf("D:%s%c%02d'%02d'", t.Format("20060102150405"), sign, off/3600, off%3600/60)
 }
 
-// parsePDFDate reads a PDF date string; missing trailing fields default as
+// ParseDate reads a PDF date string; missing trailing fields default as
 // the PDF specification says, and a missing zone means UTC.
-func parsePDFDate(s string) (time.Time, bool) {
+func ParseDate(s string) (time.Time, bool) {
 	if len(s) >= 2 && s[:2] == "D:" {
 		s = s[2:]
 	}
@@ -179,4 +179,65 @@ func parsePDFDate(s string) (time.Time, bool) {
 		loc = time.FixedZone("", off)
 	}
 	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, loc), true
+}
+
+// WriteXrefTable writes a cross-reference table (ISO 32000-1, 7.5.4)
+// holding offsets, with the free head of the list.
+func WriteXrefTable(buf *bytes.Buffer, offsets map[int]XrefEntry) {
+	buf.WriteString("xref\n0 1\n0000000000 65535 f \n")
+	nums := SortedNums(offsets)
+	for i := 0; i < len(nums); {
+		j := i
+		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+			j++
+		}
+		fmt.Fprintf(buf, "%d %d\n", nums[i], j-i+1)
+		for _, n := range nums[i : j+1] {
+			e := offsets[n]
+			fmt.Fprintf(buf, "%010d %05d n \n", e.Off, e.Gen)
+		}
+		i = j + 1
+	}
+}
+
+// WriteXrefStream writes an uncompressed cross-reference stream object
+// (ISO 32000-1, 7.5.8) holding offsets, the trailer entries and startxref.
+func WriteXrefStream(buf *bytes.Buffer, num int, offsets map[int]XrefEntry, trailer *Dict) {
+	nums := SortedNums(offsets)
+	var maxOff int64
+	for _, e := range offsets {
+		maxOff = max(maxOff, e.Off)
+	}
+	w := 1
+	for ; w < 8 && maxOff >= 1<<(8*w); w++ {
+	}
+	var index Array
+	var data []byte
+	for i := 0; i < len(nums); {
+		j := i
+		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+			j++
+		}
+		index = append(index, int64(nums[i]), int64(j-i+1))
+		for _, n := range nums[i : j+1] {
+			e := offsets[n]
+			data = append(data, 1)
+			for k := w - 1; k >= 0; k-- {
+				data = append(data, byte(e.Off>>(8*k)))
+			}
+			data = append(data, byte(e.Gen>>8), byte(e.Gen))
+		}
+		i = j + 1
+	}
+	xs := trailer.Clone()
+	xs.Set("Type", Name("XRef"))
+	xs.Set("W", Array{int64(1), int64(w), int64(2)})
+	xs.Set("Index", index)
+	xs.Set("Length", int64(len(data)))
+	fmt.Fprintf(buf, "%d 0 obj\n", num)
+	WriteObject(buf, xs) // only names, numbers, refs and arrays: cannot fail
+	buf.WriteString("\nstream\n")
+	buf.Write(data)
+	buf.WriteString("\nendstream\nendobj\n")
+	fmt.Fprintf(buf, "startxref\n%d\n%%%%EOF\n", offsets[num].Off)
 }

@@ -1,4 +1,4 @@
-package pades
+package pdf
 
 import (
 	"bufio"
@@ -12,86 +12,130 @@ import (
 // Limits that keep a hostile file from making the reader hang or exhaust
 // memory. They are far above what real documents need.
 const (
-	maxDepth        = 64       // nesting of arrays and dictionaries
+	MaxDepth        = 64       // nesting of arrays and dictionaries
 	maxTokens       = 1 << 20  // tokens in one object
 	maxStringLen    = 32 << 20 // bytes in one string
 	maxNameLen      = 4096     // bytes in one name or keyword
 	maxSections     = 256      // cross-reference sections in the /Prev chain
-	maxObjects      = 1 << 22  // cross-reference entries in all sections
-	maxStreamLen    = 64 << 20 // bytes of a decoded xref or object stream
+	MaxObjects      = 1 << 22  // cross-reference entries in all sections
+	MaxStreamLen    = 64 << 20 // bytes of a decoded xref or object stream
 	maxRefHops      = 32       // indirect references followed in a row
-	maxFieldNodes   = 10000    // AcroForm field dictionaries walked per revision
-	maxFieldVisits  = 100000   // AcroForm field dictionaries walked in all revisions
-	maxByteRanges   = 16       // (offset, length) pairs in a /ByteRange
 	maxPageTreeHops = 64       // page tree levels walked to the first page
 )
 
-// errSyntax marks a malformed PDF.
-var errSyntax = errors.New("PDF syntax error")
+// ErrSyntax marks a malformed PDF.
+var ErrSyntax = errors.New("PDF syntax error")
 
-func syntaxErrorf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errSyntax, fmt.Sprintf(format, args...))
+// SyntaxErrorf returns an error wrapping ErrSyntax.
+func SyntaxErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrSyntax, fmt.Sprintf(format, args...))
 }
 
-// The PDF object model: nil (null), bool, int64, real, name, *pdfString,
-// array, *dict, ref and *stream.
+// The PDF object model: nil (null), bool, int64, Real, Name, *String,
+// Array, *Dict, Ref and *Stream.
 type (
-	object any
-	// real keeps a real number's text so that it is written back verbatim.
-	real  string
-	name  string
-	array []object
-	ref   struct{ num, gen int }
+	// Object is any PDF object.
+	Object any
+	// Real keeps a real number's text so that it is written back verbatim.
+	Real string
+	// Name is a name object, without the slash.
+	Name string
+	// Array is an array object.
+	Array []Object
+	// Ref is an indirect reference, "Num Gen R".
+	Ref struct{ Num, Gen int }
 )
 
-// pdfString is a string object with where it was in the file, which the
+// Number returns the value of an integer or real object.
+func Number(o Object) (float64, bool) {
+	switch v := o.(type) {
+	case int64:
+		return float64(v), true
+	case Real:
+		f, err := strconv.ParseFloat(string(v), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// String is a string object with where it was in the file, which the
 // verifier needs for the /Contents of a signature dictionary.
-type pdfString struct {
-	b        []byte
-	pos, end int64 // byte offsets of the opening and after the closing delimiter
+type String struct {
+	Bytes    []byte
+	Pos, End int64 // byte offsets of the opening and after the closing delimiter
 }
 
-// dict keeps its keys in file order so that a rewritten dictionary reads
+// Dict keeps its keys in file order so that a rewritten dictionary reads
 // like the original.
-type dict struct {
-	keys []name
-	m    map[name]object
+type Dict struct {
+	keys []Name
+	m    map[Name]Object
 }
 
-func newDict() *dict { return &dict{m: make(map[name]object)} }
+// NewDict returns an empty dictionary.
+func NewDict() *Dict { return &Dict{m: make(map[Name]Object)} }
 
-func (d *dict) get(k name) object {
+// Get returns the value of k; nil (null) when absent or d is nil.
+func (d *Dict) Get(k Name) Object {
 	if d == nil {
 		return nil
 	}
 	return d.m[k]
 }
 
-func (d *dict) set(k name, v object) {
+// Set sets k, appending it to the key order when new.
+func (d *Dict) Set(k Name, v Object) {
 	if _, ok := d.m[k]; !ok {
 		d.keys = append(d.keys, k)
 	}
 	d.m[k] = v
 }
 
-func (d *dict) clone() *dict {
-	c := &dict{keys: append([]name(nil), d.keys...), m: make(map[name]object, len(d.m))}
+// Clone returns a shallow copy.
+func (d *Dict) Clone() *Dict {
+	c := &Dict{keys: append([]Name(nil), d.keys...), m: make(map[Name]Object, len(d.m))}
 	for k, v := range d.m {
 		c.m[k] = v
 	}
 	return c
 }
 
-func (d *dict) name(k name) name {
-	n, _ := d.get(k).(name)
+// Keys returns the keys in file order; the caller must not change the slice.
+func (d *Dict) Keys() []Name {
+	if d == nil {
+		return nil
+	}
+	return d.keys
+}
+
+// Len returns the number of entries.
+func (d *Dict) Len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.m)
+}
+
+// Lookup returns the value of k and whether the dictionary has it.
+func (d *Dict) Lookup(k Name) (Object, bool) {
+	if d == nil {
+		return nil, false
+	}
+	v, ok := d.m[k]
+	return v, ok
+}
+
+// Name returns the value of k if it is a name, else "".
+func (d *Dict) Name(k Name) Name {
+	n, _ := d.Get(k).(Name)
 	return n
 }
 
-// stream is a stream object: its dictionary and where its raw data lies.
-type stream struct {
-	dict    *dict
-	dataOff int64 // absolute offset in the file (or object stream)
-	length  int64 // -1 when /Length could not be read
+// Stream is a stream object: its dictionary and where its raw data lies.
+type Stream struct {
+	Dict    *Dict
+	DataOff int64 // absolute offset in the file (or object stream)
+	Length  int64 // -1 when /Length could not be read
 }
 
 type tokKind int
@@ -224,7 +268,7 @@ func (l *lexer) skipSpace() error {
 func (l *lexer) scan() (token, error) {
 	l.tokens++
 	if l.tokens > maxTokens {
-		return token{}, syntaxErrorf("too many tokens")
+		return token{}, SyntaxErrorf("too many tokens")
 	}
 	if err := l.skipSpace(); err != nil {
 		if err == io.EOF {
@@ -260,7 +304,7 @@ func (l *lexer) scan() (token, error) {
 	case c == '>':
 		c2, err := l.readByte()
 		if err != nil || c2 != '>' {
-			return t, syntaxErrorf("stray '>' at offset %d", start)
+			return t, SyntaxErrorf("stray '>' at offset %d", start)
 		}
 		t.kind = tDictClose
 	case c == '(':
@@ -333,7 +377,7 @@ func (l *lexer) regular() (string, error) {
 			break
 		}
 		if len(b) >= maxNameLen {
-			return "", syntaxErrorf("token too long at offset %d", l.pos)
+			return "", SyntaxErrorf("token too long at offset %d", l.pos)
 		}
 		b = append(b, c)
 	}
@@ -383,7 +427,7 @@ func (l *lexer) hexString() ([]byte, error) {
 	for {
 		c, err := l.readByte()
 		if err != nil {
-			return nil, syntaxErrorf("unterminated hex string")
+			return nil, SyntaxErrorf("unterminated hex string")
 		}
 		if c == '>' {
 			break
@@ -393,12 +437,12 @@ func (l *lexer) hexString() ([]byte, error) {
 		}
 		v, ok := unhex(c)
 		if !ok {
-			return nil, syntaxErrorf("bad character %q in hex string at offset %d", c, l.pos-1)
+			return nil, SyntaxErrorf("bad character %q in hex string at offset %d", c, l.pos-1)
 		}
 		if half {
 			b = append(b, hi<<4|v)
 			if len(b) > maxStringLen {
-				return nil, syntaxErrorf("string too long")
+				return nil, SyntaxErrorf("string too long")
 			}
 		} else {
 			hi = v
@@ -417,10 +461,10 @@ func (l *lexer) literalString() ([]byte, error) {
 	for {
 		c, err := l.readByte()
 		if err != nil {
-			return nil, syntaxErrorf("unterminated string")
+			return nil, SyntaxErrorf("unterminated string")
 		}
 		if len(b) > maxStringLen {
-			return nil, syntaxErrorf("string too long")
+			return nil, SyntaxErrorf("string too long")
 		}
 		switch c {
 		case '(':
@@ -433,7 +477,7 @@ func (l *lexer) literalString() ([]byte, error) {
 		case '\\':
 			c, err = l.readByte()
 			if err != nil {
-				return nil, syntaxErrorf("unterminated string")
+				return nil, SyntaxErrorf("unterminated string")
 			}
 			switch c {
 			case 'n':
@@ -483,9 +527,9 @@ func (l *lexer) literalString() ([]byte, error) {
 
 // object parses one object. Indirect references are returned as ref, not
 // followed.
-func (l *lexer) object(depth int) (object, error) {
-	if depth > maxDepth {
-		return nil, syntaxErrorf("objects nested too deeply")
+func (l *lexer) object(depth int) (Object, error) {
+	if depth > MaxDepth {
+		return nil, SyntaxErrorf("objects nested too deeply")
 	}
 	t, err := l.next()
 	if err != nil {
@@ -493,7 +537,7 @@ func (l *lexer) object(depth int) (object, error) {
 	}
 	switch t.kind {
 	case tEOF:
-		return nil, syntaxErrorf("unexpected end of file")
+		return nil, SyntaxErrorf("unexpected end of file")
 	case tInt:
 		// An integer may start "num gen R".
 		t1, err := l.peekN(0)
@@ -508,21 +552,21 @@ func (l *lexer) object(depth int) (object, error) {
 			if t2.kind == tKeyword && t2.s == "R" {
 				l.next()
 				l.next()
-				if t.i < 0 || t.i > maxObjects || t1.i < 0 || t1.i > 65535 {
-					return nil, syntaxErrorf("bad reference %d %d R", t.i, t1.i)
+				if t.i < 0 || t.i > MaxObjects || t1.i < 0 || t1.i > 65535 {
+					return nil, SyntaxErrorf("bad reference %d %d R", t.i, t1.i)
 				}
-				return ref{int(t.i), int(t1.i)}, nil
+				return Ref{int(t.i), int(t1.i)}, nil
 			}
 		}
 		return t.i, nil
 	case tReal:
-		return real(t.s), nil
+		return Real(t.s), nil
 	case tName:
-		return name(t.s), nil
+		return Name(t.s), nil
 	case tString:
-		return &pdfString{b: t.b, pos: t.pos, end: t.end}, nil
+		return &String{Bytes: t.b, Pos: t.pos, End: t.end}, nil
 	case tArrayOpen:
-		var a array
+		var a Array
 		for {
 			p, err := l.peek()
 			if err != nil {
@@ -533,7 +577,7 @@ func (l *lexer) object(depth int) (object, error) {
 				return a, nil
 			}
 			if p.kind == tEOF {
-				return nil, syntaxErrorf("unterminated array")
+				return nil, SyntaxErrorf("unterminated array")
 			}
 			v, err := l.object(depth + 1)
 			if err != nil {
@@ -542,7 +586,7 @@ func (l *lexer) object(depth int) (object, error) {
 			a = append(a, v)
 		}
 	case tDictOpen:
-		d := newDict()
+		d := NewDict()
 		for {
 			k, err := l.next()
 			if err != nil {
@@ -552,7 +596,7 @@ func (l *lexer) object(depth int) (object, error) {
 				return d, nil
 			}
 			if k.kind != tName {
-				return nil, syntaxErrorf("dictionary key is not a name at offset %d", k.pos)
+				return nil, SyntaxErrorf("dictionary key is not a name at offset %d", k.pos)
 			}
 			p, err := l.peek()
 			if err != nil {
@@ -567,7 +611,7 @@ func (l *lexer) object(depth int) (object, error) {
 				return nil, err
 			}
 			if v != nil {
-				d.set(name(k.s), v)
+				d.Set(Name(k.s), v)
 			}
 		}
 	case tKeyword:
@@ -579,16 +623,16 @@ func (l *lexer) object(depth int) (object, error) {
 		case "null":
 			return nil, nil
 		}
-		return nil, syntaxErrorf("unexpected %q at offset %d", t.s, t.pos)
+		return nil, SyntaxErrorf("unexpected %q at offset %d", t.s, t.pos)
 	}
-	return nil, syntaxErrorf("unexpected token at offset %d", t.pos)
+	return nil, SyntaxErrorf("unexpected token at offset %d", t.pos)
 }
 
 // indirectObject parses "num gen obj ... endobj" at the lexer's position
 // and returns the number, generation and object; a stream is returned with
 // its data offset and the /Length given in its dictionary (maybe a ref,
 // resolved by the caller).
-func (l *lexer) indirectObject() (int, int, object, error) {
+func (l *lexer) indirectObject() (int, int, Object, error) {
 	tn, err := l.next()
 	if err != nil {
 		return 0, 0, nil, err
@@ -602,16 +646,16 @@ func (l *lexer) indirectObject() (int, int, object, error) {
 		return 0, 0, nil, err
 	}
 	if tn.kind != tInt || tg.kind != tInt || to.kind != tKeyword || to.s != "obj" {
-		return 0, 0, nil, syntaxErrorf("no object header at offset %d", tn.pos)
+		return 0, 0, nil, SyntaxErrorf("no object header at offset %d", tn.pos)
 	}
-	if tn.i < 0 || tn.i > maxObjects || tg.i < 0 || tg.i > 65535 {
-		return 0, 0, nil, syntaxErrorf("bad object number %d %d at offset %d", tn.i, tg.i, tn.pos)
+	if tn.i < 0 || tn.i > MaxObjects || tg.i < 0 || tg.i > 65535 {
+		return 0, 0, nil, SyntaxErrorf("bad object number %d %d at offset %d", tn.i, tg.i, tn.pos)
 	}
 	v, err := l.object(0)
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	if d, ok := v.(*dict); ok {
+	if d, ok := v.(*Dict); ok {
 		p, err := l.peek()
 		if err != nil {
 			return 0, 0, nil, err
@@ -627,9 +671,9 @@ func (l *lexer) indirectObject() (int, int, object, error) {
 			} else if err == nil && c != '\n' {
 				l.unreadByte()
 			}
-			s := &stream{dict: d, dataOff: l.pos, length: -1}
-			if n, ok := d.get("Length").(int64); ok && n >= 0 {
-				s.length = n
+			s := &Stream{Dict: d, DataOff: l.pos, Length: -1}
+			if n, ok := d.Get("Length").(int64); ok && n >= 0 {
+				s.Length = n
 			}
 			return int(tn.i), int(tg.i), s, nil
 		}

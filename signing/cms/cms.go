@@ -1,4 +1,4 @@
-package pades
+package cms
 
 import (
 	"bytes"
@@ -18,9 +18,12 @@ import (
 	"time"
 )
 
+// maxDepth bounds the nesting of BER elements.
+const maxDepth = 64
+
 // Object identifiers used in CMS (RFC 5652), ESS (RFC 5035) and PKCS #1.
 var (
-	oidData                  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	OIDData                  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
 	oidSignedData            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
 	oidAttrContentType       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
 	oidAttrMessageDigest     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
@@ -56,7 +59,7 @@ type encapContentInfo struct {
 	EContent     asn1.RawValue `asn1:"optional,explicit,tag:0"`
 }
 
-type signedData struct {
+type signedDataSeq struct {
 	Version          int
 	DigestAlgorithms asn1.RawValue // SET OF AlgorithmIdentifier
 	EncapContentInfo encapContentInfo
@@ -101,25 +104,25 @@ type issuerSerial struct {
 	Serial *big.Int
 }
 
-// cmsParams is what goes into a CMS signature besides the digest.
-type cmsParams struct {
-	signer     crypto.Signer
-	cert       *x509.Certificate
-	chain      []*x509.Certificate
-	signingAt  time.Time
-	withTime   bool // add the signingTime attribute
-	withESSv2  bool // add the signing-certificate-v2 attribute
-	digestHash crypto.Hash
+// Params is what goes into a CMS signature besides the digest.
+type Params struct {
+	Signer          crypto.Signer
+	Cert            *x509.Certificate
+	Chain           []*x509.Certificate
+	SigningTime     time.Time
+	WithSigningTime bool // add the signingTime attribute
+	WithESSv2       bool // add the signing-certificate-v2 attribute
+	Hash            crypto.Hash
 }
 
-// estimateCMSSize bounds the DER size of the signature buildCMS makes, so
+// EstimateSize bounds the DER size of the signature Build makes, so
 // the /Contents placeholder is large enough without a trial signature.
-func estimateCMSSize(p cmsParams) int {
-	n := 1024 + 2*len(p.cert.RawIssuer) + len(p.cert.SerialNumber.Bytes())*2
-	for _, c := range append([]*x509.Certificate{p.cert}, p.chain...) {
+func EstimateSize(p Params) int {
+	n := 1024 + 2*len(p.Cert.RawIssuer) + len(p.Cert.SerialNumber.Bytes())*2
+	for _, c := range append([]*x509.Certificate{p.Cert}, p.Chain...) {
 		n += len(c.Raw) + 8
 	}
-	switch k := p.signer.Public().(type) {
+	switch k := p.Signer.Public().(type) {
 	case *rsa.PublicKey:
 		n += k.Size() + 16
 	case *ecdsa.PublicKey:
@@ -130,12 +133,14 @@ func estimateCMSSize(p cmsParams) int {
 	return n
 }
 
-func algorithmsFor(pub crypto.PublicKey, h crypto.Hash) (digestAlg, sigAlg pkix.AlgorithmIdentifier, err error) {
+// AlgorithmsFor returns the CMS digest and signature algorithm identifiers
+// for a key of type pub signing with h.
+func AlgorithmsFor(pub crypto.PublicKey, h crypto.Hash) (digestAlg, sigAlg pkix.AlgorithmIdentifier, err error) {
 	switch h {
 	case crypto.SHA256:
 		digestAlg = pkix.AlgorithmIdentifier{Algorithm: oidSHA256, Parameters: asn1Null}
 	default:
-		return digestAlg, sigAlg, fmt.Errorf("pades: digest %v: %w", h, errUnsupportedAlgorithm)
+		return digestAlg, sigAlg, fmt.Errorf("cms: digest %v: %w", h, errUnsupportedAlgorithm)
 	}
 	switch pub.(type) {
 	case *rsa.PublicKey:
@@ -143,15 +148,15 @@ func algorithmsFor(pub crypto.PublicKey, h crypto.Hash) (digestAlg, sigAlg pkix.
 	case *ecdsa.PublicKey:
 		sigAlg = pkix.AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256}
 	default:
-		return digestAlg, sigAlg, fmt.Errorf("pades: key type %T: %w", pub, errUnsupportedAlgorithm)
+		return digestAlg, sigAlg, fmt.Errorf("cms: key type %T: %w", pub, errUnsupportedAlgorithm)
 	}
 	return digestAlg, sigAlg, nil
 }
 
-// buildCMS returns a DER CMS SignedData (RFC 5652) with no encapsulated
+// Build returns a DER CMS SignedData (RFC 5652) with no encapsulated
 // content, signed over the given message digest.
-func buildCMS(p cmsParams, digest []byte) ([]byte, error) {
-	digestAlg, sigAlg, err := algorithmsFor(p.signer.Public(), p.digestHash)
+func Build(p Params, digest []byte) ([]byte, error) {
+	digestAlg, sigAlg, err := AlgorithmsFor(p.Signer.Public(), p.Hash)
 	if err != nil {
 		return nil, err
 	}
@@ -159,29 +164,29 @@ func buildCMS(p cmsParams, digest []byte) ([]byte, error) {
 	add := func(oid asn1.ObjectIdentifier, v any) error {
 		der, err := asn1.Marshal(v)
 		if err != nil {
-			return fmt.Errorf("pades: encoding attribute %v: %w", oid, err)
+			return fmt.Errorf("cms: encoding attribute %v: %w", oid, err)
 		}
 		attrs = append(attrs, attribute{Type: oid, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: der}})
 		return nil
 	}
-	if err := add(oidAttrContentType, oidData); err != nil {
+	if err := add(oidAttrContentType, OIDData); err != nil {
 		return nil, err
 	}
-	if p.withTime {
-		if err := add(oidAttrSigningTime, p.signingAt.UTC()); err != nil {
+	if p.WithSigningTime {
+		if err := add(oidAttrSigningTime, p.SigningTime.UTC()); err != nil {
 			return nil, err
 		}
 	}
 	if err := add(oidAttrMessageDigest, digest); err != nil {
 		return nil, err
 	}
-	if p.withESSv2 {
-		h := sha256.Sum256(p.cert.Raw)
+	if p.WithESSv2 {
+		h := sha256.Sum256(p.Cert.Raw)
 		scv2 := signingCertificateV2{Certs: []essCertIDv2{{
 			CertHash: h[:],
 			IssuerSerial: issuerSerial{
-				Issuer: []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: p.cert.RawIssuer}},
-				Serial: p.cert.SerialNumber,
+				Issuer: []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: p.Cert.RawIssuer}},
+				Serial: p.Cert.SerialNumber,
 			},
 		}}}
 		if err := add(oidAttrSigningCertV2, scv2); err != nil {
@@ -192,24 +197,24 @@ func buildCMS(p cmsParams, digest []byte) ([]byte, error) {
 	encoded := make([][]byte, len(attrs))
 	for i, a := range attrs {
 		if encoded[i], err = asn1.Marshal(a); err != nil {
-			return nil, fmt.Errorf("pades: encoding attributes: %w", err)
+			return nil, fmt.Errorf("cms: encoding attributes: %w", err)
 		}
 	}
 	sort.Slice(encoded, func(i, j int) bool { return bytes.Compare(encoded[i], encoded[j]) < 0 })
 	attrSet := asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: bytes.Join(encoded, nil)}
 	attrDER, err := asn1.Marshal(attrSet)
 	if err != nil {
-		return nil, fmt.Errorf("pades: encoding attributes: %w", err)
+		return nil, fmt.Errorf("cms: encoding attributes: %w", err)
 	}
-	h := p.digestHash.New()
+	h := p.Hash.New()
 	h.Write(attrDER)
-	sig, err := p.signer.Sign(rand.Reader, h.Sum(nil), p.digestHash)
+	sig, err := p.Signer.Sign(rand.Reader, h.Sum(nil), p.Hash)
 	if err != nil {
-		return nil, fmt.Errorf("pades: signing: %w", err)
+		return nil, fmt.Errorf("cms: signing: %w", err)
 	}
-	sid, err := asn1.Marshal(issuerAndSerial{Issuer: asn1.RawValue{FullBytes: p.cert.RawIssuer}, Serial: p.cert.SerialNumber})
+	sid, err := asn1.Marshal(issuerAndSerial{Issuer: asn1.RawValue{FullBytes: p.Cert.RawIssuer}, Serial: p.Cert.SerialNumber})
 	if err != nil {
-		return nil, fmt.Errorf("pades: encoding signer identifier: %w", err)
+		return nil, fmt.Errorf("cms: encoding signer identifier: %w", err)
 	}
 	si := signerInfo{
 		Version:            1,
@@ -221,7 +226,7 @@ func buildCMS(p cmsParams, digest []byte) ([]byte, error) {
 	}
 	var certs []byte
 	seen := make(map[string]bool)
-	for _, c := range append([]*x509.Certificate{p.cert}, p.chain...) {
+	for _, c := range append([]*x509.Certificate{p.Cert}, p.Chain...) {
 		if c == nil || seen[string(c.Raw)] {
 			continue
 		}
@@ -230,47 +235,47 @@ func buildCMS(p cmsParams, digest []byte) ([]byte, error) {
 	}
 	digestAlgDER, err := asn1.Marshal(digestAlg)
 	if err != nil {
-		return nil, fmt.Errorf("pades: encoding digest algorithm: %w", err)
+		return nil, fmt.Errorf("cms: encoding digest algorithm: %w", err)
 	}
-	sd := signedData{
+	sd := signedDataSeq{
 		Version:          1,
 		DigestAlgorithms: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: digestAlgDER},
-		EncapContentInfo: encapContentInfo{EContentType: oidData},
+		EncapContentInfo: encapContentInfo{EContentType: OIDData},
 		Certificates:     asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: certs},
 		SignerInfos:      []signerInfo{si},
 	}
 	sdDER, err := asn1.Marshal(sd)
 	if err != nil {
-		return nil, fmt.Errorf("pades: encoding SignedData: %w", err)
+		return nil, fmt.Errorf("cms: encoding SignedData: %w", err)
 	}
 	out, err := asn1.Marshal(contentInfo{ContentType: oidSignedData, Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sdDER}})
 	if err != nil {
-		return nil, fmt.Errorf("pades: encoding ContentInfo: %w", err)
+		return nil, fmt.Errorf("cms: encoding ContentInfo: %w", err)
 	}
 	return out, nil
 }
 
-// parsedCMS is what the verifier needs from a detached CMS signature.
-type parsedCMS struct {
-	certs         []*x509.Certificate
-	signer        *x509.Certificate // nil when not among certs
-	digestHash    crypto.Hash
-	sigAlg        asn1.ObjectIdentifier
-	signature     []byte
-	signedAttrs   []byte // DER of the SET OF attributes, as signed; nil when absent
-	messageDigest []byte
-	contentType   asn1.ObjectIdentifier
-	signingTime   time.Time // zero when absent
-	essCertHash   []byte    // from signing-certificate-v2, SHA-256 of the signer cert
-	essV1Hash     []byte    // from signing-certificate (v1), SHA-1
-	hasESS        bool
-	encapsulated  bool // eContent present: not a detached signature
+// SignedData is what the verifier needs from a detached CMS signature.
+type SignedData struct {
+	Certs         []*x509.Certificate
+	Signer        *x509.Certificate // nil when not among certs
+	DigestHash    crypto.Hash
+	SigAlg        asn1.ObjectIdentifier
+	Signature     []byte
+	SignedAttrs   []byte // DER of the SET OF attributes, as signed; nil when absent
+	MessageDigest []byte
+	ContentType   asn1.ObjectIdentifier
+	SigningTime   time.Time // zero when absent
+	ESSCertHash   []byte    // from signing-certificate-v2, SHA-256 of the signer cert
+	ESSV1Hash     []byte    // from signing-certificate (v1), SHA-1
+	HasESS        bool
+	Encapsulated  bool // eContent present: not a detached signature
 }
 
-// parseCMS parses a CMS ContentInfo holding SignedData with one signer.
+// Parse parses a CMS ContentInfo holding SignedData with one signer.
 // Trailing bytes (the zero padding of /Contents) are ignored.
-func parseCMS(der []byte) (*parsedCMS, error) {
-	der, err := berToDER(der)
+func Parse(der []byte) (*SignedData, error) {
+	der, err := BERToDER(der)
 	if err != nil {
 		return nil, fmt.Errorf("CMS encoding: %w", err)
 	}
@@ -284,14 +289,14 @@ func parseCMS(der []byte) (*parsedCMS, error) {
 	if ci.Content.Class != asn1.ClassContextSpecific || ci.Content.Tag != 0 || !ci.Content.IsCompound {
 		return nil, errors.New("CMS ContentInfo content is not [0] EXPLICIT")
 	}
-	var sd signedData
+	var sd signedDataSeq
 	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
 		return nil, fmt.Errorf("CMS SignedData: %w", err)
 	}
 	if len(sd.SignerInfos) != 1 {
 		return nil, fmt.Errorf("CMS has %d signers, want 1", len(sd.SignerInfos))
 	}
-	p := &parsedCMS{encapsulated: len(sd.EncapContentInfo.EContent.Bytes) > 0}
+	p := &SignedData{Encapsulated: len(sd.EncapContentInfo.EContent.Bytes) > 0}
 	rest := sd.Certificates.Bytes
 	for len(rest) > 0 {
 		var raw asn1.RawValue
@@ -305,19 +310,19 @@ func parseCMS(der []byte) (*parsedCMS, error) {
 		if err != nil {
 			return nil, fmt.Errorf("CMS certificate: %w", err)
 		}
-		p.certs = append(p.certs, c)
+		p.Certs = append(p.Certs, c)
 	}
 	si := sd.SignerInfos[0]
-	p.signature = si.Signature
-	p.sigAlg = si.SignatureAlgorithm.Algorithm
-	if p.digestHash, err = hashForOID(si.DigestAlgorithm.Algorithm); err != nil {
+	p.Signature = si.Signature
+	p.SigAlg = si.SignatureAlgorithm.Algorithm
+	if p.DigestHash, err = hashForOID(si.DigestAlgorithm.Algorithm); err != nil {
 		return nil, err
 	}
-	p.signer = findSigner(si.SID, p.certs)
+	p.Signer = findSigner(si.SID, p.Certs)
 	if len(si.SignedAttrs.FullBytes) > 0 {
 		set := append([]byte(nil), si.SignedAttrs.FullBytes...)
 		set[0] = 0x31 // [0] IMPLICIT becomes the SET OF that was signed
-		p.signedAttrs = set
+		p.SignedAttrs = set
 		if err := p.readAttributes(si.SignedAttrs.Bytes); err != nil {
 			return nil, err
 		}
@@ -325,7 +330,7 @@ func parseCMS(der []byte) (*parsedCMS, error) {
 	return p, nil
 }
 
-func (p *parsedCMS) readAttributes(b []byte) error {
+func (p *SignedData) readAttributes(b []byte) error {
 	seen := make(map[string]bool)
 	for len(b) > 0 {
 		var a attribute
@@ -341,15 +346,15 @@ func (p *parsedCMS) readAttributes(b []byte) error {
 		v := a.Values.Bytes
 		switch {
 		case a.Type.Equal(oidAttrContentType):
-			if _, err := asn1.Unmarshal(v, &p.contentType); err != nil {
+			if _, err := asn1.Unmarshal(v, &p.ContentType); err != nil {
 				return fmt.Errorf("CMS content-type attribute: %w", err)
 			}
 		case a.Type.Equal(oidAttrMessageDigest):
-			if _, err := asn1.Unmarshal(v, &p.messageDigest); err != nil {
+			if _, err := asn1.Unmarshal(v, &p.MessageDigest); err != nil {
 				return fmt.Errorf("CMS message-digest attribute: %w", err)
 			}
 		case a.Type.Equal(oidAttrSigningTime):
-			if _, err := asn1.Unmarshal(v, &p.signingTime); err != nil {
+			if _, err := asn1.Unmarshal(v, &p.SigningTime); err != nil {
 				return fmt.Errorf("CMS signing-time attribute: %w", err)
 			}
 		case a.Type.Equal(oidAttrSigningCertV2):
@@ -357,15 +362,15 @@ func (p *parsedCMS) readAttributes(b []byte) error {
 			if _, err := asn1.Unmarshal(v, &raw); err != nil {
 				return fmt.Errorf("CMS signing-certificate-v2 attribute: %w", err)
 			}
-			p.hasESS = true
-			p.essCertHash = firstCertIDv2Hash(raw.Bytes)
+			p.HasESS = true
+			p.ESSCertHash = firstCertIDv2Hash(raw.Bytes)
 		case a.Type.Equal(oidAttrSigningCert):
 			var raw asn1.RawValue
 			if _, err := asn1.Unmarshal(v, &raw); err != nil {
 				return fmt.Errorf("CMS signing-certificate attribute: %w", err)
 			}
-			p.hasESS = true
-			p.essV1Hash = firstCertIDv1Hash(raw.Bytes)
+			p.HasESS = true
+			p.ESSV1Hash = firstCertIDv1Hash(raw.Bytes)
 		}
 	}
 	return nil
@@ -454,39 +459,39 @@ func hashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	return 0, fmt.Errorf("digest algorithm %v: %w", oid, errUnsupportedAlgorithm)
 }
 
-// verifySignature checks the CMS signature value against the signer's key.
+// VerifySignature checks the CMS signature value against the signer's key.
 // signed is the digest of what was signed (the signed attributes, or the
 // content when there are none).
-func (p *parsedCMS) verifySignature(signed []byte, h crypto.Hash) error {
-	if p.signer == nil {
+func (p *SignedData) VerifySignature(signed []byte, h crypto.Hash) error {
+	if p.Signer == nil {
 		return errSignerCertificateGone
 	}
 	sigHash := h
 	switch {
-	case p.sigAlg.Equal(oidSHA256WithRSA), p.sigAlg.Equal(oidECDSAWithSHA256):
+	case p.SigAlg.Equal(oidSHA256WithRSA), p.SigAlg.Equal(oidECDSAWithSHA256):
 		sigHash = crypto.SHA256
-	case p.sigAlg.Equal(oidSHA384WithRSA), p.sigAlg.Equal(oidECDSAWithSHA384):
+	case p.SigAlg.Equal(oidSHA384WithRSA), p.SigAlg.Equal(oidECDSAWithSHA384):
 		sigHash = crypto.SHA384
-	case p.sigAlg.Equal(oidSHA512WithRSA), p.sigAlg.Equal(oidECDSAWithSHA512):
+	case p.SigAlg.Equal(oidSHA512WithRSA), p.SigAlg.Equal(oidECDSAWithSHA512):
 		sigHash = crypto.SHA512
-	case p.sigAlg.Equal(oidSHA1WithRSA):
+	case p.SigAlg.Equal(oidSHA1WithRSA):
 		sigHash = crypto.SHA1
 	}
 	if sigHash != h {
-		return fmt.Errorf("signature algorithm %v does not match digest %v", p.sigAlg, h)
+		return fmt.Errorf("signature algorithm %v does not match digest %v", p.SigAlg, h)
 	}
-	switch pub := p.signer.PublicKey.(type) {
+	switch pub := p.Signer.PublicKey.(type) {
 	case *rsa.PublicKey:
 		switch {
-		case p.sigAlg.Equal(oidRSAEncryption), p.sigAlg.Equal(oidSHA256WithRSA), p.sigAlg.Equal(oidSHA384WithRSA), p.sigAlg.Equal(oidSHA512WithRSA), p.sigAlg.Equal(oidSHA1WithRSA):
-			return rsa.VerifyPKCS1v15(pub, h, signed, p.signature)
-		case p.sigAlg.Equal(oidRSAPSS):
-			return rsa.VerifyPSS(pub, h, signed, p.signature, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+		case p.SigAlg.Equal(oidRSAEncryption), p.SigAlg.Equal(oidSHA256WithRSA), p.SigAlg.Equal(oidSHA384WithRSA), p.SigAlg.Equal(oidSHA512WithRSA), p.SigAlg.Equal(oidSHA1WithRSA):
+			return rsa.VerifyPKCS1v15(pub, h, signed, p.Signature)
+		case p.SigAlg.Equal(oidRSAPSS):
+			return rsa.VerifyPSS(pub, h, signed, p.Signature, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
 		}
 	case *ecdsa.PublicKey:
 		switch {
-		case p.sigAlg.Equal(oidECPublicKey), p.sigAlg.Equal(oidECDSAWithSHA256), p.sigAlg.Equal(oidECDSAWithSHA384), p.sigAlg.Equal(oidECDSAWithSHA512):
-			if !ecdsa.VerifyASN1(pub, signed, p.signature) {
+		case p.SigAlg.Equal(oidECPublicKey), p.SigAlg.Equal(oidECDSAWithSHA256), p.SigAlg.Equal(oidECDSAWithSHA384), p.SigAlg.Equal(oidECDSAWithSHA512):
+			if !ecdsa.VerifyASN1(pub, signed, p.Signature) {
 				return errors.New("ECDSA verification failure")
 			}
 			return nil
@@ -494,13 +499,13 @@ func (p *parsedCMS) verifySignature(signed []byte, h crypto.Hash) error {
 	case ed25519.PublicKey:
 		return fmt.Errorf("Ed25519 signature: %w", errUnsupportedAlgorithm)
 	}
-	return fmt.Errorf("signature algorithm %v for a %T key: %w", p.sigAlg, p.signer.PublicKey, errUnsupportedAlgorithm)
+	return fmt.Errorf("signature algorithm %v for a %T key: %w", p.SigAlg, p.Signer.PublicKey, errUnsupportedAlgorithm)
 }
 
-// berToDER rewrites indefinite lengths as definite ones, which is all that
+// BERToDER rewrites indefinite lengths as definite ones, which is all that
 // stands between most BER-encoded CMS blobs and encoding/asn1. Input that
 // is already DER comes back unchanged (without the trailing padding).
-func berToDER(b []byte) ([]byte, error) {
+func BERToDER(b []byte) ([]byte, error) {
 	out, n, err := berElement(b, 0)
 	if err != nil {
 		return nil, err
