@@ -66,6 +66,8 @@ type SignOptions struct {
 	// Lock names the form fields this signature locks against later
 	// changes (FieldMDP, action Include).
 	Lock []string
+
+	ess *cms.ESSCertID // tests: the signing-certificate-v2 reference written
 }
 
 // ErrEncrypted reports an encrypted PDF, which Sign does not handle.
@@ -161,6 +163,7 @@ func signUnchecked(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions)
 		WithSigningTime: sf == SubFilterPKCS7,
 		WithESSv2:       true,
 		Hash:            crypto.SHA256,
+		ESS:             opts.ess,
 	}
 	if _, _, err := cms.AlgorithmsFor(opts.Signer.Public(), params.Hash); err != nil {
 		return err

@@ -152,6 +152,7 @@ type SignatureReport struct {
 	end     int64
 
 	notSigner         bool // a CA or TLS-only certificate signed
+	noSigningCert     bool // the ESS attribute names another certificate
 	revokedNoPOE      bool // revoked, but the signature may predate it
 	revocationUnknown bool // no fresh revocation information
 }
@@ -180,6 +181,8 @@ func (s *SignatureReport) classify() {
 		// later information turns a CA's or a TLS key into a document
 		// signer, so the hub's `--indeterminate flag` must not let it in.
 		set(etsi.TotalFailed, etsi.ChainConstraintsFailure)
+	case s.noSigningCert:
+		set(etsi.Indeterminate, etsi.NoSigningCertificateFound)
 	case s.Revoked:
 		set(etsi.Indeterminate, etsi.RevokedNoPOE)
 	case !s.ChainTrusted:
@@ -309,6 +312,10 @@ type foundSig struct {
 	dict      *pdf.Dict
 	direct    bool  // parsed from the file, so string offsets are file offsets
 	key       int64 // identifies the physical object across revisions
+	// broken says why a signature field's value could not be read as a
+	// signature dictionary; such a signature is reported, FORMAT_FAILURE,
+	// never dropped (an unreadable signature is not an unsigned file).
+	broken string
 }
 
 // findSignatures walks the AcroForm fields of every revision and returns
@@ -388,15 +395,23 @@ func signatureFields(v *pdf.View) ([]foundSig, int, error) {
 			case pdf.Ref:
 				e, ok := v.Lookup(val.Num)
 				sd, err := v.Dict(val)
-				if ok && err == nil && sd != nil {
+				f.key = e.Off
+				if e.Kind == 2 {
+					f.key = -int64(val.Num)<<20 - int64(e.Index) - 1
+				}
+				switch {
+				case ok && err == nil && sd != nil:
 					f.dict = sd
 					f.direct = e.Kind == 1
-					f.key = e.Off
-					if e.Kind == 2 {
-						f.key = -int64(val.Num)<<20 - int64(e.Index) - 1
-					}
-					out = append(out, f)
+				case !ok:
+					f.broken = fmt.Sprintf("its value %d %d R is not in the file", val.Num, val.Gen)
+					f.key = -int64(val.Num)<<20 - 1<<50
+				case err != nil:
+					f.broken = fmt.Sprintf("its value %d %d R cannot be parsed: %v", val.Num, val.Gen, err)
+				default:
+					f.broken = fmt.Sprintf("its value %d %d R is not a dictionary", val.Num, val.Gen)
 				}
+				out = append(out, f)
 			case *pdf.Dict:
 				if r, ok := obj.(pdf.Ref); ok {
 					if e, ok := v.Lookup(r.Num); ok && e.Kind == 1 {
@@ -444,6 +459,11 @@ type checkedSig struct {
 func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 	s := &checkedSig{found: f, rep: &SignatureReport{Field: f.field}}
 	sr := s.rep
+	if f.broken != "" {
+		sr.problem("signature field %q cannot be read: %s", f.field, f.broken)
+		sr.partial = true
+		return s
+	}
 	sd := f.dict
 	sr.SubFilter = string(sd.Name("SubFilter"))
 	if m, ok := sd.Get("M").(*pdf.String); ok {
@@ -500,6 +520,10 @@ func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 	case SubFilterPKCS7, SubFilterCAdES:
 	default:
 		sr.problem("signature format %q is not supported", sr.SubFilter)
+		return s
+	}
+	if err := cms.CheckPadding(c.Bytes); err != nil {
+		sr.problem("signature value is not a valid CMS signature: %v", err)
 		return s
 	}
 	p, err := cms.Parse(c.Bytes)
@@ -610,18 +634,12 @@ func (s *checkedSig) checkCMS(ctx context.Context, opts VerifyOptions, now time.
 		}
 	}
 	if p.Signer != nil {
-		switch {
-		case p.ESSCertHash != nil:
-			if h := sha256.Sum256(p.Signer.Raw); !bytes.Equal(h[:], p.ESSCertHash) {
-				sr.problem("signing-certificate attribute does not match the signer certificate")
-				sigOK = false
-			}
-		case p.ESSV1Hash != nil:
-			if h := sha1.Sum(p.Signer.Raw); !bytes.Equal(h[:], p.ESSV1Hash) {
-				sr.problem("signing-certificate attribute does not match the signer certificate")
-				sigOK = false
-			}
-		case SubFilter(sr.SubFilter) == SubFilterCAdES && !p.HasESS:
+		if err := p.CheckESS(p.Signer); err != nil {
+			// EN 319 102-1 5.2.3: the signing certificate is not the
+			// one the signed attributes name.
+			sr.problem("%v", err)
+			sr.noSigningCert = true
+		} else if SubFilter(sr.SubFilter) == SubFilterCAdES && !p.HasESS {
 			sr.problem("CAdES signature without the signing-certificate-v2 attribute")
 			sigOK = false
 		}
