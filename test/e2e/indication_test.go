@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lienthong/lienthong/hub"
+	"github.com/lienthong/lienthong/hub/policy"
+	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/signing/pki"
+)
+
+// staleCRL replaces the province root's CRL in the hub's trust store with
+// one whose nextUpdate passed a month ago.
+func staleCRL(t *testing.T, dir string) {
+	t.Helper()
+	l := provision.Layout{Dir: dir}
+	ca, err := pki.LoadCertificates(l.CACert())
+	must(t, err)
+	key, err := pki.LoadKey(l.CAKey())
+	must(t, err)
+	now := time.Now()
+	der, err := (&pki.Authority{Cert: ca[0], Key: key}).CRL(nil, now, now.Add(-60*24*time.Hour), now.Add(-30*24*time.Hour), 2)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(l.Trust(), "crls", "province.crl"), pki.CRLPEM(der), 0o644))
+}
+
+// A document whose signer's CA has only a stale CRL on the hub is
+// INDETERMINATE/TRY_LATER: refused by default with what to do about it,
+// leaving nothing stored; with --indeterminate flag it is accepted, and
+// Track, the recipient and `ltnode track` show the indication, the
+// sub-indication and the revocation data it rests on.
+func TestHubIndeterminate(t *testing.T) {
+	ctx := context.Background()
+	doc := func(c *node.Client, path string) (*node.SendResult, error) {
+		return c.Send(ctx, node.Document{Recipients: []string{district}, Number: "13", Notation: "UBND", Subject: "CRL cũ",
+			Files: []node.File{{Path: path}}}, nil)
+	}
+
+	t.Run("refused by default", func(t *testing.T) {
+		dir := initHub(t)
+		staleCRL(t, dir)
+		h := startHub(t, dir)
+		pdf, _ := writePDF(t, dir, commune, "stale.pdf", samplepdf.Options{Title: "CRL cu"})
+		_, err := doc(client(t, h.Addr(), dir, commune), pdf)
+		st := status.Convert(err)
+		if st.Code() != codes.FailedPrecondition {
+			t.Fatalf("code %v (%q), want FailedPrecondition", st.Code(), st.Message())
+		}
+		for _, want := range []string{`"stale.pdf"`, "Signature1", commune, "INDETERMINATE/TRY_LATER", "expired on", "D/trust/crls", "kill -HUP"} {
+			if !strings.Contains(st.Message(), want) {
+				t.Errorf("message %q does not mention %q", st.Message(), want)
+			}
+		}
+		t.Logf("refusal: %s", st.Message())
+		storeIsEmpty(t, h, "an INDETERMINATE document")
+	})
+
+	t.Run("accepted and shown with --indeterminate flag", func(t *testing.T) {
+		dir := initHub(t)
+		staleCRL(t, dir)
+		h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Indeterminate: policy.FlagIndeterminate})
+		pdf, _ := writePDF(t, dir, commune, "stale.pdf", samplepdf.Options{Title: "CRL cu"})
+		res, err := doc(client(t, h.Addr(), dir, commune), pdf)
+		must(t, err)
+		if v := res.Verification; v.GetVerdict() != "indeterminate" || v.GetIndication() != "INDETERMINATE" {
+			t.Errorf("send: verdict %q indication %q", v.GetVerdict(), v.GetIndication())
+		}
+		tr, err := client(t, h.Addr(), dir, district).Track(ctx, res.MessageID)
+		must(t, err)
+		v := tr.Verification
+		if v.GetIndication() != "INDETERMINATE" || len(v.GetFiles()) != 1 || len(v.GetFiles()[0].GetSignatures()) != 1 {
+			t.Fatalf("Track verification = %v", v)
+		}
+		f := v.GetFiles()[0]
+		s := f.GetSignatures()[0]
+		if f.GetIndication() != "INDETERMINATE" || s.GetIndication() != "INDETERMINATE" || s.GetSubIndication() != "TRY_LATER" ||
+			s.GetField() != "Signature1" || s.GetSigner() != commune || len(s.GetCertificate()) == 0 {
+			t.Errorf("Track signature = %v", s)
+		}
+		if rc := s.GetRevocation(); len(rc) != 1 || rc[0].GetStatus() != "unknown" || !strings.Contains(strings.Join(rc[0].GetProblems(), ";"), "expired on") {
+			t.Errorf("Track revocation = %v", rc)
+		}
+		var got []*node.Received
+		must(t, client(t, h.Addr(), dir, district).ReceiveInto(ctx, filepath.Join(t.TempDir(), "in"), node.ReceiveOptions{},
+			func(r *node.Received) error { got = append(got, r); return nil }))
+		if len(got) != 1 || got[0].Verification.GetIndication() != "INDETERMINATE" ||
+			got[0].Verification.GetFiles()[0].GetSignatures()[0].GetSubIndication() != "TRY_LATER" {
+			t.Fatalf("recipient got %v", got)
+		}
+		rc, out, errs := ltnode(t, h.Addr(), dir, district, "track", res.MessageID)
+		if rc != 0 || !strings.Contains(out, "CHƯA XÁC ĐỊNH ĐƯỢC (INDETERMINATE)") || !strings.Contains(out, `chữ ký "Signature1" của `+commune+": INDETERMINATE/TRY_LATER") {
+			t.Errorf("ltnode track exit %d:\n%s%s", rc, out, errs)
+		}
+	})
+}
