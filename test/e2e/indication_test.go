@@ -103,3 +103,42 @@ func TestHubIndeterminate(t *testing.T) {
 		}
 	})
 }
+
+// ltnode verify --json keeps verdict and adds the indication per
+// signature; a stale CRL gives "indeterminate" and exit 1.
+func TestLtnodeVerifyIndication(t *testing.T) {
+	dir := initHub(t)
+	l := provision.Layout{Dir: dir}
+	pdf, _ := writePDF(t, dir, commune, "qd.pdf", samplepdf.Options{Title: "Quyet dinh"})
+	type sig struct {
+		Indication    string `json:"indication"`
+		SubIndication string `json:"sub_indication"`
+		Revocation    []struct {
+			Status string `json:"status"`
+			Origin string `json:"origin"`
+		} `json:"revocation"`
+	}
+	type report struct {
+		Verdict    string `json:"verdict"`
+		Indication string `json:"indication"`
+		Signatures []sig  `json:"signatures"`
+	}
+	fresh := filepath.Join(l.Trust(), "crls", "province.crl")
+	rc, out, _ := ltnode(t, "", dir, commune, "verify", pdf, "--trust", l.CACert(), "--crl", fresh, "--json")
+	r := decodeJSON[report](t, out)
+	if rc != 0 || r.Verdict != "valid" || r.Indication != "TOTAL-PASSED" || len(r.Signatures) != 1 ||
+		len(r.Signatures[0].Revocation) != 1 || r.Signatures[0].Revocation[0].Status != "good" || r.Signatures[0].Revocation[0].Origin != "trust-store" {
+		t.Errorf("fresh CRL: exit %d, %s", rc, out)
+	}
+	staleCRL(t, dir)
+	rc, out, _ = ltnode(t, "", dir, commune, "verify", pdf, "--trust", l.CACert(), "--crl", fresh, "--json")
+	r = decodeJSON[report](t, out)
+	if rc != 1 || r.Verdict != "indeterminate" || r.Indication != "INDETERMINATE" || len(r.Signatures) != 1 ||
+		r.Signatures[0].Indication != "INDETERMINATE" || r.Signatures[0].SubIndication != "TRY_LATER" {
+		t.Errorf("stale CRL: exit %d, %s", rc, out)
+	}
+	rc, out, _ = ltnode(t, "", dir, commune, "verify", pdf, "--trust", l.CACert(), "--crl", fresh)
+	if rc != 1 || !strings.Contains(out, "CHƯA XÁC ĐỊNH ĐƯỢC (indeterminate)") || !strings.Contains(out, "INDETERMINATE/TRY_LATER") {
+		t.Errorf("stale CRL, text: exit %d, %s", rc, out)
+	}
+}
