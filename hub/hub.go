@@ -160,6 +160,9 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if h.trust, err = trust.Load(l.Trust()); err != nil {
 		return nil, fmt.Errorf("loading trust store: %w", err)
 	}
+	for _, n := range h.trust.Snapshot().Notes {
+		h.log.Warn("trust store: "+n, "dir", l.Trust())
+	}
 	if err := h.loadOperators(); err != nil {
 		return nil, err
 	}
@@ -250,7 +253,10 @@ func (h *Hub) ReloadTrust() error {
 		return fmt.Errorf("reloading trust store: %w", err)
 	}
 	snap := h.trust.Snapshot()
-	h.log.Info("trust store reloaded", "roots", len(snap.Certificates), "crls", len(snap.CRLs))
+	h.log.Info("trust store reloaded", "roots", len(snap.Anchors), "intermediates", len(snap.Intermediates), "crls", len(snap.CRLs))
+	for _, n := range snap.Notes {
+		h.log.Warn("trust store: "+n, "dir", provision.Layout{Dir: h.cfg.Dir}.Trust())
+	}
 	return h.loadOperators()
 }
 
