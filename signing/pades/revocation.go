@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"slices"
 	"time"
 
 	"github.com/lienthong/lienthong/signing/keypurpose"
@@ -35,6 +36,15 @@ func (s *checkedSig) checkRevocationStatus(ctx context.Context, opts VerifyOptio
 	rc := opts.Revocation
 	if rc == nil {
 		rc = &revocation.Checker{CRLs: opts.CRLs, AcceptMissing: true, Now: opts.Now}
+	} else if len(opts.CRLs) > 0 {
+		// Besides the checker's own: the document's (a DSS's) and any the
+		// caller adds, checked against the issuer like every CRL.
+		ev.CRLs = slices.Clip(ev.CRLs)
+		for _, l := range opts.CRLs {
+			if !slices.Contains(rc.CRLs, l) {
+				ev.CRLs = append(ev.CRLs, l)
+			}
+		}
 	}
 	chain := sr.Chain
 	if len(chain) == 0 {

@@ -56,9 +56,10 @@ type VerifyOptions struct {
 	// Intermediates help build chains from a signer to Roots, besides the
 	// certificates the signature carries; they are not anchors.
 	Intermediates []*x509.Certificate
-	// CRLs are used when Revocation is nil: a checker over them that
-	// accepts an issuer with no CRL at all (the rule before revocation
-	// checking was required).
+	// CRLs, when Revocation is nil, make a checker over them that accepts
+	// an issuer with no CRL at all (the rule before revocation checking
+	// was required). With Revocation set they are further information
+	// (such as a document's DSS), used besides the checker's own.
 	CRLs []*x509.RevocationList
 	// Revocation decides the revocation status of every certificate of
 	// the chain below the anchor (signer and intermediates) from its
