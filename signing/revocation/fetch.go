@@ -21,7 +21,8 @@ import (
 // each answer until its nextUpdate. It is safe for concurrent use and
 // starts no goroutines.
 type Fetcher struct {
-	// Client makes the requests; nil uses a client with Timeout.
+	// Client makes the requests; nil uses a client with Timeout and no
+	// keep-alive.
 	Client *http.Client
 	// Timeout bounds one request; zero means 5 seconds.
 	Timeout time.Duration
@@ -208,7 +209,9 @@ func (f *Fetcher) do(ctx context.Context, url string, post []byte) ([]byte, erro
 	}
 	client := f.Client
 	if client == nil {
-		client = &http.Client{Timeout: timeout}
+		// No keep-alive: fetches are rare (answers are cached), and no
+		// idle connection outlives the verification that made it.
+		client = &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true}}
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -2,12 +2,17 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ocsp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -16,6 +21,7 @@ import (
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
 )
 
@@ -140,5 +146,82 @@ func TestLtnodeVerifyIndication(t *testing.T) {
 	rc, out, _ = ltnode(t, "", dir, commune, "verify", pdf, "--trust", l.CACert(), "--crl", fresh)
 	if rc != 1 || !strings.Contains(out, "CHƯA XÁC ĐỊNH ĐƯỢC (indeterminate)") || !strings.Contains(out, "INDETERMINATE/TRY_LATER") {
 		t.Errorf("stale CRL, text: exit %d, %s", rc, out)
+	}
+}
+
+// With --revocation-fetch the hub asks the OCSP responder a certificate
+// names when its trust store has nothing for the issuer: a good answer
+// lets the document in, recorded with the responder's URL; a responder
+// that does not answer costs at most the bound and gives TRY_LATER.
+func TestHubRevocationFetch(t *testing.T) {
+	ctx := context.Background()
+	dir := initHub(t)
+	l := provision.Layout{Dir: dir}
+	must(t, os.Remove(filepath.Join(l.Trust(), "crls", "province.crl")))
+	ca, err := pki.LoadCertificates(l.CACert())
+	must(t, err)
+	caKey, err := pki.LoadKey(l.CAKey())
+	must(t, err)
+	province := &pki.Authority{Cert: ca[0], Key: caKey}
+
+	var asked atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /ocsp", func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		body, err := io.ReadAll(r.Body)
+		req, perr := ocsp.ParseRequest(body)
+		if err != nil || perr != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		now := time.Now()
+		der, err := ocsp.CreateResponse(province.Cert, province.Cert, ocsp.Response{Status: ocsp.Good, SerialNumber: req.SerialNumber,
+			ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour)}, province.Key)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write(der)
+	})
+	release := make(chan struct{})
+	mux.HandleFunc("POST /silent", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer close(release) // before Close, which waits for handlers
+
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", RevocationFetch: 2 * time.Second})
+	c := client(t, h.Addr(), dir, commune)
+	signWith := func(name, url string) string {
+		t.Helper()
+		now := time.Now()
+		cert, key, err := province.Issue(pki.Request{CommonName: "Lãnh đạo " + name, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+			Usage: pki.DocumentSigning, OCSPServer: []string{url}})
+		must(t, err)
+		path, _ := writePDF(t, dir, "", name+".pdf", samplepdf.Options{Title: name})
+		must(t, pades.SignFile(path, path, pades.SignOptions{Signer: key, Certificate: cert, Time: now}))
+		return path
+	}
+	send := func(path string) (*node.SendResult, error) {
+		return c.Send(ctx, node.Document{Recipients: []string{district}, Number: "14", Notation: filepath.Base(path), Subject: "OCSP",
+			Files: []node.File{{Path: path}}}, nil)
+	}
+
+	res, err := send(signWith("good", srv.URL+"/ocsp"))
+	must(t, err)
+	s := res.Verification.GetFiles()[0].GetSignatures()[0]
+	if s.GetIndication() != "TOTAL-PASSED" || len(s.GetRevocation()) != 1 || s.GetRevocation()[0].GetSource() != "ocsp" ||
+		s.GetRevocation()[0].GetOrigin() != srv.URL+"/ocsp" || len(s.GetRevocation()[0].GetData()) == 0 || asked.Load() != 1 {
+		t.Fatalf("fetched OCSP: %v (responder asked %d times)", s, asked.Load())
+	}
+
+	_, err = send(signWith("silent", srv.URL+"/silent"))
+	st := status.Convert(err)
+	if st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "INDETERMINATE/TRY_LATER") || !strings.Contains(st.Message(), "did not answer") {
+		t.Errorf("silent responder: %v %q", st.Code(), st.Message())
 	}
 }
