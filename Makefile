@@ -30,6 +30,7 @@ FUZZTIME ?= 15s
 fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzLocate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCMS$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
+	$(GO) test -run '^$$' -fuzz '^FuzzDifferences$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
 
 BENCHFLAGS ?=
 PROFILE_DIR ?= $(CURDIR)/profile

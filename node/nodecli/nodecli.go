@@ -59,7 +59,7 @@ Lệnh / verbs:
   declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
             --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
 
-  ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R]
+  ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R] [--trust ROOTS.pem]
   ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json]
             (exit 0 hợp lệ, 1 không hợp lệ/bị sửa/chưa ký, 2 không đọc được)
 

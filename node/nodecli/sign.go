@@ -15,7 +15,10 @@ import (
 	"github.com/lienthong/lienthong/signing/trust"
 )
 
-// sign: ltnode sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]
+// sign: ltnode sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem].
+// The signatures IN.pdf already has are verified first (with --trust, each
+// must be fully valid); signing over a changed or certified-locked
+// document is refused and no OUT.pdf is written.
 func (m *Main) sign(_ context.Context, args []string) error {
 	fs := m.newFlags("sign")
 	keyPath := fs.String("key", "", "khóa bí mật PEM của người ký / cơ quan")
@@ -24,12 +27,22 @@ func (m *Main) sign(_ context.Context, args []string) error {
 	reason := fs.String("reason", "", "lý do ký, vd \"Phát hành\"")
 	location := fs.String("location", "", "nơi ký")
 	subFilter := fs.String("subfilter", string(pades.SubFilterCAdES), "ETSI.CAdES.detached hoặc adbe.pkcs7.detached")
+	var trustFiles cliutil.List
+	fs.Var(&trustFiles, "trust", "chứng thư gốc tin cậy PEM để kiểm tra các chữ ký có sẵn (lặp lại được)")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 || *keyPath == "" || *certPath == "" {
-		return cliutil.Usagef("sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]")
+		return cliutil.Usagef("sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem]")
+	}
+	var check *pades.VerifyOptions
+	if len(trustFiles) > 0 {
+		roots, err := loadPool(trustFiles)
+		if err != nil {
+			return err
+		}
+		check = &pades.VerifyOptions{Roots: roots}
 	}
 	key, err := pki.LoadKey(*keyPath)
 	if err != nil {
@@ -53,7 +66,7 @@ func (m *Main) sign(_ context.Context, args []string) error {
 	}
 	if err := pades.SignFile(pos[0], pos[1], pades.SignOptions{
 		Signer: key, Certificate: certs[0], Chain: chain, SubFilter: sf,
-		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now(),
+		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now(), Verify: check,
 	}); err != nil {
 		return fmt.Errorf("ký %s: %w", pos[0], err)
 	}

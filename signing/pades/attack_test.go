@@ -19,6 +19,7 @@ import (
 	"github.com/lienthong/lienthong/signing/pdf"
 	"github.com/lienthong/lienthong/signing/pdf/pdftest"
 	"github.com/lienthong/lienthong/signing/pki"
+	"github.com/lienthong/lienthong/signing/revocation"
 )
 
 // The attack corpus: each attack of issue 13 (cases 1-7, with variants
@@ -49,6 +50,9 @@ type corpusEntry struct {
 	About      string        `json:"about"`
 	Verdict    pades.Verdict `json:"verdict"`
 	Signatures []sigWant     `json:"signatures"`
+	// CRLs are PEM files beside the PDF that Verify is given
+	// (VerifyOptions.CRLs), for the revocation cases.
+	CRLs []string `json:"crls,omitempty"`
 }
 
 // corpus is expected.json: the validation time and trust roots the files
@@ -380,22 +384,68 @@ func hiddenXref(viaSection bool) func(*testing.T, *kit) ([]byte, pades.Verdict, 
 // reroutedPrev: the author corrects the draft in an update, the leader
 // signs; the attacker's update re-declares the leader's objects but sends
 // /Prev to the draft, skipping the correction.
-func reroutedPrev(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
-	draft := k.sample(t, false)
-	d := pdftest.Load(t, draft)
-	u := pdftest.Append(t, draft)
-	c, _ := contentOf(t, d)
-	u.Set(c.Num, pdftest.Stream("", "BT /F1 18 Tf 72 770 Td (Cong van so 123/UBND-VP: chi 100.000 dong) Tj ET"))
-	signed := k.leader(t, u.Bytes())
-	s := pdftest.Load(t, signed)
-	a := pdftest.Append(t, signed).Prev(d.StartXref())
-	for num, e := range s.Doc.Sections[0].Entries {
-		if e.Kind == 1 {
-			a.Entry(num, e.Off)
+func reroutedPrev(leader func(*testing.T, *kit, []byte) []byte, field string) func(*testing.T, *kit) ([]byte, pades.Verdict, []sigWant) {
+	return func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
+		draft := k.sample(t, false)
+		d := pdftest.Load(t, draft)
+		u := pdftest.Append(t, draft)
+		c, _ := contentOf(t, d)
+		u.Set(c.Num, pdftest.Stream("", "BT /F1 18 Tf 72 770 Td (Cong van so 123/UBND-VP: chi 100.000 dong) Tj ET"))
+		signed := leader(t, k, u.Bytes())
+		s := pdftest.Load(t, signed)
+		a := pdftest.Append(t, signed).Prev(d.StartXref())
+		for num, e := range s.Doc.Sections[0].Entries {
+			if e.Kind == 1 {
+				a.Entry(num, e.Off)
+			}
 		}
+		return k.seal(t, a.Bytes(), true), pades.VerdictModified, []sigWant{
+			modified(field, fmt.Sprintf("cross-reference chain: skips the signed revision's section at offset %d (/Prev re-routed)", s.StartXref())), passed("Seal")}
 	}
-	return k.seal(t, a.Bytes(), true), pades.VerdictModified, []sigWant{
-		modified("Signature1", fmt.Sprintf("cross-reference chain: skips the signed revision's section at offset %d (/Prev re-routed)", s.StartXref())), passed("Seal")}
+}
+
+// repointedAcroForm: the catalog's indirect /AcroForm re-pointed to a new
+// dictionary with /NeedAppearances, another /DA and a new field replacing
+// the signed one.
+func repointedAcroForm(leader func(*testing.T, *kit, []byte) []byte, field string) func(*testing.T, *kit) ([]byte, pades.Verdict, []sigWant) {
+	return func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
+		doc, acro, fieldNum := withForm(t, k.sample(t, false))
+		signed := leader(t, k, doc)
+		u := pdftest.Append(t, signed)
+		b := u.Base()
+		n := b.NextNum()
+		old := b.Dict(t, acro)
+		fields, _ := b.V.Array(old.Get("Fields"))
+		nf := pdf.Array{pdf.Ref{Num: n + 1}}
+		for _, f := range fields {
+			if f != (pdf.Ref{Num: fieldNum}) {
+				nf = append(nf, f)
+			}
+		}
+		na := old.Clone()
+		na.Set("Fields", nf)
+		na.Set("NeedAppearances", true)
+		na.Set("DA", pdf.TextString("/F1 0 Tf 1 0 0 rg"))
+		u.SetObject(n, na)
+		f := b.Dict(t, fieldNum).Clone()
+		f.Set("V", pdf.TextString("9.999.000.000"))
+		u.SetObject(n+1, f)
+		cat := b.Catalog.Clone()
+		cat.Set("AcroForm", pdf.Ref{Num: n})
+		u.SetObject(b.CatalogRef.Num, cat)
+		return k.seal(t, u.Bytes(), true), pades.VerdictModified, []sigWant{
+			modified(field, fmt.Sprintf("%d 0 obj (AcroForm): /NeedAppearances added", n), fmt.Sprintf("%d 0 obj (AcroForm /Fields form field \"SoTien\"): added", n+1)), passed("Seal")}
+	}
+}
+
+// fullPageWidget: an unsigned signature field added after the leader
+// signed, its widget's appearance covering page 1.
+func fullPageWidget(leader func(*testing.T, *kit, []byte) []byte, field string) func(*testing.T, *kit) ([]byte, pades.Verdict, []sigWant) {
+	return func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
+		out, n := addSigField(t, leader(t, k, k.sample(t, false)), "Overlay", [4]int{0, 0, 595, 842}, true)
+		return k.seal(t, out, true), pades.VerdictModified, []sigWant{
+			modified(field, fmt.Sprintf("%d 0 obj (AcroForm /Fields signature field \"Overlay\"): added, its widget covers 100%% of the page", n)), passed("Seal")}
+	}
 }
 
 // attacks is the corpus; the file names say the case.
@@ -417,9 +467,33 @@ var attacks = []attack{
 	{"c2-metadata-typed-content-pdfsig.pdf", "2", "the same over a pdfsig signature", metadataContent(pdfsigLeader, "Leader", false)},
 	{"c3-hidden-xref.pdf", "3", "startxref names a cross-reference table planted inside the signed bytes", hiddenXref(false)},
 	{"c3-prev-into-signed-bytes.pdf", "3", "an appended section's /Prev names a table planted inside the signed bytes", hiddenXref(true)},
-	{"c3-prev-rerouted.pdf", "3", "/Prev re-routed past the signed revision to the draft", reroutedPrev},
+	{"c3-prev-rerouted.pdf", "3", "/Prev re-routed past the signed revision to the draft", reroutedPrev(ourLeader, "Signature1")},
+	{"c3-prev-rerouted-pdfsig.pdf", "3", "the same over a pdfsig signature", reroutedPrev(pdfsigLeader, "Leader")},
 	{"c4-dangling-xobject.pdf", "4", "an XObject the signed page draws but did not exist is created", danglingXObject(ourLeader, "Signature1")},
 	{"c4-dangling-xobject-pdfsig.pdf", "4", "the same over a pdfsig signature", danglingXObject(pdfsigLeader, "Leader")},
+	{"c4-dangling-offset.pdf", "4", "the signed revision's xref places a drawn XObject past the end of the signed bytes, where it is appended later", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
+		base := k.sample(t, false)
+		b := pdftest.Load(t, base)
+		x := b.NextNum() + 50
+		build := func(off int64) []byte {
+			u := pdftest.Append(t, base)
+			c, data := contentOf(t, b)
+			u.Set(c.Num, pdftest.Stream("", data+"\nq /X9 Do Q"))
+			page := b.Page.Clone()
+			page.Set("Resources", mustParse(t, fmt.Sprintf("<< /Font << /F1 %s >> /XObject << /X9 %d 0 R >> >>", refStr(fontRef(t, b)), x)))
+			u.SetObject(b.PageRef.Num, page)
+			return u.Entry(x, off).Bytes()
+		}
+		const pad = 64
+		end := int64(len(k.leader(t, build(0))))
+		signed := k.leader(t, build(end+pad))
+		if int64(len(signed)) != end {
+			t.Fatal("the signature's layout moved")
+		}
+		a := pdftest.Append(t, signed).Pad(pad).Set(x, pdftest.Stream("/Type /XObject /Subtype /Form /BBox [0 0 595 842]", "1 1 1 rg 0 700 595 142 re f")).OnlyStartXref(pdftest.Load(t, signed).StartXref())
+		return k.seal(t, a.Bytes(), true), pades.VerdictModified, []sigWant{
+			modified("Signature1", fmt.Sprintf("%d 0 obj (page 1 /Resources /XObject /X9): object added where the signed revision had none", x)), passed("Seal")}
+	}},
 	{"c4-dangling-annotation.pdf", "4", "a dangling /Annots entry filled with a FreeText annotation", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
 		u := pdftest.Append(t, k.sample(t, false))
 		b := u.Base()
@@ -432,34 +506,8 @@ var attacks = []attack{
 		return k.seal(t, a.Bytes(), true), pades.VerdictModified, []sigWant{
 			modified("Signature1", fmt.Sprintf("%d 0 obj (page 1 /Annots /FreeText annotation): added; annotations need a certification that allows them (DocMDP P=3)", n)), passed("Seal")}
 	}},
-	{"c5-acroform-repointed.pdf", "5", "the catalog's indirect /AcroForm re-pointed to a new one (NeedAppearances, /DA, a new field with another value)", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
-		doc, acro, field := withForm(t, k.sample(t, false))
-		signed := k.leader(t, doc)
-		u := pdftest.Append(t, signed)
-		b := u.Base()
-		n := b.NextNum()
-		old := b.Dict(t, acro)
-		fields, _ := b.V.Array(old.Get("Fields"))
-		nf := pdf.Array{pdf.Ref{Num: n + 1}}
-		for _, f := range fields {
-			if f != (pdf.Ref{Num: field}) {
-				nf = append(nf, f)
-			}
-		}
-		na := old.Clone()
-		na.Set("Fields", nf)
-		na.Set("NeedAppearances", true)
-		na.Set("DA", pdf.TextString("/F1 0 Tf 1 0 0 rg"))
-		u.SetObject(n, na)
-		f := b.Dict(t, field).Clone()
-		f.Set("V", pdf.TextString("9.999.000.000"))
-		u.SetObject(n+1, f)
-		cat := b.Catalog.Clone()
-		cat.Set("AcroForm", pdf.Ref{Num: n})
-		u.SetObject(b.CatalogRef.Num, cat)
-		return k.seal(t, u.Bytes(), true), pades.VerdictModified, []sigWant{
-			modified("Signature1", fmt.Sprintf("%d 0 obj (AcroForm): /NeedAppearances added", n), fmt.Sprintf("%d 0 obj (AcroForm /Fields form field \"SoTien\"): added", n+1)), passed("Seal")}
-	}},
+	{"c5-acroform-repointed.pdf", "5", "the catalog's indirect /AcroForm re-pointed to a new one (NeedAppearances, /DA, a new field with another value)", repointedAcroForm(ourLeader, "Signature1")},
+	{"c5-acroform-repointed-pdfsig.pdf", "5", "the same over a pdfsig signature", repointedAcroForm(pdfsigLeader, "Leader")},
 	{"c5-field-filled.pdf", "5", "a form field filled in after an approval signature", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
 		doc, _, field := withForm(t, k.sample(t, false))
 		out := fill(t, k.leader(t, doc), field, "9.999.000.000")
@@ -484,11 +532,8 @@ var attacks = []attack{
 		return k.seal(t, u.Bytes(), true), pades.VerdictModified, []sigWant{
 			modified("Signature1", fmt.Sprintf("%d 0 obj (AcroForm /DA): changed", acro)), passed("Seal")}
 	}},
-	{"c6-fullpage-sig-widget.pdf", "6", "an unsigned signature field whose widget's appearance covers the page", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
-		out, n := addSigField(t, k.leader(t, k.sample(t, false)), "Overlay", [4]int{0, 0, 595, 842}, true)
-		return k.seal(t, out, true), pades.VerdictModified, []sigWant{
-			modified("Signature1", fmt.Sprintf("%d 0 obj (AcroForm /Fields signature field \"Overlay\"): added, its widget covers 100%% of the page", n)), passed("Seal")}
-	}},
+	{"c6-fullpage-sig-widget.pdf", "6", "an unsigned signature field whose widget's appearance covers the page", fullPageWidget(ourLeader, "Signature1")},
+	{"c6-fullpage-sig-widget-pdfsig.pdf", "6", "the same over a pdfsig signature", fullPageWidget(pdfsigLeader, "Leader")},
 	{"c6-empty-sig-field-appearance.pdf", "6", "an empty signature field in the signed revision given a page-size appearance", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
 		doc, _, _ := withForm(t, k.sample(t, false))
 		doc, n := addSigField(t, doc, "Empty", [4]int{0, 0, 595, 842}, false)
@@ -509,6 +554,11 @@ var attacks = []attack{
 		out := k.seal(t, signed, true)
 		return out, pades.VerdictModified, []sigWant{
 			modified("Signature1", fmt.Sprintf("%d 0 obj (AcroForm /Fields signature field \"Seal\"): added; the certification by signature \"Signature1\" (DocMDP P=1) allows no changes", lastField(t, out))), passed("Seal")}
+	}},
+	{"c7-docmdp-p1-then-pdfsig.pdf", "7", "a certification with DocMDP P=1, then a pdfsig signature", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
+		out := k.pdfsigLeader(t, k.certify(t, k.sample(t, false), 1))
+		return out, pades.VerdictModified, []sigWant{
+			modified("Signature1", fmt.Sprintf("%d 0 obj (AcroForm /Fields signature field \"Leader\"): added; the certification by signature \"Signature1\" (DocMDP P=1) allows no changes", lastField(t, out))), passed("Leader")}
 	}},
 	{"c7-docmdp-p1-filled.pdf", "7", "a certification with DocMDP P=1, then a form field filled in", func(t *testing.T, k *kit) ([]byte, pades.Verdict, []sigWant) {
 		doc, _, field := withForm(t, k.sample(t, false))
@@ -699,32 +749,52 @@ func TestAttacks(t *testing.T) {
 }
 
 // TestAttackCorpus verifies the files under testdata/attacks against
-// expected.json, at the validation time it names.
+// every expected*.json there (expected.json is this file's; other parts of
+// the verifier add their own, each with its roots and validation time).
 func TestAttackCorpus(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(corpusDir, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
+	lists, err := filepath.Glob(filepath.Join(corpusDir, "expected*.json"))
+	if err != nil || len(lists) == 0 {
+		t.Fatalf("no expected*.json in %s: %v", corpusDir, err)
 	}
-	var c corpus
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
+	total := 0
+	for _, list := range lists {
+		b, err := os.ReadFile(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c corpus
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatalf("%s: %v", list, err)
+		}
+		roots, err := pki.LoadCertificates(filepath.Join(corpusDir, c.Roots))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(c.Files)
+		for _, e := range c.Files {
+			t.Run(strings.TrimSuffix(e.File, ".pdf"), func(t *testing.T) {
+				opts := pades.VerifyOptions{Roots: newPool(roots), Now: func() time.Time { return c.Now }}
+				for _, f := range e.CRLs {
+					data, err := os.ReadFile(filepath.Join(corpusDir, f))
+					if err != nil {
+						t.Fatal(err)
+					}
+					crls, err := revocation.ParseCRLs(data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts.CRLs = append(opts.CRLs, crls...)
+				}
+				rep, err := pades.VerifyFile(filepath.Join(corpusDir, e.File), opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkReport(t, rep, e.Verdict, e.Signatures)
+			})
+		}
 	}
-	roots, err := pki.LoadCertificates(filepath.Join(corpusDir, c.Roots))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := pades.VerifyOptions{Roots: newPool(roots), Now: func() time.Time { return c.Now }}
-	if len(c.Files) < 30 {
-		t.Errorf("%d files in the corpus, want at least 30", len(c.Files))
-	}
-	for _, e := range c.Files {
-		t.Run(strings.TrimSuffix(e.File, ".pdf"), func(t *testing.T) {
-			rep, err := pades.VerifyFile(filepath.Join(corpusDir, e.File), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkReport(t, rep, e.Verdict, e.Signatures)
-		})
+	if total < 30 {
+		t.Errorf("%d files in the corpus, want at least 30", total)
 	}
 }
 

@@ -22,8 +22,13 @@
 // CMS signature, chain to the given roots (never the system pool), validity
 // at the signing time it states, key usage and revocation against the
 // given CRLs, and whether the document changed after it. A change after a
-// signature is acceptable only when every later revision adds nothing but
-// signatures and a later signature covers the whole file; see Verdict.
+// signature is acceptable only when a later signature covers the whole
+// file and the difference between the signed revision and the final one,
+// walked object by object from the catalog by use, is on the allow-list
+// of diff.go (signatures, DSS, metadata; form filling and annotations as
+// a certification's DocMDP level and FieldMDP locks permit); see Verdict
+// and SignatureReport.Changes. Sign verifies the document first and
+// refuses to sign over a broken signature or a DocMDP P=1 certification.
 //
 // The PDF syntax (lexer, objects, cross-reference chain, writer) lives in
 // signing/pdf and the CMS layer in signing/cms; this package holds the
@@ -34,7 +39,6 @@
 // made by pdfsig.
 //
 // Not supported: encrypted PDFs, document timestamps (ETSI.RFC3161),
-// SHA-1 signatures (refused as insecure), certification (DocMDP)
-// permissions, and trusted timestamps: the signing time is the one the
-// signer claims.
+// SHA-1 signatures (refused as insecure), and trusted timestamps: the
+// signing time is the one the signer claims.
 package pades

@@ -6,12 +6,15 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"github.com/lienthong/lienthong/signing/cms"
-	"github.com/lienthong/lienthong/signing/pdf"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/signing/cms"
+	"github.com/lienthong/lienthong/signing/pdf"
+	"github.com/lienthong/lienthong/signing/pdf/pdftest"
 	"github.com/lienthong/lienthong/signing/pki"
 )
 
@@ -167,6 +170,90 @@ func FuzzParseCMS(f *testing.F) {
 		s.checkCMS(context.Background(), VerifyOptions{Roots: p.roots}, time.Now())
 		if s.rep.DigestValid && !bytes.Equal(c.MessageDigest, emptySHA256[:]) && c.SignedAttrs != nil {
 			t.Fatalf("digest of nothing accepted as %x", c.MessageDigest)
+		}
+	})
+}
+
+// diffBases are signed documents an update is appended to: cross-reference
+// table, stream, and a form with an indirect AcroForm.
+func diffBases(tb testing.TB, p *fuzzPKI) [][]byte {
+	tb.Helper()
+	var out [][]byte
+	for _, xs := range []bool{false, true} {
+		doc, err := samplepdf.Bytes(samplepdf.Options{Title: "Diff", Lines: []string{"100 dong"}, XRefStream: xs})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if xs {
+			// An indirect AcroForm with a text field, before signing.
+			u := pdftest.Append(tb, doc)
+			b := u.Base()
+			n := b.NextNum()
+			u.Set(n, fmt.Sprintf("<< /Fields [%d 0 R] /DA (/F1 0 Tf 0 g) >>", n+1))
+			u.Set(n+1, fmt.Sprintf("<< /Type /Annot /Subtype /Widget /FT /Tx /T (SoTien) /V (100) /Rect [72 600 272 620] /P %d 0 R >>", b.PageRef.Num))
+			page := b.Page.Clone()
+			page.Set("Annots", pdf.Array{pdf.Ref{Num: n + 1}})
+			u.SetObject(b.PageRef.Num, page)
+			cat := b.Catalog.Clone()
+			cat.Set("AcroForm", pdf.Ref{Num: n})
+			u.SetObject(b.CatalogRef.Num, cat)
+			doc = u.Bytes()
+		}
+		out = append(out, p.sign(tb, doc, 0, SubFilterCAdES))
+	}
+	return out
+}
+
+// diffSeeds are updates appended to a base: content replaced and named
+// /Info, a full-page signature widget, an object freed, /Prev re-routed,
+// startxref pointing into the signed bytes, a new catalog.
+func diffSeeds(tb testing.TB, base []byte) [][]byte {
+	tb.Helper()
+	b := pdftest.Load(tb, base)
+	c := pdftest.Ref(tb, b.Page, "Contents")
+	n := b.NextNum()
+	tail := func(u *pdftest.Update) []byte { return u.Bytes()[len(base):] }
+	page := b.Page.Clone()
+	page.Set("Annots", pdf.Array{pdf.Ref{Num: n}})
+	return [][]byte{
+		tail(pdftest.Append(tb, base).Set(c.Num, pdftest.Stream("", "BT (999) Tj ET")).Trailer("Info", fmt.Sprintf("%d 0 R", c.Num))),
+		tail(pdftest.Append(tb, base).Set(n, fmt.Sprintf("<< /Type /Annot /Subtype /Widget /FT /Sig /T (X) /Rect [0 0 595 842] /AP << /N %d 0 R >> >>", n+1)).
+			Set(n+1, pdftest.Stream("/Subtype /Form /BBox [0 0 595 842]", "0 0 595 842 re f")).SetObject(b.PageRef.Num, page)),
+		tail(pdftest.Append(tb, base).Free(c.Num)),
+		tail(pdftest.Append(tb, base).Set(n, "<< /Type /XObject >>").Prev(b.Doc.Sections[len(b.Doc.Sections)-1].Offset)),
+		tail(pdftest.Append(tb, base).OnlyStartXref(b.Doc.Sections[len(b.Doc.Sections)-1].Offset)),
+		tail(pdftest.Append(tb, base).SetObject(n, b.Catalog).Trailer("Root", fmt.Sprintf("%d 0 R", n))),
+	}
+}
+
+// FuzzDifferences appends arbitrary bytes, seeded with attack updates, to
+// a signed PDF and runs the difference analysis of the signature against
+// them, as Sign does before sealing: it must not panic or run away, must
+// give the same answer twice, and must list at most maxChanges changes.
+func FuzzDifferences(f *testing.F) {
+	p := newFuzzPKI(f)
+	bases := diffBases(f, p)
+	for i, b := range bases {
+		for _, s := range diffSeeds(f, b) {
+			f.Add(uint8(i), s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, tail []byte) {
+		base := bases[int(which)%len(bases)]
+		doc := append(bytes.Clone(base), tail...)
+		opts := VerifyOptions{Roots: p.roots, sealing: true}
+		rep, err := Verify(bytes.NewReader(doc), int64(len(doc)), opts)
+		if rep == nil || (err != nil) != (rep.Verdict == VerdictError) {
+			t.Fatalf("report %v, err %v", rep, err)
+		}
+		again, _ := Verify(bytes.NewReader(doc), int64(len(doc)), opts)
+		for i, s := range rep.Signatures {
+			if len(s.Changes) > maxChanges {
+				t.Fatalf("%d changes", len(s.Changes))
+			}
+			if i >= len(again.Signatures) || !slices.Equal(s.Changes, again.Signatures[i].Changes) || s.Indication != again.Signatures[i].Indication {
+				t.Fatalf("second run differs: %q, then %+v", s.Changes, again.Signatures)
+			}
 		}
 	})
 }

@@ -24,24 +24,10 @@ import (
 // CRLs, TLS and CA keys as signers, signing-certificate attributes naming
 // another certificate, unreadable signature dictionaries. TestKeyCases
 // builds and checks them; with -update they join the attack corpus under
-// testdata/attacks, listed in keys.json with the CRLs each is checked
-// with, which TestKeyCorpus checks.
+// testdata/attacks, listed in expected-keys.json with the CRLs each is
+// checked with, which TestAttackCorpus checks.
 
-const keyCorpus = "keys.json"
-
-// keyEntry is one file of keys.json.
-type keyEntry struct {
-	corpusEntry
-	// CRLs are PEM files, beside the PDF, given to Verify as
-	// VerifyOptions.CRLs.
-	CRLs []string `json:"crls,omitempty"`
-}
-
-type keyCorpusFile struct {
-	Now   time.Time  `json:"now"`
-	Roots string     `json:"roots"`
-	Files []keyEntry `json:"files"`
-}
+const keyCorpus = "expected-keys.json"
 
 // keyCase builds a document and the CRLs it is checked with.
 type keyCase struct {
@@ -172,13 +158,13 @@ func keyOptions(t *testing.T, p *testPKI, crls [][]byte) pades.VerifyOptions {
 // -update it writes them to the corpus.
 func TestKeyCases(t *testing.T) {
 	p := newTestPKI(t)
-	c := keyCorpusFile{Now: p.verifyOptions().Now().UTC(), Roots: "keys-roots.pem"}
+	c := corpus{Now: p.verifyOptions().Now().UTC(), Roots: "keys-roots.pem"}
 	for _, kc := range keyCases {
 		t.Run(strings.TrimSuffix(kc.file, ".pdf"), func(t *testing.T) {
 			doc, crls := kc.build(t, p)
 			rep := verify(t, doc, keyOptions(t, p, crls))
 			checkReport(t, rep, kc.verdict, []sigWant{kc.want})
-			e := keyEntry{corpusEntry: corpusEntry{File: kc.file, Case: kc.caseNo, About: kc.about, Verdict: kc.verdict, Signatures: []sigWant{kc.want}}}
+			e := corpusEntry{File: kc.file, Case: kc.caseNo, About: kc.about, Verdict: kc.verdict, Signatures: []sigWant{kc.want}}
 			for i, der := range crls {
 				name := strings.TrimSuffix(kc.file, ".pdf") + strings.Repeat("-", i) + ".crl"
 				e.CRLs = append(e.CRLs, name)
@@ -208,43 +194,6 @@ func TestKeyCases(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(corpusDir, keyCorpus), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestKeyCorpus verifies the files keys.json lists, at its validation time.
-func TestKeyCorpus(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(corpusDir, keyCorpus))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c keyCorpusFile
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	roots, err := pki.LoadCertificates(filepath.Join(corpusDir, c.Roots))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range c.Files {
-		t.Run(strings.TrimSuffix(e.File, ".pdf"), func(t *testing.T) {
-			opts := pades.VerifyOptions{Roots: newPool(roots), Now: func() time.Time { return c.Now }}
-			for _, f := range e.CRLs {
-				data, err := os.ReadFile(filepath.Join(corpusDir, f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				crls, err := revocation.ParseCRLs(data)
-				if err != nil {
-					t.Fatal(err)
-				}
-				opts.CRLs = append(opts.CRLs, crls...)
-			}
-			rep, err := pades.VerifyFile(filepath.Join(corpusDir, e.File), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkReport(t, rep, e.Verdict, e.Signatures)
-		})
 	}
 }
 

@@ -19,6 +19,7 @@ type analyzer struct {
 	doc      *pdf.Document
 	sigs     []*checkedSig // in file order
 	compared int64         // stream bytes compared, for maxDiffBytes
+	visits   int           // object pairs visited, for maxDiffVisits
 	sealing  bool          // a signature over the whole file is about to follow
 }
 
@@ -161,17 +162,18 @@ func transforms(v *pdf.View, sig *pdf.Dict, method pdf.Name) []*pdf.Dict {
 // docMDP returns the /P of a certification signature's DocMDP transform
 // (2 when absent, as ISO 32000-1 12.8.2.2 says), or 0.
 func docMDP(v *pdf.View, sig *pdf.Dict) int {
-	for _, params := range transforms(v, sig, "DocMDP") {
-		p, ok := params.Get("P").(int64)
-		if !ok {
-			return 2
-		}
-		if p < 1 || p > 3 {
-			return 1 // an unknown level: the strictest
-		}
-		return int(p)
+	ts := transforms(v, sig, "DocMDP")
+	if len(ts) == 0 {
+		return 0
 	}
-	return 0
+	p, ok := ts[0].Get("P").(int64)
+	switch {
+	case !ok:
+		return 2
+	case p < 1 || p > 3:
+		return 1 // an unknown level: the strictest
+	}
+	return int(p)
 }
 
 // fieldLocks returns the FieldMDP locks of signature t: its field's /Lock

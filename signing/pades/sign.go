@@ -7,16 +7,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/lienthong/lienthong/signing/cms"
-	"github.com/lienthong/lienthong/signing/etsi"
-	"github.com/lienthong/lienthong/signing/pdf"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/lienthong/lienthong/signing/cms"
+	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/pdf"
 )
 
 // SubFilter names the encoding of a PDF signature's /Contents.
@@ -76,15 +78,15 @@ var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
 // ErrRefused is wrapped by Sign's error when the document's existing
 // signatures forbid signing it: one is not valid, or a certification
 // allows no changes. The error's text says which signature and why.
-var ErrRefused = errors.New("pades: refusing to sign")
+var ErrRefused = errors.New("pades: từ chối ký (refusing to sign)")
 
 // Sign writes to dst the PDF read from src (size bytes) followed by an
 // incremental update that adds an invisible signature field signed with
 // opts. The original bytes are copied unchanged, so earlier signatures stay
-// valid. src is read twice, as a stream, and only the few objects an update
-// touches (trailer, catalog, AcroForm, first page) are parsed: memory use
-// does not grow with the document. If Sign fails before the first write,
-// nothing is written to dst.
+// valid. src is read three times as a stream (to verify it, to hash it,
+// to copy it) and its objects through the cross-reference chain as needed:
+// memory use does not grow with the document. If Sign fails before the
+// first write, nothing is written to dst.
 //
 // Before signing, Sign verifies the signatures the document already has
 // (see SignOptions.Verify) and refuses, with ErrRefused, to sign over one
@@ -114,7 +116,7 @@ func checkExisting(src io.ReaderAt, size int64, opts SignOptions) error {
 	for _, s := range rep.Signatures {
 		why := ""
 		if len(s.Problems) > 0 {
-			why = ": " + s.Problems[0]
+			why = ": " + strings.Join(s.Problems, "; ")
 		}
 		switch {
 		case s.DocMDP == 1:

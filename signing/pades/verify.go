@@ -9,15 +9,15 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/lienthong/lienthong/signing/cms"
-	"github.com/lienthong/lienthong/signing/pdf"
 	"hash"
 	"io"
 	"os"
 	"sort"
 	"time"
 
+	"github.com/lienthong/lienthong/signing/cms"
 	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/pdf"
 	"github.com/lienthong/lienthong/signing/revocation"
 )
 
