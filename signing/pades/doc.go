@@ -20,8 +20,13 @@
 //
 // Verify finds the signatures of every revision, checks each one's digest,
 // CMS signature, chain to the given roots (never the system pool), validity
-// at the signing time it states, key usage and revocation against the
-// given CRLs, and whether the document changed after it. A change after a
+// at the signing time it states, key purpose (signing/keypurpose: no CA
+// or TLS-only key signs), the signing-certificate attribute, the
+// revocation of every certificate below the anchor (signing/revocation:
+// fresh CRLs or OCSP responses of the issuer, else TRY_LATER), and
+// whether the document changed after it. An unreadable signature
+// dictionary is a FORMAT_FAILURE signature, never an unsigned file. A
+// change after a
 // signature is acceptable only when a later signature covers the whole
 // file and the difference between the signed revision and the final one,
 // walked object by object from the catalog by use, is on the allow-list
