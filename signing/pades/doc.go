@@ -25,9 +25,10 @@
 // revocation of every certificate below the anchor (signing/revocation:
 // fresh CRLs or OCSP responses of the issuer, else TRY_LATER), and
 // whether the document changed after it. An unreadable signature
-// dictionary is a FORMAT_FAILURE signature, never an unsigned file. A
-// change after a
-// signature is acceptable only when a later signature covers the whole
+// dictionary is a FORMAT_FAILURE signature, never an unsigned file.
+//
+// A change after a signature is acceptable only when a later signature
+// covers the whole
 // file and the difference between the signed revision and the final one,
 // walked object by object from the catalog by use, is on the allow-list
 // of diff.go (signatures, DSS, metadata; form filling and annotations as
