@@ -28,13 +28,13 @@
 // dictionary is a FORMAT_FAILURE signature, never an unsigned file.
 //
 // A change after a signature is acceptable only when a later signature
-// covers the whole
-// file and the difference between the signed revision and the final one,
-// walked object by object from the catalog by use, is on the allow-list
-// of diff.go (signatures, DSS, metadata; form filling and annotations as
-// a certification's DocMDP level and FieldMDP locks permit); see Verdict
-// and SignatureReport.Changes. Sign verifies the document first and
-// refuses to sign over a broken signature or a DocMDP P=1 certification.
+// covers the whole file and the difference between the signed revision and
+// the final one, walked object by object from the catalog by use, is on the
+// allow-list of diff.go (signatures, DSS, metadata; form filling and
+// annotations as a certification's DocMDP level and FieldMDP locks permit);
+// see Verdict and SignatureReport.Changes. Sign verifies the document first
+// and refuses to sign over a broken signature or a DocMDP P=1
+// certification.
 //
 // The PDF syntax (lexer, objects, cross-reference chain, writer) lives in
 // signing/pdf and the CMS layer in signing/cms; this package holds the
