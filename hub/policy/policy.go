@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -282,6 +283,15 @@ func Record(s *pades.SignatureReport) *lienthongv1.SignatureVerification {
 // lock an agency out, a listed revocation does.
 func Revoked(ts *trust.Store, cert *x509.Certificate) bool {
 	snap := ts.Snapshot()
+	// It runs on every call: only a certificate some CRL lists is worth
+	// the signature checks that decide whether that CRL counts.
+	if !slices.ContainsFunc(snap.CRLs, func(l *x509.RevocationList) bool {
+		return bytes.Equal(l.RawIssuer, cert.RawIssuer) && slices.ContainsFunc(l.RevokedCertificateEntries, func(e x509.RevocationListEntry) bool {
+			return e.SerialNumber != nil && e.SerialNumber.Cmp(cert.SerialNumber) == 0
+		})
+	}) {
+		return false
+	}
 	for _, ca := range snap.Certificates {
 		if !bytes.Equal(ca.RawSubject, cert.RawIssuer) || cert.CheckSignatureFrom(ca) != nil {
 			continue
