@@ -237,7 +237,7 @@ func remedy(sub etsi.SubIndication) string {
 }
 
 // maxKeptData is the largest CRL kept whole in a verification record.
-const maxKeptData = 16 << 10
+const maxKeptData = 4 << 10
 
 // Record converts a signature's report into the hub's verification record.
 func Record(s *pades.SignatureReport) *lienthongv1.SignatureVerification {

@@ -1400,7 +1400,7 @@ type RevocationCheck struct {
 	Reason   int32    `protobuf:"varint,10,opt,name=reason,proto3" json:"reason,omitempty"`
 	Problems []string `protobuf:"bytes,11,rep,name=problems,proto3" json:"problems,omitempty"`
 	// SHA-256 of the CRL or OCSP response used, and the DER itself when it
-	// is small (OCSP responses, CRLs up to 16 KiB); large CRLs are kept by
+	// is small (OCSP responses, CRLs up to 4 KiB); larger CRLs are kept by
 	// digest so that every document does not carry a copy.
 	DataSha256    []byte `protobuf:"bytes,12,opt,name=data_sha256,json=dataSha256,proto3" json:"data_sha256,omitempty"`
 	Data          []byte `protobuf:"bytes,13,opt,name=data,proto3" json:"data,omitempty"`
