@@ -292,7 +292,9 @@ func checkCRL(crl *x509.RevocationList, origin string, cert, issuer *x509.Certif
 		}
 		if e.ReasonCode == reasonHold {
 			// On hold is not revoked, and not good either.
-			break
+			r.Raw = nil
+			r.Problems = append(r.Problems, fmt.Sprintf("certificate %s is on hold in the CRL of %s (%s)", cert.Subject.String(), who, origin))
+			return r
 		}
 		r.Status, r.RevokedAt, r.Reason = StatusRevoked, e.RevocationTime, e.ReasonCode
 		return r

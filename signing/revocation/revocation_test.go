@@ -30,7 +30,7 @@ type testPKI struct {
 
 func newPKI(t *testing.T, leafReq func(*pki.Request)) *testPKI {
 	t.Helper()
-	now := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	now := time.Now().UTC().Truncate(time.Second)
 	p := &testPKI{now: now}
 	var err error
 	valid := func(cn string) pki.Request {
@@ -95,6 +95,7 @@ func TestCheck(t *testing.T) {
 	revokedAt := now.Add(-2 * time.Hour)
 	listed := []x509.RevocationListEntry{{SerialNumber: p.leaf.SerialNumber, RevocationTime: revokedAt, ReasonCode: 4}}
 	compromised := []x509.RevocationListEntry{{SerialNumber: p.leaf.SerialNumber, RevocationTime: revokedAt, ReasonCode: 1}}
+	onHold := []x509.RevocationListEntry{{SerialNumber: p.leaf.SerialNumber, RevocationTime: revokedAt, ReasonCode: 6}}
 	fresh := func(entries []x509.RevocationListEntry, ext ...pkix.Extension) *x509.RevocationList {
 		return p.crl(t, p.inter, now.Add(-time.Hour), now.Add(24*time.Hour), entries, ext...)
 	}
@@ -131,7 +132,8 @@ func TestCheck(t *testing.T) {
 		{name: "fresh CRL, not listed", store: []*x509.RevocationList{fresh(nil)}, status: StatusGood, source: SourceCRL, origin: OriginTrustStore},
 		{name: "fresh CRL, listed", store: []*x509.RevocationList{fresh(listed)}, status: StatusRevoked, source: SourceCRL, origin: OriginTrustStore},
 		{name: "key compromise voids earlier signatures", store: []*x509.RevocationList{fresh(compromised)}, status: StatusRevoked, source: SourceCRL, revokedB: true, origin: OriginTrustStore},
-		{name: "stale CRL", store: []*x509.RevocationList{stale}, status: StatusUnknown, source: SourceNone, problem: "expired on 2026-02-06"},
+		{name: "on hold", store: []*x509.RevocationList{fresh(onHold)}, status: StatusUnknown, source: SourceNone, problem: "is on hold"},
+		{name: "stale CRL", store: []*x509.RevocationList{stale}, status: StatusUnknown, source: SourceNone, problem: "expired on " + now.Add(-300*24*time.Hour).Format(time.RFC3339)},
 		{name: "stale CRL still proves a revocation", store: []*x509.RevocationList{staleListed}, status: StatusRevoked, source: SourceCRL, origin: OriginTrustStore},
 		{name: "stale CRL is enough for a time before its nextUpdate", store: []*x509.RevocationList{stale}, at: now.Add(-350 * 24 * time.Hour), status: StatusGood, source: SourceCRL, origin: OriginTrustStore},
 		{name: "stale and fresh: the fresh one", store: []*x509.RevocationList{stale, fresh(nil)}, status: StatusGood, source: SourceCRL, origin: OriginTrustStore},
