@@ -271,6 +271,20 @@ func TestFetcher(t *testing.T) {
 			t.Fatalf("responder asked %d times, want 2", n)
 		}
 	})
+	t.Run("concurrent checks share one fetcher", func(t *testing.T) {
+		p = newPKI(t, func(r *pki.Request) { r.OCSPServer = []string{srv.URL + "/ocsp"} })
+		now = p.now
+		c := &Checker{Fetcher: &Fetcher{Now: func() time.Time { return p.now }}, Now: func() time.Time { return p.now }}
+		results := make(chan Status, 8)
+		for range 8 {
+			go func() { results <- c.Check(context.Background(), p.leaf, p.inter.Cert, time.Time{}, Evidence{}).Status }()
+		}
+		for range 8 {
+			if st := <-results; st != StatusGood {
+				t.Errorf("status %s", st)
+			}
+		}
+	})
 	t.Run("offline evidence first", func(t *testing.T) {
 		p = newPKI(t, func(r *pki.Request) { r.OCSPServer = []string{srv.URL + "/ocsp"} })
 		now = p.now
