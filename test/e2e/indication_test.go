@@ -225,3 +225,21 @@ func TestHubRevocationFetch(t *testing.T) {
 		t.Errorf("silent responder: %v %q", st.Code(), st.Message())
 	}
 }
+
+// lthub serve refuses bad --indeterminate and --revocation-fetch values
+// before opening anything.
+func TestLthubServeFlags(t *testing.T) {
+	dir := initHub(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--indeterminate", "accept"}, "--indeterminate"},
+		{[]string{"--revocation-fetch", "-5s"}, "--revocation-fetch"},
+	} {
+		rc, _, errs := lthub(t, append([]string{"serve", "--dir", dir, "--listen", "127.0.0.1:0"}, tc.args...)...)
+		if rc != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("serve %q: exit %d, %s", tc.args, rc, errs)
+		}
+	}
+}
