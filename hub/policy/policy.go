@@ -209,7 +209,7 @@ func (c *Checker) verifyFile(ctx context.Context, info *lienthongv1.FileInfo, re
 				"tệp %q đã bị sửa sau chữ ký %q của %s: %s (document modified after signing: %s/%s)", info.GetName(), s.Field, s.SignerCN, why, s.Indication, s.SubIndication)
 		}
 		return nil, "", lienthong.Errorf(lienthong.KindInvalid,
-			"tệp %q: chữ ký %q của %s không hợp lệ: %s (invalid signature: %s/%s)", info.GetName(), s.Field, s.SignerCN, why, s.Indication, s.SubIndication)
+			"tệp %q: chữ ký %q của %s không hợp lệ: %s%s (invalid signature: %s/%s)", info.GetName(), s.Field, s.SignerCN, why, failedRemedy(s.SubIndication), s.Indication, s.SubIndication)
 	}
 	for _, s := range rep.Signatures {
 		if s.Indication == etsi.Indeterminate {
@@ -234,6 +234,20 @@ func remedy(sub etsi.SubIndication) string {
 		return "chứng thư đã bị thu hồi và không có dấu thời gian tin cậy chứng minh văn bản được ký trước đó; hãy ký lại bằng chứng thư còn hiệu lực (revoked, no proof of existence before revocation)"
 	}
 	return "hãy kiểm tra bằng `ltnode verify` và ký lại (signature could not be validated)"
+}
+
+// failedRemedy says, for a TOTAL-FAILED sub-indication, what the sender
+// can do instead; empty when the reason says it all.
+func failedRemedy(sub etsi.SubIndication) string {
+	switch sub {
+	case etsi.ChainConstraintsFailure:
+		return "; hãy ký bằng chứng thư ký số dành cho văn bản, không dùng chứng thư TLS hay chứng thư của CA"
+	case etsi.Revoked:
+		return "; chứng thư đã bị thu hồi, hãy ký lại bằng chứng thư còn hiệu lực"
+	case etsi.FormatFailure:
+		return "; chữ ký không đọc được, hãy ký lại bằng `ltnode sign`"
+	}
+	return ""
 }
 
 // maxKeptData is the largest CRL kept whole in a verification record.

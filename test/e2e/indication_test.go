@@ -243,3 +243,30 @@ func TestLthubServeFlags(t *testing.T) {
 		}
 	}
 }
+
+// A PDF signed with a TLS-only key (the operator's client certificate) is
+// TOTAL-FAILED/CHAIN_CONSTRAINTS_FAILURE: refused as invalid even with
+// --indeterminate flag, saying which certificate to use instead.
+func TestHubRefusesTLSKeySignature(t *testing.T) {
+	dir := initHub(t)
+	l := provision.Layout{Dir: dir}
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Indeterminate: policy.FlagIndeterminate})
+	certs, err := pki.LoadCertificates(filepath.Join(l.Operator(), "cert.pem"))
+	must(t, err)
+	key, err := pki.LoadKey(filepath.Join(l.Operator(), "key.pem"))
+	must(t, err)
+	path, _ := writePDF(t, dir, "", "tls.pdf", samplepdf.Options{Title: "Khoa TLS"})
+	must(t, pades.SignFile(path, path, pades.SignOptions{Signer: key, Certificate: certs[0], Time: time.Now()}))
+	_, err = client(t, h.Addr(), dir, commune).Send(context.Background(), node.Document{Recipients: []string{district}, Number: "15", Notation: "UBND",
+		Subject: "TLS", Files: []node.File{{Path: path}}}, nil)
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("code %v (%q), want InvalidArgument", st.Code(), st.Message())
+	}
+	for _, want := range []string{`"tls.pdf"`, "TOTAL-FAILED/CHAIN_CONSTRAINTS_FAILURE", "extended key usage does not allow signing documents (EKU clientAuth)", "không dùng chứng thư TLS"} {
+		if !strings.Contains(st.Message(), want) {
+			t.Errorf("message %q does not mention %q", st.Message(), want)
+		}
+	}
+	storeIsEmpty(t, h, "a TLS-key signature")
+}
