@@ -213,8 +213,8 @@ func (c *Checker) verifyFile(ctx context.Context, info *lienthongv1.FileInfo, re
 	}
 	for _, s := range rep.Signatures {
 		if s.Indication == etsi.Indeterminate {
-			return fv, fmt.Sprintf("tệp %q: chữ ký %q của %s chưa xác định được (%s/%s): %s; %s",
-				info.GetName(), s.Field, s.SignerCN, s.Indication, s.SubIndication, strings.Join(s.Problems, "; "), remedy(s.SubIndication)), nil
+			return fv, fmt.Sprintf("tệp %q: chữ ký %q của %s chưa xác định được (%s/%s): %s%s; %s",
+				info.GetName(), s.Field, s.SignerCN, s.Indication, s.SubIndication, revocationWords(&s), strings.Join(s.Problems, "; "), remedy(s.SubIndication)), nil
 		}
 	}
 	return fv, "", nil
@@ -246,6 +246,23 @@ func failedRemedy(sub etsi.SubIndication) string {
 		return "; chứng thư đã bị thu hồi, hãy ký lại bằng chứng thư còn hiệu lực"
 	case etsi.FormatFailure:
 		return "; chữ ký không đọc được, hãy ký lại bằng `ltnode sign`"
+	}
+	return ""
+}
+
+// revocationWords names, in Vietnamese, the first certificate whose
+// revocation status is unknown and why: the CRL that expired, or none.
+func revocationWords(s *pades.SignatureReport) string {
+	for _, r := range s.Revocation {
+		switch {
+		case r.Status != revocation.StatusUnknown:
+			continue
+		case r.Missing:
+			return fmt.Sprintf("không có CRL hay OCSP của %s cho chứng thư %s; ", r.Issuer, r.Subject)
+		case r.Source == revocation.SourceCRL && !r.NextUpdate.IsZero():
+			return fmt.Sprintf("CRL của %s (%s) đã hết hạn từ %s; ", r.Issuer, r.Origin, r.NextUpdate.UTC().Format("2006-01-02 15:04 MST"))
+		}
+		return fmt.Sprintf("thông tin thu hồi của %s cho chứng thư %s không dùng được; ", r.Issuer, r.Subject)
 	}
 	return ""
 }

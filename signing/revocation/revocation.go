@@ -182,6 +182,7 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 		Issuer: issuer.Subject.String(), Status: StatusUnknown, Source: SourceNone,
 	}
 	var best *Result
+	var stale *Result // the newest information of the issuer that could not say "good"
 	authentic := false // some information the issuer signed was seen
 	consider := func(r Result) bool {
 		authentic = authentic || r.authentic
@@ -193,6 +194,9 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 			best = &r
 		default:
 			res.Problems = append(res.Problems, r.Problems...)
+			if r.authentic && r.Status == StatusUnknown && (stale == nil || r.ThisUpdate.After(stale.ThisUpdate)) {
+				stale = &r
+			}
 		}
 		return false
 	}
@@ -227,6 +231,10 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 		}
 	}
 	if best == nil {
+		if stale != nil {
+			// Unknown, but say what there was: the clerk's remedy names it.
+			res.Source, res.Origin, res.ThisUpdate, res.NextUpdate = stale.Source, stale.Origin, stale.ThisUpdate, stale.NextUpdate
+		}
 		res.Missing = !authentic
 		if res.Missing && !c.acceptMissing() {
 			res.Problems = append(res.Problems, fmt.Sprintf("no CRL or OCSP response from %s", issuer.Subject.String()))
@@ -408,7 +416,6 @@ func checkOCSP(der []byte, origin string, cert, issuer *x509.Certificate, at, no
 	if resp.SerialNumber == nil || resp.SerialNumber.Cmp(cert.SerialNumber) != 0 {
 		return r, false
 	}
-	r.authentic = true
 	if rc := resp.Certificate; rc != nil && !bytes.Equal(rc.Raw, issuer.Raw) {
 		// A delegated responder must be entitled to answer for the issuer.
 		if !slices.Contains(rc.ExtKeyUsage, x509.ExtKeyUsageOCSPSigning) {
@@ -418,6 +425,7 @@ func checkOCSP(der []byte, origin string, cert, issuer *x509.Certificate, at, no
 			return refuse("responder certificate %s was not valid when it answered", rc.Subject.String())
 		}
 	}
+	r.authentic = true
 	if resp.ThisUpdate.After(now.Add(clockSkew)) {
 		return refuse("issued in the future (%s)", resp.ThisUpdate.UTC().Format(time.RFC3339))
 	}

@@ -62,7 +62,7 @@ func TestHubIndeterminate(t *testing.T) {
 		if st.Code() != codes.FailedPrecondition {
 			t.Fatalf("code %v (%q), want FailedPrecondition", st.Code(), st.Message())
 		}
-		for _, want := range []string{`"stale.pdf"`, "Signature1", commune, "INDETERMINATE/TRY_LATER", "expired on", "D/trust/crls", "kill -HUP"} {
+		for _, want := range []string{`"stale.pdf"`, "Signature1", commune, "INDETERMINATE/TRY_LATER", "CRL của CN=Lienthong Dev Root CA", "(trust-store) đã hết hạn từ", "expired on", "D/trust/crls", "kill -HUP"} {
 			if !strings.Contains(st.Message(), want) {
 				t.Errorf("message %q does not mention %q", st.Message(), want)
 			}
