@@ -182,7 +182,7 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 		Issuer: issuer.Subject.String(), Status: StatusUnknown, Source: SourceNone,
 	}
 	var best *Result
-	var stale *Result // the newest information of the issuer that could not say "good"
+	var stale *Result  // the newest information of the issuer that could not say "good"
 	authentic := false // some information the issuer signed was seen
 	consider := func(r Result) bool {
 		authentic = authentic || r.authentic
