@@ -80,6 +80,13 @@ type Config struct {
 	// time between the starts of two passes (0: 24 hours).
 	ScrubRate  int64
 	ScrubEvery time.Duration
+	// Indeterminate says whether documents with an INDETERMINATE
+	// signature are refused (default) or accepted and flagged.
+	Indeterminate policy.Indeterminate
+	// RevocationFetch, if positive, lets the hub fetch the OCSP responses
+	// and CRLs that certificates name, spending at most this long per
+	// document; zero uses only D/trust/crls and what the PDFs carry.
+	RevocationFetch time.Duration
 }
 
 // Hub is a running hub.
@@ -181,6 +188,9 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if h.trust, err = trust.Load(l.Trust()); err != nil {
 		return nil, fmt.Errorf("loading trust store: %w", err)
 	}
+	for _, n := range h.trust.Snapshot().Notes {
+		h.log.Warn("trust store: "+n, "dir", l.Trust())
+	}
 	if err := h.loadOperators(); err != nil {
 		return nil, err
 	}
@@ -216,7 +226,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	exchange.New(exchange.Config{
 		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
 		Receipts: issuer, Quarantine: h.quarantine,
-		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
+		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Indeterminate: cfg.Indeterminate, Fetcher: policy.NewFetcher(cfg.RevocationFetch), Now: cfg.Now},
 		Now:      cfg.Now,
 		Overload: lim, Authenticator: h.auth,
 	}).Register(h.grpc)
@@ -282,7 +292,10 @@ func (h *Hub) ReloadTrust() error {
 		return fmt.Errorf("reloading trust store: %w", err)
 	}
 	snap := h.trust.Snapshot()
-	h.log.Info("trust store reloaded", "roots", len(snap.Certificates), "crls", len(snap.CRLs))
+	h.log.Info("trust store reloaded", "roots", len(snap.Anchors), "intermediates", len(snap.Intermediates), "crls", len(snap.CRLs))
+	for _, n := range snap.Notes {
+		h.log.Warn("trust store: "+n, "dir", provision.Layout{Dir: h.cfg.Dir}.Trust())
+	}
 	err := h.loadOperators()
 	h.auth.Invalidate()
 	return err

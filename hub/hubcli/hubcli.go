@@ -40,7 +40,7 @@ const usage = `lthub — trục liên thông văn bản của tỉnh (provincial
 
 Cách dùng / usage:
   lthub init   --dir D                      tạo PKI thử nghiệm và danh bạ mẫu
-  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag]
+  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag] [--indeterminate refuse|flag] [--revocation-fetch 5s]
                (--http: trang tổng hợp không mật khẩu, chỉ mở trên 127.0.0.1 hoặc sau reverse proxy;
                 --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
                (kill -HUP: đọc lại chứng thư gốc, CRL trong D/trust và chứng thư vận hành D/operators)
@@ -138,6 +138,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	scrubRate := fs.Int64("scrub-rate", quarantine.DefaultScrubRate, "tốc độ đọc kiểm tra tệp lưu trên trục (byte/giây); 0: không kiểm tra nền")
 	overload := limit.Defaults()
 	overload.AddFlags(fs)
+	indeterminate := fs.String("indeterminate", "refuse", "văn bản có chữ ký chưa xác định được (INDETERMINATE, vd CRL hết hạn): refuse (từ chối) hoặc flag (nhận và đánh dấu)")
+	revFetch := fs.Duration("revocation-fetch", 0, "tải OCSP/CRL theo địa chỉ trong chứng thư, tối đa thời gian này cho mỗi văn bản (0: không tải, chỉ dùng D/trust/crls và dữ liệu trong PDF)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
@@ -152,9 +154,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return cliutil.Usagef("--unsigned: %v", err)
 	}
+	ip, err := policy.ParseIndeterminate(*indeterminate)
+	if err != nil {
+		return cliutil.Usagef("--indeterminate: %v", err)
+	}
+	if *revFetch < 0 {
+		return cliutil.Usagef("--revocation-fetch %v: cần một khoảng thời gian dương, vd 5s", *revFetch)
+	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
-		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload})
+		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload,
+		Indeterminate: ip, RevocationFetch: *revFetch})
 	if err != nil {
 		return err
 	}

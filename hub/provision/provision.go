@@ -144,8 +144,15 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 	if err := pki.WriteFile(filepath.Join(l.Trust(), "roots", "province-root.pem"), pki.CertPEM(root.Cert), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(l.Trust(), "crls"), 0o755); err != nil {
-		return nil, fmt.Errorf("creating CRL directory: %w", err)
+	// The hub requires revocation information for every certificate below
+	// an anchor; the development root starts with an empty CRL valid as
+	// long as the certificates it issues. A national CA's CRLs replace it.
+	crl, err := root.CRL(nil, notBefore, notBefore, notAfter, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := pki.WriteFile(filepath.Join(l.Trust(), "crls", "province.crl"), pki.CRLPEM(crl), 0o644); err != nil {
+		return nil, err
 	}
 
 	var dns []string

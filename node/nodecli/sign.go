@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/cliutil"
+	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
 	"github.com/lienthong/lienthong/signing/trust"
@@ -80,7 +81,9 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 }
 
 // verify: ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json].
-// Exit 0 valid, 1 invalid/modified/unsigned, 2 could not read.
+// Exit 0 valid, 1 invalid/modified/indeterminate/unsigned, 2 could not
+// read. Without --crl, a certificate whose issuer published no CRL is not
+// held against the signature; a stale or refused CRL gives TRY_LATER.
 func (m *Main) verify(_ context.Context, args []string) error {
 	fs := m.newFlags("verify")
 	var trustFiles, crlFiles, tsaTrustFiles cliutil.List
@@ -163,6 +166,8 @@ func verdictLabel(v pades.Verdict) string {
 		return "HỢP LỆ (valid)"
 	case pades.VerdictInvalid:
 		return "KHÔNG HỢP LỆ (invalid)"
+	case pades.VerdictIndeterminate:
+		return "CHƯA XÁC ĐỊNH ĐƯỢC (indeterminate)"
 	case pades.VerdictModified:
 		return "ĐÃ BỊ SỬA SAU KHI KÝ (modified)"
 	case pades.VerdictUnsigned:
@@ -182,6 +187,14 @@ func (m *Main) printReport(name string, rep *pades.Report) {
 		if !s.SigningTime.IsZero() {
 			when = formatTime(s.SigningTime)
 		}
-		fmt.Fprintf(m.Stdout, "  %d. %s — ký lúc %s, %s %s\n", i+1, s.SignerCN, when, s.SubFilter, state)
+		fmt.Fprintf(m.Stdout, "  %d. %s — ký lúc %s, %s, %s %s\n", i+1, s.SignerCN, when, s.SubFilter, indicationText(s.Indication, s.SubIndication), state)
 	}
+}
+
+// indicationText is "INDICATION/SUB-INDICATION", or the indication alone.
+func indicationText(ind etsi.Indication, sub etsi.SubIndication) string {
+	if sub == "" {
+		return string(ind)
+	}
+	return string(ind) + "/" + string(sub)
 }

@@ -173,6 +173,7 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 	if v := res.Verification.GetVerdict(); v != "" {
 		fmt.Fprintf(m.Stdout, "Kiểm tra chữ ký số: %s\n", v)
 	}
+	printIndications(m.Stdout, "", res.Verification)
 	return nil
 }
 
@@ -232,6 +233,8 @@ type inboxItem struct {
 	Files     []string `json:"files"`
 	Duplicate bool     `json:"duplicate"`
 	Verdict   string   `json:"verdict,omitempty"`
+	// Indication is the hub's EN 319 102-1 indication of the document.
+	Indication string `json:"indication,omitempty"`
 	// BusinessType and RelatedMessageID are set for a revocation, update
 	// or replacement.
 	BusinessType     string `json:"business_type,omitempty"`
@@ -393,7 +396,7 @@ func (rv *receiver) document(r *node.Received) error {
 	env := r.Envelope
 	item := inboxItem{Type: "document", MessageID: r.MessageID, Sender: env.GetSender(), Number: env.GetNumber(),
 		Notation: env.GetNotation(), Subject: env.GetSubject(), Dir: r.Dir, Files: r.Files,
-		Duplicate: r.Duplicate, Verdict: r.Verification.GetVerdict()}
+		Duplicate: r.Duplicate, Verdict: r.Verification.GetVerdict(), Indication: r.Verification.GetIndication()}
 	if bt := env.GetBusinessType(); bt != lienthongv1.BusinessType_BUSINESS_TYPE_NEW {
 		item.BusinessType, item.RelatedMessageID = businessName(bt), env.GetRelatedMessageId()
 	}
@@ -405,6 +408,7 @@ func (rv *receiver) document(r *node.Received) error {
 		dup = " (đã có, nhận lại)"
 	}
 	fmt.Fprintf(rv.m.Stdout, "Đã nhận %s/%s từ %s: %s%s\n  → %s\n", item.Number, item.Notation, item.Sender, item.Subject, dup, item.Dir)
+	printIndications(rv.m.Stdout, "  ", r.Verification)
 	if item.RelatedMessageID != "" {
 		what := map[lienthongv1.BusinessType]string{
 			lienthongv1.BusinessType_BUSINESS_TYPE_REVOKE:  "THU HỒI",
@@ -562,7 +566,9 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(m.Stdout, "Văn bản %s/%s — %s\nMã: %s   Nơi gửi: %s\n\n", out.Number, out.Notation, out.Subject, out.MessageID, out.Sender)
+		fmt.Fprintf(m.Stdout, "Văn bản %s/%s — %s\nMã: %s   Nơi gửi: %s\n", out.Number, out.Notation, out.Subject, out.MessageID, out.Sender)
+		printIndications(m.Stdout, "", t.Verification)
+		fmt.Fprintln(m.Stdout)
 		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NƠI NHẬN\tTRẠNG THÁI\tTHỜI ĐIỂM")
 		for _, r := range t.Recipients {

@@ -89,7 +89,7 @@ type attribute struct {
 }
 
 // essCertIDv2 and friends are RFC 5035's signing-certificate-v2; the hash
-// algorithm is left out because SHA-256 is its DER default.
+// algorithm is left out when it is SHA-256, its DER default.
 type signingCertificateV2 struct {
 	Certs []essCertIDv2
 }
@@ -97,6 +97,12 @@ type signingCertificateV2 struct {
 type essCertIDv2 struct {
 	CertHash     []byte
 	IssuerSerial issuerSerial
+}
+
+type essCertIDv2WithAlg struct {
+	HashAlgorithm pkix.AlgorithmIdentifier
+	CertHash      []byte
+	IssuerSerial  issuerSerial
 }
 
 type issuerSerial struct {
@@ -117,6 +123,10 @@ type Params struct {
 	// returns an RFC 3161 time-stamp token over it, which goes in as the
 	// unsigned attribute signatureTimeStampToken (PAdES B-T).
 	SignatureTimestamp func(signature []byte) ([]byte, error)
+	// ESS, if set with WithESSv2, is the certificate reference written
+	// instead of Cert's SHA-256 hash, issuer and serial (another hash, or,
+	// in tests, another certificate).
+	ESS *ESSCertID
 }
 
 // TokenReserve is the room EstimateSize leaves for a time-stamp token: a
@@ -196,15 +206,24 @@ func Build(p Params, digest []byte) ([]byte, error) {
 		return nil, err
 	}
 	if p.WithESSv2 {
-		h := sha256.Sum256(p.Cert.Raw)
-		scv2 := signingCertificateV2{Certs: []essCertIDv2{{
-			CertHash: h[:],
-			IssuerSerial: issuerSerial{
-				Issuer: []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: p.Cert.RawIssuer}},
-				Serial: p.Cert.SerialNumber,
-			},
-		}}}
-		if err := add(oidAttrSigningCertV2, scv2); err != nil {
+		id := p.ESS
+		if id == nil {
+			h := sha256.Sum256(p.Cert.Raw)
+			id = &ESSCertID{Version: 2, Hash: crypto.SHA256, CertHash: h[:], Issuer: p.Cert.RawIssuer, Serial: p.Cert.SerialNumber}
+		}
+		is := issuerSerial{
+			Issuer: []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: id.Issuer}},
+			Serial: id.Serial,
+		}
+		var v any = signingCertificateV2{Certs: []essCertIDv2{{CertHash: id.CertHash, IssuerSerial: is}}}
+		if id.Hash != crypto.SHA256 {
+			oid, err := oidForHash(id.Hash)
+			if err != nil {
+				return nil, err
+			}
+			v = struct{ Certs []essCertIDv2WithAlg }{[]essCertIDv2WithAlg{{HashAlgorithm: pkix.AlgorithmIdentifier{Algorithm: oid}, CertHash: id.CertHash, IssuerSerial: is}}}
+		}
+		if err := add(oidAttrSigningCertV2, v); err != nil {
 			return nil, err
 		}
 	}
@@ -295,7 +314,13 @@ type SignedData struct {
 	ESSCertHash   []byte    // from signing-certificate-v2, SHA-256 of the signer cert
 	ESSV1Hash     []byte    // from signing-certificate (v1), SHA-1
 	HasESS        bool
-	Encapsulated  bool // eContent present: not a detached signature
+	// ESS are the signer references of the signing-certificate (v1) and
+	// signing-certificate-v2 attributes present, with whatever hash they
+	// name; CheckESS compares them. ESSErr is set when one is malformed
+	// or names a hash that is not supported.
+	ESS          []ESSCertID
+	ESSErr       error
+	Encapsulated bool // eContent present: not a detached signature
 	// SignatureTimestamp is the DER of the signatureTimeStampToken
 	// unsigned attribute (PAdES B-T); nil if none.
 	SignatureTimestamp []byte
@@ -417,6 +442,7 @@ func (p *SignedData) readAttributes(b []byte) error {
 			}
 			p.HasESS = true
 			p.ESSCertHash = firstCertIDv2Hash(raw.Bytes)
+			p.addESS(2, raw.Bytes)
 		case a.Type.Equal(oidAttrSigningCert):
 			var raw asn1.RawValue
 			if _, err := asn1.Unmarshal(v, &raw); err != nil {
@@ -424,6 +450,7 @@ func (p *SignedData) readAttributes(b []byte) error {
 			}
 			p.HasESS = true
 			p.ESSV1Hash = firstCertIDv1Hash(raw.Bytes)
+			p.addESS(1, raw.Bytes)
 		}
 	}
 	return nil
@@ -475,6 +502,121 @@ func firstCertIDv1Hash(body []byte) []byte {
 		return nil
 	}
 	return h
+}
+
+// ESSCertID is the first reference of a signing-certificate attribute,
+// which by RFC 2634 and RFC 5035 identifies the signer's certificate.
+type ESSCertID struct {
+	// Version is 1 (signing-certificate, SHA-1) or 2 (-v2, any hash).
+	Version  int
+	Hash     crypto.Hash
+	CertHash []byte
+	// Issuer (the DER of a directoryName) and Serial are the optional
+	// issuerSerial; Issuer is nil when absent.
+	Issuer []byte
+	Serial *big.Int
+}
+
+// addESS records the first ESSCertID(v2) of a SigningCertificate(V2)
+// body, or the reason it cannot be used.
+func (p *SignedData) addESS(version int, body []byte) {
+	id, err := parseESS(version, body)
+	if err != nil {
+		if p.ESSErr == nil {
+			p.ESSErr = fmt.Errorf("signing-certificate%s attribute: %w", map[int]string{1: "", 2: "-v2"}[version], err)
+		}
+		return
+	}
+	p.ESS = append(p.ESS, id)
+}
+
+func parseESS(version int, body []byte) (ESSCertID, error) {
+	id := ESSCertID{Version: version, Hash: crypto.SHA1}
+	var certs asn1.RawValue
+	if _, err := asn1.Unmarshal(body, &certs); err != nil || certs.Tag != asn1.TagSequence {
+		return id, errors.New("malformed")
+	}
+	var ref asn1.RawValue
+	if _, err := asn1.Unmarshal(certs.Bytes, &ref); err != nil || ref.Tag != asn1.TagSequence {
+		return id, errors.New("names no certificate")
+	}
+	rest := ref.Bytes
+	var first asn1.RawValue
+	rest, err := asn1.Unmarshal(rest, &first)
+	if err != nil {
+		return id, errors.New("malformed")
+	}
+	if version == 2 {
+		id.Hash = crypto.SHA256
+		if first.Tag == asn1.TagSequence { // hashAlgorithm present
+			var alg pkix.AlgorithmIdentifier
+			if _, err := asn1.Unmarshal(first.FullBytes, &alg); err != nil {
+				return id, errors.New("malformed hash algorithm")
+			}
+			if id.Hash, err = HashForOID(alg.Algorithm); err != nil {
+				return id, err
+			}
+			if rest, err = asn1.Unmarshal(rest, &first); err != nil {
+				return id, errors.New("malformed")
+			}
+		}
+	}
+	if first.Class != asn1.ClassUniversal || first.Tag != asn1.TagOctetString || len(first.Bytes) != id.Hash.Size() {
+		return id, errors.New("certificate hash missing or of the wrong length")
+	}
+	id.CertHash = first.Bytes
+	if len(rest) == 0 {
+		return id, nil
+	}
+	var is issuerSerial
+	if r, err := asn1.Unmarshal(rest, &is); err != nil || len(r) > 0 || is.Serial == nil || len(is.Issuer) != 1 {
+		return id, errors.New("malformed issuerSerial")
+	}
+	gn := is.Issuer[0]
+	if gn.Class != asn1.ClassContextSpecific || gn.Tag != 4 {
+		return id, errors.New("issuerSerial names the issuer by other than a directoryName")
+	}
+	id.Issuer, id.Serial = gn.Bytes, is.Serial
+	return id, nil
+}
+
+// CheckESS compares the signing-certificate attributes with cert: the
+// hash each names, and issuer and serial number where given. It returns
+// nil when there is no such attribute; whether one is required is the
+// caller's rule.
+func (p *SignedData) CheckESS(cert *x509.Certificate) error {
+	if p.ESSErr != nil {
+		return p.ESSErr
+	}
+	for _, id := range p.ESS {
+		if !id.Hash.Available() {
+			return fmt.Errorf("signing-certificate attribute: hash %v: %w", id.Hash, errUnsupportedAlgorithm)
+		}
+		h := id.Hash.New()
+		h.Write(cert.Raw)
+		if !bytes.Equal(h.Sum(nil), id.CertHash) {
+			return fmt.Errorf("signing-certificate attribute (v%d, %v) names another certificate than the signer's", id.Version, id.Hash)
+		}
+		if id.Issuer != nil && (id.Serial.Cmp(cert.SerialNumber) != 0 || !bytes.Equal(id.Issuer, cert.RawIssuer)) {
+			return fmt.Errorf("signing-certificate attribute (v%d) names another issuer and serial number than the signer's", id.Version)
+		}
+	}
+	return nil
+}
+
+// oidForHash is the inverse of hashForOID.
+func oidForHash(h crypto.Hash) (asn1.ObjectIdentifier, error) {
+	switch h {
+	case crypto.SHA1:
+		return oidSHA1, nil
+	case crypto.SHA256:
+		return oidSHA256, nil
+	case crypto.SHA384:
+		return oidSHA384, nil
+	case crypto.SHA512:
+		return oidSHA512, nil
+	}
+	return nil, fmt.Errorf("cms: digest %v: %w", h, errUnsupportedAlgorithm)
 }
 
 func findSigner(sid asn1.RawValue, certs []*x509.Certificate) *x509.Certificate {
@@ -560,12 +702,27 @@ func (p *SignedData) VerifySignature(signed []byte, h crypto.Hash) error {
 // stands between most BER-encoded CMS blobs and encoding/asn1. Input that
 // is already DER comes back unchanged (without the trailing padding).
 func BERToDER(b []byte) ([]byte, error) {
-	out, n, err := berElement(b, 0)
+	out, _, err := berElement(b, 0)
 	if err != nil {
 		return nil, err
 	}
-	_ = n
 	return out, nil
+}
+
+// CheckPadding requires every byte after the first BER element of b (a
+// PDF signature's /Contents) to be zero: the placeholder's padding, never
+// data a parser could skip over to hide something.
+func CheckPadding(b []byte) error {
+	_, n, err := berElement(b, 0)
+	if err != nil {
+		return fmt.Errorf("CMS encoding: %w", err)
+	}
+	for i, c := range b[n:] {
+		if c != 0 {
+			return fmt.Errorf("byte %d after the %d-byte signature is %#02x, not zero padding", n+i, n, c)
+		}
+	}
+	return nil
 }
 
 // berElement converts the element at the start of b, returning its DER and

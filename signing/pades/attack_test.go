@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 	"github.com/lienthong/lienthong/signing/pdf"
 	"github.com/lienthong/lienthong/signing/pdf/pdftest"
 	"github.com/lienthong/lienthong/signing/pki"
-	"github.com/lienthong/lienthong/signing/trust"
+	"github.com/lienthong/lienthong/signing/revocation"
 )
 
 // The attack corpus: each attack of issue 13 (cases 1-7, with variants
@@ -50,6 +51,9 @@ type corpusEntry struct {
 	About      string        `json:"about"`
 	Verdict    pades.Verdict `json:"verdict"`
 	Signatures []sigWant     `json:"signatures"`
+	// CRLs are PEM files beside the PDF that Verify is given
+	// (VerifyOptions.CRLs), for the revocation cases.
+	CRLs []string `json:"crls,omitempty"`
 }
 
 // corpus is expected.json: the validation time and trust roots the files
@@ -771,26 +775,39 @@ func TestAttackCorpus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := pades.VerifyOptions{Roots: newPool(roots), Now: func() time.Time { return c.Now }}
+		base := pades.VerifyOptions{Roots: newPool(roots), Now: func() time.Time { return c.Now }}
 		if c.TSARoots != "" {
 			tsaRoots, err := pki.LoadCertificates(filepath.Join(corpusDir, c.TSARoots))
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts.TSARoots = newPool(tsaRoots)
+			base.TSARoots = newPool(tsaRoots)
 		}
 		if c.CRLs != "" {
 			data, err := os.ReadFile(filepath.Join(corpusDir, c.CRLs))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if opts.CRLs, err = trust.ParseCRLs(data); err != nil {
+			if base.CRLs, err = revocation.ParseCRLs(data); err != nil {
 				t.Fatal(err)
 			}
 		}
 		total += len(c.Files)
 		for _, e := range c.Files {
 			t.Run(strings.TrimSuffix(e.File, ".pdf"), func(t *testing.T) {
+				opts := base
+				opts.CRLs = slices.Clone(base.CRLs)
+				for _, f := range e.CRLs {
+					data, err := os.ReadFile(filepath.Join(corpusDir, f))
+					if err != nil {
+						t.Fatal(err)
+					}
+					crls, err := revocation.ParseCRLs(data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts.CRLs = append(opts.CRLs, crls...)
+				}
 				rep, err := pades.VerifyFile(filepath.Join(corpusDir, e.File), opts)
 				if err != nil {
 					t.Fatal(err)

@@ -22,16 +22,21 @@
 // CMS signature, chain to the given roots (never the system pool), validity
 // and revocation at its proof of existence (the earliest trusted RFC 3161
 // timestamp covering it, else the validation time: the signing time a
-// signer writes proves nothing), key usage, and whether the document
-// changed after it. A change after a
-// signature is acceptable only when a later signature covers the whole
-// file and the difference between the signed revision and the final one,
-// walked object by object from the catalog by use, is on the allow-list
-// of diff.go (signatures, DSS, document timestamps, metadata; form filling
-// and annotations as a certification's DocMDP level and FieldMDP locks
-// permit); see Verdict and SignatureReport.Changes. Sign verifies the
-// document first and refuses to sign over a broken signature or a DocMDP
-// P=1 certification.
+// signer writes proves nothing), key purpose (signing/keypurpose: no CA
+// or TLS-only key signs), the signing-certificate attribute, the
+// revocation of every certificate below the anchor (signing/revocation:
+// fresh CRLs or OCSP responses of the issuer, else TRY_LATER), and
+// whether the document changed after it. An unreadable signature
+// dictionary is a FORMAT_FAILURE signature, never an unsigned file.
+//
+// A change after a signature is acceptable only when a later signature
+// covers the whole file and the difference between the signed revision
+// and the final one, walked object by object from the catalog by use, is
+// on the allow-list of diff.go (signatures, DSS, document timestamps,
+// metadata; form filling and annotations as a certification's DocMDP
+// level and FieldMDP locks permit); see Verdict and
+// SignatureReport.Changes. Sign verifies the document first and refuses
+// to sign over a broken signature or a DocMDP P=1 certification.
 //
 // Long-term validation: SignOptions.TSA adds a signature timestamp (PAdES
 // B-T); AddDSS and AddLTV add a document security store with chains and

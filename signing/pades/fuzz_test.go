@@ -2,6 +2,7 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -166,7 +167,7 @@ func FuzzParseCMS(f *testing.F) {
 			s.h = c.DigestHash.New()
 			s.hashable = true
 		}
-		s.checkCMS(VerifyOptions{Roots: p.roots}, time.Now())
+		s.checkCMS(context.Background(), VerifyOptions{Roots: p.roots}, time.Now())
 		if s.rep.DigestValid && !bytes.Equal(c.MessageDigest, emptySHA256[:]) && c.SignedAttrs != nil {
 			t.Fatalf("digest of nothing accepted as %x", c.MessageDigest)
 		}

@@ -73,6 +73,8 @@ type SignOptions struct {
 	// Lock names the form fields this signature locks against later
 	// changes (FieldMDP, action Include).
 	Lock []string
+
+	ess *cms.ESSCertID // tests: the signing-certificate-v2 reference written
 }
 
 // ErrEncrypted reports an encrypted PDF, which Sign does not handle.
@@ -173,6 +175,7 @@ func signUnchecked(ctx context.Context, dst io.Writer, src io.ReaderAt, size int
 		WithSigningTime: sf == SubFilterPKCS7,
 		WithESSv2:       true,
 		Hash:            crypto.SHA256,
+		ESS:             opts.ess,
 	}
 	if opts.TSA != nil {
 		params.SignatureTimestamp = func(sig []byte) ([]byte, error) { return signatureTimestamp(ctx, opts.TSA, sig) }

@@ -2,6 +2,7 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -17,6 +18,7 @@ import (
 	"github.com/lienthong/lienthong/signing/cms"
 	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pdf"
+	"github.com/lienthong/lienthong/signing/revocation"
 	"github.com/lienthong/lienthong/signing/tsp"
 )
 
@@ -29,8 +31,14 @@ const (
 	// last one covers the whole file (earlier ones are covered by later
 	// revisions that only add signatures).
 	VerdictValid Verdict = "valid"
+	// VerdictIndeterminate: no signature failed, but at least one could
+	// not be decided (EN 319 102-1 INDETERMINATE: an untrusted chain, a
+	// certificate outside its validity without proof of existence,
+	// revocation status unknown); the sub-indication says what to do.
+	VerdictIndeterminate Verdict = "indeterminate"
 	// VerdictInvalid: a signature fails a check (digest, CMS signature,
-	// chain, validity, key usage, revocation).
+	// key purpose, revocation), or, with no Revocation checker, any
+	// check including the chain and validity.
 	VerdictInvalid Verdict = "invalid"
 	// VerdictModified: the document was changed after a signature by more
 	// than adding further signatures.
@@ -46,9 +54,20 @@ type VerifyOptions struct {
 	// Roots are the trust anchors; nil trusts nothing (never the system
 	// pool), so every chain is reported untrusted.
 	Roots *x509.CertPool
-	// CRLs are checked for every certificate of a chain; a CRL counts only
-	// if its signature verifies against the issuer in that chain.
+	// Intermediates help build chains from a signer to Roots, besides the
+	// certificates the signature carries; they are not anchors.
+	Intermediates []*x509.Certificate
+	// CRLs, when Revocation is nil, make a checker over them that accepts
+	// an issuer with no CRL at all (the rule before revocation checking
+	// was required). With Revocation set they are further information
+	// (such as a document's DSS), used besides the checker's own.
 	CRLs []*x509.RevocationList
+	// Revocation decides the revocation status of every certificate of
+	// the chain below the anchor (signer and intermediates) from its
+	// CRLs, the PDF's DSS and, if configured, fetched information; a CRL
+	// counts only if its issuer signed it and it is fresh. Unknown status
+	// gives TRY_LATER unless the checker accepts missing information.
+	Revocation *revocation.Checker
 	// Now gives the validation time: certificates of a signature no
 	// trusted timestamp covers are judged at this time, never at the time
 	// the signer claims. nil means time.Now.
@@ -140,6 +159,9 @@ type SignatureReport struct {
 	// rule allows, with the reason ("12 0 obj (page 1 /Contents): content
 	// stream changed"); empty when nothing forbidden changed.
 	Changes []string `json:"changes,omitempty"`
+	// Revocation is the revocation status of each certificate of the
+	// chain below the anchor, signer first, and what it rests on.
+	Revocation []revocation.Result `json:"revocation,omitempty"`
 
 	// DocMDP is the permission level (1 no changes, 2 form filling and
 	// signing, 3 also annotations) when this signature certifies the
@@ -153,9 +175,11 @@ type SignatureReport struct {
 
 	partial bool // the range leaves out bytes of its own revision
 	end     int64
-	// revokedNoPOE: revoked at or before POETime, but the signer claims
-	// to have signed before the revocation and nothing proves otherwise.
-	revokedNoPOE bool
+
+	notSigner         bool // a CA or TLS-only certificate signed
+	noSigningCert     bool // the ESS attribute names another certificate
+	revokedNoPOE      bool // revoked, but the signature may predate it
+	revocationUnknown bool // no fresh revocation information
 }
 
 func (s *SignatureReport) problem(format string, args ...any) {
@@ -177,6 +201,13 @@ func (s *SignatureReport) classify() {
 		set(etsi.TotalFailed, etsi.Revoked)
 	case s.partial || (s.ModifiedAfter && !s.CoveredByLaterSignature):
 		set(etsi.TotalFailed, etsi.SigConstraintsFailure)
+	case s.notSigner:
+		// Beyond the standard's table, as SIG_CONSTRAINTS_FAILURE is: no
+		// later information turns a CA's or a TLS key into a document
+		// signer, so the hub's `--indeterminate flag` must not let it in.
+		set(etsi.TotalFailed, etsi.ChainConstraintsFailure)
+	case s.noSigningCert:
+		set(etsi.Indeterminate, etsi.NoSigningCertificateFound)
 	case s.Revoked:
 		set(etsi.Indeterminate, etsi.RevokedNoPOE)
 	case !s.ChainTrusted:
@@ -187,6 +218,8 @@ func (s *SignatureReport) classify() {
 		set(etsi.Indeterminate, etsi.OutOfBoundsNoPOE)
 	case !s.KeyUsageOK:
 		set(etsi.Indeterminate, etsi.ChainConstraintsFailure)
+	case s.revocationUnknown:
+		set(etsi.Indeterminate, etsi.TryLater)
 	default:
 		set(etsi.TotalPassed, etsi.None)
 	}
@@ -221,7 +254,13 @@ func VerifyFile(path string, opts VerifyOptions) (*Report, error) {
 // A file that cannot be read as a PDF gives a report with VerdictError and
 // a non-nil error; otherwise the error is nil and the verdict says what was
 // found.
-func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err error) {
+func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (*Report, error) {
+	return VerifyContext(context.Background(), r, size, opts)
+}
+
+// VerifyContext is Verify with a context that bounds the fetching of
+// revocation information (see revocation.Fetcher).
+func VerifyContext(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err error) {
 	rep = &Report{Signatures: []SignatureReport{}}
 	fail := func(err error) (*Report, error) {
 		err = fmt.Errorf("pades: %w", err)
@@ -238,9 +277,13 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 	}
 	// The DSS (PAdES B-LT) only adds candidates: certificates for chains,
 	// CRLs that still must verify against the issuer in a chain.
+	var dssEvidence revocation.Evidence
 	if dss, _, err := readDSS(doc.Latest()); err == nil {
 		opts.dssCerts = dss.certs
 		opts.CRLs = append(append([]*x509.RevocationList(nil), opts.CRLs...), dss.crls...)
+		// Its CRLs reach the checker through opts.CRLs; OCSP responses
+		// only through the evidence.
+		dssEvidence.OCSP = dss.ocsps
 	}
 	now := time.Now
 	if opts.Now != nil {
@@ -248,7 +291,9 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 	}
 	sigs := make([]*checkedSig, 0, len(found))
 	for _, f := range found {
-		sigs = append(sigs, checkSignatureSyntax(doc, f))
+		s := checkSignatureSyntax(doc, f)
+		s.evidence = dssEvidence
+		sigs = append(sigs, s)
 	}
 	if err := hashAll(r, size, sigs); err != nil {
 		return fail(err)
@@ -266,7 +311,7 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 	for _, s := range sigs {
 		if s.docTS == nil {
 			s.docTimestampPOE(sigs)
-			s.checkCMS(opts, now())
+			s.checkCMS(ctx, opts, now())
 		}
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].rep.end < sigs[j].rep.end })
@@ -308,6 +353,9 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (rep *Report, err err
 	if modified && rep.Verdict == VerdictValid {
 		rep.Verdict = VerdictModified
 	}
+	if rep.Indication == etsi.Indeterminate && (rep.Verdict == VerdictValid || rep.Verdict == VerdictInvalid) {
+		rep.Verdict = VerdictIndeterminate
+	}
 	return rep, nil
 }
 
@@ -319,6 +367,10 @@ type foundSig struct {
 	dict      *pdf.Dict
 	direct    bool  // parsed from the file, so string offsets are file offsets
 	key       int64 // identifies the physical object across revisions
+	// broken says why a signature field's value could not be read as a
+	// signature dictionary; such a signature is reported, FORMAT_FAILURE,
+	// never dropped (an unreadable signature is not an unsigned file).
+	broken string
 }
 
 // findSignatures walks the AcroForm fields of every revision and returns
@@ -398,15 +450,23 @@ func signatureFields(v *pdf.View) ([]foundSig, int, error) {
 			case pdf.Ref:
 				e, ok := v.Lookup(val.Num)
 				sd, err := v.Dict(val)
-				if ok && err == nil && sd != nil {
+				f.key = e.Off
+				if e.Kind == 2 {
+					f.key = -int64(val.Num)<<20 - int64(e.Index) - 1
+				}
+				switch {
+				case ok && err == nil && sd != nil:
 					f.dict = sd
 					f.direct = e.Kind == 1
-					f.key = e.Off
-					if e.Kind == 2 {
-						f.key = -int64(val.Num)<<20 - int64(e.Index) - 1
-					}
-					out = append(out, f)
+				case !ok:
+					f.broken = fmt.Sprintf("its value %d %d R is not in the file", val.Num, val.Gen)
+					f.key = -int64(val.Num)<<20 - 1<<50
+				case err != nil:
+					f.broken = fmt.Sprintf("its value %d %d R cannot be parsed: %v", val.Num, val.Gen, err)
+				default:
+					f.broken = fmt.Sprintf("its value %d %d R is not a dictionary", val.Num, val.Gen)
 				}
+				out = append(out, f)
 			case *pdf.Dict:
 				if r, ok := obj.(pdf.Ref); ok {
 					if e, ok := v.Lookup(r.Num); ok && e.Kind == 1 {
@@ -450,6 +510,8 @@ type checkedSig struct {
 	token *tsp.Token
 	// poe are the times trusted timestamps prove the signature existed at.
 	poe []time.Time
+	// evidence is the revocation information of the PDF's DSS.
+	evidence revocation.Evidence
 }
 
 // checkSignatureSyntax reads the signature dictionary: subfilter, byte
@@ -457,6 +519,11 @@ type checkedSig struct {
 func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 	s := &checkedSig{found: f, rep: &SignatureReport{Field: f.field}}
 	sr := s.rep
+	if f.broken != "" {
+		sr.problem("signature field %q cannot be read: %s", f.field, f.broken)
+		sr.partial = true
+		return s
+	}
 	sd := f.dict
 	sr.SubFilter = string(sd.Name("SubFilter"))
 	if m, ok := sd.Get("M").(*pdf.String); ok {
@@ -518,6 +585,10 @@ func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 		sr.problem("signature format %q is not supported", sr.SubFilter)
 		return s
 	}
+	if err := cms.CheckPadding(c.Bytes); err != nil {
+		sr.problem("signature value is not a valid CMS signature: %v", err)
+		return s
+	}
 	p, err := cms.Parse(c.Bytes)
 	if err != nil {
 		sr.problem("signature value is not a valid CMS signature: %v", err)
@@ -570,7 +641,7 @@ func hashAll(r io.ReaderAt, size int64, sigs []*checkedSig) error {
 
 // checkCMS verifies the CMS signature, the certificate chain, validity,
 // key usage and revocation.
-func (s *checkedSig) checkCMS(opts VerifyOptions, now time.Time) {
+func (s *checkedSig) checkCMS(ctx context.Context, opts VerifyOptions, now time.Time) {
 	sr := s.rep
 	p := s.cms
 	if p == nil {
@@ -626,18 +697,12 @@ func (s *checkedSig) checkCMS(opts VerifyOptions, now time.Time) {
 		}
 	}
 	if p.Signer != nil {
-		switch {
-		case p.ESSCertHash != nil:
-			if h := sha256.Sum256(p.Signer.Raw); !bytes.Equal(h[:], p.ESSCertHash) {
-				sr.problem("signing-certificate attribute does not match the signer certificate")
-				sigOK = false
-			}
-		case p.ESSV1Hash != nil:
-			if h := sha1.Sum(p.Signer.Raw); !bytes.Equal(h[:], p.ESSV1Hash) {
-				sr.problem("signing-certificate attribute does not match the signer certificate")
-				sigOK = false
-			}
-		case SubFilter(sr.SubFilter) == SubFilterCAdES && !p.HasESS:
+		if err := p.CheckESS(p.Signer); err != nil {
+			// EN 319 102-1 5.2.3: the signing certificate is not the
+			// one the signed attributes name.
+			sr.problem("%v", err)
+			sr.noSigningCert = true
+		} else if SubFilter(sr.SubFilter) == SubFilterCAdES && !p.HasESS {
 			sr.problem("CAdES signature without the signing-certificate-v2 attribute")
 			sigOK = false
 		}
@@ -649,10 +714,10 @@ func (s *checkedSig) checkCMS(opts VerifyOptions, now time.Time) {
 	}
 	s.checkSignatureTimestamp(opts, now)
 	sr.POETime, _ = s.poeTime(now)
-	s.checkCertificate(opts, now)
+	s.checkCertificate(ctx, opts, now)
 }
 
-func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
+func (s *checkedSig) checkCertificate(ctx context.Context, opts VerifyOptions, now time.Time) {
 	sr := s.rep
 	leaf := s.cms.Signer
 	// The claimed signing time proves nothing (issue 13, case 8): the
@@ -662,14 +727,12 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 		sr.problem("signing time %s lies in the future", c.Format(time.RFC3339))
 	}
 
-	// Key usage: digitalSignature or nonRepudiation, or no extension.
-	ku := leaf.KeyUsage
-	sr.KeyUsageOK = ku == 0 || ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) != 0
-	if !sr.KeyUsageOK {
-		sr.problem("certificate key usage does not allow signing")
-	}
+	s.checkKeyPurpose()
 
 	inter := x509.NewCertPool()
+	for _, c := range opts.Intermediates {
+		inter.AddCert(c)
+	}
 	for _, c := range append(append([]*x509.Certificate(nil), s.cms.Certs...), opts.dssCerts...) {
 		if c != leaf {
 			inter.AddCert(c)
@@ -713,61 +776,5 @@ func (s *checkedSig) checkCertificate(opts VerifyOptions, now time.Time) {
 	case at.After(leaf.NotAfter):
 		sr.problem("certificate expired on %s, before %s", leaf.NotAfter.UTC().Format("2006-01-02"), s.poeWords())
 	}
-	s.checkRevocation(opts, at)
-}
-
-// checkRevocation looks each certificate of the chain up in the CRLs its
-// issuer signed.
-func (s *checkedSig) checkRevocation(opts VerifyOptions, at time.Time) {
-	sr := s.rep
-	chain := sr.Chain
-	if len(chain) == 0 {
-		// No trusted chain: still report a revocation the issuer (if among
-		// the embedded certificates) stated.
-		chain = []*x509.Certificate{s.cms.Signer}
-		for _, c := range s.cms.Certs {
-			if c != s.cms.Signer && bytes.Equal(c.RawSubject, s.cms.Signer.RawIssuer) {
-				chain = append(chain, c)
-				break
-			}
-		}
-	}
-	for i := 0; i+1 < len(chain); i++ {
-		c, issuer := chain[i], chain[i+1]
-		for _, crl := range opts.CRLs {
-			if crl == nil || !bytes.Equal(crl.RawIssuer, c.RawIssuer) {
-				continue
-			}
-			if err := crl.CheckSignatureFrom(issuer); err != nil {
-				sr.problem("CRL of %s has a bad signature; ignored", issuer.Subject.String())
-				continue
-			}
-			for _, e := range crl.RevokedCertificateEntries {
-				if e.SerialNumber == nil || e.SerialNumber.Cmp(c.SerialNumber) != 0 {
-					continue
-				}
-				// at is the proof of existence (a trusted timestamp, else
-				// the validation time); a compromised key voids any time.
-				compromised := e.ReasonCode == 1 || e.ReasonCode == 2
-				if !e.RevocationTime.After(at) || compromised {
-					sr.Revoked = true
-					who := "certificate"
-					if i > 0 {
-						who = "CA certificate " + c.Subject.String()
-					}
-					// The signer claims a time before the revocation and
-					// nothing disproves it: INDETERMINATE, not failed. A
-					// claim after the revocation is an admission.
-					claimedBefore := sr.SigningTime.IsZero() || sr.SigningTime.Before(e.RevocationTime)
-					if !compromised && claimedBefore {
-						sr.revokedNoPOE = true
-						sr.problem("%s revoked on %s; nothing proves the signature was made before", who, e.RevocationTime.UTC().Format("2006-01-02"))
-					} else {
-						sr.revokedNoPOE = false
-						sr.problem("%s revoked on %s", who, e.RevocationTime.UTC().Format("2006-01-02"))
-					}
-				}
-			}
-		}
-	}
+	s.checkRevocationStatus(ctx, opts, at, s.evidence)
 }

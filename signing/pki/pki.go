@@ -69,6 +69,13 @@ type Request struct {
 	NotAfter     time.Time
 	Usage        Usage
 	KeyType      KeyType
+	// ExtKeyUsage is added to the extended key usages Usage implies (e.g.
+	// OCSPSigning for a delegated OCSP responder).
+	ExtKeyUsage []x509.ExtKeyUsage
+	// OCSPServer and CRLDistributionPoints are the URLs the certificate
+	// names for revocation information.
+	OCSPServer            []string
+	CRLDistributionPoints []string
 }
 
 // Authority is a certificate authority: a certificate and its key.
@@ -222,6 +229,8 @@ func template(req Request, pub crypto.PublicKey) (*x509.Certificate, error) {
 	if req.Usage&ClientAuth != 0 {
 		t.ExtKeyUsage = append(t.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
+	t.ExtKeyUsage = append(t.ExtKeyUsage, req.ExtKeyUsage...)
+	t.OCSPServer, t.CRLDistributionPoints = req.OCSPServer, req.CRLDistributionPoints
 	if req.Usage&DocumentSigning != 0 {
 		t.KeyUsage |= x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 		if len(t.ExtKeyUsage) > 0 {

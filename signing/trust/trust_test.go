@@ -73,7 +73,7 @@ func TestLoad(t *testing.T) {
 	if len(snap.Certificates) != 2 || len(s.CRLs()) != 2 || !snap.LoadedAt.Equal(f.now) {
 		t.Fatalf("loaded %d certificates, %d CRLs at %v", len(snap.Certificates), len(s.CRLs()), snap.LoadedAt)
 	}
-	if _, err := f.leaf.Verify(x509.VerifyOptions{Roots: s.Roots(), CurrentTime: f.now}); err != nil {
+	if _, err := f.leaf.Verify(x509.VerifyOptions{Roots: s.Roots(), Intermediates: s.Intermediates(), CurrentTime: f.now}); err != nil {
 		t.Errorf("leaf does not chain to the store's roots: %v", err)
 	}
 	vo := s.VerifyOptions()
@@ -147,7 +147,8 @@ func TestReloadChangesVerdict(t *testing.T) {
 		}
 		return rep.Verdict
 	}
-	if v := verdict(); v != pades.VerdictValid {
+	// No CRL of the sub CA: its certificates' status is unknown.
+	if v := verdict(); v != pades.VerdictIndeterminate {
 		t.Fatalf("before the CRL: %s", v)
 	}
 	write(t, filepath.Join(dir, "roots", "inter.pem"), pki.CertPEM(f.inter.Cert))
@@ -195,7 +196,7 @@ func TestConcurrentReload(t *testing.T) {
 					t.Error("reader saw an empty store")
 					return
 				}
-				if _, err := f.leaf.Verify(x509.VerifyOptions{Roots: s.Roots(), CurrentTime: f.now}); err != nil {
+				if _, err := f.leaf.Verify(x509.VerifyOptions{Roots: s.Roots(), Intermediates: s.Intermediates(), CurrentTime: f.now}); err != nil {
 					t.Errorf("reader: %v", err)
 					return
 				}
@@ -227,5 +228,73 @@ func TestParseCRLs(t *testing.T) {
 		if len(crls) != tt.n || (err != nil) != (tt.n == 0) {
 			t.Errorf("%s: %d CRLs, err %v; want %d", name, len(crls), err, tt.n)
 		}
+	}
+}
+
+// TestLayout: anchors, intermediates and TSA anchors are kept apart, and an
+// older store with intermediates in roots/ keeps working.
+func TestLayout(t *testing.T) {
+	f := newFixture(t)
+	tsa, err := pki.NewRoot(pki.Request{CommonName: "TSA Root", NotBefore: f.now.Add(-time.Hour), NotAfter: f.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name          string
+		files         map[string][]byte
+		anchors       []string
+		intermediates []string
+		notes         int
+	}{
+		{"new layout", map[string][]byte{
+			"roots/root.pem": pki.CertPEM(f.root.Cert), "intermediates/sub.pem": pki.CertPEM(f.inter.Cert),
+			"tsa/tsa.pem": pki.CertPEM(tsa.Cert), "crls/sub.crl": f.crlDER,
+		}, []string{"Trust Root"}, []string{"Trust Sub CA"}, 0},
+		{"older layout: intermediate beside its root", map[string][]byte{
+			"roots/province.pem": pki.CertPEM(f.root.Cert, f.inter.Cert), "crls/sub.crl": f.crlDER,
+		}, []string{"Trust Root"}, []string{"Trust Sub CA"}, 1},
+		{"a subordinate CA trusted alone stays an anchor", map[string][]byte{
+			"roots/sub.pem": pki.CertPEM(f.inter.Cert), "crls/sub.crl": f.crlDER,
+		}, []string{"Trust Sub CA"}, nil, 0},
+	}
+	names := func(cs []*x509.Certificate) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Subject.CommonName)
+		}
+		return out
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range tc.files {
+				write(t, filepath.Join(dir, name), data)
+			}
+			s, err := trust.Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := s.Snapshot()
+			if got := names(snap.Anchors); strings.Join(got, ",") != strings.Join(tc.anchors, ",") {
+				t.Errorf("anchors %q, want %q", got, tc.anchors)
+			}
+			if got := names(snap.Intermediates); strings.Join(got, ",") != strings.Join(tc.intermediates, ",") {
+				t.Errorf("intermediates %q, want %q", got, tc.intermediates)
+			}
+			if len(snap.Notes) != tc.notes || (tc.notes > 0 && !strings.Contains(snap.Notes[0], "move it to intermediates/")) {
+				t.Errorf("notes %q", snap.Notes)
+			}
+			if _, err := tsa.Cert.Verify(x509.VerifyOptions{Roots: s.Roots()}); err == nil {
+				t.Error("a TSA anchor is a root for document signers")
+			}
+			if _, ok := tc.files["tsa/tsa.pem"]; ok {
+				if _, err := tsa.Cert.Verify(x509.VerifyOptions{Roots: snap.TSARoots}); err != nil {
+					t.Errorf("TSA anchor missing from TSARoots: %v", err)
+				}
+			}
+			if _, err := f.leaf.Verify(x509.VerifyOptions{Roots: s.Roots(), Intermediates: s.Intermediates(), CurrentTime: f.now}); err != nil {
+				t.Errorf("leaf does not chain: %v", err)
+			}
+		})
 	}
 }

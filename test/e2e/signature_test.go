@@ -90,7 +90,7 @@ func TestLtnodeSignAndVerify(t *testing.T) {
 	other := filepath.Join(t.TempDir(), "other.pem")
 	must(t, os.WriteFile(other, pki.CertPEM(rogue.Cert), 0o644))
 	rc, out, _ = run("verify", twice, "--trust", other, "--json")
-	if v := decodeJSON[verifyJSON](t, out); rc != 1 || v.Verdict != "invalid" || v.Signatures[0].ChainTrusted {
+	if v := decodeJSON[verifyJSON](t, out); rc != 1 || v.Verdict != "indeterminate" || v.Signatures[0].ChainTrusted {
 		t.Errorf("other trust root: exit %d, %s", rc, out)
 	}
 }
@@ -148,7 +148,7 @@ func TestHubSignaturePolicy(t *testing.T) {
 	must(t, err)
 	untrusted, _ := writePDF(t, dir, "", "untrusted.pdf", samplepdf.Options{Title: "Mao danh"})
 	must(t, pades.SignFile(untrusted, untrusted, pades.SignOptions{Signer: rk, Certificate: rc, Time: now}))
-	expectRefused("untrusted CA", untrusted, codes.InvalidArgument, "untrusted CA", "Rogue CA")
+	expectRefused("untrusted CA", untrusted, codes.FailedPrecondition, "untrusted CA", "Rogue CA", "INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND", "D/trust/roots")
 
 	// Leader then seal: accepted, and the verdict travels with the document.
 	twice, _ := writePDF(t, dir, "", "twice.pdf", samplepdf.Options{Title: "Hai chu ky"})

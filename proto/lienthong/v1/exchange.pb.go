@@ -1105,8 +1105,13 @@ type Verification struct {
 	Verdict                string              `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
 	EnvelopeSignatureValid bool                `protobuf:"varint,2,opt,name=envelope_signature_valid,json=envelopeSignatureValid,proto3" json:"envelope_signature_valid,omitempty"`
 	Files                  []*FileVerification `protobuf:"bytes,3,rep,name=files,proto3" json:"files,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// EN 319 102-1 indication of the document, the worst of its files':
+	// "TOTAL-PASSED", "TOTAL-FAILED", "INDETERMINATE", or "" when no PDF
+	// signature was checked. An INDETERMINATE document is on the hub only
+	// when it runs with `--indeterminate flag`.
+	Indication    string `protobuf:"bytes,4,opt,name=indication,proto3" json:"indication,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Verification) Reset() {
@@ -1160,12 +1165,23 @@ func (x *Verification) GetFiles() []*FileVerification {
 	return nil
 }
 
+func (x *Verification) GetIndication() string {
+	if x != nil {
+		return x.Indication
+	}
+	return ""
+}
+
 type FileVerification struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Verdict       string                 `protobuf:"bytes,2,opt,name=verdict,proto3" json:"verdict,omitempty"`
-	Signers       []string               `protobuf:"bytes,3,rep,name=signers,proto3" json:"signers,omitempty"`
-	Detail        string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Verdict string                 `protobuf:"bytes,2,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	Signers []string               `protobuf:"bytes,3,rep,name=signers,proto3" json:"signers,omitempty"`
+	Detail  string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	// The worst indication of the file's signatures.
+	Indication string `protobuf:"bytes,5,opt,name=indication,proto3" json:"indication,omitempty"`
+	// One entry per signature, in signing order.
+	Signatures    []*SignatureVerification `protobuf:"bytes,6,rep,name=signatures,proto3" json:"signatures,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1228,6 +1244,298 @@ func (x *FileVerification) GetDetail() string {
 	return ""
 }
 
+func (x *FileVerification) GetIndication() string {
+	if x != nil {
+		return x.Indication
+	}
+	return ""
+}
+
+func (x *FileVerification) GetSignatures() []*SignatureVerification {
+	if x != nil {
+		return x.Signatures
+	}
+	return nil
+}
+
+// SignatureVerification is the hub's record of one PDF signature: who
+// signed, the outcome and what it rests on, kept as Vietnam's signature
+// validation rules ask (the certificate, the revocation data, the result).
+type SignatureVerification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signature field's fully qualified name.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The signer certificate's subject common name and DN.
+	Signer   string `protobuf:"bytes,2,opt,name=signer,proto3" json:"signer,omitempty"`
+	SignerDn string `protobuf:"bytes,3,opt,name=signer_dn,json=signerDn,proto3" json:"signer_dn,omitempty"`
+	// The time the signer claims (proves nothing by itself).
+	SigningTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=signing_time,json=signingTime,proto3" json:"signing_time,omitempty"`
+	// EN 319 102-1 indication and sub-indication.
+	Indication    string `protobuf:"bytes,5,opt,name=indication,proto3" json:"indication,omitempty"`
+	SubIndication string `protobuf:"bytes,6,opt,name=sub_indication,json=subIndication,proto3" json:"sub_indication,omitempty"`
+	// Reasons, in words a clerk can read.
+	Problems []string `protobuf:"bytes,7,rep,name=problems,proto3" json:"problems,omitempty"`
+	// Objects changed after this signature that no rule allows.
+	Changes []string `protobuf:"bytes,8,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The revocation status of each certificate of the chain below the
+	// anchor, signer first.
+	Revocation []*RevocationCheck `protobuf:"bytes,9,rep,name=revocation,proto3" json:"revocation,omitempty"`
+	// The signer's certificate, DER.
+	Certificate   []byte `protobuf:"bytes,10,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignatureVerification) Reset() {
+	*x = SignatureVerification{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignatureVerification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignatureVerification) ProtoMessage() {}
+
+func (x *SignatureVerification) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignatureVerification.ProtoReflect.Descriptor instead.
+func (*SignatureVerification) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SignatureVerification) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetSigner() string {
+	if x != nil {
+		return x.Signer
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetSignerDn() string {
+	if x != nil {
+		return x.SignerDn
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetSigningTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SigningTime
+	}
+	return nil
+}
+
+func (x *SignatureVerification) GetIndication() string {
+	if x != nil {
+		return x.Indication
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetSubIndication() string {
+	if x != nil {
+		return x.SubIndication
+	}
+	return ""
+}
+
+func (x *SignatureVerification) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *SignatureVerification) GetChanges() []string {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *SignatureVerification) GetRevocation() []*RevocationCheck {
+	if x != nil {
+		return x.Revocation
+	}
+	return nil
+}
+
+func (x *SignatureVerification) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+// RevocationCheck is the revocation status of one certificate and the
+// information it rests on.
+type RevocationCheck struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Subject string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Serial number, hexadecimal.
+	Serial string `protobuf:"bytes,2,opt,name=serial,proto3" json:"serial,omitempty"`
+	Issuer string `protobuf:"bytes,3,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// "good", "revoked" or "unknown".
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// "crl", "ocsp" or "none".
+	Source string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	// "trust-store", "dss" or the URL it was fetched from.
+	Origin     string                 `protobuf:"bytes,6,opt,name=origin,proto3" json:"origin,omitempty"`
+	ThisUpdate *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=this_update,json=thisUpdate,proto3" json:"this_update,omitempty"`
+	NextUpdate *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=next_update,json=nextUpdate,proto3" json:"next_update,omitempty"`
+	RevokedAt  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	// RFC 5280 reason code when revoked.
+	Reason   int32    `protobuf:"varint,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	Problems []string `protobuf:"bytes,11,rep,name=problems,proto3" json:"problems,omitempty"`
+	// SHA-256 of the CRL or OCSP response used, and the DER itself when it
+	// is small (OCSP responses, CRLs up to 4 KiB); larger CRLs are kept by
+	// digest so that every document does not carry a copy.
+	DataSha256    []byte `protobuf:"bytes,12,opt,name=data_sha256,json=dataSha256,proto3" json:"data_sha256,omitempty"`
+	Data          []byte `protobuf:"bytes,13,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevocationCheck) Reset() {
+	*x = RevocationCheck{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevocationCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevocationCheck) ProtoMessage() {}
+
+func (x *RevocationCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevocationCheck.ProtoReflect.Descriptor instead.
+func (*RevocationCheck) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RevocationCheck) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *RevocationCheck) GetThisUpdate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ThisUpdate
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetNextUpdate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextUpdate
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetReason() int32 {
+	if x != nil {
+		return x.Reason
+	}
+	return 0
+}
+
+func (x *RevocationCheck) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetDataSha256() []byte {
+	if x != nil {
+		return x.DataSha256
+	}
+	return nil
+}
+
+func (x *RevocationCheck) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 type ReceiveRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// If set, must equal the caller's own code: a node reads only its inbox.
@@ -1240,7 +1548,7 @@ type ReceiveRequest struct {
 
 func (x *ReceiveRequest) Reset() {
 	*x = ReceiveRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1560,7 @@ func (x *ReceiveRequest) String() string {
 func (*ReceiveRequest) ProtoMessage() {}
 
 func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1573,7 @@ func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReceiveRequest) GetAgency() string {
@@ -1294,7 +1602,7 @@ type DeliveryHeader struct {
 
 func (x *DeliveryHeader) Reset() {
 	*x = DeliveryHeader{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1614,7 @@ func (x *DeliveryHeader) String() string {
 func (*DeliveryHeader) ProtoMessage() {}
 
 func (x *DeliveryHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1627,7 @@ func (x *DeliveryHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryHeader.ProtoReflect.Descriptor instead.
 func (*DeliveryHeader) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeliveryHeader) GetEnvelope() *SignedEnvelope {
@@ -1353,7 +1661,7 @@ type DeliveryEnd struct {
 
 func (x *DeliveryEnd) Reset() {
 	*x = DeliveryEnd{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1673,7 @@ func (x *DeliveryEnd) String() string {
 func (*DeliveryEnd) ProtoMessage() {}
 
 func (x *DeliveryEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1686,7 @@ func (x *DeliveryEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryEnd.ProtoReflect.Descriptor instead.
 func (*DeliveryEnd) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeliveryEnd) GetMessageId() string {
@@ -1400,7 +1708,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1720,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1733,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Notification) GetReceipt() *Receipt {
@@ -1451,7 +1759,7 @@ type DeliveryAbort struct {
 
 func (x *DeliveryAbort) Reset() {
 	*x = DeliveryAbort{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1771,7 @@ func (x *DeliveryAbort) String() string {
 func (*DeliveryAbort) ProtoMessage() {}
 
 func (x *DeliveryAbort) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1784,7 @@ func (x *DeliveryAbort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryAbort.ProtoReflect.Descriptor instead.
 func (*DeliveryAbort) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeliveryAbort) GetMessageId() string {
@@ -1509,7 +1817,7 @@ type ReceiveResponse struct {
 
 func (x *ReceiveResponse) Reset() {
 	*x = ReceiveResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1829,7 @@ func (x *ReceiveResponse) String() string {
 func (*ReceiveResponse) ProtoMessage() {}
 
 func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1842,7 @@ func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReceiveResponse) GetPart() isReceiveResponse_Part {
@@ -1635,7 +1943,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1955,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1968,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AckRequest) GetMessageId() string {
@@ -1686,7 +1994,7 @@ type AckResponse struct {
 
 func (x *AckResponse) Reset() {
 	*x = AckResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +2006,7 @@ func (x *AckResponse) String() string {
 func (*AckResponse) ProtoMessage() {}
 
 func (x *AckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +2019,7 @@ func (x *AckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
 func (*AckResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AckResponse) GetReceipt() *Receipt {
@@ -1730,7 +2038,7 @@ type TrackRequest struct {
 
 func (x *TrackRequest) Reset() {
 	*x = TrackRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +2050,7 @@ func (x *TrackRequest) String() string {
 func (*TrackRequest) ProtoMessage() {}
 
 func (x *TrackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +2063,7 @@ func (x *TrackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackRequest.ProtoReflect.Descriptor instead.
 func (*TrackRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TrackRequest) GetMessageId() string {
@@ -1777,7 +2085,7 @@ type RecipientStatus struct {
 
 func (x *RecipientStatus) Reset() {
 	*x = RecipientStatus{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1789,7 +2097,7 @@ func (x *RecipientStatus) String() string {
 func (*RecipientStatus) ProtoMessage() {}
 
 func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1802,7 +2110,7 @@ func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecipientStatus.ProtoReflect.Descriptor instead.
 func (*RecipientStatus) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RecipientStatus) GetAgency() string {
@@ -1841,7 +2149,7 @@ type TrackResponse struct {
 
 func (x *TrackResponse) Reset() {
 	*x = TrackResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +2161,7 @@ func (x *TrackResponse) String() string {
 func (*TrackResponse) ProtoMessage() {}
 
 func (x *TrackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +2174,7 @@ func (x *TrackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackResponse.ProtoReflect.Descriptor instead.
 func (*TrackResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TrackResponse) GetEnvelope() *SignedEnvelope {
@@ -1924,7 +2232,7 @@ type ReportStatusRequest struct {
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2244,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2257,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReportStatusRequest) GetMessageId() string {
@@ -1989,7 +2297,7 @@ type ReportStatusResponse struct {
 
 func (x *ReportStatusResponse) Reset() {
 	*x = ReportStatusResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2001,7 +2309,7 @@ func (x *ReportStatusResponse) String() string {
 func (*ReportStatusResponse) ProtoMessage() {}
 
 func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2014,7 +2322,7 @@ func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusResponse.ProtoReflect.Descriptor instead.
 func (*ReportStatusResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReportStatusResponse) GetReceipt() *Receipt {
@@ -2038,7 +2346,7 @@ type Agency struct {
 
 func (x *Agency) Reset() {
 	*x = Agency{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2358,7 @@ func (x *Agency) String() string {
 func (*Agency) ProtoMessage() {}
 
 func (x *Agency) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2371,7 @@ func (x *Agency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agency.ProtoReflect.Descriptor instead.
 func (*Agency) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Agency) GetCode() string {
@@ -2111,7 +2419,7 @@ type ListAgenciesRequest struct {
 
 func (x *ListAgenciesRequest) Reset() {
 	*x = ListAgenciesRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2123,7 +2431,7 @@ func (x *ListAgenciesRequest) String() string {
 func (*ListAgenciesRequest) ProtoMessage() {}
 
 func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2136,7 +2444,7 @@ func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesRequest.ProtoReflect.Descriptor instead.
 func (*ListAgenciesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListAgenciesRequest) GetUnder() string {
@@ -2155,7 +2463,7 @@ type ListAgenciesResponse struct {
 
 func (x *ListAgenciesResponse) Reset() {
 	*x = ListAgenciesResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2167,7 +2475,7 @@ func (x *ListAgenciesResponse) String() string {
 func (*ListAgenciesResponse) ProtoMessage() {}
 
 func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2180,7 +2488,7 @@ func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesResponse.ProtoReflect.Descriptor instead.
 func (*ListAgenciesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListAgenciesResponse) GetAgencies() []*Agency {
@@ -2203,7 +2511,7 @@ type DeclareRequest struct {
 
 func (x *DeclareRequest) Reset() {
 	*x = DeclareRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2523,7 @@ func (x *DeclareRequest) String() string {
 func (*DeclareRequest) ProtoMessage() {}
 
 func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2536,7 @@ func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareRequest.ProtoReflect.Descriptor instead.
 func (*DeclareRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeclareRequest) GetKind() DeclarationKind {
@@ -2276,7 +2584,7 @@ type DeclareResponse struct {
 
 func (x *DeclareResponse) Reset() {
 	*x = DeclareResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2596,7 @@ func (x *DeclareResponse) String() string {
 func (*DeclareResponse) ProtoMessage() {}
 
 func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2609,7 @@ func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareResponse.ProtoReflect.Descriptor instead.
 func (*DeclareResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeclareResponse) GetDuplicate() bool {
@@ -2375,16 +2683,60 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12'\n" +
 	"\x0fenvelope_sha256\x18\a \x01(\fR\x0eenvelopeSha256\x12\x16\n" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
-	"\x06sender\x18\t \x01(\tR\x06sender\"\x98\x01\n" +
+	"\x06sender\x18\t \x01(\tR\x06sender\"\xb8\x01\n" +
 	"\fVerification\x12\x18\n" +
 	"\averdict\x18\x01 \x01(\tR\averdict\x128\n" +
 	"\x18envelope_signature_valid\x18\x02 \x01(\bR\x16envelopeSignatureValid\x124\n" +
-	"\x05files\x18\x03 \x03(\v2\x1e.lienthong.v1.FileVerificationR\x05files\"r\n" +
+	"\x05files\x18\x03 \x03(\v2\x1e.lienthong.v1.FileVerificationR\x05files\x12\x1e\n" +
+	"\n" +
+	"indication\x18\x04 \x01(\tR\n" +
+	"indication\"\xd7\x01\n" +
 	"\x10FileVerification\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\averdict\x18\x02 \x01(\tR\averdict\x12\x18\n" +
 	"\asigners\x18\x03 \x03(\tR\asigners\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"<\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12\x1e\n" +
+	"\n" +
+	"indication\x18\x05 \x01(\tR\n" +
+	"indication\x12C\n" +
+	"\n" +
+	"signatures\x18\x06 \x03(\v2#.lienthong.v1.SignatureVerificationR\n" +
+	"signatures\"\xff\x02\n" +
+	"\x15SignatureVerification\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x16\n" +
+	"\x06signer\x18\x02 \x01(\tR\x06signer\x12\x1b\n" +
+	"\tsigner_dn\x18\x03 \x01(\tR\bsignerDn\x12=\n" +
+	"\fsigning_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vsigningTime\x12\x1e\n" +
+	"\n" +
+	"indication\x18\x05 \x01(\tR\n" +
+	"indication\x12%\n" +
+	"\x0esub_indication\x18\x06 \x01(\tR\rsubIndication\x12\x1a\n" +
+	"\bproblems\x18\a \x03(\tR\bproblems\x12\x18\n" +
+	"\achanges\x18\b \x03(\tR\achanges\x12=\n" +
+	"\n" +
+	"revocation\x18\t \x03(\v2\x1d.lienthong.v1.RevocationCheckR\n" +
+	"revocation\x12 \n" +
+	"\vcertificate\x18\n" +
+	" \x01(\fR\vcertificate\"\xc1\x03\n" +
+	"\x0fRevocationCheck\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
+	"\x06serial\x18\x02 \x01(\tR\x06serial\x12\x16\n" +
+	"\x06issuer\x18\x03 \x01(\tR\x06issuer\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\x12\x16\n" +
+	"\x06origin\x18\x06 \x01(\tR\x06origin\x12;\n" +
+	"\vthis_update\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"thisUpdate\x12;\n" +
+	"\vnext_update\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"nextUpdate\x129\n" +
+	"\n" +
+	"revoked_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x12\x16\n" +
+	"\x06reason\x18\n" +
+	" \x01(\x05R\x06reason\x12\x1a\n" +
+	"\bproblems\x18\v \x03(\tR\bproblems\x12\x1f\n" +
+	"\vdata_sha256\x18\f \x01(\fR\n" +
+	"dataSha256\x12\x12\n" +
+	"\x04data\x18\r \x01(\fR\x04data\"<\n" +
 	"\x0eReceiveRequest\x12\x16\n" +
 	"\x06agency\x18\x01 \x01(\tR\x06agency\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\"\xbd\x01\n" +
@@ -2525,7 +2877,7 @@ func file_lienthong_v1_exchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(BusinessType)(0),             // 0: lienthong.v1.BusinessType
 	(Urgency)(0),                  // 1: lienthong.v1.Urgency
@@ -2544,25 +2896,27 @@ var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(*ReceiptBody)(nil),           // 14: lienthong.v1.ReceiptBody
 	(*Verification)(nil),          // 15: lienthong.v1.Verification
 	(*FileVerification)(nil),      // 16: lienthong.v1.FileVerification
-	(*ReceiveRequest)(nil),        // 17: lienthong.v1.ReceiveRequest
-	(*DeliveryHeader)(nil),        // 18: lienthong.v1.DeliveryHeader
-	(*DeliveryEnd)(nil),           // 19: lienthong.v1.DeliveryEnd
-	(*Notification)(nil),          // 20: lienthong.v1.Notification
-	(*DeliveryAbort)(nil),         // 21: lienthong.v1.DeliveryAbort
-	(*ReceiveResponse)(nil),       // 22: lienthong.v1.ReceiveResponse
-	(*AckRequest)(nil),            // 23: lienthong.v1.AckRequest
-	(*AckResponse)(nil),           // 24: lienthong.v1.AckResponse
-	(*TrackRequest)(nil),          // 25: lienthong.v1.TrackRequest
-	(*RecipientStatus)(nil),       // 26: lienthong.v1.RecipientStatus
-	(*TrackResponse)(nil),         // 27: lienthong.v1.TrackResponse
-	(*ReportStatusRequest)(nil),   // 28: lienthong.v1.ReportStatusRequest
-	(*ReportStatusResponse)(nil),  // 29: lienthong.v1.ReportStatusResponse
-	(*Agency)(nil),                // 30: lienthong.v1.Agency
-	(*ListAgenciesRequest)(nil),   // 31: lienthong.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),  // 32: lienthong.v1.ListAgenciesResponse
-	(*DeclareRequest)(nil),        // 33: lienthong.v1.DeclareRequest
-	(*DeclareResponse)(nil),       // 34: lienthong.v1.DeclareResponse
-	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
+	(*SignatureVerification)(nil), // 17: lienthong.v1.SignatureVerification
+	(*RevocationCheck)(nil),       // 18: lienthong.v1.RevocationCheck
+	(*ReceiveRequest)(nil),        // 19: lienthong.v1.ReceiveRequest
+	(*DeliveryHeader)(nil),        // 20: lienthong.v1.DeliveryHeader
+	(*DeliveryEnd)(nil),           // 21: lienthong.v1.DeliveryEnd
+	(*Notification)(nil),          // 22: lienthong.v1.Notification
+	(*DeliveryAbort)(nil),         // 23: lienthong.v1.DeliveryAbort
+	(*ReceiveResponse)(nil),       // 24: lienthong.v1.ReceiveResponse
+	(*AckRequest)(nil),            // 25: lienthong.v1.AckRequest
+	(*AckResponse)(nil),           // 26: lienthong.v1.AckResponse
+	(*TrackRequest)(nil),          // 27: lienthong.v1.TrackRequest
+	(*RecipientStatus)(nil),       // 28: lienthong.v1.RecipientStatus
+	(*TrackResponse)(nil),         // 29: lienthong.v1.TrackResponse
+	(*ReportStatusRequest)(nil),   // 30: lienthong.v1.ReportStatusRequest
+	(*ReportStatusResponse)(nil),  // 31: lienthong.v1.ReportStatusResponse
+	(*Agency)(nil),                // 32: lienthong.v1.Agency
+	(*ListAgenciesRequest)(nil),   // 33: lienthong.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),  // 34: lienthong.v1.ListAgenciesResponse
+	(*DeclareRequest)(nil),        // 35: lienthong.v1.DeclareRequest
+	(*DeclareResponse)(nil),       // 36: lienthong.v1.DeclareResponse
+	(*timestamppb.Timestamp)(nil), // 37: google.protobuf.Timestamp
 }
 var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.v1.Envelope.business_type:type_name -> lienthong.v1.BusinessType
@@ -2574,49 +2928,55 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	13, // 6: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
 	15, // 7: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
 	3,  // 8: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
-	35, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
+	37, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
 	16, // 10: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
-	9,  // 11: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
-	13, // 12: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
-	15, // 13: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
-	13, // 14: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
-	18, // 15: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
-	10, // 16: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
-	19, // 17: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
-	20, // 18: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
-	21, // 19: lienthong.v1.ReceiveResponse.abort:type_name -> lienthong.v1.DeliveryAbort
-	13, // 20: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
-	3,  // 21: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
-	35, // 22: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
-	9,  // 23: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
-	13, // 24: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
-	26, // 25: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
-	15, // 26: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
-	3,  // 27: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
-	13, // 28: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
-	4,  // 29: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
-	5,  // 30: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
-	30, // 31: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
-	6,  // 32: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
-	11, // 33: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
-	17, // 34: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
-	23, // 35: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
-	25, // 36: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
-	31, // 37: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
-	28, // 38: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
-	33, // 39: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
-	12, // 40: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
-	22, // 41: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
-	24, // 42: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
-	27, // 43: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
-	32, // 44: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
-	29, // 45: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
-	34, // 46: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
-	40, // [40:47] is the sub-list for method output_type
-	33, // [33:40] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	17, // 11: lienthong.v1.FileVerification.signatures:type_name -> lienthong.v1.SignatureVerification
+	37, // 12: lienthong.v1.SignatureVerification.signing_time:type_name -> google.protobuf.Timestamp
+	18, // 13: lienthong.v1.SignatureVerification.revocation:type_name -> lienthong.v1.RevocationCheck
+	37, // 14: lienthong.v1.RevocationCheck.this_update:type_name -> google.protobuf.Timestamp
+	37, // 15: lienthong.v1.RevocationCheck.next_update:type_name -> google.protobuf.Timestamp
+	37, // 16: lienthong.v1.RevocationCheck.revoked_at:type_name -> google.protobuf.Timestamp
+	9,  // 17: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
+	13, // 18: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
+	15, // 19: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
+	13, // 20: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
+	20, // 21: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
+	10, // 22: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
+	21, // 23: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
+	22, // 24: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
+	23, // 25: lienthong.v1.ReceiveResponse.abort:type_name -> lienthong.v1.DeliveryAbort
+	13, // 26: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
+	3,  // 27: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
+	37, // 28: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
+	9,  // 29: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
+	13, // 30: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
+	28, // 31: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
+	15, // 32: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
+	3,  // 33: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
+	13, // 34: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
+	4,  // 35: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
+	5,  // 36: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
+	32, // 37: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
+	6,  // 38: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
+	11, // 39: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
+	19, // 40: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
+	25, // 41: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
+	27, // 42: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
+	33, // 43: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
+	30, // 44: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
+	35, // 45: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
+	12, // 46: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
+	24, // 47: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
+	26, // 48: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
+	29, // 49: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
+	34, // 50: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
+	31, // 51: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
+	36, // 52: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
+	46, // [46:53] is the sub-list for method output_type
+	39, // [39:46] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_exchange_proto_init() }
@@ -2628,7 +2988,7 @@ func file_lienthong_v1_exchange_proto_init() {
 		(*SendRequest_Envelope)(nil),
 		(*SendRequest_Chunk)(nil),
 	}
-	file_lienthong_v1_exchange_proto_msgTypes[15].OneofWrappers = []any{
+	file_lienthong_v1_exchange_proto_msgTypes[17].OneofWrappers = []any{
 		(*ReceiveResponse_Header)(nil),
 		(*ReceiveResponse_Chunk)(nil),
 		(*ReceiveResponse_End)(nil),
@@ -2641,7 +3001,7 @@ func file_lienthong_v1_exchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_exchange_proto_rawDesc), len(file_lienthong_v1_exchange_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
