@@ -77,6 +77,10 @@ func (s *checkedSig) checkRevocationStatus(ctx context.Context, opts VerifyOptio
 				sr.problem("%s revoked on %s", who, when)
 			}
 			sr.Revoked = true
+		case r.Status == revocation.StatusRevoked:
+			// Revoked only after the time proven (a trusted timestamp's
+			// genTime): the information listing the revocation shows the
+			// certificate was good then.
 		case rc.Accepted(r):
 			// Missing information the policy accepts; say what was
 			// ignored on the way, if anything.

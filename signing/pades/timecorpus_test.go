@@ -107,7 +107,7 @@ func TestTimeFiles(t *testing.T) {
 		return e
 	}
 	noPOE := func(sub etsi.SubIndication, about string) timeEntry {
-		return timeEntry{corpusEntry: corpusEntry{Case: "8", About: about, Verdict: pades.VerdictInvalid,
+		return timeEntry{corpusEntry: corpusEntry{Case: "8", About: about, Verdict: pades.VerdictIndeterminate,
 			Signatures: []sigWant{{Field: "Signature1", Indication: etsi.Indeterminate, SubIndication: sub}}}}
 	}
 	add("b-t.pdf", bt, valid("benign", 1, 0, "PAdES B-T: signature timestamp from a trusted TSA"))
