@@ -20,6 +20,7 @@ const (
 	KindAlreadyExists                  // a message id reused with other content
 	KindTooLarge                       // over a configured limit
 	KindUnavailable                    // shutting down or a dependency is down
+	KindDiskFull                       // the hub's disk is full: nothing was stored, the same request may succeed later
 )
 
 // Error is a domain error: a kind and a message a clerk can act on

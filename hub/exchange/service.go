@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong"
@@ -138,12 +140,29 @@ func (s *Service) dir() *directory.Directory { return s.cfg.Directory.Load() }
 func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any) error {
 	caller, _ := CallerFrom(ctx)
 	attrs = append(attrs, "op", op, "agency", caller.GetCode(), "error", err.Error())
-	if lienthong.ErrorKind(err) == lienthong.KindInternal {
+	switch {
+	case clientGone(ctx, err):
+		s.log.InfoContext(ctx, "request ended by the client", attrs...)
+	case lienthong.ErrorKind(err) == lienthong.KindInternal:
 		s.log.ErrorContext(ctx, "request failed", attrs...)
-	} else {
+	default:
 		s.log.WarnContext(ctx, "request refused", attrs...)
 	}
 	return toStatus(err)
+}
+
+// clientGone reports whether a request failed because its client went
+// away (cancelled, past its deadline, disconnected): no fault of the hub's,
+// and nothing for the operator to look at.
+func clientGone(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Canceled, codes.DeadlineExceeded:
+		return true
+	}
+	return false
 }
 
 // Send implements the client-streaming upload.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -38,7 +40,7 @@ const usage = `lthub — trục liên thông văn bản của tỉnh (provincial
 
 Cách dùng / usage:
   lthub init   --dir D                      tạo PKI thử nghiệm và danh bạ mẫu
-  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag]
+  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag] [--check]
                (--http: trang tổng hợp không mật khẩu, chỉ mở trên 127.0.0.1 hoặc sau reverse proxy;
                 --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
                (kill -HUP: đọc lại chứng thư gốc, CRL trong D/trust và chứng thư vận hành D/operators)
@@ -127,6 +129,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "thời gian chờ các lần gửi dở dang khi dừng")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	unsigned := fs.String("unsigned", "refuse", "văn bản chưa ký số: refuse (từ chối) hoặc flag (nhận và đánh dấu)")
+	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi nhỏ hơn 256 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
@@ -142,8 +145,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return cliutil.Usagef("--unsigned: %v", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	var st store.Options
+	if *checkAll {
+		st.CheckUpTo = math.MaxInt64
+	}
 	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
-		ShutdownGrace: *grace, Unsigned: up})
+		ShutdownGrace: *grace, Unsigned: up, Store: st})
 	if err != nil {
 		return err
 	}

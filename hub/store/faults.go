@@ -1,0 +1,156 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/lienthong/lienthong"
+)
+
+var (
+	// ErrDamaged reports a database that bbolt cannot read consistently: a
+	// damaged header at Open, a failed consistency check, or a panic while
+	// reading a page. The cure is a restore from backup.
+	ErrDamaged = errors.New("hub database is damaged")
+	// ErrNoStore reports that Open, asked not to create one
+	// (Options.MustExist), found no database.
+	ErrNoStore = errors.New("no hub database here")
+)
+
+// DefaultCheckUpTo is the largest database Open checks by default: bbolt's
+// check reads every page, and a check of a database this size takes a few
+// seconds (README, "Faults and soak").
+const DefaultCheckUpTo = 256 << 20
+
+// diskFull gives err the kind lienthong.KindDiskFull when it says the
+// disk (or the hub's quota on it) is full, so that the sender is told to
+// try again later instead of being refused for good.
+func diskFull(err error) error {
+	if err == nil || !(errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
+		return err
+	}
+	return lienthong.Wrap(lienthong.KindDiskFull, err,
+		"ổ đĩa của trục đã đầy nên văn bản chưa được lưu; văn bản vẫn chờ trong hộp thư đi và sẽ được gửi lại, "+
+			"hãy báo trung tâm CNTT của tỉnh giải phóng dung lượng (hub disk full)")
+}
+
+// damaged is the error a caller gets once the database is known to be
+// damaged. Unavailable, not Internal: the document was not refused, and a
+// node keeps it to send again once the hub is restored.
+func damaged(cause error) error {
+	return lienthong.Wrap(lienthong.KindUnavailable, cause,
+		"cơ sở dữ liệu của trục bị hỏng; trục ngừng nhận văn bản cho đến khi được khôi phục, "+
+			"hãy báo trung tâm CNTT của tỉnh (hub database damaged)")
+}
+
+// openFailure classifies an error of bolt.Open: bbolt's own verdicts on
+// the file's header mean a damaged database.
+func openFailure(path string, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("opening %s: %w", path, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch),
+		errors.Is(err, berrors.ErrInvalidMapping):
+		return fmt.Errorf("opening %s: %w (%v)", path, ErrDamaged, err)
+	}
+	return fmt.Errorf("opening hub database %s: %w", path, err)
+}
+
+// openBolt opens the database file, failing with ErrNoStore when it does
+// not exist and mustExist is set. A panic in bbolt on a damaged file is
+// ErrDamaged.
+func openBolt(path string, mustExist bool) (db *bolt.DB, err error) {
+	if mustExist {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", path, ErrNoStore)
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, fmt.Errorf("opening %s: %w (%v)", path, ErrDamaged, p)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, openFailure(path, err)
+	}
+	return db, nil
+}
+
+// check runs bbolt's consistency check (every page reachable exactly once,
+// every branch and leaf well formed) when the file is at most upTo bytes,
+// and returns an error wrapping ErrDamaged describing the first faults.
+func check(db *bolt.DB, upTo int64) error {
+	if upTo < 0 {
+		return nil
+	}
+	if upTo == 0 {
+		upTo = DefaultCheckUpTo
+	}
+	info, err := os.Stat(db.Path())
+	if err != nil {
+		return fmt.Errorf("checking hub database: %w", err)
+	}
+	if info.Size() > upTo {
+		return nil
+	}
+	var faults []string
+	n := 0
+	err = func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%v", p)
+			}
+		}()
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		return db.View(func(tx *bolt.Tx) error {
+			// Drained to the end: the check's goroutine blocks on each error
+			// until it is read.
+			for e := range tx.Check() {
+				if n++; n <= 3 {
+					faults = append(faults, e.Error())
+				}
+			}
+			return nil
+		})
+	}()
+	if err != nil {
+		faults = append(faults, err.Error())
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("checking %s: %w: %d faults: %s", db.Path(), ErrDamaged, n, strings.Join(faults, "; "))
+}
+
+// recoverDamage, deferred in a method that runs a bbolt transaction, turns
+// a panic (bbolt's reaction to a damaged page, or a fault reading one)
+// into an error and marks the store damaged: from then on writes are
+// refused, since a write could spread the damage, and reads that do not
+// touch the damaged pages go on.
+func (s *Store) recoverDamage(err *error) {
+	if p := recover(); p != nil {
+		*err = s.damagedBy(p)
+	}
+}
+
+// damagedBy records a panic p met in a transaction and returns the error
+// for the caller.
+func (s *Store) damagedBy(p any) error {
+	if s.damaged.CompareAndSwap(false, true) {
+		s.log.Error("hub database damaged: writes are refused from now on; stop the hub, run `lthub serve --check`, "+
+			"and restore the data directory from the latest backup", "path", s.db.Path(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	} else {
+		s.log.Error("reading the damaged hub database failed", "panic", fmt.Sprint(p))
+	}
+	return damaged(fmt.Errorf("%w: %v", ErrDamaged, p))
+}
