@@ -167,8 +167,8 @@ func storeError(dir, data string, err error) error {
 	case errors.Is(err, store.ErrLocked):
 		msg = fmt.Sprintf("một trục khác đang chạy trên thư mục %s (cơ sở dữ liệu đang bị khóa): dừng trục đó trước, hoặc chọn --dir khác (another hub is using %s)", dir, dir)
 	case errors.Is(err, store.ErrDamaged):
-		msg = fmt.Sprintf("cơ sở dữ liệu của trục trong %s bị hỏng, trục không chạy trên dữ liệu hỏng: dừng mọi tiến trình dùng %s, "+
-			"khôi phục thư mục %s từ bản sao lưu gần nhất rồi chạy lại (hub database damaged, restore it from backup): %v", data, dir, data, err)
+		msg = fmt.Sprintf("cơ sở dữ liệu của trục trong %s bị hỏng nên trục không chạy: khôi phục thư mục này từ bản sao lưu gần nhất "+
+			"rồi chạy lại (hub database damaged, restore it from backup): %v", data, err)
 	case errors.Is(err, store.ErrNoStore):
 		msg = fmt.Sprintf("thư mục %s không có cơ sở dữ liệu của trục (%s): nếu vừa khôi phục, hãy chép lại thư mục %s từ bản sao lưu (no hub database)", dir, data, data)
 	default:

@@ -58,7 +58,7 @@ func openFailure(path string, err error) error {
 		return fmt.Errorf("opening %s: %w", path, ErrLocked)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch),
 		errors.Is(err, berrors.ErrInvalidMapping):
-		return fmt.Errorf("opening %s: %w (%v)", path, ErrDamaged, err)
+		return fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
 	return fmt.Errorf("opening hub database %s: %w", path, err)
 }
@@ -74,7 +74,7 @@ func openBolt(path string, mustExist bool) (db *bolt.DB, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			db, err = nil, fmt.Errorf("opening %s: %w (%v)", path, ErrDamaged, p)
+			db, err = nil, fmt.Errorf("%w: %v", ErrDamaged, p)
 		}
 	}()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -116,7 +116,7 @@ func check(db *bolt.DB, upTo int64) error {
 			// until it is read.
 			for e := range tx.Check() {
 				if n++; n <= 3 {
-					faults = append(faults, e.Error())
+					faults = append(faults, strings.TrimPrefix(e.Error(), "panic: "))
 				}
 			}
 			return nil
@@ -129,7 +129,7 @@ func check(db *bolt.DB, upTo int64) error {
 	if n == 0 {
 		return nil
 	}
-	return fmt.Errorf("checking %s: %w: %d faults: %s", db.Path(), ErrDamaged, n, strings.Join(faults, "; "))
+	return fmt.Errorf("%w: bbolt's check found %d faults: %s", ErrDamaged, n, strings.Join(faults, "; "))
 }
 
 // recoverDamage, deferred in a method that runs a bbolt transaction, turns
