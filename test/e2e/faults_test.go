@@ -203,20 +203,30 @@ func TestAdminCommandsRefuseMissingDirectory(t *testing.T) {
 // privilege to mount, the test is skipped (failed under CI=true).
 func mountTmpfs(t *testing.T, size string) string {
 	t.Helper()
+	dir, err := tryMountTmpfs(t, size)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return dir
+}
+
+// tryMountTmpfs is mountTmpfs that returns why it cannot mount instead of
+// skipping.
+func tryMountTmpfs(t *testing.T, size string) (string, error) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-		msg := fmt.Sprintf("cannot mount a %s tmpfs to fill a disk (%v): run the tests as root or with CAP_SYS_ADMIN", size, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		return "", fmt.Errorf("cannot mount a %s tmpfs to fill a disk (%v): run the tests as root or with CAP_SYS_ADMIN", size, err)
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
 			t.Errorf("unmounting %s: %v", dir, err)
 		}
 	})
-	return dir
+	return dir, nil
 }
 
 // fillDisk writes a file in dir until the file system is full and returns
