@@ -34,7 +34,7 @@ test:
 SOAK_DURATION ?= 10m
 SOAK_KILL_EVERY ?= 15s
 soak:
-	SOAK_DURATION=$(SOAK_DURATION) SOAK_KILL_EVERY=$(SOAK_KILL_EVERY) \
+	set -o pipefail; SOAK_DURATION=$(SOAK_DURATION) SOAK_KILL_EVERY=$(SOAK_KILL_EVERY) \
 		$(GO) test -run '^TestSoak$$' -count=1 -v -timeout 60m ./test/e2e/ | grep -v '^=== RUN'
 
 # Each fuzz target for a short, fixed time; a crasher lands in

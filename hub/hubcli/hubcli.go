@@ -44,6 +44,7 @@ Cách dùng / usage:
                (--http: trang tổng hợp không mật khẩu, chỉ mở trên 127.0.0.1 hoặc sau reverse proxy;
                 --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
                (kill -HUP: đọc lại chứng thư gốc, CRL trong D/trust và chứng thư vận hành D/operators)
+               (--check: kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy; không có cờ này chỉ kiểm tra khi tệp không quá 512 MiB)
   lthub agency list     --dir D             danh bạ cơ quan
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan (có hiệu lực ngay)
   lthub agency activate --dir D CODE        cho phép liên thông lại
@@ -129,7 +130,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "thời gian chờ các lần gửi dở dang khi dừng")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	unsigned := fs.String("unsigned", "refuse", "văn bản chưa ký số: refuse (từ chối) hoặc flag (nhận và đánh dấu)")
-	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi nhỏ hơn 256 MiB)")
+	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi tệp không quá 512 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
