@@ -143,6 +143,8 @@ func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any
 	switch {
 	case clientGone(ctx, err):
 		s.log.InfoContext(ctx, "request ended by the client", attrs...)
+	case lienthong.ErrorKind(err) == lienthong.KindDiskFull:
+		s.log.ErrorContext(ctx, "hub disk full: free space on the data directory's disk; senders keep their documents queued", attrs...)
 	case lienthong.ErrorKind(err) == lienthong.KindInternal:
 		s.log.ErrorContext(ctx, "request failed", attrs...)
 	default:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -17,8 +18,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"log/slog"
 
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/provision"
@@ -264,7 +263,8 @@ func initHubIn(t *testing.T, dir string) string {
 func TestHubDiskFull(t *testing.T) {
 	mnt := mountTmpfs(t, "24m")
 	dir := initHubIn(t, filepath.Join(mnt, "hub"))
-	h := startHub(t, dir)
+	var logs syncBuffer
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	pdf, sum := writePDF(t, dir, commune, "qd.pdf", samplepdf.Options{Title: "Quyet dinh", PadBytes: 200 << 10})
 	db := filepath.Join(t.TempDir(), "node", "node.db") // the node's disk is not the hub's
 	filler := fillDisk(t, mnt)
@@ -298,6 +298,9 @@ func TestHubDiskFull(t *testing.T) {
 	must(t, err)
 	if st.Documents != 0 || st.Blobs != 0 || st.TmpFiles != 0 {
 		t.Fatalf("hub stored %+v on a full disk, want nothing", st)
+	}
+	if !strings.Contains(logs.String(), `"level":"ERROR","msg":"hub disk full: free space on the data directory's disk`) {
+		t.Errorf("the hub's log does not tell the operator that its disk is full:\n%s", logs.String())
 	}
 
 	must(t, os.Remove(filler))
