@@ -110,7 +110,7 @@ func Init(ctx context.Context, dir string, opts provision.Options) ([]*lienthong
 // database, see store.Options.CheckUpTo) and directory, and binds the
 // listeners. Serve runs it. Its errors say in one line what is wrong and
 // what the operator can do.
-func Open(ctx context.Context, cfg Config) (*Hub, error) {
+func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -126,17 +126,112 @@ func Open(ctx context.Context, cfg Config) (*Hub, error) {
 	if cfg.Store.Logger == nil {
 		cfg.Store.Logger = cfg.Logger
 	}
+	l := provision.Layout{Dir: cfg.Dir}
+	// h is not the result: a failure returns nil, and the cleanup needs h.
 	h := &Hub{cfg: cfg, log: cfg.Logger, stopping: make(chan struct{})}
-	opened := false
 	defer func() {
-		if !opened {
+		if err != nil {
 			h.closeResources()
 		}
 	}()
-	if err := h.open(ctx); err != nil {
+
+	if err := checkDir(cfg.Dir); err != nil {
 		return nil, err
 	}
-	opened = true
+	cert, err := tls.LoadX509KeyPair(l.HubCert(), l.HubKey())
+	if err != nil {
+		return nil, &StartError{Err: err, Message: fmt.Sprintf(
+			"%s không phải thư mục trục đã khởi tạo (không đọc được chứng thư của trục: %v): kiểm tra --dir, hoặc chạy `lthub init --dir %s` (not a hub directory)", cfg.Dir, err, cfg.Dir)}
+	}
+	leaf := cert.Leaf
+	roots, err := pki.LoadCertificates(l.CACert())
+	if err != nil {
+		return nil, fmt.Errorf("loading province root: %w", err)
+	}
+	pool := x509.NewCertPool()
+	for _, r := range roots {
+		pool.AddCert(r)
+	}
+	signer, err := pki.LoadKey(l.HubKey())
+	if err != nil {
+		return nil, err
+	}
+
+	if h.store, err = store.Open(l.Data(), cfg.Store); err != nil {
+		return nil, storeError(cfg.Dir, l.Data(), err)
+	}
+	if err := h.ReloadDirectory(ctx); err != nil {
+		return nil, err
+	}
+
+	if h.trust, err = trust.Load(l.Trust()); err != nil {
+		return nil, fmt.Errorf("loading trust store: %w", err)
+	}
+	if err := h.loadOperators(); err != nil {
+		return nil, err
+	}
+	auth := &exchange.Authenticator{
+		Directory:   &h.dir,
+		Open:        []string{"/grpc.health.v1.Health/"},
+		Revoked:     func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
+		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
+		IsOperator:  h.isOperator,
+	}
+	h.grpc = grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(&tls.Config{
+			Certificates: []tls.Certificate{cert},
+			ClientCAs:    pool,
+			// Health probes may come without a certificate; every other
+			// call is refused by the authenticator without one.
+			ClientAuth: tls.VerifyClientCertIfGiven,
+			MinVersion: tls.VersionTLS12,
+		})),
+		grpc.ChainUnaryInterceptor(auth.Unary),
+		grpc.ChainStreamInterceptor(auth.Stream),
+		grpc.InitialWindowSize(exchange.StreamWindow),
+		grpc.InitialConnWindowSize(exchange.ConnWindow),
+	)
+	exchange.New(exchange.Config{
+		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
+		Receipts: receipt.NewIssuer(signer, leaf, cfg.Now),
+		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
+		Now:      cfg.Now,
+	}).Register(h.grpc)
+	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger})
+	h.admin.Register(h.grpc)
+	h.health = health.NewServer()
+	healthpb.RegisterHealthServer(h.grpc, h.health)
+
+	if h.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, listenError("--listen", cfg.Listen, err)
+	}
+	// Admin commands find the hub here; written once the listener is
+	// bound (calls wait in its backlog until Serve), removed when Serve
+	// returns or Open fails.
+	if err := pki.WriteFile(l.Serving(), []byte(h.Addr()+"\n"), 0o644); err != nil {
+		h.log.Warn("cannot record the serving address; admin commands will need --hub", "error", err)
+	}
+	if cfg.HTTP != "" {
+		lis, err := net.Listen("tcp", cfg.HTTP)
+		if err != nil {
+			return nil, listenError("--http", cfg.HTTP, err)
+		}
+		h.web = append(h.web, webServer{lis: lis, srv: &http.Server{Handler: h.httpHandler(false), ReadHeaderTimeout: 10 * time.Second}})
+	}
+	if cfg.HTTPS != "" {
+		lis, err := net.Listen("tcp", cfg.HTTPS)
+		if err != nil {
+			return nil, listenError("--https", cfg.HTTPS, err)
+		}
+		tlsCfg := &tls.Config{
+			Certificates: []tls.Certificate{cert}, ClientCAs: pool,
+			// /healthz answers without a certificate; the dashboard checks
+			// the operator's.
+			ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12,
+		}
+		h.web = append(h.web, webServer{lis: tls.NewListener(lis, tlsCfg), tls: true,
+			srv: &http.Server{Handler: h.httpHandler(true), ReadHeaderTimeout: 10 * time.Second}})
+	}
 	return h, nil
 }
 
@@ -205,109 +300,6 @@ func OpenStore(dir string, opts store.Options) (*store.Store, error) {
 		return nil, storeError(dir, data, err)
 	}
 	return st, nil
-}
-
-func (h *Hub) open(ctx context.Context) error {
-	cfg := h.cfg
-	l := provision.Layout{Dir: cfg.Dir}
-	if err := checkDir(cfg.Dir); err != nil {
-		return err
-	}
-	cert, err := tls.LoadX509KeyPair(l.HubCert(), l.HubKey())
-	if err != nil {
-		return &StartError{Err: err, Message: fmt.Sprintf(
-			"%s không phải thư mục trục đã khởi tạo (không đọc được chứng thư của trục: %v): kiểm tra --dir, hoặc chạy `lthub init --dir %s` (not a hub directory)", cfg.Dir, err, cfg.Dir)}
-	}
-	leaf := cert.Leaf
-	roots, err := pki.LoadCertificates(l.CACert())
-	if err != nil {
-		return fmt.Errorf("loading province root: %w", err)
-	}
-	pool := x509.NewCertPool()
-	for _, r := range roots {
-		pool.AddCert(r)
-	}
-	signer, err := pki.LoadKey(l.HubKey())
-	if err != nil {
-		return err
-	}
-
-	if h.store, err = store.Open(l.Data(), cfg.Store); err != nil {
-		return storeError(cfg.Dir, l.Data(), err)
-	}
-	if err := h.ReloadDirectory(ctx); err != nil {
-		return err
-	}
-
-	if h.trust, err = trust.Load(l.Trust()); err != nil {
-		return fmt.Errorf("loading trust store: %w", err)
-	}
-	if err := h.loadOperators(); err != nil {
-		return err
-	}
-	auth := &exchange.Authenticator{
-		Directory:   &h.dir,
-		Open:        []string{"/grpc.health.v1.Health/"},
-		Revoked:     func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
-		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
-		IsOperator:  h.isOperator,
-	}
-	h.grpc = grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(&tls.Config{
-			Certificates: []tls.Certificate{cert},
-			ClientCAs:    pool,
-			// Health probes may come without a certificate; every other
-			// call is refused by the authenticator without one.
-			ClientAuth: tls.VerifyClientCertIfGiven,
-			MinVersion: tls.VersionTLS12,
-		})),
-		grpc.ChainUnaryInterceptor(auth.Unary),
-		grpc.ChainStreamInterceptor(auth.Stream),
-		grpc.InitialWindowSize(exchange.StreamWindow),
-		grpc.InitialConnWindowSize(exchange.ConnWindow),
-	)
-	exchange.New(exchange.Config{
-		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
-		Receipts: receipt.NewIssuer(signer, leaf, cfg.Now),
-		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Now: cfg.Now},
-		Now:      cfg.Now,
-	}).Register(h.grpc)
-	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger})
-	h.admin.Register(h.grpc)
-	h.health = health.NewServer()
-	healthpb.RegisterHealthServer(h.grpc, h.health)
-
-	if h.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return listenError("--listen", cfg.Listen, err)
-	}
-	// Admin commands find the hub here; written once the listener is
-	// bound (calls wait in its backlog until Serve), removed when Serve
-	// returns or Open fails.
-	if err := pki.WriteFile(l.Serving(), []byte(h.Addr()+"\n"), 0o644); err != nil {
-		h.log.Warn("cannot record the serving address; admin commands will need --hub", "error", err)
-	}
-	if cfg.HTTP != "" {
-		lis, err := net.Listen("tcp", cfg.HTTP)
-		if err != nil {
-			return listenError("--http", cfg.HTTP, err)
-		}
-		h.web = append(h.web, webServer{lis: lis, srv: &http.Server{Handler: h.httpHandler(false), ReadHeaderTimeout: 10 * time.Second}})
-	}
-	if cfg.HTTPS != "" {
-		lis, err := net.Listen("tcp", cfg.HTTPS)
-		if err != nil {
-			return listenError("--https", cfg.HTTPS, err)
-		}
-		tlsCfg := &tls.Config{
-			Certificates: []tls.Certificate{cert}, ClientCAs: pool,
-			// /healthz answers without a certificate; the dashboard checks
-			// the operator's.
-			ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12,
-		}
-		h.web = append(h.web, webServer{lis: tls.NewListener(lis, tlsCfg), tls: true,
-			srv: &http.Server{Handler: h.httpHandler(true), ReadHeaderTimeout: 10 * time.Second}})
-	}
-	return nil
 }
 
 // ReloadDirectory reads the directory from the store and swaps it in.
