@@ -61,9 +61,9 @@ type batcher struct {
 	commits atomic.Uint64
 	writes  atomic.Uint64
 
-	// onPanic is told of a panic in a transaction (a damaged page) and
-	// returns the error its ops get.
-	onPanic func(p any) error
+	// onPanic is told of a panic in a transaction, with its stack, and
+	// returns the error its ops get (see Store.panicked).
+	onPanic func(p any, stack []byte) error
 }
 
 func newBatcher(db *bolt.DB, delay time.Duration, max int) *batcher {
@@ -208,7 +208,7 @@ func (b *batcher) commit(ops []*op) {
 func (b *batcher) safelyCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = b.panicked(p)
+			err = b.panicked(p, debug.Stack())
 		}
 	}()
 	return fn(tx)
@@ -219,19 +219,20 @@ func (b *batcher) safelyCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 func (b *batcher) safelyCommit(tx *bolt.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			stack := debug.Stack()
 			func() {
 				defer func() { recover() }() // the rollback may meet the same page
 				tx.Rollback()
 			}()
-			err = b.panicked(p)
+			err = b.panicked(p, stack)
 		}
 	}()
 	return tx.Commit()
 }
 
-func (b *batcher) panicked(p any) error {
+func (b *batcher) panicked(p any, stack []byte) error {
 	if b.onPanic != nil {
-		return b.onPanic(p)
+		return b.onPanic(p, stack)
 	}
 	return fmt.Errorf("panic in write transaction: %v", p)
 }

@@ -133,15 +133,45 @@ func check(db *bolt.DB, upTo int64) error {
 	return fmt.Errorf("%w: bbolt's check found %d faults: %s", ErrDamaged, n, strings.Join(faults, "; "))
 }
 
-// recoverDamage, deferred in a method that runs a bbolt transaction, turns
-// a panic (bbolt's reaction to a damaged page, or a fault reading one)
-// into an error and marks the store damaged: from then on writes are
-// refused, since a write could spread the damage, and reads that do not
-// touch the damaged pages go on.
+// recoverDamage, deferred in a method that runs a read transaction, turns
+// a panic into an error. A panic raised in bbolt (its reaction to a
+// damaged page, or a fault reading one) marks the store damaged: from then
+// on writes are refused, since a write could spread the damage, and reads
+// that do not touch the damaged pages go on. A panic of the store's own
+// code is a bug of one request, not a reason to stop writing.
 func (s *Store) recoverDamage(err *error) {
 	if p := recover(); p != nil {
-		*err = s.damagedBy(p)
+		*err = s.panicked(p, debug.Stack())
 	}
+}
+
+// panicked returns the error for a panic p recovered with stack.
+func (s *Store) panicked(p any, stack []byte) error {
+	if raisedIn(stack, "go.etcd.io/bbolt") {
+		return s.damagedBy(p)
+	}
+	s.log.Error("panic in a hub database transaction", "panic", fmt.Sprint(p), "stack", string(stack))
+	return fmt.Errorf("panic in a transaction: %v", p)
+}
+
+// raisedIn reports whether the panic whose stack (debug.Stack, taken in
+// the deferred recover) is given was raised in a function of package
+// prefix pkg: the first frame below the call of panic, past the runtime's
+// own (a fault enters through runtime.sigpanic).
+func raisedIn(stack []byte, pkg string) bool {
+	lines := strings.Split(string(stack), "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "panic(") {
+			continue
+		}
+		for _, f := range lines[i+1:] {
+			if f == "" || strings.HasPrefix(f, "\t") || strings.HasPrefix(f, "runtime.") {
+				continue
+			}
+			return strings.HasPrefix(f, pkg)
+		}
+	}
+	return false
 }
 
 // damagedBy records a panic p met in a transaction and returns the error

@@ -131,3 +131,17 @@ func TestDiskFullKind(t *testing.T) {
 		}
 	}
 }
+
+// A panic of the store's own code (a bug met by one request) fails that
+// request only: the store is not marked damaged and goes on writing.
+func TestOwnPanicIsNotDamage(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir(), Options{})
+	if err := s.view(ctx, func(*bolt.Tx) error { panic("bug") }); err == nil || errors.Is(err, ErrDamaged) {
+		t.Fatalf("panicking read = %v, want a plain error", err)
+	}
+	if err := s.update(ctx, func(*bolt.Tx) error { panic("bug") }); err == nil || errors.Is(err, ErrDamaged) {
+		t.Fatalf("panicking write = %v, want a plain error", err)
+	}
+	accept(t, s, newDoc(t, s, "after", "x", []string{"R"}, []byte("after")))
+}

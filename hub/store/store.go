@@ -168,7 +168,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		sweepDone: make(chan struct{}),
 		subs:      make(map[string]map[chan struct{}]struct{}),
 	}
-	s.b.onPanic = s.damagedBy
+	s.b.onPanic = s.panicked
 	go s.b.run()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.sweepCancel = cancel
