@@ -67,7 +67,7 @@ type soakTally struct {
 // each recipient: lost 0, duplicated 0.
 func TestSoak(t *testing.T) {
 	cfg := soakConfigFromEnv(t)
-	mnt, mountErr := tryMountTmpfs(t, "2g")
+	mnt, mountErr := tryMountTmpfs(t, "1g")
 	base := mnt
 	if mountErr != nil {
 		if os.Getenv("CI") == "true" {
@@ -137,6 +137,7 @@ func TestSoak(t *testing.T) {
 		kills++
 		hp = startHubProcess(t, dir, addr)
 	}
+	time.Sleep(time.Until(deadline)) // the traffic runs its full duration
 
 	// No more faults: the outboxes empty and every recipient gets all.
 	tally.calm.Store(true)
@@ -191,9 +192,9 @@ func TestSoak(t *testing.T) {
 		}
 		delivered += len(tally.stored[r])
 	}
-	summary := fmt.Sprintf("soak %s: sent %d / accepted %d / delivered %d (%d recipients) / lost %d / duplicated %d / kills %d"+
+	summary := fmt.Sprintf("soak %s (faults for %s): sent %d / accepted %d / delivered %d (%d recipients) / lost %d / duplicated %d / kills %d"+
 		" / receiver cuts %d / redeliveries %d / disk-full answers %d",
-		time.Since(start).Round(time.Second), len(tally.sent), len(tally.accepted), delivered, len(recipients), lost, duplicated, kills,
+		time.Since(start).Round(time.Second), cfg.duration, len(tally.sent), len(tally.accepted), delivered, len(recipients), lost, duplicated, kills,
 		tally.cuts.Load(), tally.redelivered.Load(), tally.diskFull.Load())
 	fmt.Println(summary) // for `make soak`, which reads it
 	t.Log(summary)
