@@ -21,6 +21,8 @@ const (
 	KindTooLarge                       // over a configured limit
 	KindUnavailable                    // shutting down or a dependency is down
 	KindDeadline                       // the caller stalled past a configured deadline
+	KindDiskFull                       // the hub's disk is full: nothing was stored, the same request may succeed later
+	KindBusy                           // over a limit on concurrent work (streams, uploads in flight): the same request may succeed shortly
 )
 
 // Error is a domain error: a kind and a message a clerk can act on

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -131,9 +132,11 @@ func Init(ctx context.Context, dir string, opts provision.Options) ([]*lienthong
 	return agencies, err
 }
 
-// Open prepares a hub: loads certificates, opens the store and directory,
-// and binds the listeners. Serve runs it.
-func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
+// Open prepares a hub: loads certificates, opens the store (checking its
+// database, see store.Options.CheckUpTo) and directory, and binds the
+// listeners. Serve runs it. Its errors say in one line what is wrong and
+// what the operator can do.
+func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -152,17 +155,28 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 			"--max-upload-bytes %d nhỏ hơn --max-document-size %d: văn bản lớn nhất sẽ không bao giờ gửi được (upload budget below the largest document allowed)",
 			m, cfg.Limits.MaxDocumentSize)
 	}
+	// Init made the database: one missing is a data directory lost or not
+	// restored, never a hub to start empty.
+	cfg.Store.MustExist = true
+	if cfg.Store.Logger == nil {
+		cfg.Store.Logger = cfg.Logger
+	}
 	l := provision.Layout{Dir: cfg.Dir}
-	h = &Hub{cfg: cfg, log: cfg.Logger, stopping: make(chan struct{})}
+	// h is not the result: a failure returns nil, and the cleanup needs h.
+	h := &Hub{cfg: cfg, log: cfg.Logger, stopping: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			h.closeResources()
 		}
 	}()
 
+	if err := checkDir(cfg.Dir); err != nil {
+		return nil, err
+	}
 	cert, err := tls.LoadX509KeyPair(l.HubCert(), l.HubKey())
 	if err != nil {
-		return nil, fmt.Errorf("loading hub certificate (run `lthub init --dir %s` first?): %w", cfg.Dir, err)
+		return nil, &StartError{Err: err, Message: fmt.Sprintf(
+			"%s không phải thư mục trục đã khởi tạo (không đọc được chứng thư của trục: %v): kiểm tra --dir, hoặc chạy `lthub init --dir %s` (not a hub directory)", cfg.Dir, err, cfg.Dir)}
 	}
 	leaf := cert.Leaf
 	roots, err := pki.LoadCertificates(l.CACert())
@@ -179,7 +193,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	}
 
 	if h.store, err = store.Open(l.Data(), cfg.Store); err != nil {
-		return nil, fmt.Errorf("opening hub store: %w", err)
+		return nil, storeError(cfg.Dir, l.Data(), err)
 	}
 	if err := h.ReloadDirectory(ctx); err != nil {
 		return nil, err
@@ -236,7 +250,7 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	healthpb.RegisterHealthServer(h.grpc, h.health)
 
 	if h.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		return nil, listenError("--listen", cfg.Listen, err)
 	}
 	// Admin commands find the hub here; written once the listener is
 	// bound (calls wait in its backlog until Serve), removed when Serve
@@ -247,14 +261,14 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if cfg.HTTP != "" {
 		lis, err := net.Listen("tcp", cfg.HTTP)
 		if err != nil {
-			return nil, fmt.Errorf("listening on %s: %w", cfg.HTTP, err)
+			return nil, listenError("--http", cfg.HTTP, err)
 		}
 		h.web = append(h.web, webServer{lis: lis, srv: h.httpServer(h.httpHandler(false))})
 	}
 	if cfg.HTTPS != "" {
 		lis, err := net.Listen("tcp", cfg.HTTPS)
 		if err != nil {
-			return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPS, err)
+			return nil, listenError("--https", cfg.HTTPS, err)
 		}
 		tlsCfg := &tls.Config{
 			Certificates: []tls.Certificate{cert}, ClientCAs: pool,
@@ -265,6 +279,73 @@ func Open(ctx context.Context, cfg Config) (h *Hub, err error) {
 		h.web = append(h.web, webServer{lis: tls.NewListener(lis, tlsCfg), tls: true, srv: h.httpServer(h.httpHandler(true))})
 	}
 	return h, nil
+}
+
+// StartError is a failure to start a hub, told in one line with what to
+// do; it wraps the cause.
+type StartError struct {
+	Message string
+	Err     error
+}
+
+func (e *StartError) Error() string { return e.Message }
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+// listenError explains a failure to bind addr, given with flag.
+func listenError(flag, addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return &StartError{Err: err, Message: fmt.Sprintf(
+			"địa chỉ %s đang được một chương trình khác dùng (có thể là một trục khác): dừng chương trình đó hoặc chọn %s khác (address already in use)", addr, flag)}
+	}
+	return &StartError{Err: err, Message: fmt.Sprintf("không mở được %s %s: %v (cannot listen)", flag, addr, err)}
+}
+
+// storeError explains a failure to open the hub's store in dir.
+func storeError(dir, data string, err error) error {
+	var msg string
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		msg = fmt.Sprintf("một trục khác đang chạy trên thư mục %s (cơ sở dữ liệu đang bị khóa): dừng trục đó trước, hoặc chọn --dir khác (another hub is using %s)", dir, dir)
+	case errors.Is(err, store.ErrDamaged):
+		msg = fmt.Sprintf("cơ sở dữ liệu của trục trong %s bị hỏng nên trục không chạy: khôi phục thư mục này từ bản sao lưu gần nhất "+
+			"rồi chạy lại (hub database damaged, restore it from backup): %v", data, err)
+	case errors.Is(err, store.ErrNoStore):
+		msg = fmt.Sprintf("thư mục %s không có cơ sở dữ liệu của trục (%s): nếu vừa khôi phục, hãy chép lại thư mục %s từ bản sao lưu (no hub database)", dir, data, data)
+	default:
+		msg = fmt.Sprintf("không mở được cơ sở dữ liệu của trục trong %s: %v (cannot open the hub database)", data, err)
+	}
+	return &StartError{Message: msg, Err: err}
+}
+
+// checkDir fails unless dir is an existing directory.
+func checkDir(dir string) error {
+	info, err := os.Stat(dir)
+	if err == nil && !info.IsDir() {
+		err = fmt.Errorf("%s: %w", dir, syscall.ENOTDIR)
+	}
+	if err != nil {
+		return &StartError{Err: err, Message: fmt.Sprintf(
+			"không có thư mục trục %s: kiểm tra --dir, hoặc tạo trục mới bằng `lthub init --dir %s` (hub directory not found)", dir, dir)}
+	}
+	return nil
+}
+
+// OpenStore opens the store of the stopped hub of directory dir, for the
+// commands that read it: it creates nothing, and fails in one line (a
+// *StartError) when dir is not a hub directory, its database is missing
+// or damaged, or a hub is using it.
+func OpenStore(dir string, opts store.Options) (*store.Store, error) {
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	opts.MustExist = true
+	data := provision.Layout{Dir: dir}.Data()
+	st, err := store.Open(data, opts)
+	if err != nil {
+		return nil, storeError(dir, data, err)
+	}
+	return st, nil
 }
 
 // ReloadDirectory reads the directory from the store and swaps it in.
@@ -298,7 +379,11 @@ func (h *Hub) ReloadTrust() error {
 	}
 	err := h.loadOperators()
 	h.auth.Invalidate()
-	return err
+	if err != nil {
+		return err
+	}
+	h.log.Info("operator certificates loaded", "count", len(*h.operators.Load()))
+	return nil
 }
 
 // loadOperators reads the operator certificates of D/operators.
@@ -319,7 +404,6 @@ func (h *Hub) loadOperators() error {
 		}
 	}
 	h.operators.Store(&set)
-	h.log.Info("operator certificates loaded", "count", len(set))
 	return nil
 }
 
@@ -394,7 +478,7 @@ func (h *Hub) Serve(ctx context.Context) error {
 	scrubCtx, stopScrub := context.WithCancel(context.Background())
 	scrubbed := make(chan struct{})
 	go func() { h.quarantine.Run(scrubCtx); close(scrubbed) }()
-	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()))
+	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()), "operators", len(*h.operators.Load()))
 
 	var serveErr error
 	select {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lienthong/lienthong/internal/rpcerr"
 	"github.com/lienthong/lienthong/node/register"
 )
 
@@ -23,7 +24,8 @@ type ForwardReport struct {
 	// Queued counts the documents still waiting for the hub.
 	Queued int
 	// Unreachable is why the pass stopped before the end of the queue
-	// (the hub is down or did not answer in time), or nil.
+	// (the hub is down, did not answer in time, or asked to be tried
+	// again later because its disk is full), or nil.
 	Unreachable error
 }
 
@@ -36,9 +38,10 @@ type Refusal struct {
 // Forward uploads the queued documents of reg, oldest first, each with the
 // exact signed envelope and the outbox copies of its files. A document the
 // hub accepts moves to the register of documents sent; one it refuses is
-// marked failed and the pass goes on; when the hub is unreachable the pass
-// stops and the rest stay queued. The error is for the register alone: the
-// hub's answers are in the report.
+// marked failed and the pass goes on; when the hub is unreachable, or
+// answers that the same upload may pass later (a status with RetryInfo:
+// its disk is full), the pass stops and the rest stay queued. The error
+// is for the register alone: the hub's answers are in the report.
 func (c *Client) Forward(ctx context.Context, reg *register.Register, progress Progress) (*ForwardReport, error) {
 	list, err := reg.Outbox()
 	if err != nil {
@@ -65,7 +68,7 @@ func (c *Client) Forward(ctx context.Context, reg *register.Register, progress P
 				continue
 			}
 		}
-		if Unreachable(err) || ctx.Err() != nil {
+		if Unreachable(err) || rpcerr.Retryable(err) || ctx.Err() != nil {
 			rep.Unreachable = err
 			rep.Queued++
 			if err := reg.Attempted(o.MessageID, Describe(err)); err != nil {

@@ -41,7 +41,7 @@ func (s *Service) guardSend(stream lienthongv1.ExchangeService_SendServer) (_ li
 	g := s.guard
 	release, ok := g.sends.Acquire(caller.GetCode())
 	if !ok {
-		return nil, nil, lienthong.Errorf(lienthong.KindTooLarge,
+		return nil, nil, lienthong.Errorf(lienthong.KindBusy,
 			"cơ quan %s đang có %d lượt gửi văn bản cùng lúc, tối đa %d; hãy chờ các lượt trước xong rồi gửi lại (too many concurrent Send streams: limit %d per agency, --max-sends-per-agency)",
 			caller.GetCode(), g.sends.Max(), g.sends.Max(), g.sends.Max())
 	}
@@ -69,7 +69,7 @@ func (s *Service) reserveUpload(env *lienthongv1.Envelope) (release func(), err 
 	b := s.guard.uploads
 	release, used, ok := b.Reserve(declared)
 	if !ok {
-		return nil, lienthong.Errorf(lienthong.KindTooLarge,
+		return nil, lienthong.Errorf(lienthong.KindBusy,
 			"trục đang nhận quá nhiều dữ liệu cùng lúc (%d byte đang tải lên, văn bản này %d byte, giới hạn %d byte); hãy gửi lại sau ít phút (hub busy: uploads in flight would exceed %d bytes, --max-upload-bytes)",
 			used, declared, b.Max(), b.Max())
 	}
@@ -81,7 +81,7 @@ func (s *Service) guardReceive(code string) (release func(), err error) {
 	g := s.guard
 	release, ok := g.receives.Acquire(code)
 	if !ok {
-		return nil, lienthong.Errorf(lienthong.KindTooLarge,
+		return nil, lienthong.Errorf(lienthong.KindBusy,
 			"cơ quan %s đang mở %d luồng nhận văn bản cùng lúc, tối đa %d; hãy dừng bớt `ltnode run`/`ltnode inbox` đang chạy (too many concurrent Receive streams: limit %d per agency, --max-receives-per-agency)",
 			code, g.receives.Max(), g.receives.Max(), g.receives.Max())
 	}

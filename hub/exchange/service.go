@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub/compliance"
@@ -159,12 +161,31 @@ func (s *Service) dir() *directory.Directory { return s.cfg.Directory.Load() }
 func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any) error {
 	caller, _ := CallerFrom(ctx)
 	attrs = append(attrs, "op", op, "agency", caller.GetCode(), "error", err.Error())
-	if lienthong.ErrorKind(err) == lienthong.KindInternal {
+	switch {
+	case clientGone(ctx, err):
+		s.log.InfoContext(ctx, "request ended by the client", attrs...)
+	case lienthong.ErrorKind(err) == lienthong.KindDiskFull:
+		s.log.ErrorContext(ctx, "hub disk full: free space on the data directory's disk; senders keep their documents queued", attrs...)
+	case lienthong.ErrorKind(err) == lienthong.KindInternal:
 		s.log.ErrorContext(ctx, "request failed", attrs...)
-	} else {
+	default:
 		s.log.WarnContext(ctx, "request refused", attrs...)
 	}
 	return toStatus(err)
+}
+
+// clientGone reports whether a request failed because its client went
+// away (cancelled, past its deadline, disconnected): no fault of the hub's,
+// and nothing for the operator to look at.
+func clientGone(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Canceled, codes.DeadlineExceeded:
+		return true
+	}
+	return false
 }
 
 // Send implements the client-streaming upload.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,6 +24,7 @@ import (
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/quarantine"
+	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -40,13 +42,14 @@ const usage = `lthub — trục liên thông văn bản của tỉnh (provincial
 
 Cách dùng / usage:
   lthub init   --dir D                      tạo PKI thử nghiệm và danh bạ mẫu
-  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag] [--indeterminate refuse|flag] [--revocation-fetch 5s]
+  lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag] [--indeterminate refuse|flag] [--revocation-fetch 5s] [--check]
                (--http: trang tổng hợp không mật khẩu, chỉ mở trên 127.0.0.1 hoặc sau reverse proxy;
                 --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
                (kill -HUP: đọc lại chứng thư gốc, CRL trong D/trust và chứng thư vận hành D/operators)
                (--scrub-rate BYTE/S: kiểm tra nền mã băm các tệp đã lưu, mặc định 4 MiB/s; 0 tắt)
                (giới hạn chống quá tải: --max-sends-per-agency, --max-receives-per-agency, --send-idle,
                 --max-upload-bytes, --max-anonymous-conns, … xem lthub serve -h)
+               (--check: kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy; không có cờ này chỉ kiểm tra khi tệp không quá 512 MiB)
   lthub agency list     --dir D             danh bạ cơ quan
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan (có hiệu lực ngay)
   lthub agency activate --dir D CODE        cho phép liên thông lại
@@ -140,6 +143,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	overload.AddFlags(fs)
 	indeterminate := fs.String("indeterminate", "refuse", "văn bản có chữ ký chưa xác định được (INDETERMINATE, vd CRL hết hạn): refuse (từ chối) hoặc flag (nhận và đánh dấu)")
 	revFetch := fs.Duration("revocation-fetch", 0, "tải OCSP/CRL theo địa chỉ trong chứng thư, tối đa thời gian này cho mỗi văn bản (0: không tải, chỉ dùng D/trust/crls và dữ liệu trong PDF)")
+	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi tệp không quá 512 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
@@ -162,9 +166,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return cliutil.Usagef("--revocation-fetch %v: cần một khoảng thời gian dương, vd 5s", *revFetch)
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	var st store.Options
+	if *checkAll {
+		st.CheckUpTo = math.MaxInt64
+	}
 	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
 		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload,
-		Indeterminate: ip, RevocationFetch: *revFetch})
+		Indeterminate: ip, RevocationFetch: *revFetch, Store: st})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/admin"
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
@@ -126,7 +127,7 @@ func withAdmin(ctx context.Context, af adminFlags, fn func(adminAPI) error) erro
 			}
 		}
 	}
-	st, err := store.Open(l.Data(), store.Options{})
+	st, err := hub.OpenStore(*af.dir, store.Options{})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,10 @@ type batcher struct {
 
 	commits atomic.Uint64
 	writes  atomic.Uint64
+
+	// onPanic is told of a panic in a transaction, with its stack, and
+	// returns the error its ops get (see Store.panicked).
+	onPanic func(p any, stack []byte) error
 }
 
 func newBatcher(db *bolt.DB, delay time.Duration, max int) *batcher {
@@ -96,6 +101,9 @@ func (b *batcher) close() {
 
 func (b *batcher) run() {
 	defer close(b.stopped)
+	// A fault reading a damaged page of the mmap panics (and is recovered
+	// in commit) instead of killing the hub.
+	debug.SetPanicOnFault(true)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -161,7 +169,7 @@ func (b *batcher) commit(ops []*op) {
 		}
 		failed := -1
 		for i, o := range ops {
-			o.err = safelyCall(o.fn, tx)
+			o.err = b.safelyCall(o.fn, tx)
 			var r rejection
 			if errors.As(o.err, &r) {
 				o.err = r.err
@@ -178,7 +186,7 @@ func (b *batcher) commit(ops []*op) {
 			ops = slices.Delete(ops, failed, failed+1)
 			continue
 		}
-		if err := tx.Commit(); err != nil {
+		if err := b.safelyCommit(tx); err != nil {
 			for _, o := range ops {
 				o.err = fmt.Errorf("committing transaction: %w", err)
 				finish(o)
@@ -197,11 +205,34 @@ func (b *batcher) commit(ops []*op) {
 
 // safelyCall turns a panic in fn into its error, so one bad write cannot
 // take the committer, and every other writer, down with it.
-func safelyCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+func (b *batcher) safelyCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in write transaction: %v", p)
+			err = b.panicked(p, debug.Stack())
 		}
 	}()
 	return fn(tx)
+}
+
+// safelyCommit commits tx; a panic (bbolt rebalancing onto a damaged page)
+// rolls it back and becomes the error.
+func (b *batcher) safelyCommit(tx *bolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			stack := debug.Stack()
+			func() {
+				defer func() { recover() }() // the rollback may meet the same page
+				tx.Rollback()
+			}()
+			err = b.panicked(p, stack)
+		}
+	}()
+	return tx.Commit()
+}
+
+func (b *batcher) panicked(p any, stack []byte) error {
+	if b.onPanic != nil {
+		return b.onPanic(p, stack)
+	}
+	return fmt.Errorf("panic in write transaction: %v", p)
 }

@@ -191,7 +191,7 @@ func (s *Store) NewBlob() (*BlobWriter, error) {
 	}
 	f, err := os.CreateTemp(s.blobs.tmp, "blob-*")
 	if err != nil {
-		return nil, fmt.Errorf("creating blob: %w", err)
+		return nil, fmt.Errorf("creating blob: %w", diskFull(err))
 	}
 	return &BlobWriter{s: s, f: f, h: sha256.New()}, nil
 }
@@ -205,7 +205,7 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 	w.h.Write(p[:n])
 	w.n += int64(n)
 	if err != nil {
-		return n, fmt.Errorf("writing blob: %w", err)
+		return n, fmt.Errorf("writing blob: %w", diskFull(err))
 	}
 	return n, nil
 }
@@ -235,7 +235,7 @@ func (w *BlobWriter) Commit(ctx context.Context) (BlobRef, error) {
 	tmp := w.f.Name()
 	fail := func(err error) (BlobRef, error) {
 		os.Remove(tmp)
-		return BlobRef{}, fmt.Errorf("committing blob %s: %w", ref, err)
+		return BlobRef{}, fmt.Errorf("committing blob %s: %w", ref, diskFull(err))
 	}
 	if err := w.f.Close(); err != nil {
 		return fail(err)
@@ -347,7 +347,7 @@ func (s *Store) release(refs []BlobRef, remove bool) {
 // the stripe of every sum and has checked that none is pinned.
 func (s *Store) removeUnreferenced(sums [][32]byte) int {
 	var unused [][32]byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(context.Background(), func(tx *bolt.Tx) error {
 		refs := tx.Bucket(bucketBlobRefs)
 		for _, sum := range sums {
 			if refs.Get(sum[:]) == nil {

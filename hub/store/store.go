@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,15 @@ type Options struct {
 	MaxBatchSize int
 	// Logger receives warnings and maintenance notes; nil discards them.
 	Logger *slog.Logger
+	// MustExist makes Open fail with ErrNoStore instead of creating a
+	// database (and its directory) that is not there: commands that read a
+	// hub's data must not turn a mistyped directory into an empty hub.
+	MustExist bool
+	// CheckUpTo bounds bbolt's consistency check at Open by the size of
+	// the database file: Open checks a file of at most this many bytes and
+	// fails with ErrDamaged if the check finds a fault. Zero means
+	// DefaultCheckUpTo; negative, no check; math.MaxInt64, always.
+	CheckUpTo int64
 }
 
 const (
@@ -81,6 +91,10 @@ type Store struct {
 	log   *slog.Logger
 	blobs *blobDir
 	b     *batcher
+
+	// damaged is set once a transaction met a damaged page: writes are
+	// refused from then on (see recoverDamage).
+	damaged atomic.Bool
 
 	// dirty is set when something may have left an unreferenced blob
 	// behind (a failed removal); Close then leaves the database marked
@@ -112,16 +126,19 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating store directory: %w", err)
+	if !opts.MustExist {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating store directory: %w", err)
+		}
 	}
 	path := filepath.Join(dir, dbFile)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout, FreelistType: bolt.FreelistMapType})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("opening %s: %w", path, ErrLocked)
-	}
+	db, err := openBolt(path, opts.MustExist)
 	if err != nil {
-		return nil, fmt.Errorf("opening hub database %s: %w", path, err)
+		return nil, err
+	}
+	if err := check(db, opts.CheckUpTo); err != nil {
+		db.Close()
+		return nil, err
 	}
 	clean, err := initSchema(db)
 	if err != nil {
@@ -151,6 +168,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		sweepDone: make(chan struct{}),
 		subs:      make(map[string]map[chan struct{}]struct{}),
 	}
+	s.b.onPanic = s.panicked
 	go s.b.run()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.sweepCancel = cancel
@@ -188,7 +206,7 @@ func (s *Store) Close() error {
 		pinned := s.blobs.close()
 		// Blobs still pinned belong to sends that will not be stored: leave
 		// the database unclean so the next Open sweeps them.
-		if !pinned && !s.dirty.Load() {
+		if !pinned && !s.dirty.Load() && !s.damaged.Load() {
 			if err := s.db.Update(func(tx *bolt.Tx) error {
 				return tx.Bucket(bucketMeta).Put(metaClean, []byte{1})
 			}); err != nil {
@@ -204,11 +222,13 @@ func (s *Store) Close() error {
 }
 
 // view runs fn in a read transaction.
-func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.db.View(fn)
+	defer s.recoverDamage(&err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	err = s.db.View(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
@@ -227,19 +247,22 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if s.damaged.Load() {
+		return damaged(ErrDamaged)
+	}
 	o := &op{fn: fn, done: make(chan struct{})}
 	if err := s.b.submit(o); err != nil {
 		return err
 	}
 	select {
 	case <-o.done:
-		return o.err
+		return diskFull(o.err)
 	case <-ctx.Done():
 		if o.state.CompareAndSwap(opQueued, opCancelled) {
 			return ctx.Err()
 		}
 		<-o.done
-		return o.err
+		return diskFull(o.err)
 	}
 }
 

@@ -115,7 +115,7 @@ func (m *Main) sync(ctx context.Context, args []string, s *session) error {
 	}
 	switch {
 	case out.Queued > 0:
-		fmt.Fprintf(m.Stderr, "ltnode: chưa chuyển được %d văn bản vì không kết nối được trục (%s); chúng vẫn chờ trong hộp thư đi\n",
+		fmt.Fprintf(m.Stderr, "ltnode: chưa chuyển được %d văn bản vì trục chưa nhận được (%s); chúng vẫn chờ trong hộp thư đi\n",
 			out.Queued, out.Unreachable)
 		return exitCode(cliutil.ExitFailed)
 	case out.Failed > 0:

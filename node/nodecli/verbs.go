@@ -145,7 +145,7 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 			if *asJSON {
 				return m.printJSON(out)
 			}
-			fmt.Fprintf(m.Stdout, "Chưa kết nối được trục: văn bản %s/%s đang chờ trong hộp thư đi và sẽ được chuyển khi trục hoạt động lại\n"+
+			fmt.Fprintf(m.Stdout, "Trục chưa nhận được văn bản %s/%s (lý do bên dưới): văn bản đang chờ trong hộp thư đi và sẽ được chuyển khi trục nhận lại\n"+
 				"(chạy `ltnode sync`, hoặc để `ltnode run` tự chuyển).\nMã văn bản:   %s\nLý do:        %s\n",
 				*number, *notation, id, out.Unreachable)
 			return nil
