@@ -28,6 +28,7 @@ import (
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/pki"
 )
@@ -447,5 +448,54 @@ func TestDashboardListenerTimeouts(t *testing.T) {
 				t.Errorf("the hub answered %q, want %q first", got, tt.want)
 			}
 		})
+	}
+}
+
+// A refusal for a cap that finished streams free again (the agency's
+// concurrent Sends) is not the document's fault: `ltnode send` keeps it
+// in the outbox with the hub's message, and `ltnode sync` forwards it once
+// the slot is free. Before, the outbox dropped it as refused.
+func TestBusyRefusalStaysQueued(t *testing.T) {
+	dir := initHub(t)
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0",
+		Overload: limit.Config{MaxSendsPerAgency: 1, SendIdle: time.Minute}})
+	ctx := context.Background()
+	c := client(t, h.Addr(), dir, commune)
+	data := bytes.Repeat([]byte("z"), 64<<10)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stalledSend(t, sctx, c.API(), envMsg(signEnv(t, c.Identity(), goodEnvelope(commune, data, district))))
+	waitStore(t, h, "one upload in progress", func(s storeStats) bool { return s.TmpFiles == 1 })
+
+	pdf, _ := writePDF(t, dir, commune, "qd.pdf", samplepdf.Options{Title: "Ban"})
+	db := filepath.Join(t.TempDir(), "node.db")
+	code, out, errOut := ltnode(t, h.Addr(), dir, commune, "--db", db, "send", "--json", "--to", district,
+		"--file", pdf, "--number", "31", "--notation", "UBND-VP", "--subject", "Khi trục bận")
+	if code != 0 {
+		t.Fatalf("ltnode send at the cap: exit %d: %s%s", code, out, errOut)
+	}
+	sent := decodeJSON[outboxSendJSON](t, out)
+	if !sent.Queued || !strings.Contains(sent.Unreachable, "--max-sends-per-agency") || !strings.Contains(sent.Unreachable, "[ResourceExhausted]") {
+		t.Fatalf("ltnode send at the cap: %+v, want queued with the hub's message", sent)
+	}
+	reg, err := register.Open(db, register.Options{})
+	must(t, err)
+	list, err := reg.Outbox()
+	must(t, err)
+	if len(list) != 1 || list[0].MessageID != sent.MessageID || list[0].State != register.Queued {
+		t.Fatalf("outbox %+v, want %s queued", list, sent.MessageID)
+	}
+
+	cancel()
+	waitStore(t, h, "the stalled upload removed", func(s storeStats) bool { return s.TmpFiles == 0 })
+	sendWhenFree(t, func() error {
+		code, out, errOut := ltnode(t, h.Addr(), dir, commune, "--db", db, "sync", "--json")
+		if s := decodeJSON[outboxSyncJSON](t, out); code != 0 || s.Forwarded != 1 {
+			return status.Errorf(codes.ResourceExhausted, "sync: exit %d %+v %s", code, s, errOut)
+		}
+		return nil
+	})
+	if _, err := c.Track(ctx, sent.MessageID); err != nil {
+		t.Fatalf("Track after sync: %v", err)
 	}
 }
