@@ -3,12 +3,10 @@ package nodecli
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/cliutil"
 	"github.com/lienthong/lienthong/signing/pades"
-	"github.com/lienthong/lienthong/signing/trust"
 	"github.com/lienthong/lienthong/signing/tsp"
 )
 
@@ -33,24 +31,8 @@ func (m *Main) ltv(ctx context.Context, args []string) error {
 		return cliutil.Usagef("ltv IN.pdf OUT.pdf --trust ROOTS.pem --crl CRL.pem [--tsa URL]")
 	}
 	var opts pades.LTVOptions
-	if opts.Verify.Roots, err = loadPool(trustFiles); err != nil {
+	if opts.Verify, err = verifyOptions(trustFiles, tsaTrustFiles, crlFiles); err != nil {
 		return err
-	}
-	if len(tsaTrustFiles) > 0 {
-		if opts.Verify.TSARoots, err = loadPool(tsaTrustFiles); err != nil {
-			return err
-		}
-	}
-	for _, c := range crlFiles {
-		data, err := os.ReadFile(c)
-		if err != nil {
-			return cliutil.Usagef("đọc CRL: %v", err)
-		}
-		crls, err := trust.ParseCRLs(data)
-		if err != nil {
-			return cliutil.Usagef("CRL %s: %v", c, err)
-		}
-		opts.Verify.CRLs = append(opts.Verify.CRLs, crls...)
 	}
 	if *tsaURL != "" {
 		opts.TSA = &tsp.Client{URL: *tsaURL, Timeout: tsaTimeout}

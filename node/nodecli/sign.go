@@ -98,26 +98,9 @@ func (m *Main) verify(_ context.Context, args []string) error {
 	if len(pos) != 1 || len(trustFiles) == 0 {
 		return cliutil.Usagef("verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--json]")
 	}
-	var opts pades.VerifyOptions
-	opts.Roots, err = loadPool(trustFiles)
+	opts, err := verifyOptions(trustFiles, tsaTrustFiles, crlFiles)
 	if err != nil {
 		return err
-	}
-	if len(tsaTrustFiles) > 0 {
-		if opts.TSARoots, err = loadPool(tsaTrustFiles); err != nil {
-			return err
-		}
-	}
-	for _, c := range crlFiles {
-		data, err := os.ReadFile(c)
-		if err != nil {
-			return cliutil.Usagef("đọc CRL: %v", err)
-		}
-		crls, err := trust.ParseCRLs(data)
-		if err != nil {
-			return cliutil.Usagef("CRL %s: %v", c, err)
-		}
-		opts.CRLs = append(opts.CRLs, crls...)
 	}
 	rep, verr := pades.VerifyFile(pos[0], opts)
 	if rep == nil {
@@ -197,4 +180,29 @@ func indicationText(ind etsi.Indication, sub etsi.SubIndication) string {
 		return string(ind)
 	}
 	return string(ind) + "/" + string(sub)
+}
+
+// verifyOptions loads what `--trust`, `--tsa-trust` and `--crl` name, for
+// the verbs that verify (verify, ltv).
+func verifyOptions(trustFiles, tsaTrustFiles, crlFiles []string) (opts pades.VerifyOptions, err error) {
+	if opts.Roots, err = loadPool(trustFiles); err != nil {
+		return opts, err
+	}
+	if len(tsaTrustFiles) > 0 {
+		if opts.TSARoots, err = loadPool(tsaTrustFiles); err != nil {
+			return opts, err
+		}
+	}
+	for _, c := range crlFiles {
+		data, err := os.ReadFile(c)
+		if err != nil {
+			return opts, cliutil.Usagef("đọc CRL: %v", err)
+		}
+		crls, err := trust.ParseCRLs(data)
+		if err != nil {
+			return opts, cliutil.Usagef("CRL %s: %v", c, err)
+		}
+		opts.CRLs = append(opts.CRLs, crls...)
+	}
+	return opts, nil
 }

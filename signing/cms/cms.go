@@ -217,7 +217,7 @@ func Build(p Params, digest []byte) ([]byte, error) {
 		}
 		var v any = signingCertificateV2{Certs: []essCertIDv2{{CertHash: id.CertHash, IssuerSerial: is}}}
 		if id.Hash != crypto.SHA256 {
-			oid, err := oidForHash(id.Hash)
+			oid, err := OIDForHash(id.Hash)
 			if err != nil {
 				return nil, err
 			}
@@ -604,8 +604,9 @@ func (p *SignedData) CheckESS(cert *x509.Certificate) error {
 	return nil
 }
 
-// oidForHash is the inverse of hashForOID.
-func oidForHash(h crypto.Hash) (asn1.ObjectIdentifier, error) {
+// OIDForHash returns the digest algorithm identifier of h, the inverse
+// of HashForOID.
+func OIDForHash(h crypto.Hash) (asn1.ObjectIdentifier, error) {
 	switch h {
 	case crypto.SHA1:
 		return oidSHA1, nil

@@ -54,9 +54,6 @@ var (
 	OIDTSTInfo      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 	OIDTimeStamping = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
 	oidExtKeyUsage  = asn1.ObjectIdentifier{2, 5, 29, 37}
-	oidSHA256       = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidSHA384       = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	oidSHA512       = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 )
 
 // MessageImprint is RFC 3161's hash of the time-stamped data.
@@ -291,15 +288,15 @@ func (t *Token) CheckData(data []byte) error {
 	return t.CheckDigest(t.Hash, h.Sum(nil))
 }
 
-// OIDForHash returns the digest algorithm identifier of h.
+// OIDForHash returns the digest algorithm identifier of h; SHA-1, which
+// a time-stamp no longer proves anything with, is refused.
 func OIDForHash(h crypto.Hash) (asn1.ObjectIdentifier, error) {
-	switch h {
-	case crypto.SHA256:
-		return oidSHA256, nil
-	case crypto.SHA384:
-		return oidSHA384, nil
-	case crypto.SHA512:
-		return oidSHA512, nil
+	if h == crypto.SHA1 {
+		return nil, fmt.Errorf("%w: digest %v", ErrUnsupported, h)
 	}
-	return nil, fmt.Errorf("%w: digest %v", ErrUnsupported, h)
+	oid, err := cms.OIDForHash(h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: digest %v", ErrUnsupported, h)
+	}
+	return oid, nil
 }
