@@ -41,10 +41,7 @@ soak:
 # testdata/fuzz and becomes a regression test of the plain run.
 FUZZTIME ?= 15s
 fuzz-short:
-	$(GO) test -run '^$$' -fuzz '^FuzzLocate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
-	$(GO) test -run '^$$' -fuzz '^FuzzParseCMS$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
-	$(GO) test -run '^$$' -fuzz '^FuzzDifferences$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/pades
-	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./signing/tsp
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash test/fuzz-short.sh
 
 BENCHFLAGS ?=
 PROFILE_DIR ?= $(CURDIR)/profile
