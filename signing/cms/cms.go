@@ -23,29 +23,31 @@ const maxDepth = 64
 
 // Object identifiers used in CMS (RFC 5652), ESS (RFC 5035) and PKCS #1.
 var (
-	OIDData                  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidSignedData            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidAttrContentType       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidAttrMessageDigest     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidAttrSigningTime       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
-	oidAttrSigningCertV2     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
-	oidAttrSigningCert       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
-	oidSHA1                  = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
-	oidSHA256                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidSHA384                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	oidSHA512                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
-	oidRSAEncryption         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	oidSHA1WithRSA           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}
-	oidSHA256WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-	oidSHA384WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
-	oidSHA512WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
-	oidRSAPSS                = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
-	oidECPublicKey           = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
-	oidECDSAWithSHA256       = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	oidECDSAWithSHA384       = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
-	oidECDSAWithSHA512       = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
-	asn1Null                 = asn1.RawValue{Tag: asn1.TagNull}
-	errUnsupportedAlgorithm  = errors.New("unsupported algorithm")
+	OIDData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	oidSignedData        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidAttrContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	oidAttrMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidAttrSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	oidAttrSigningCertV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	oidAttrSigningCert   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
+	oidSHA1              = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+	oidSHA256            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidSHA384            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	oidSHA512            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+	oidRSAEncryption     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	oidSHA1WithRSA       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}
+	oidSHA256WithRSA     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
+	oidSHA384WithRSA     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
+	oidSHA512WithRSA     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
+	oidRSAPSS            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+	oidECPublicKey       = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidECDSAWithSHA256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	oidECDSAWithSHA384   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
+	oidECDSAWithSHA512   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
+	asn1Null             = asn1.RawValue{Tag: asn1.TagNull}
+	// ErrUnsupportedAlgorithm is wrapped by errors about a digest or
+	// signature algorithm this package does not handle.
+	ErrUnsupportedAlgorithm  = errors.New("unsupported algorithm")
 	errSignerCertificateGone = errors.New("signer certificate not in the signature")
 )
 
@@ -165,7 +167,7 @@ func AlgorithmsFor(pub crypto.PublicKey, h crypto.Hash) (digestAlg, sigAlg pkix.
 	case crypto.SHA256:
 		digestAlg = pkix.AlgorithmIdentifier{Algorithm: oidSHA256, Parameters: asn1Null}
 	default:
-		return digestAlg, sigAlg, fmt.Errorf("cms: digest %v: %w", h, errUnsupportedAlgorithm)
+		return digestAlg, sigAlg, fmt.Errorf("cms: digest %v: %w", h, ErrUnsupportedAlgorithm)
 	}
 	switch pub.(type) {
 	case *rsa.PublicKey:
@@ -173,7 +175,7 @@ func AlgorithmsFor(pub crypto.PublicKey, h crypto.Hash) (digestAlg, sigAlg pkix.
 	case *ecdsa.PublicKey:
 		sigAlg = pkix.AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256}
 	default:
-		return digestAlg, sigAlg, fmt.Errorf("cms: key type %T: %w", pub, errUnsupportedAlgorithm)
+		return digestAlg, sigAlg, fmt.Errorf("cms: key type %T: %w", pub, ErrUnsupportedAlgorithm)
 	}
 	return digestAlg, sigAlg, nil
 }
@@ -311,9 +313,6 @@ type SignedData struct {
 	MessageDigest []byte
 	ContentType   asn1.ObjectIdentifier
 	SigningTime   time.Time // zero when absent
-	ESSCertHash   []byte    // from signing-certificate-v2, SHA-256 of the signer cert
-	ESSV1Hash     []byte    // from signing-certificate (v1), SHA-1
-	HasESS        bool
 	// ESS are the signer references of the signing-certificate (v1) and
 	// signing-certificate-v2 attributes present, with whatever hash they
 	// name; CheckESS compares them. ESSErr is set when one is malformed
@@ -440,68 +439,16 @@ func (p *SignedData) readAttributes(b []byte) error {
 			if _, err := asn1.Unmarshal(v, &raw); err != nil {
 				return fmt.Errorf("CMS signing-certificate-v2 attribute: %w", err)
 			}
-			p.HasESS = true
-			p.ESSCertHash = firstCertIDv2Hash(raw.Bytes)
 			p.addESS(2, raw.Bytes)
 		case a.Type.Equal(oidAttrSigningCert):
 			var raw asn1.RawValue
 			if _, err := asn1.Unmarshal(v, &raw); err != nil {
 				return fmt.Errorf("CMS signing-certificate attribute: %w", err)
 			}
-			p.HasESS = true
-			p.ESSV1Hash = firstCertIDv1Hash(raw.Bytes)
 			p.addESS(1, raw.Bytes)
 		}
 	}
 	return nil
-}
-
-// firstCertIDv2Hash returns the certHash of the first ESSCertIDv2 in the
-// body of a SigningCertificateV2, or nil if its hash is not SHA-256.
-func firstCertIDv2Hash(body []byte) []byte {
-	var certs asn1.RawValue
-	if _, err := asn1.Unmarshal(body, &certs); err != nil {
-		return nil
-	}
-	var id asn1.RawValue
-	if _, err := asn1.Unmarshal(certs.Bytes, &id); err != nil {
-		return nil
-	}
-	rest := id.Bytes
-	var first asn1.RawValue
-	rest, err := asn1.Unmarshal(rest, &first)
-	if err != nil {
-		return nil
-	}
-	if first.Tag == asn1.TagSequence { // hashAlgorithm present
-		var alg pkix.AlgorithmIdentifier
-		if _, err := asn1.Unmarshal(first.FullBytes, &alg); err != nil || !alg.Algorithm.Equal(oidSHA256) {
-			return nil
-		}
-		if _, err := asn1.Unmarshal(rest, &first); err != nil {
-			return nil
-		}
-	}
-	if first.Tag != asn1.TagOctetString {
-		return nil
-	}
-	return first.Bytes
-}
-
-func firstCertIDv1Hash(body []byte) []byte {
-	var certs asn1.RawValue
-	if _, err := asn1.Unmarshal(body, &certs); err != nil {
-		return nil
-	}
-	var id asn1.RawValue
-	if _, err := asn1.Unmarshal(certs.Bytes, &id); err != nil {
-		return nil
-	}
-	var h []byte
-	if _, err := asn1.Unmarshal(id.Bytes, &h); err != nil {
-		return nil
-	}
-	return h
 }
 
 // ESSCertID is the first reference of a signing-certificate attribute,
@@ -580,6 +527,10 @@ func parseESS(version int, body []byte) (ESSCertID, error) {
 	return id, nil
 }
 
+// HasESS reports whether the signed attributes hold a signing-certificate
+// attribute (v1 or v2), usable or not.
+func (p *SignedData) HasESS() bool { return len(p.ESS) > 0 || p.ESSErr != nil }
+
 // CheckESS compares the signing-certificate attributes with cert: the
 // hash each names, and issuer and serial number where given. It returns
 // nil when there is no such attribute; whether one is required is the
@@ -590,7 +541,7 @@ func (p *SignedData) CheckESS(cert *x509.Certificate) error {
 	}
 	for _, id := range p.ESS {
 		if !id.Hash.Available() {
-			return fmt.Errorf("signing-certificate attribute: hash %v: %w", id.Hash, errUnsupportedAlgorithm)
+			return fmt.Errorf("signing-certificate attribute: hash %v: %w", id.Hash, ErrUnsupportedAlgorithm)
 		}
 		h := id.Hash.New()
 		h.Write(cert.Raw)
@@ -617,7 +568,7 @@ func OIDForHash(h crypto.Hash) (asn1.ObjectIdentifier, error) {
 	case crypto.SHA512:
 		return oidSHA512, nil
 	}
-	return nil, fmt.Errorf("cms: digest %v: %w", h, errUnsupportedAlgorithm)
+	return nil, fmt.Errorf("cms: digest %v: %w", h, ErrUnsupportedAlgorithm)
 }
 
 func findSigner(sid asn1.RawValue, certs []*x509.Certificate) *x509.Certificate {
@@ -653,7 +604,7 @@ func HashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	case oid.Equal(oidSHA512):
 		return crypto.SHA512, nil
 	}
-	return 0, fmt.Errorf("digest algorithm %v: %w", oid, errUnsupportedAlgorithm)
+	return 0, fmt.Errorf("digest algorithm %v: %w", oid, ErrUnsupportedAlgorithm)
 }
 
 // VerifySignature checks the CMS signature value against the signer's key.
@@ -694,9 +645,9 @@ func (p *SignedData) VerifySignature(signed []byte, h crypto.Hash) error {
 			return nil
 		}
 	case ed25519.PublicKey:
-		return fmt.Errorf("Ed25519 signature: %w", errUnsupportedAlgorithm)
+		return fmt.Errorf("Ed25519 signature: %w", ErrUnsupportedAlgorithm)
 	}
-	return fmt.Errorf("signature algorithm %v for a %T key: %w", p.SigAlg, p.Signer.PublicKey, errUnsupportedAlgorithm)
+	return fmt.Errorf("signature algorithm %v for a %T key: %w", p.SigAlg, p.Signer.PublicKey, ErrUnsupportedAlgorithm)
 }
 
 // BERToDER rewrites indefinite lengths as definite ones, which is all that

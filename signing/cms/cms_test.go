@@ -39,7 +39,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Signer == nil || c.DigestHash != crypto.SHA256 || !bytes.Equal(c.MessageDigest, content[:]) || c.ESSCertHash == nil || c.SigningTime.IsZero() != !withTime {
+			if c.Signer == nil || c.DigestHash != crypto.SHA256 || !bytes.Equal(c.MessageDigest, content[:]) || len(c.ESS) != 1 || c.ESS[0].Hash != crypto.SHA256 || c.SigningTime.IsZero() != !withTime {
 				t.Errorf("parsed %+v", c)
 			}
 			h := sha256.Sum256(c.SignedAttrs)

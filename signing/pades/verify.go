@@ -702,7 +702,7 @@ func (s *checkedSig) checkCMS(ctx context.Context, opts VerifyOptions, now time.
 			// one the signed attributes name.
 			sr.problem("%v", err)
 			sr.noSigningCert = true
-		} else if SubFilter(sr.SubFilter) == SubFilterCAdES && !p.HasESS {
+		} else if SubFilter(sr.SubFilter) == SubFilterCAdES && !p.HasESS() {
 			sr.problem("CAdES signature without the signing-certificate-v2 attribute")
 			sigOK = false
 		}

@@ -16,8 +16,6 @@ package tsp
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -214,19 +212,13 @@ func (t *Token) Verify(opts VerifyOptions) ([]*x509.Certificate, error) {
 	// RFC 3161 2.4.1: the signing certificate attribute binds the TSA's
 	// certificate to the token, so a second certificate for the same key
 	// cannot be substituted.
-	switch {
-	case sd.ESSCertHash != nil:
-		if s := sha256.Sum256(cert.Raw); !bytes.Equal(s[:], sd.ESSCertHash) {
-			return nil, fmt.Errorf("%w: signing certificate attribute names another certificate", ErrSignature)
-		}
-	case sd.ESSV1Hash != nil:
-		if s := sha1.Sum(cert.Raw); !bytes.Equal(s[:], sd.ESSV1Hash) {
-			return nil, fmt.Errorf("%w: signing certificate attribute names another certificate", ErrSignature)
-		}
-	case sd.HasESS:
-		return nil, fmt.Errorf("%w: signing certificate attribute with an unsupported hash", ErrUnsupported)
-	default:
+	if !sd.HasESS() {
 		return nil, fmt.Errorf("%w: no signing certificate attribute", ErrSignature)
+	}
+	if err := sd.CheckESS(cert); errors.Is(err, cms.ErrUnsupportedAlgorithm) {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	} else if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
 	if err := CheckKeyPurpose(cert); err != nil {
 		return nil, err
