@@ -62,16 +62,6 @@ const (
 	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
 )
 
-// Result is one signature's indication, sub-indication and the reasons
-// behind them, in words a clerk can read.
-type Result struct {
-	Indication    Indication    `json:"indication"`
-	SubIndication SubIndication `json:"sub_indication,omitempty"`
-}
-
-// Passed reports whether r is TOTAL-PASSED.
-func (r Result) Passed() bool { return r.Indication == TotalPassed }
-
 // Worse reports whether a is a worse outcome than b: TOTAL-FAILED, then
 // INDETERMINATE, then TOTAL-PASSED. A document's outcome is the worst of
 // its signatures'.
