@@ -39,10 +39,16 @@ func AddDSS(dst io.Writer, src io.ReaderAt, size int64, data DSSData) error {
 	if err != nil {
 		return err
 	}
+	return writeUpdated(dst, src, size, upd)
+}
+
+// writeUpdated writes the PDF in src (size bytes) to dst, followed by an
+// incremental update.
+func writeUpdated(dst io.Writer, src io.ReaderAt, size int64, update []byte) error {
 	if _, err := io.Copy(dst, io.NewSectionReader(src, 0, size)); err != nil {
 		return fmt.Errorf("pades: writing PDF: %w", err)
 	}
-	if _, err := dst.Write(upd); err != nil {
+	if _, err := dst.Write(update); err != nil {
 		return fmt.Errorf("pades: writing PDF: %w", err)
 	}
 	return nil

@@ -49,13 +49,7 @@ func (u *update) finish(dst io.Writer, src io.ReaderAt, size int64, der []byte) 
 		return fmt.Errorf("pades: signature of %d bytes does not fit its %d-byte placeholder", len(der), (u.contentsEnd-u.contentsStart-2)/2)
 	}
 	hex.Encode(u.data[u.contentsStart+1:], der)
-	if _, err := io.Copy(dst, io.NewSectionReader(src, 0, size)); err != nil {
-		return fmt.Errorf("pades: writing PDF: %w", err)
-	}
-	if _, err := dst.Write(u.data); err != nil {
-		return fmt.Errorf("pades: writing PDF: %w", err)
-	}
-	return nil
+	return writeUpdated(dst, src, size, u.data)
 }
 
 // digest hashes the document and the update except its /Contents: the
@@ -174,6 +168,9 @@ func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opt
 			addChain(ts.chain)
 		}
 	}
+	if opts.TSA == nil {
+		return AddDSS(dst, src, size, data)
+	}
 	doc, err := pdf.Open(src, size)
 	if err != nil {
 		return fmt.Errorf("pades: reading PDF: %w", err)
@@ -181,15 +178,6 @@ func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opt
 	upd, err := dssUpdate(doc, data)
 	if err != nil {
 		return err
-	}
-	if opts.TSA == nil {
-		if _, err := io.Copy(dst, io.NewSectionReader(src, 0, size)); err != nil {
-			return fmt.Errorf("pades: writing PDF: %w", err)
-		}
-		if _, err := dst.Write(upd); err != nil {
-			return fmt.Errorf("pades: writing PDF: %w", err)
-		}
-		return nil
 	}
 	withDSS := &appendedReaderAt{src: src, size: size, tail: upd}
 	return AddDocumentTimestamp(ctx, dst, withDSS, size+int64(len(upd)), DocTimestampOptions{TSA: opts.TSA})
