@@ -155,9 +155,6 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 			"--max-upload-bytes %d nhỏ hơn --max-document-size %d: văn bản lớn nhất sẽ không bao giờ gửi được (upload budget below the largest document allowed)",
 			m, cfg.Limits.MaxDocumentSize)
 	}
-	// Init made the database: one missing is a data directory lost or not
-	// restored, never a hub to start empty.
-	cfg.Store.MustExist = true
 	if cfg.Store.Logger == nil {
 		cfg.Store.Logger = cfg.Logger
 	}
@@ -192,8 +189,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		return nil, err
 	}
 
-	if h.store, err = store.Open(l.Data(), cfg.Store); err != nil {
-		return nil, storeError(cfg.Dir, l.Data(), err)
+	if h.store, err = openStore(cfg.Dir, cfg.Store); err != nil {
+		return nil, err
 	}
 	if err := h.ReloadDirectory(ctx); err != nil {
 		return nil, err
@@ -202,9 +199,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if h.trust, err = trust.Load(l.Trust()); err != nil {
 		return nil, fmt.Errorf("loading trust store: %w", err)
 	}
-	for _, n := range h.trust.Snapshot().Notes {
-		h.log.Warn("trust store: "+n, "dir", l.Trust())
-	}
+	h.logTrustNotes()
 	if err := h.loadOperators(); err != nil {
 		return nil, err
 	}
@@ -339,6 +334,13 @@ func OpenStore(dir string, opts store.Options) (*store.Store, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
+	return openStore(dir, opts)
+}
+
+// openStore opens the database of the hub directory dir, which checkDir
+// has accepted. Init made the database: one missing is a data directory
+// lost or not restored, never a hub to start empty.
+func openStore(dir string, opts store.Options) (*store.Store, error) {
 	opts.MustExist = true
 	data := provision.Layout{Dir: dir}.Data()
 	st, err := store.Open(data, opts)
@@ -374,9 +376,7 @@ func (h *Hub) ReloadTrust() error {
 	}
 	snap := h.trust.Snapshot()
 	h.log.Info("trust store reloaded", "roots", len(snap.Anchors), "intermediates", len(snap.Intermediates), "crls", len(snap.CRLs))
-	for _, n := range snap.Notes {
-		h.log.Warn("trust store: "+n, "dir", provision.Layout{Dir: h.cfg.Dir}.Trust())
-	}
+	h.logTrustNotes()
 	err := h.loadOperators()
 	h.auth.Invalidate()
 	if err != nil {
@@ -384,6 +384,14 @@ func (h *Hub) ReloadTrust() error {
 	}
 	h.log.Info("operator certificates loaded", "count", len(*h.operators.Load()))
 	return nil
+}
+
+// logTrustNotes warns about what the trust store read in a form it only
+// tolerates (intermediates kept among the roots).
+func (h *Hub) logTrustNotes() {
+	for _, n := range h.trust.Snapshot().Notes {
+		h.log.Warn("trust store: "+n, "dir", provision.Layout{Dir: h.cfg.Dir}.Trust())
+	}
 }
 
 // loadOperators reads the operator certificates of D/operators.
