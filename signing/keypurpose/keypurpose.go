@@ -7,12 +7,15 @@
 package keypurpose
 
 import (
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Extended key usages, beyond Go's named ones, that allow signing
@@ -31,7 +34,39 @@ var (
 	ErrCA       = errors.New("a CA certificate cannot sign documents")
 	ErrKeyUsage = errors.New("key usage does not allow signing (needs digitalSignature or nonRepudiation)")
 	ErrExtKey   = errors.New("extended key usage does not allow signing documents")
+	// ErrNotValidNow: signing outside the certificate's validity period.
+	ErrNotValidNow = errors.New("the certificate is not valid at the signing time")
+	// ErrWeakKey: Vietnam's signature rules ask for RSA of at least 2048
+	// bits or ECDSA of at least 256 bits.
+	ErrWeakKey = errors.New("the key is too weak (needs RSA >= 2048 or ECDSA >= 256 bits)")
 )
+
+// CheckForSigning returns nil if cert may make a new document signature at
+// time at: CheckSigner's rules, the validity period, and the key strength
+// the 2025 circular under Decree 23/2025 asks for. Verification does not
+// use it: an old signature is judged at its proven time, not now.
+func CheckForSigning(cert *x509.Certificate, at time.Time) error {
+	if err := CheckSigner(cert); err != nil {
+		return err
+	}
+	switch {
+	case at.Before(cert.NotBefore):
+		return fmt.Errorf("%s: %w (valid from %s)", cert.Subject.CommonName, ErrNotValidNow, cert.NotBefore.UTC().Format(time.RFC3339))
+	case at.After(cert.NotAfter):
+		return fmt.Errorf("%s: %w (expired %s)", cert.Subject.CommonName, ErrNotValidNow, cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	switch k := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return fmt.Errorf("%s: %w (RSA %d)", cert.Subject.CommonName, ErrWeakKey, k.N.BitLen())
+		}
+	case *ecdsa.PublicKey:
+		if k.Curve.Params().BitSize < 256 {
+			return fmt.Errorf("%s: %w (ECDSA %d)", cert.Subject.CommonName, ErrWeakKey, k.Curve.Params().BitSize)
+		}
+	}
+	return nil
+}
 
 // CheckSigner returns nil if cert may sign documents, else an error
 // wrapping ErrCA, ErrKeyUsage or ErrExtKey.

@@ -1,6 +1,10 @@
 package keypurpose
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
@@ -53,6 +57,61 @@ func TestCheckSigner(t *testing.T) {
 			err := CheckSigner(tc.cert)
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("CheckSigner = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckForSigning(t *testing.T) {
+	now := time.Now()
+	root, err := pki.NewRoot(pki.Request{CommonName: "Root", NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _, err := root.Issue(pki.Request{CommonName: "Leaf", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), Usage: pki.DocumentSigning, KeyType: pki.RSA2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tls, _, err := root.Issue(pki.Request{CommonName: "TLS", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), Usage: pki.ServerAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weakCert, err := root.IssueFor(pki.Request{CommonName: "Weak", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), Usage: pki.DocumentSigning}, weak.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p224Cert, err := root.IssueFor(pki.Request{CommonName: "P224", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), Usage: pki.DocumentSigning}, p224.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cert *x509.Certificate
+		at   time.Time
+		want error
+	}{
+		{"valid RSA-2048", leaf, now, nil},
+		{"expired", leaf, now.Add(2 * time.Hour), ErrNotValidNow},
+		{"not yet valid", leaf, now.Add(-2 * time.Hour), ErrNotValidNow},
+		{"CA", root.Cert, now, ErrCA},
+		{"TLS only", tls, now, ErrExtKey},
+		{"key encipherment only", &x509.Certificate{KeyUsage: x509.KeyUsageKeyEncipherment}, now, ErrKeyUsage},
+		{"RSA-1024", weakCert, now, ErrWeakKey},
+		{"ECDSA P-224", p224Cert, now, ErrWeakKey},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckForSigning(tc.cert, tc.at)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("CheckForSigning = %v, want %v", err, tc.want)
 			}
 		})
 	}

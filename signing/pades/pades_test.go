@@ -19,7 +19,9 @@ import (
 
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/keypurpose"
 	"github.com/lienthong/lienthong/signing/pades"
+	"github.com/lienthong/lienthong/signing/pki"
 )
 
 // want is the expected outcome for one signature; problems must match
@@ -224,7 +226,7 @@ func TestVerifyOutcomes(t *testing.T) {
 		},
 		{
 			name:    "expired certificate",
-			build:   func(t *testing.T) []byte { return sign(t, sample(t, false), p.expired.opts(cades, at)) },
+			build:   func(t *testing.T) []byte { return signUnchecked(t, sample(t, false), p.expired.opts(cades, at)) },
 			verdict: pades.VerdictIndeterminate,
 			sigs: []want{func() want {
 				w := good("Signature1")
@@ -246,7 +248,7 @@ func TestVerifyOutcomes(t *testing.T) {
 		},
 		{
 			name:    "key usage forbids signing",
-			build:   func(t *testing.T) []byte { return sign(t, sample(t, false), p.noKeyUsage.opts(cades, at)) },
+			build:   func(t *testing.T) []byte { return signUnchecked(t, sample(t, false), p.noKeyUsage.opts(cades, at)) },
 			verdict: pades.VerdictInvalid,
 			sigs: []want{func() want {
 				w := good("Signature1")
@@ -459,6 +461,41 @@ func TestSignRejects(t *testing.T) {
 	junk := []byte("%PDF-1.4\nnothing here\n")
 	if err := pades.Sign(&out, bytes.NewReader(junk), int64(len(junk)), p.person.opts("", p.now)); err == nil || out.Len() != 0 {
 		t.Errorf("junk PDF: err=%v, wrote %d bytes", err, out.Len())
+	}
+}
+
+// TestSignRefusesUnfitCertificates: a key that cannot sign documents is
+// refused before anything is written (issue 17).
+func TestSignRefusesUnfitCertificates(t *testing.T) {
+	p := newTestPKI(t)
+	src := sample(t, false)
+	tls, tlsKey, err := p.inter.Issue(pki.Request{CommonName: "hub.example.gov.vn", NotBefore: p.now.Add(-time.Hour), NotAfter: p.now.Add(time.Hour), Usage: pki.ServerAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		opts pades.SignOptions
+		want error
+		msg  string
+	}{
+		{"expired", p.expired.opts(pades.SubFilterCAdES, p.now), keypurpose.ErrNotValidNow, "expired"},
+		{"not yet valid", p.person.opts(pades.SubFilterCAdES, p.person.cert.NotBefore.Add(-time.Minute)), keypurpose.ErrNotValidNow, "valid from"},
+		{"CA certificate", pades.SignOptions{Signer: p.root.Key, Certificate: p.root.Cert, Time: p.now}, keypurpose.ErrCA, "CA certificate"},
+		{"key encipherment only", p.noKeyUsage.opts(pades.SubFilterCAdES, p.now), keypurpose.ErrKeyUsage, "digitalSignature"},
+		{"TLS server only", pades.SignOptions{Signer: tlsKey, Certificate: tls, Time: p.now}, keypurpose.ErrExtKey, "serverAuth"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := pades.Sign(&out, bytes.NewReader(src), int64(len(src)), tc.opts)
+			if !errors.Is(err, pades.ErrRefused) || !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), "không dùng để ký văn bản") {
+				t.Fatalf("Sign = %v, want %v", err, tc.want)
+			}
+			if out.Len() != 0 {
+				t.Fatalf("wrote %d bytes", out.Len())
+			}
+		})
 	}
 }
 

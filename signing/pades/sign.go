@@ -18,6 +18,7 @@ import (
 
 	"github.com/lienthong/lienthong/signing/cms"
 	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/keypurpose"
 	"github.com/lienthong/lienthong/signing/pdf"
 )
 
@@ -103,6 +104,15 @@ func Sign(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 
 // SignContext is Sign with a context for the request to opts.TSA.
 func SignContext(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
+	if opts.Certificate != nil {
+		at := opts.Time
+		if at.IsZero() {
+			at = time.Now()
+		}
+		if err := keypurpose.CheckForSigning(opts.Certificate, at); err != nil {
+			return fmt.Errorf("%w: chứng thư số này không dùng để ký văn bản được (%w)", ErrRefused, err)
+		}
+	}
 	if err := checkExisting(src, size, opts); err != nil {
 		return err
 	}
