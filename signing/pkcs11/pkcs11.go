@@ -8,6 +8,7 @@ import (
 	"crypto"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -51,14 +52,14 @@ func (t *Token) Signer(label string) (crypto.Signer, error) {
 	if label == "" {
 		return nil, errors.New("pkcs11: empty key label")
 	}
-	s, err := t.ctx.FindKeyPair(nil, []byte(label))
+	found, err := t.ctx.FindKeyPairs(nil, []byte(label))
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: finding key %q: %w", label, err)
 	}
-	if s == nil {
-		return nil, fmt.Errorf("pkcs11: no key pair labelled %q", label)
+	if len(found) == 0 {
+		return nil, fmt.Errorf("%w: không có khóa %q trên token (key not found)", ErrNoKey, label)
 	}
-	return s, nil
+	return found[0], nil
 }
 
 // GenerateECDSAP256 creates an ECDSA P-256 key pair labelled label on the
@@ -86,6 +87,24 @@ func (t *Token) GenerateRSA(label string, bits int) (crypto.Signer, error) {
 		return nil, fmt.Errorf("pkcs11: generating RSA key %q: %w", label, err)
 	}
 	return s, nil
+}
+
+// ImportCertificate stores cert on the token beside the key labelled
+// label, with the key's CKA_ID so that software pairing keys with
+// certificates (OpenSigning, a CA's enrolment tool) finds it.
+func (t *Token) ImportCertificate(label string, cert *x509.Certificate) error {
+	key, err := t.Signer(label)
+	if err != nil {
+		return err
+	}
+	id, err := t.ctx.GetAttribute(key, crypto11.CkaId)
+	if err != nil {
+		return fmt.Errorf("pkcs11: reading the id of key %q: %w", label, err)
+	}
+	if err := t.ctx.ImportCertificateWithLabel(id.Value, []byte(label), cert); err != nil {
+		return fmt.Errorf("pkcs11: storing the certificate of %q: %w", label, err)
+	}
+	return nil
 }
 
 // Close logs out and releases the module.
