@@ -29,9 +29,12 @@ import (
 type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
-	// Getenv reads LTNODE_HUB, LTNODE_ID and LTNODE_DB; nil means
-	// os.Getenv.
+	// Getenv reads LTNODE_HUB, LTNODE_ID, LTNODE_DB and LTNODE_PIN; nil
+	// means os.Getenv.
 	Getenv func(string) string
+	// ReadPIN asks for a token's PIN without echoing it; nil means a
+	// prompt on the terminal (and an error when stdin is not one).
+	ReadPIN func(prompt string) (string, error)
 	// IsTerminal reports whether Stdout is a terminal (for progress bars);
 	// nil means never.
 	IsTerminal func() bool
@@ -67,6 +70,7 @@ Lệnh / verbs:
             --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
 
   ltnode sign   IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--reason R] [--trust ROOTS.pem] [--tsa URL]
+  ltnode sign   IN.pdf OUT.pdf --pkcs11 MODULE.so [--token-label L] [--key-label K] [--pin-file F]   (USB token; PIN từ LTNODE_PIN, --pin-file hoặc hỏi khi chạy)
   ltnode verify F.pdf --trust ROOTS.pem [--crl CRL.pem] [--tsa-trust TSAROOTS.pem] [--json]
   ltnode ltv    IN.pdf OUT.pdf --trust ROOTS.pem --crl CRL.pem [--tsa URL]
             (thêm dữ liệu kiểm tra dài hạn: chuỗi chứng thư và CRL vào DSS (PAdES B-LT),

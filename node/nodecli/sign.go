@@ -16,7 +16,12 @@ import (
 	"github.com/lienthong/lienthong/signing/tsp"
 )
 
-// sign: ltnode sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem] [--tsa URL].
+// sign: ltnode sign IN.pdf OUT.pdf (--key KEY.pem --cert CERT.pem | --pkcs11 MODULE.so [--token-label L] [--key-label K] [--pin-file F])
+// [--chain CHAIN.pem] [--trust ROOTS.pem] [--tsa URL].
+// With --pkcs11 the key stays in the token and the certificate is read
+// from it; the PIN comes from LTNODE_PIN, --pin-file or a prompt on the
+// terminal, never from a flag value (it would show in ps and the shell
+// history).
 // The signatures IN.pdf already has are verified first (with --trust, each
 // must be fully valid); signing over a changed or certified-locked
 // document is refused and no OUT.pdf is written.
@@ -24,6 +29,8 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	fs := m.newFlags("sign")
 	keyPath := fs.String("key", "", "khóa bí mật PEM của người ký / cơ quan")
 	certPath := fs.String("cert", "", "chứng thư số PEM của người ký")
+	var tok tokenFlags
+	tok.register(fs)
 	chainPath := fs.String("chain", "", "chứng thư trung gian PEM (tùy chọn)")
 	reason := fs.String("reason", "", "lý do ký, vd \"Phát hành\"")
 	location := fs.String("location", "", "nơi ký")
@@ -35,8 +42,11 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 2 || *keyPath == "" || *certPath == "" {
-		return cliutil.Usagef("sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem]")
+	if tok.module != "" && (*keyPath != "" || *certPath != "") {
+		return cliutil.Usagef("--pkcs11 đọc khóa và chứng thư từ token: không dùng cùng --key/--cert")
+	}
+	if len(pos) != 2 || (tok.module == "") == (*keyPath == "" || *certPath == "") {
+		return cliutil.Usagef("sign IN.pdf OUT.pdf (--key KEY.pem --cert CERT.pem | --pkcs11 MODULE.so [--token-label L] [--key-label K]) [--chain CHAIN.pem] [--trust ROOTS.pem]")
 	}
 	var check *pades.VerifyOptions
 	if len(trustFiles) > 0 {
@@ -46,14 +56,11 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 		}
 		check = &pades.VerifyOptions{Roots: roots}
 	}
-	key, err := pki.LoadKey(*keyPath)
+	key, certs, closeKey, err := m.signingKey(tok, *keyPath, *certPath)
 	if err != nil {
 		return err
 	}
-	certs, err := pki.LoadCertificates(*certPath)
-	if err != nil {
-		return err
-	}
+	defer closeKey()
 	chain := certs[1:]
 	if *chainPath != "" {
 		more, err := pki.LoadCertificates(*chainPath)
