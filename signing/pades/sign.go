@@ -154,6 +154,14 @@ func checkExisting(src io.ReaderAt, size int64, opts SignOptions) error {
 	return nil
 }
 
+// SignUnchecked signs without checking the existing signatures or whether
+// the certificate may sign, as an attacker's tool or an older ltnode
+// would: it builds the documents a verifier must refuse (test corpora,
+// interoperability checks). A clerk's tool uses Sign.
+func SignUnchecked(dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
+	return signUnchecked(context.Background(), dst, src, size, opts)
+}
+
 // signUnchecked is Sign without checking the existing signatures.
 func signUnchecked(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts SignOptions) error {
 	if opts.Signer == nil || opts.Certificate == nil {

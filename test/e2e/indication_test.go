@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -256,7 +257,12 @@ func TestHubRefusesTLSKeySignature(t *testing.T) {
 	key, err := pki.LoadKey(filepath.Join(l.Operator(), "key.pem"))
 	must(t, err)
 	path, _ := writePDF(t, dir, "", "tls.pdf", samplepdf.Options{Title: "Khoa TLS"})
-	must(t, pades.SignFile(path, path, pades.SignOptions{Signer: key, Certificate: certs[0], Time: time.Now()}))
+	// ltnode sign refuses a TLS key; an attacker's tool does not.
+	in, err := os.ReadFile(path)
+	must(t, err)
+	var signed bytes.Buffer
+	must(t, pades.SignUnchecked(&signed, bytes.NewReader(in), int64(len(in)), pades.SignOptions{Signer: key, Certificate: certs[0], Time: time.Now()}))
+	must(t, os.WriteFile(path, signed.Bytes(), 0o644))
 	_, err = client(t, h.Addr(), dir, commune).Send(context.Background(), node.Document{Recipients: []string{district}, Number: "15", Notation: "UBND",
 		Subject: "TLS", Files: []node.File{{Path: path}}}, nil)
 	st := status.Convert(err)
