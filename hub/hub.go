@@ -88,6 +88,11 @@ type Config struct {
 	// and CRLs that certificates name, spending at most this long per
 	// document; zero uses only D/trust/crls and what the PDFs carry.
 	RevocationFetch time.Duration
+	// LTV makes the hub hand each recipient, with every TOTAL-PASSED PDF,
+	// the validation material its verification used, as an incremental
+	// update the recipient appends (PAdES B-LT), so the document stays
+	// verifiable after its certificates expire or their CRLs go away.
+	LTV bool
 }
 
 // Hub is a running hub.
@@ -235,7 +240,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	exchange.New(exchange.Config{
 		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
 		Receipts: issuer, Quarantine: h.quarantine,
-		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Indeterminate: cfg.Indeterminate, Fetcher: policy.NewFetcher(cfg.RevocationFetch), Now: cfg.Now},
+		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Indeterminate: cfg.Indeterminate, Fetcher: policy.NewFetcher(cfg.RevocationFetch), LTV: cfg.LTV, Now: cfg.Now},
 		Now:      cfg.Now,
 		Overload: lim, Authenticator: h.auth,
 	}).Register(h.grpc)

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/internal/fsutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/receipt"
@@ -466,7 +468,7 @@ func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m 
 		}
 	}
 	files := env.GetFiles()
-	w := &fileSink{dir: partial, cur: -1}
+	w := &fileSink{dir: partial, cur: -1, ltv: ltvUpdates(files, hdr.GetVerification())}
 	defer w.close()
 	drop := func() error {
 		w.close()
@@ -599,7 +601,10 @@ func shortName(name string) string {
 
 // fileSink writes a document's files one after another, hashing each.
 type fileSink struct {
-	dir   string
+	dir string
+	// ltv holds, per file, the hub's B-LT update to append (lthub serve
+	// --ltv), or nil.
+	ltv   [][]byte
 	cur   int // index of the file being written; -1 before the first
 	f     *os.File
 	h     hash.Hash
@@ -654,7 +659,92 @@ func (w *fileSink) closeCurrent(info *lienthongv1.FileInfo) error {
 		return unstorable("tệp %q nhận được %d byte, mã băm SHA-256 khác với phong bì (khai %d byte); không lưu (file arrived with a different SHA-256 than declared)",
 			shortName(info.GetName()), w.n, info.GetSize())
 	}
+	if w.cur < len(w.ltv) && len(w.ltv[w.cur]) > 0 {
+		return appendLTV(f.Name(), w.n, w.ltv[w.cur])
+	}
 	return nil
+}
+
+// ltvUpdates lines up the hub's B-LT updates with the envelope's files
+// (the hub verifies the files in envelope order).
+func ltvUpdates(files []*lienthongv1.FileInfo, v *lienthongv1.Verification) [][]byte {
+	fv := v.GetFiles()
+	if len(fv) != len(files) {
+		return nil
+	}
+	var out [][]byte
+	for i, f := range fv {
+		if f.GetName() != files[i].GetName() || len(f.GetLtvUpdate()) == 0 {
+			continue
+		}
+		if out == nil {
+			out = make([][]byte, len(files))
+		}
+		out[i] = f.GetLtvUpdate()
+	}
+	return out
+}
+
+// appendLTV appends the hub's B-LT update to the received PDF at path,
+// whose size bytes the envelope's hash has just vouched for. The update is
+// appended only if the document with it still verifies with its
+// signatures intact and no change but validation data: the hub is trusted
+// to route, not to edit what the sender signed. A refused update leaves
+// the file as the sender made it.
+func appendLTV(path string, size int64, upd []byte) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("adding validation data to %s: %w", path, err)
+	}
+	defer f.Close()
+	before, err := pades.Verify(f, size, pades.VerifyOptions{})
+	if err != nil {
+		return nil
+	}
+	after, err := pades.Verify(&withTail{f: f, size: size, tail: upd}, size+int64(len(upd)), pades.VerifyOptions{})
+	if err != nil || after.Verdict == pades.VerdictModified || len(after.Signatures) != len(before.Signatures) ||
+		after.Indication == etsi.TotalFailed {
+		return nil
+	}
+	if _, err := f.WriteAt(upd, size); err != nil {
+		if terr := f.Truncate(size); terr != nil {
+			return fmt.Errorf("adding validation data to %s: %w (and truncating it back: %v)", path, err, terr)
+		}
+		return nil
+	}
+	return nil
+}
+
+// withTail reads size bytes of f followed by tail.
+type withTail struct {
+	f    io.ReaderAt
+	size int64
+	tail []byte
+}
+
+func (w *withTail) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	if off < w.size {
+		m, err := w.f.ReadAt(p[:min(int64(len(p)), w.size-off)], off)
+		n += m
+		if err != nil && !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		if n < len(p) && off+int64(n) < w.size {
+			return n, io.ErrUnexpectedEOF
+		}
+	}
+	if n < len(p) {
+		t := off + int64(n) - w.size
+		if t >= int64(len(w.tail)) {
+			return n, io.EOF
+		}
+		n += copy(p[n:], w.tail[t:])
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 func (w *fileSink) finish(files []*lienthongv1.FileInfo) error {

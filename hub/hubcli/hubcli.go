@@ -143,6 +143,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	overload.AddFlags(fs)
 	indeterminate := fs.String("indeterminate", "refuse", "văn bản có chữ ký chưa xác định được (INDETERMINATE, vd CRL hết hạn): refuse (từ chối) hoặc flag (nhận và đánh dấu)")
 	revFetch := fs.Duration("revocation-fetch", 0, "tải OCSP/CRL theo địa chỉ trong chứng thư, tối đa thời gian này cho mỗi văn bản (0: không tải, chỉ dùng D/trust/crls và dữ liệu trong PDF)")
+	ltv := fs.Bool("ltv", false, "gửi kèm mỗi văn bản hợp lệ dữ liệu kiểm tra dài hạn (chuỗi chứng thư, CRL, OCSP) mà trục đã dùng, để văn bản vẫn kiểm tra được sau khi chứng thư hết hạn (PAdES B-LT)")
 	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi tệp không quá 512 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
@@ -172,7 +173,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
 		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload,
-		Indeterminate: ip, RevocationFetch: *revFetch, Store: st})
+		Indeterminate: ip, RevocationFetch: *revFetch, LTV: *ltv, Store: st})
 	if err != nil {
 		return err
 	}

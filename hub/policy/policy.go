@@ -103,6 +103,11 @@ type Checker struct {
 	// name (OCSP, CRL distribution points), within its bound per
 	// document; nil uses only the trust store and the PDF.
 	Fetcher *revocation.Fetcher
+	// LTV, if set, puts in each TOTAL-PASSED PDF's FileVerification the
+	// incremental update that adds to its DSS the chains and revocation
+	// information this verification used (PAdES B-LT), for the recipient
+	// to append.
+	LTV bool
 	// Now is the validation time; nil means time.Now.
 	Now func() time.Time
 }
@@ -215,6 +220,15 @@ func (c *Checker) verifyFile(ctx context.Context, info *lienthongv1.FileInfo, re
 		if s.Indication == etsi.Indeterminate {
 			return fv, fmt.Sprintf("tệp %q: chữ ký %q của %s chưa xác định được (%s/%s): %s%s; %s",
 				info.GetName(), s.Field, s.SignerCN, s.Indication, s.SubIndication, revocationWords(&s), strings.Join(s.Problems, "; "), remedy(s.SubIndication)), nil
+		}
+	}
+	if c.LTV && rep.Indication == etsi.TotalPassed {
+		// Validation material is a courtesy to the recipient: a document
+		// that verified is not refused because it could not be added.
+		if data, err := pades.LTVData(rep, opts.CRLs); err == nil {
+			if upd, err := pades.LTVUpdate(f, ref.Size, data); err == nil {
+				fv.LtvUpdate = upd
+			}
 		}
 	}
 	return fv, "", nil

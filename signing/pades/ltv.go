@@ -15,6 +15,7 @@ import (
 	"github.com/lienthong/lienthong/signing/cms"
 	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pdf"
+	"github.com/lienthong/lienthong/signing/revocation"
 	"github.com/lienthong/lienthong/signing/tsp"
 )
 
@@ -129,44 +130,9 @@ func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opt
 	if err != nil {
 		return err
 	}
-	if len(rep.Signatures) == 0 {
-		return fmt.Errorf("%w: tài liệu chưa có chữ ký nào để thêm dữ liệu kiểm tra dài hạn (no signature to add validation data for)", ErrRefused)
-	}
-	var data DSSData
-	seen := make(map[string]bool)
-	// Each chain and the CRLs of its issuers: the signers', and the TSAs'
-	// of signature and document timestamps, which a later validation of
-	// those timestamps needs as well.
-	addChain := func(chain []*x509.Certificate) {
-		for i, c := range chain {
-			if !seen[string(c.Raw)] {
-				seen[string(c.Raw)] = true
-				data.Certs = append(data.Certs, c)
-			}
-			if i+1 == len(chain) {
-				break
-			}
-			for _, crl := range opts.Verify.CRLs {
-				if crl != nil && !seen[string(crl.Raw)] && bytes.Equal(crl.RawIssuer, c.RawIssuer) && crl.CheckSignatureFrom(chain[i+1]) == nil {
-					seen[string(crl.Raw)] = true
-					data.CRLs = append(data.CRLs, crl.Raw)
-				}
-			}
-		}
-	}
-	for _, s := range rep.Signatures {
-		if s.Indication != etsi.TotalPassed {
-			return fmt.Errorf("%w: chữ ký %q chưa hợp lệ (%s %s), không thêm dữ liệu kiểm tra dài hạn (validation data is added only to TOTAL-PASSED signatures)", ErrRefused, s.Field, s.Indication, s.SubIndication)
-		}
-		addChain(s.Chain)
-		if s.Timestamp != nil && s.Timestamp.Valid {
-			addChain(s.Timestamp.chain)
-		}
-	}
-	for _, ts := range rep.DocumentTimestamps {
-		if ts.Valid {
-			addChain(ts.chain)
-		}
+	data, err := LTVData(rep, opts.Verify.CRLs)
+	if err != nil {
+		return err
 	}
 	if opts.TSA == nil {
 		return AddDSS(dst, src, size, data)
@@ -181,6 +147,84 @@ func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opt
 	}
 	withDSS := &appendedReaderAt{src: src, size: size, tail: upd}
 	return AddDocumentTimestamp(ctx, dst, withDSS, size+int64(len(upd)), DocTimestampOptions{TSA: opts.TSA})
+}
+
+// LTVData gathers, from a verification report, the validation material a
+// PAdES B-LT DSS needs: the chain of every signature and of its valid
+// timestamps, the CRLs and OCSP responses the verification used for them,
+// and those of crls that cover a chain. It refuses (ErrRefused) a report
+// with no signature or one not TOTAL-PASSED, since validation material
+// would only preserve a doubtful state.
+func LTVData(rep *Report, crls []*x509.RevocationList) (DSSData, error) {
+	var data DSSData
+	if len(rep.Signatures) == 0 {
+		return data, fmt.Errorf("%w: tài liệu chưa có chữ ký nào để thêm dữ liệu kiểm tra dài hạn (no signature to add validation data for)", ErrRefused)
+	}
+	seen := make(map[string]bool)
+	// Each chain and the CRLs of its issuers: the signers', and the TSAs'
+	// of signature and document timestamps, which a later validation of
+	// those timestamps needs as well.
+	addChain := func(chain []*x509.Certificate) {
+		for i, c := range chain {
+			if !seen[string(c.Raw)] {
+				seen[string(c.Raw)] = true
+				data.Certs = append(data.Certs, c)
+			}
+			if i+1 == len(chain) {
+				break
+			}
+			for _, crl := range crls {
+				if crl != nil && !seen[string(crl.Raw)] && bytes.Equal(crl.RawIssuer, c.RawIssuer) && crl.CheckSignatureFrom(chain[i+1]) == nil {
+					seen[string(crl.Raw)] = true
+					data.CRLs = append(data.CRLs, crl.Raw)
+				}
+			}
+		}
+	}
+	// The revocation information the verification rested on, fetched
+	// (OCSP, a CRL distribution point) or from the trust store.
+	addRevocation := func(rs []revocation.Result) {
+		for _, r := range rs {
+			if len(r.Raw) == 0 || seen[string(r.Raw)] || r.Status != revocation.StatusGood {
+				continue
+			}
+			seen[string(r.Raw)] = true
+			switch r.Source {
+			case revocation.SourceCRL:
+				data.CRLs = append(data.CRLs, r.Raw)
+			case revocation.SourceOCSP:
+				data.OCSPs = append(data.OCSPs, r.Raw)
+			}
+		}
+	}
+	for _, s := range rep.Signatures {
+		if s.Indication != etsi.TotalPassed {
+			return data, fmt.Errorf("%w: chữ ký %q chưa hợp lệ (%s %s), không thêm dữ liệu kiểm tra dài hạn (validation data is added only to TOTAL-PASSED signatures)", ErrRefused, s.Field, s.Indication, s.SubIndication)
+		}
+		addChain(s.Chain)
+		addRevocation(s.Revocation)
+		if s.Timestamp != nil && s.Timestamp.Valid {
+			addChain(s.Timestamp.chain)
+		}
+	}
+	for _, ts := range rep.DocumentTimestamps {
+		if ts.Valid {
+			addChain(ts.chain)
+		}
+	}
+	return data, nil
+}
+
+// LTVUpdate returns the incremental update that AddDSS would append to
+// the PDF in src for data: the hub makes it once at acceptance and the
+// recipient appends it to the file, whose bytes (and hash) it leaves as
+// the sender signed them.
+func LTVUpdate(src io.ReaderAt, size int64, data DSSData) ([]byte, error) {
+	doc, err := pdf.Open(src, size)
+	if err != nil {
+		return nil, fmt.Errorf("pades: reading PDF: %w", err)
+	}
+	return dssUpdate(doc, data)
 }
 
 // LTVFile runs AddLTV on the file at inPath into outPath, replaced

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"os"
@@ -10,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
+	"github.com/lienthong/lienthong/signing/revocation"
 	"github.com/lienthong/lienthong/signing/tsp"
 	"github.com/lienthong/lienthong/signing/tsp/tsptest"
 )
@@ -126,5 +130,78 @@ func TestHubAcceptsLongTermSignatures(t *testing.T) {
 		if v := res.Verification; v.GetVerdict() != "valid" || len(v.GetFiles()) != 1 || strings.Join(v.GetFiles()[0].GetSigners(), "|") != commune {
 			t.Errorf("%s: verification = %v", level, v)
 		}
+	}
+}
+
+// With `lthub serve --ltv` the recipient gets, appended to each
+// TOTAL-PASSED PDF, the chain and the CRL the hub's verification used
+// (PAdES B-LT): the sender's bytes stay a prefix (their SHA-256 is the
+// envelope's), and the document signed with a timestamp still verifies
+// TOTAL-PASSED with the clock moved past the signer's expiry and no
+// revocation information of the verifier's own — where the file as sent
+// is INDETERMINATE (issue 17).
+func TestHubLTVForRecipient(t *testing.T) {
+	dir := initHub(t)
+	l := provision.Layout{Dir: dir}
+	ctx := context.Background()
+	now := time.Now()
+	tsaRoot, err := pki.NewRoot(pki.Request{CommonName: "TSA Root", NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(10 * 365 * 24 * time.Hour)})
+	must(t, err)
+	tsa, err := tsptest.NewTSA(tsaRoot, "Test TSA", now)
+	must(t, err)
+	srv := tsa.Server()
+	defer srv.Close()
+	must(t, os.MkdirAll(filepath.Join(l.Trust(), "tsa"), 0o755))
+	must(t, os.WriteFile(filepath.Join(l.Trust(), "tsa", "test-tsa.pem"), pki.CertPEM(tsaRoot.Cert), 0o644))
+
+	caCerts, err := pki.LoadCertificates(l.CACert())
+	must(t, err)
+	caKey, err := pki.LoadKey(l.CAKey())
+	must(t, err)
+	ca := &pki.Authority{Cert: caCerts[0], Key: caKey}
+	expires := now.Add(2 * time.Hour).Truncate(time.Second)
+	cert, key, err := ca.Issue(pki.Request{CommonName: "Lãnh đạo xã (chứng thư ngắn hạn)", SerialNumber: commune, NotBefore: now.Add(-time.Hour), NotAfter: expires, Usage: pki.DocumentSigning})
+	must(t, err)
+	pdf, _ := writePDF(t, dir, "", "qd-ltv.pdf", samplepdf.Options{Title: "Quyet dinh LTV"})
+	must(t, pades.SignFileContext(ctx, pdf, pdf, pades.SignOptions{Signer: key, Certificate: cert, Time: now, TSA: &tsp.Client{URL: srv.URL}}))
+	sent, err := os.ReadFile(pdf)
+	must(t, err)
+
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", LTV: true})
+	res, err := client(t, h.Addr(), dir, commune).Send(ctx, node.Document{Recipients: []string{district}, Number: "30", Notation: "QĐ-UBND",
+		Subject: "Quyết định lưu trữ lâu dài", Files: []node.File{{Path: pdf}}}, nil)
+	must(t, err)
+	if res.Verification.GetIndication() != "TOTAL-PASSED" || len(res.Verification.GetFiles()[0].GetLtvUpdate()) == 0 {
+		t.Fatalf("hub verification %s, %d bytes of LTV update", res.Verification.GetIndication(), len(res.Verification.GetFiles()[0].GetLtvUpdate()))
+	}
+	var got []*node.Received
+	must(t, client(t, h.Addr(), dir, district).ReceiveInto(ctx, filepath.Join(t.TempDir(), "in"), node.ReceiveOptions{},
+		func(r *node.Received) error { got = append(got, r); return nil }))
+	if len(got) != 1 || len(got[0].Files) != 1 {
+		t.Fatalf("received %v", got)
+	}
+	received, err := os.ReadFile(got[0].Files[0])
+	must(t, err)
+	if len(received) <= len(sent) || !bytes.Equal(received[:len(sent)], sent) {
+		t.Fatalf("received %d bytes, sent %d: the sender's bytes must be a prefix", len(received), len(sent))
+	}
+
+	tsaRoots := x509.NewCertPool()
+	tsaRoots.AddCert(tsaRoot.Cert)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	later := func() time.Time { return expires.Add(90 * 24 * time.Hour) }
+	verifyAt := func(doc []byte) *pades.Report {
+		t.Helper()
+		rep, err := pades.Verify(bytes.NewReader(doc), int64(len(doc)), pades.VerifyOptions{Roots: roots, TSARoots: tsaRoots, Now: later,
+			Revocation: &revocation.Checker{Now: later}})
+		must(t, err)
+		return rep
+	}
+	if rep := verifyAt(received); rep.Indication != etsi.TotalPassed || rep.Verdict != pades.VerdictValid {
+		t.Errorf("received B-LT file after expiry: %s %s %+v", rep.Verdict, rep.Indication, rep.Signatures)
+	}
+	if rep := verifyAt(sent); rep.Indication != etsi.Indeterminate {
+		t.Errorf("file as sent, after expiry, with no revocation data: %s, want INDETERMINATE", rep.Indication)
 	}
 }

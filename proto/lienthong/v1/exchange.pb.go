@@ -1181,7 +1181,13 @@ type FileVerification struct {
 	// The worst indication of the file's signatures.
 	Indication string `protobuf:"bytes,5,opt,name=indication,proto3" json:"indication,omitempty"`
 	// One entry per signature, in signing order.
-	Signatures    []*SignatureVerification `protobuf:"bytes,6,rep,name=signatures,proto3" json:"signatures,omitempty"`
+	Signatures []*SignatureVerification `protobuf:"bytes,6,rep,name=signatures,proto3" json:"signatures,omitempty"`
+	// With `lthub serve --ltv`: a PDF incremental update adding to the
+	// file's DSS the chains, CRLs and OCSP responses this verification used
+	// (PAdES B-LT). The recipient appends it to the file after checking the
+	// file's SHA-256 against the envelope: the sender's bytes stay a prefix,
+	// and the document stays verifiable after its certificates expire.
+	LtvUpdate     []byte `protobuf:"bytes,7,opt,name=ltv_update,json=ltvUpdate,proto3" json:"ltv_update,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1254,6 +1260,13 @@ func (x *FileVerification) GetIndication() string {
 func (x *FileVerification) GetSignatures() []*SignatureVerification {
 	if x != nil {
 		return x.Signatures
+	}
+	return nil
+}
+
+func (x *FileVerification) GetLtvUpdate() []byte {
+	if x != nil {
+		return x.LtvUpdate
 	}
 	return nil
 }
@@ -2690,7 +2703,7 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x05files\x18\x03 \x03(\v2\x1e.lienthong.v1.FileVerificationR\x05files\x12\x1e\n" +
 	"\n" +
 	"indication\x18\x04 \x01(\tR\n" +
-	"indication\"\xd7\x01\n" +
+	"indication\"\xf6\x01\n" +
 	"\x10FileVerification\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\averdict\x18\x02 \x01(\tR\averdict\x12\x18\n" +
@@ -2701,7 +2714,9 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"indication\x12C\n" +
 	"\n" +
 	"signatures\x18\x06 \x03(\v2#.lienthong.v1.SignatureVerificationR\n" +
-	"signatures\"\xff\x02\n" +
+	"signatures\x12\x1d\n" +
+	"\n" +
+	"ltv_update\x18\a \x01(\fR\tltvUpdate\"\xff\x02\n" +
 	"\x15SignatureVerification\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x16\n" +
 	"\x06signer\x18\x02 \x01(\tR\x06signer\x12\x1b\n" +
