@@ -19,10 +19,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong/envelope"
-	"github.com/lienthong/lienthong/signing/etsi"
-	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/internal/fsutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/etsi"
+	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/receipt"
 )
 
