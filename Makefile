@@ -46,13 +46,16 @@ fuzz-short:
 BENCHFLAGS ?=
 PROFILE_DIR ?= $(CURDIR)/profile
 
-# A real hub in this process (bbolt on disk, mTLS on loopback, full
-# verification) loaded by concurrent node clients, against the raw storage
-# limit and PAdES verification; the last line is one JSON object.
-bench:
-	$(GO) run ./bench/cmd/ltbench $(BENCHFLAGS)
+# A real hub (bin/lthub serve, its own process: bbolt on disk, mTLS on
+# loopback, full verification) loaded by concurrent node clients in the
+# ltbench process, against the raw storage limit, PAdES verification and
+# the CPU floor of a document; the last line is one JSON object with the
+# hub's own CPU per document and RSS.
+bench: build
+	$(GO) run ./bench/cmd/ltbench --lthub $(BIN)/lthub $(BENCHFLAGS)
 
-# The same run with CPU/allocation profiles and a trace in $(PROFILE_DIR).
+# The same run with the hub inside the ltbench process, so the CPU and
+# allocation profiles and the trace in $(PROFILE_DIR) cover hub and clients.
 profile:
 	$(GO) run ./bench/cmd/ltbench --profile $(PROFILE_DIR) $(BENCHFLAGS)
 	$(GO) tool pprof -top -nodecount=25 $(PROFILE_DIR)/cpu.pprof

@@ -45,39 +45,66 @@ type hubRun struct {
 
 	docNo    atomic.Int64 // numbers the documents
 	accepted atomic.Int64
-	today    string
+	// onAccepted, if set, is told each message the benchmark counts as
+	// accepted (the durability test checks them after a SIGKILL).
+	onAccepted func(sender, messageID string)
+	today      string
 
 	stopReceivers func()
 	stopHub       func() error
+	// proc is the hub's process when it runs apart (Config.Lthub), else
+	// nil: the hub serves inside this process.
+	proc *hubProcess
+}
+
+// hubCPU is the CPU the hub process has used, or 0 when the hub runs in
+// this process.
+func (r *hubRun) hubCPU() time.Duration {
+	if r.proc == nil {
+		return 0
+	}
+	return r.proc.cpu()
 }
 
 // startHubRun serves the hub directory hubDir (a fresh copy of the
 // template) on 127.0.0.1:0, dials it as every agency, connects them (the
 // TLS handshakes happen here, not in a measurement) and starts the
 // receivers, which write under inbox.
-func startHubRun(ctx context.Context, hubDir, inbox string, c *corpus, p *picker, senders []string, seed uint64, specs []provision.SampleAgency) (r *hubRun, err error) {
-	// The hub outlives the clients: it stops last, in close, even when ctx
-	// ends first.
-	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
-	h, err := hub.Open(hctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0"})
-	if err != nil {
-		hcancel()
-		return nil, fmt.Errorf("starting the hub: %w", err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- h.Serve(hctx) }()
-
+// With lthub set (the path of an lthub binary), the hub is that binary's
+// `lthub serve`, a process of its own; lthubEnv is added to its
+// environment.
+func startHubRun(ctx context.Context, lthub string, lthubEnv []string, hubDir, inbox string, c *corpus, p *picker, senders []string, seed uint64, specs []provision.SampleAgency) (r *hubRun, err error) {
 	r = &hubRun{corpus: c, picker: p, senders: senders, seed: seed, clients: make(map[string]*node.Client, len(specs)),
 		today: time.Now().Format(time.DateOnly)}
+	var addr string
+	if lthub != "" {
+		proc, err := startHubProcess(ctx, lthub, hubDir, lthubEnv)
+		if err != nil {
+			return nil, err
+		}
+		r.proc, addr, r.stopHub = proc, proc.addr, proc.stop
+	} else {
+		// The hub outlives the clients: it stops last, in close, even
+		// when ctx ends first.
+		hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+		h, err := hub.Open(hctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0"})
+		if err != nil {
+			hcancel()
+			return nil, fmt.Errorf("starting the hub: %w", err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- h.Serve(hctx) }()
+		addr = h.Addr()
+		r.stopHub = func() error { hcancel(); return <-served }
+	}
 	r.ctx, r.fail = context.WithCancelCause(ctx)
-	r.stopHub = func() error { hcancel(); return <-served }
 	r.stopReceivers = func() {}
 	defer func() {
 		if err != nil {
 			r.close()
 		}
 	}()
-	if err := DialAgencies(h.Addr(), provision.Layout{Dir: hubDir}, specs, r.clients); err != nil {
+	if err := DialAgencies(addr, provision.Layout{Dir: hubDir}, specs, r.clients); err != nil {
 		return r, err
 	}
 	var wg sync.WaitGroup
@@ -159,6 +186,9 @@ func (r *hubRun) sendOne(agency string, rng *rand.Rand) (size int64, recipients 
 	recipients = len(res.Body.GetRecipients())
 	r.expected.Add(int64(recipients))
 	r.accepted.Add(1)
+	if r.onAccepted != nil {
+		r.onAccepted(agency, res.MessageID)
+	}
 	return d.size, recipients, nil
 }
 
@@ -174,10 +204,11 @@ type maxResult struct {
 	docs       int64
 	bytes      int64
 	recipients int64
-	delivered  int64 // acknowledgements in the window
-	backlog    int64 // deliveries outstanding when the window closed
-	cpu        time.Duration
-	lat        latencies // sorted
+	delivered  int64         // acknowledgements in the window
+	backlog    int64         // deliveries outstanding when the window closed
+	cpu        time.Duration // this process: clients, and the hub when it runs inside
+	hubCPU     time.Duration // the hub's process, when it runs apart
+	lat        latencies     // sorted
 }
 
 // maxRun runs every sender as fast as the hub answers for warmup, then
@@ -211,14 +242,14 @@ func (r *hubRun) maxRun(warmup, dur time.Duration, prof *profiler) (maxResult, e
 	sleep(r.ctx, warmup)
 	var res maxResult
 	perr := prof.start()
-	cpu0 := cpuTime()
+	cpu0, hub0 := cpuTime(), r.hubCPU()
 	r.winDelivered.Store(0)
 	r.inWindow.Store(true)
 	t0 := time.Now()
 	sleep(r.ctx, dur)
 	r.inWindow.Store(false)
 	res.elapsed = time.Since(t0)
-	res.cpu = cpuTime() - cpu0
+	res.cpu, res.hubCPU = cpuTime()-cpu0, r.hubCPU()-hub0
 	res.delivered = r.winDelivered.Load()
 	res.backlog = r.expected.Load() - r.delivered.Load()
 	perr = errors.Join(perr, prof.stop())

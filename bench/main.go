@@ -16,6 +16,9 @@ import (
 type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
+	// LthubEnv is added to the environment of the hub process (--lthub);
+	// tests set it to make their own binary act as lthub.
+	LthubEnv []string
 }
 
 // Exit codes.
@@ -50,6 +53,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 
 func (m *Main) parse(args []string) (Config, error) {
 	cfg := DefaultConfig()
+	cfg.LthubEnv = m.LthubEnv
 	fs := flag.NewFlagSet("ltbench", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.Usage = func() {
@@ -76,6 +80,8 @@ func (m *Main) parse(args []string) (Config, error) {
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "how long to wait for receivers to acknowledge everything")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the choice of senders and recipients")
 	fs.StringVar(&cfg.ProfileDir, "profile", "", "write cpu.pprof, allocs-base.pprof, allocs.pprof (of the measured span) and trace.out (its first 2s) to `directory`")
+	fs.StringVar(&cfg.Lthub, "lthub", "", "`path` of an lthub binary: run the hub as its own process (lthub serve) and measure its CPU and memory apart from the clients'; default: the hub inside this process")
+	fs.Float64Var(&cfg.LowRate, "low-rate", cfg.LowRate, "offered docs/s of a second open-loop run (a province's busy hour); 0 skips it")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

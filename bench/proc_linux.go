@@ -12,6 +12,11 @@ func statusBytes(field string) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
+	return statusField(b, field)
+}
+
+// statusField reads a "VmXXX:  1234 kB" line of a /proc/PID/status file.
+func statusField(b []byte, field string) (int64, bool) {
 	for line := range bytes.Lines(b) {
 		rest, ok := bytes.CutPrefix(line, []byte(field+":"))
 		if !ok {

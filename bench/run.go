@@ -61,6 +61,17 @@ type Config struct {
 	// allocs.pprof of the measured span of the maximum-rate run, and
 	// trace.out, an execution trace of its first two seconds.
 	ProfileDir string
+	// Lthub is the path of an lthub binary: the hub then runs as its own
+	// process (`lthub serve`), and its CPU and memory are measured apart
+	// from the clients'. "" serves the hub inside this process.
+	Lthub string
+	// LthubEnv is added to the hub process's environment (a test binary
+	// standing in for lthub needs it).
+	LthubEnv []string
+	// LowRate is the offered load, in documents/s, of a second open-loop
+	// run of LatencyDuration: the latency a clerk feels at a province's
+	// busy hour (about 25 documents/s). 0 skips it.
+	LowRate float64
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
 }
@@ -74,6 +85,7 @@ func DefaultConfig() Config {
 		Warmup: 3 * time.Second, Duration: 20 * time.Second,
 		LatencyDuration: 10 * time.Second,
 		LimitDuration:   5 * time.Second, VerifyDuration: 3 * time.Second,
+		LowRate:      20,
 		DrainTimeout: 2 * time.Minute, Seed: 1,
 	}
 }
@@ -88,7 +100,7 @@ func (c Config) validate() error {
 		return errors.New("pdf-size: want 0 to 64 MiB")
 	case c.Duration <= 0 || c.LimitDuration <= 0 || c.VerifyDuration <= 0:
 		return errors.New("duration, limit-duration and verify-duration must be positive")
-	case c.Warmup < 0 || c.LatencyDuration < 0 || c.LatencyRate < 0 || c.DrainTimeout <= 0:
+	case c.Warmup < 0 || c.LatencyDuration < 0 || c.LatencyRate < 0 || c.LowRate < 0 || c.DrainTimeout <= 0:
 		return errors.New("warmup, latency-duration and latency-rate must not be negative, drain-timeout must be positive")
 	}
 	return nil
@@ -120,16 +132,26 @@ type Result struct {
 	HalfLoadP50Ms   float64 `json:"half_load_p50_ms"`
 	HalfLoadP99Ms   float64 `json:"half_load_p99_ms"`
 	HalfLoadP999Ms  float64 `json:"half_load_p999_ms"`
+	LowRate         float64 `json:"low_rate"` // offered open-loop load of the second run, docs/s (Config.LowRate)
+	P50MsAt20       float64 `json:"p50_ms_at_20"`
+	P99MsAt20       float64 `json:"p99_ms_at_20"`
 	LimitDocsPerS   float64 `json:"limit_docs_per_s"` // raw storage limit
 	Ratio           float64 `json:"ratio"`            // docs_per_s / limit_docs_per_s
 	VerifyDocsPerS  float64 `json:"verify_docs_per_s"`
 	VerifyDocsPerS1 float64 `json:"verify_docs_per_s_1core"`
 	VerifyMBPerS    float64 `json:"verify_mb_per_s"`
 
-	HubRSSMB       float64 `json:"hub_rss_mb"`        // peak RSS of the process (hub and clients) while the hub ran
-	HeapPeakMB     float64 `json:"heap_peak_mb"`      // peak Go heap objects (live and not yet swept)
-	HeapLivePeakMB float64 `json:"heap_live_peak_mb"` // peak live heap after a GC
-	CPUSPerDoc     float64 `json:"cpu_s_per_doc"`     // process CPU (hub and clients) per accepted document
+	FloorCPUMsPerDoc float64    `json:"floor_cpu_ms_per_doc"` // CPU floor of one document (see floorCosts), for pdf_bytes and fanout
+	RatioToFloor     float64    `json:"ratio_to_floor"`       // docs_per_s / (cpus / floor): how near the whole path runs to the floor
+	Floor            floorCosts `json:"floor"`                // the measured parts of the floor
+
+	HubProcess     bool    `json:"hub_process"`        // the hub ran as its own lthub process
+	HubRSSMB       float64 `json:"hub_rss_mb"`         // peak RSS of the hub's process (with hub_process false: of this process, hub and clients)
+	ClientsRSSMB   float64 `json:"clients_rss_mb"`     // with hub_process: peak RSS of this process (the clients)
+	HubCPUMsPerDoc float64 `json:"hub_cpu_ms_per_doc"` // with hub_process: the hub process's CPU per accepted document
+	HeapPeakMB     float64 `json:"heap_peak_mb"`       // peak Go heap objects (live and not yet swept)
+	HeapLivePeakMB float64 `json:"heap_live_peak_mb"`  // peak live heap after a GC
+	CPUSPerDoc     float64 `json:"cpu_s_per_doc"`      // CPU of this process per accepted document (hub and clients; only clients with hub_process)
 
 	Senders    int     `json:"senders"`
 	DurationS  float64 `json:"duration_s"`
@@ -220,9 +242,17 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := measureOffline(ctx, cfg, c, p, senders, hubDir, limitDir, res, logf); err != nil {
 		return nil, err
 	}
+	logf("floor: AES-GCM, SHA-256, writes and a flush, measured on this machine")
+	if res.Floor, err = measureFloor(work, res.PDFBytes, res.VerifyDocsPerS1, min(cfg.VerifyDuration, 300*time.Millisecond)); err != nil {
+		return nil, err
+	}
 	debug.FreeOSMemory() // the corpus bytes read for measureOffline
 	if err := measureHub(ctx, cfg, specs, c, p, senders, hubDir, inbox, res, logf); err != nil {
 		return nil, err
+	}
+	res.FloorCPUMsPerDoc = res.Floor.floorPerDoc(res.PDFBytes, res.Fanout)
+	if res.FloorCPUMsPerDoc > 0 {
+		res.RatioToFloor = res.DocsPerS / (float64(res.CPUs) * 1000 / res.FloorCPUMsPerDoc)
 	}
 	return res, nil
 }
@@ -269,16 +299,49 @@ func measureOffline(ctx context.Context, cfg Config, c *corpus, p *picker, sende
 // exactly once.
 func measureHub(ctx context.Context, cfg Config, specs []provision.SampleAgency, c *corpus, p *picker, senders []string, hubDir, inbox string, res *Result, logf func(string, ...any)) (err error) {
 	mem := startMemSampler(50 * time.Millisecond)
+	var r *hubRun
+	var hubPeak int64
 	defer func() {
 		peaks := mem.Stop()
 		res.HubRSSMB = float64(peaks.RSS) / 1e6
 		res.HeapPeakMB = float64(peaks.HeapObjects) / 1e6
 		res.HeapLivePeakMB = float64(peaks.HeapLive) / 1e6
+		if r != nil && r.proc != nil {
+			res.ClientsRSSMB, res.HubRSSMB = res.HubRSSMB, float64(hubPeak)/1e6
+			// The Go heap figures are this process's: the clients'.
+		}
 	}()
-	logf("hub: serving on 127.0.0.1, %d clients connecting, %d receivers", len(specs), len(specs))
-	r, err := startHubRun(ctx, hubDir, inbox, c, p, senders, cfg.Seed, specs)
+	where := "in this process"
+	if cfg.Lthub != "" {
+		where = "as its own process (" + cfg.Lthub + " serve)"
+	}
+	logf("hub: serving on 127.0.0.1 %s, %d clients connecting, %d receivers", where, len(specs), len(specs))
+	r, err = startHubRun(ctx, cfg.Lthub, cfg.LthubEnv, hubDir, inbox, c, p, senders, cfg.Seed, specs)
 	if err != nil {
 		return err
+	}
+	res.HubProcess = r.proc != nil
+	if r.proc != nil {
+		r.proc.resetPeak()
+		stopSampling := make(chan struct{})
+		sampled := make(chan struct{})
+		// VmHWM is the kernel's peak; the samples cover a kernel that
+		// does not let it be reset.
+		go func() {
+			defer close(sampled)
+			t := time.NewTicker(50 * time.Millisecond)
+			defer t.Stop()
+			for {
+				now, peak := r.proc.rss()
+				hubPeak = max(hubPeak, now, peak)
+				select {
+				case <-stopSampling:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		defer func() { close(stopSampling); <-sampled }()
 	}
 	defer func() {
 		if cerr := r.close(); err == nil {
@@ -300,6 +363,9 @@ func measureHub(ctx context.Context, cfg Config, specs []provision.SampleAgency,
 	if m.docs > 0 {
 		res.Fanout = float64(m.recipients) / float64(m.docs)
 		res.CPUSPerDoc = m.cpu.Seconds() / float64(m.docs)
+		if r.proc != nil {
+			res.HubCPUMsPerDoc = float64(m.hubCPU) / float64(time.Millisecond) / float64(m.docs)
+		}
 	}
 	if res.LimitDocsPerS > 0 {
 		res.Ratio = res.DocsPerS / res.LimitDocsPerS
@@ -324,6 +390,19 @@ func measureHub(ctx context.Context, cfg Config, specs []provision.SampleAgency,
 			}
 			res.HalfLoadRate, res.HalfLoadDocsPS = o.rate, o.achieved
 			res.HalfLoadP50Ms, res.HalfLoadP99Ms, res.HalfLoadP999Ms = o.lat.quantile(0.50), o.lat.quantile(0.99), o.lat.quantile(0.999)
+			d, err := r.drain(cfg.DrainTimeout)
+			res.DrainS += d.Seconds()
+			if err != nil {
+				return err
+			}
+		}
+		if cfg.LowRate > 0 {
+			logf("open loop: %.1f docs/s offered for %s", cfg.LowRate, cfg.LatencyDuration)
+			o, err := r.openLoop(cfg.LowRate, cfg.LatencyDuration)
+			if err != nil {
+				return err
+			}
+			res.LowRate, res.P50MsAt20, res.P99MsAt20 = cfg.LowRate, o.lat.quantile(0.50), o.lat.quantile(0.99)
 			d, err := r.drain(cfg.DrainTimeout)
 			res.DrainS += d.Seconds()
 			if err != nil {
