@@ -26,8 +26,9 @@ import (
 )
 
 // cacheFormat changes whenever the layout or content of cache entries
-// does, so that older entries are not used.
-const cacheFormat = 1
+// does, so that older entries are not used. 2: hub directories have the
+// signature trust store (D/trust, with the root's CRL).
+const cacheFormat = 2
 
 // renewBefore is how long before its certificates expire a cached hub
 // template is rebuilt.
@@ -188,8 +189,11 @@ func loadTemplate(entry string, specs []provision.SampleAgency) (*templateManife
 	case time.Until(tm.NotAfter) < renewBefore:
 		return nil, fmt.Errorf("cached certificates expire %s", tm.NotAfter.Format(time.DateOnly))
 	}
-	if _, err := os.Stat(provision.Layout{Dir: filepath.Join(entry, "hub")}.CACert()); err != nil {
-		return nil, err
+	l := provision.Layout{Dir: filepath.Join(entry, "hub")}
+	for _, p := range []string{l.CACert(), l.Trust()} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, err
+		}
 	}
 	return &tm, nil
 }
