@@ -44,8 +44,9 @@ func TestTinyRunHubProcess(t *testing.T) {
 	defer cancel()
 	var out, errb bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &errb, LthubEnv: []string{asLthub}}
+	prof := t.TempDir()
 	code := m.Run(ctx, []string{
-		"--sample", "--cache", t.TempDir(), "--dir", t.TempDir(), "--lthub", os.Args[0],
+		"--sample", "--cache", t.TempDir(), "--dir", t.TempDir(), "--lthub", os.Args[0], "--profile", prof,
 		"--senders", "2", "--corpus", "1", "--pdf-size", "16K",
 		"--warmup", "100ms", "--duration", "1s", "--latency-duration", "500ms", "--low-rate", "20",
 		"--limit-duration", "200ms", "--verify-duration", "100ms",
@@ -77,6 +78,11 @@ func TestTinyRunHubProcess(t *testing.T) {
 	if want := res.DocsPerS * res.FloorCPUMsPerDoc / 1000 / float64(res.CPUs); res.RatioToFloor != want {
 		t.Errorf("ratio_to_floor %v, want %v", res.RatioToFloor, want)
 	}
+	for _, name := range []string{"hub-cpu.pprof", "cpu.pprof"} {
+		if fi, err := os.Stat(filepath.Join(prof, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("profile %s: %v", name, err)
+		}
+	}
 	if !strings.Contains(errb.String(), "as its own process") {
 		t.Errorf("progress does not say the hub runs apart:\n%s", errb.String())
 	}
@@ -104,7 +110,7 @@ func TestAcceptedSurvivesHubKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	senders := sendingAgencies(specs, 4, 1)
-	r, err := startHubRun(ctx, os.Args[0], []string{asLthub}, hubDir, filepath.Join(work, "inbox"), c, p, senders, 1, specs)
+	r, err := startHubRun(ctx, os.Args[0], []string{asLthub}, nil, hubDir, filepath.Join(work, "inbox"), c, p, senders, 1, specs)
 	if err != nil {
 		t.Fatal(err)
 	}

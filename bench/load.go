@@ -73,12 +73,13 @@ func (r *hubRun) hubCPU() time.Duration {
 // With lthub set (the path of an lthub binary), the hub is that binary's
 // `lthub serve`, a process of its own; lthubEnv is added to its
 // environment.
-func startHubRun(ctx context.Context, lthub string, lthubEnv []string, hubDir, inbox string, c *corpus, p *picker, senders []string, seed uint64, specs []provision.SampleAgency) (r *hubRun, err error) {
+// hubFlags are added to its command line.
+func startHubRun(ctx context.Context, lthub string, lthubEnv, hubFlags []string, hubDir, inbox string, c *corpus, p *picker, senders []string, seed uint64, specs []provision.SampleAgency) (r *hubRun, err error) {
 	r = &hubRun{corpus: c, picker: p, senders: senders, seed: seed, clients: make(map[string]*node.Client, len(specs)),
 		today: time.Now().Format(time.DateOnly)}
 	var addr string
 	if lthub != "" {
-		proc, err := startHubProcess(ctx, lthub, hubDir, lthubEnv)
+		proc, err := startHubProcess(ctx, lthub, hubDir, lthubEnv, hubFlags...)
 		if err != nil {
 			return nil, err
 		}

@@ -59,7 +59,9 @@ type Config struct {
 	Seed uint64
 	// ProfileDir, if set, receives cpu.pprof, allocs-base.pprof and
 	// allocs.pprof of the measured span of the maximum-rate run, and
-	// trace.out, an execution trace of its first two seconds.
+	// trace.out, an execution trace of its first two seconds (of this
+	// process); with Lthub, also hub-cpu.pprof, the hub process's CPU
+	// profile from start to stop.
 	ProfileDir string
 	// Lthub is the path of an lthub binary: the hub then runs as its own
 	// process (`lthub serve`), and its CPU and memory are measured apart
@@ -316,7 +318,14 @@ func measureHub(ctx context.Context, cfg Config, specs []provision.SampleAgency,
 		where = "as its own process (" + cfg.Lthub + " serve)"
 	}
 	logf("hub: serving on 127.0.0.1 %s, %d clients connecting, %d receivers", where, len(specs), len(specs))
-	r, err = startHubRun(ctx, cfg.Lthub, cfg.LthubEnv, hubDir, inbox, c, p, senders, cfg.Seed, specs)
+	var hubFlags []string
+	if cfg.ProfileDir != "" && cfg.Lthub != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		hubFlags = append(hubFlags, "--cpu-profile", filepath.Join(cfg.ProfileDir, "hub-cpu.pprof"))
+	}
+	r, err = startHubRun(ctx, cfg.Lthub, cfg.LthubEnv, hubFlags, hubDir, inbox, c, p, senders, cfg.Seed, specs)
 	if err != nil {
 		return err
 	}

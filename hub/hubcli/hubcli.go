@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -143,6 +144,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	overload.AddFlags(fs)
 	indeterminate := fs.String("indeterminate", "refuse", "văn bản có chữ ký chưa xác định được (INDETERMINATE, vd CRL hết hạn): refuse (từ chối) hoặc flag (nhận và đánh dấu)")
 	revFetch := fs.Duration("revocation-fetch", 0, "tải OCSP/CRL theo địa chỉ trong chứng thư, tối đa thời gian này cho mỗi văn bản (0: không tải, chỉ dùng D/trust/crls và dữ liệu trong PDF)")
+	cpuProfile := fs.String("cpu-profile", "", "ghi hồ sơ CPU (pprof) của toàn bộ thời gian chạy vào `FILE`, để đo hiệu năng (CPU profile of the whole run, for performance work)")
 	ltv := fs.Bool("ltv", false, "gửi kèm mỗi văn bản hợp lệ dữ liệu kiểm tra dài hạn (chuỗi chứng thư, CRL, OCSP) mà trục đã dùng, để văn bản vẫn kiểm tra được sau khi chứng thư hết hạn (PAdES B-LT)")
 	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi tệp không quá 512 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
@@ -204,7 +206,28 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if m.Ready != nil {
 		m.Ready(h)
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return h.Serve(ctx)
+}
+
+// startCPUProfile profiles this process into path until the returned
+// func is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, cliutil.Usagef("--cpu-profile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func (m *Main) agency(ctx context.Context, args []string) error {
