@@ -262,7 +262,9 @@ func TestSendSigns(t *testing.T) {
 
 type failingSigner struct{}
 
-func (failingSigner) SignPDF(context.Context, string, string) error { return errors.New("token removed") }
+func (failingSigner) SignPDF(context.Context, string, string) error {
+	return errors.New("token removed")
+}
 
 // Names come from the hub's directory, and from the register's copy when
 // the hub is away.
