@@ -113,6 +113,7 @@ func (m *Main) verify(_ context.Context, args []string) error {
 	if rep.Signatures == nil {
 		rep.Signatures = []pades.SignatureReport{}
 	}
+	localReport(rep)
 	if *asJSON {
 		if err := m.printJSON(rep); err != nil {
 			return err
