@@ -71,6 +71,24 @@ func TestSendReceiveReport(t *testing.T) {
 		t.Errorf("received_at %v, register %v", info.ReceivedAt, in.Entry.ReceivedAt)
 	}
 
+	// Info reads the file, and rebuilds it from delivery.pb in a folder
+	// that has none (written before it existed).
+	for _, remove := range []bool{false, true} {
+		if remove {
+			must(t, os.Remove(filepath.Join(in.Dir, desk.InfoFile)))
+		}
+		got, err := dis.Info(ctx(t), id)
+		must(t, err)
+		a, _ := json.Marshal(got)
+		b, _ := json.Marshal(info)
+		if !bytes.Equal(a, b) {
+			t.Errorf("Info (file removed: %v) =\n%s\nwant\n%s", remove, a, b)
+		}
+	}
+	if again := readInfo(t, in.Dir); again.MessageID != id {
+		t.Errorf("rebuilt %s: %+v", desk.InfoFile, again)
+	}
+
 	// The hub tells the sender of no delivery: Refresh asks it, and the
 	// register then says what Track says.
 	must(t, com.Refresh(ctx(t)))

@@ -78,7 +78,7 @@ func (d *Desk) Receive(ctx context.Context, wait bool, h Handlers) (Received, er
 	}
 	opts := node.ReceiveOptions{
 		Wait:     wait,
-		OnStored: d.stored,
+		OnStored: func(r *node.Received) error { return d.stored(ctx, r) },
 		OnNotification: func(body *lienthongv1.ReceiptBody, r *lienthongv1.Receipt) error {
 			sent, _, err := d.reg.RecordNotification(body)
 			if err != nil {
@@ -131,7 +131,7 @@ func (d *Desk) Receive(ctx context.Context, wait bool, h Handlers) (Received, er
 // stored enters a document in the register and writes InfoFile before it
 // is acknowledged: a redelivery is acknowledged again but not registered
 // twice.
-func (d *Desk) stored(r *node.Received) error {
+func (d *Desk) stored(ctx context.Context, r *node.Received) error {
 	added, err := d.reg.AddReceived(r.Envelope, r.Dir)
 	if err != nil {
 		return err
@@ -143,7 +143,7 @@ func (d *Desk) stored(r *node.Received) error {
 	if err != nil {
 		return err
 	}
-	return writeInfo(r, entry, d.Name(context.Background(), r.Envelope.GetSender()))
+	return writeInfo(r.Dir, Describe(r, entry, d.Name(ctx, r.Envelope.GetSender())))
 }
 
 // RunHandlers are told what Run does. Any may be nil; they may be called
