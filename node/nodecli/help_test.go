@@ -52,7 +52,8 @@ func TestTopLevelHelp(t *testing.T) {
 		}
 	}
 	// Mistakes still exit 2, with the usage on stderr.
-	for _, args := range [][]string{{}, {"bogus"}, {"send", "--bogus"}, {"track"}, {"--bogus"}} {
+	for _, args := range [][]string{{}, {"bogus"}, {"send", "--bogus"}, {"track"}, {"--bogus"},
+		{"send", "--to", "000.00.31.H53", "--file", "a.pdf", "--number", "1", "--notation", "UBND", "--subject", "S", "--sign", "key.pem"}} {
 		rc, out, errs := run(t, args...)
 		if rc != 2 || out != "" || errs == "" {
 			t.Errorf("ltnode %v: exit %d, stdout %q, stderr %q", args, rc, out, errs)
