@@ -73,12 +73,15 @@ func (d *Desk) Receive(ctx context.Context, wait bool, h Handlers) (Received, er
 	if err != nil {
 		return n, err
 	}
+	// The directory is loaded under ctx now, so that naming senders while
+	// storing never waits on the hub.
+	d.Name(ctx, "")
 	if d.inbox == "" {
 		return n, errNoInbox
 	}
 	opts := node.ReceiveOptions{
 		Wait:     wait,
-		OnStored: func(r *node.Received) error { return d.stored(ctx, r) },
+		OnStored: d.stored,
 		OnNotification: func(body *lienthongv1.ReceiptBody, r *lienthongv1.Receipt) error {
 			sent, _, err := d.reg.RecordNotification(body)
 			if err != nil {
@@ -131,7 +134,7 @@ func (d *Desk) Receive(ctx context.Context, wait bool, h Handlers) (Received, er
 // stored enters a document in the register and writes InfoFile before it
 // is acknowledged: a redelivery is acknowledged again but not registered
 // twice.
-func (d *Desk) stored(ctx context.Context, r *node.Received) error {
+func (d *Desk) stored(r *node.Received) error {
 	added, err := d.reg.AddReceived(r.Envelope, r.Dir)
 	if err != nil {
 		return err
@@ -143,7 +146,7 @@ func (d *Desk) stored(ctx context.Context, r *node.Received) error {
 	if err != nil {
 		return err
 	}
-	return writeInfo(r.Dir, Describe(r, entry, d.Name(ctx, r.Envelope.GetSender())))
+	return writeInfo(r.Dir, Describe(r, entry, d.Name(context.Background(), r.Envelope.GetSender())))
 }
 
 // RunHandlers are told what Run does. Any may be nil; they may be called
