@@ -27,6 +27,7 @@ import (
 // document is refused and no OUT.pdf is written.
 func (m *Main) sign(ctx context.Context, args []string) error {
 	fs := m.newFlags("sign")
+	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	keyPath := fs.String("key", "", "khóa bí mật PEM của người ký / cơ quan")
 	certPath := fs.String("cert", "", "chứng thư số PEM của người ký")
 	var tok tokenFlags
@@ -83,6 +84,9 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	if err := pades.SignFileContext(ctx, pos[0], pos[1], opts); err != nil {
 		return fmt.Errorf("ký %s: %w", pos[0], err)
 	}
+	if *asJSON {
+		return m.printJSON(map[string]string{"in": pos[0], "out": pos[1], "signer": certs[0].Subject.CommonName, "subfilter": string(sf)})
+	}
 	fmt.Fprintf(m.Stdout, "Đã ký %s → %s (%s, %s)\n", pos[0], pos[1], certs[0].Subject.CommonName, sf)
 	return nil
 }
@@ -116,6 +120,7 @@ func (m *Main) verify(_ context.Context, args []string) error {
 	if rep.Signatures == nil {
 		rep.Signatures = []pades.SignatureReport{}
 	}
+	localReport(rep)
 	if *asJSON {
 		if err := m.printJSON(rep); err != nil {
 			return err
