@@ -1,0 +1,230 @@
+package appearance_test
+
+import (
+	"bytes"
+	"image"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/signing/appearance"
+	"github.com/lienthong/lienthong/signing/pdf"
+)
+
+// signedAt is the signing time of the tests: 14:05:09 on 3 December 2026
+// in Vietnam.
+var signedAt = time.Date(2026, 12, 3, 7, 5, 9, 0, time.UTC)
+
+// widgetRects returns the rectangles of page 1's signature widgets with
+// an area, in /Annots order.
+func widgetRects(t testing.TB, doc []byte) [][4]float64 {
+	t.Helper()
+	d, err := pdf.Open(bytes.NewReader(doc), int64(len(doc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := d.Latest()
+	cat, _, err := v.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _, err := v.FirstPage(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annots, err := v.Array(page.Get("Annots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][4]float64
+	for _, a := range annots {
+		w, err := v.Dict(a)
+		if err != nil || w == nil || w.Name("FT") != "Sig" {
+			continue
+		}
+		r, err := v.Array(w.Get("Rect"))
+		if err != nil || len(r) != 4 {
+			t.Fatalf("widget /Rect %v: %v", w.Get("Rect"), err)
+		}
+		var q [4]float64
+		for i := range q {
+			q[i], _ = pdf.Number(r[i])
+		}
+		if q[2] > q[0] {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// pageHeight is the sample PDFs' A4 page height in points (and pixels at
+// 72 dpi).
+const pageHeight = 842
+
+// inside reports whether pixel (x, y) of a 72-dpi render touches r grown
+// by margin points.
+func inside(x, y int, r [4]float64, margin float64) bool {
+	top := float64(pageHeight - y) // the pixel spans [top-1, top] in user space
+	return float64(x+1) > r[0]-margin && float64(x) < r[2]+margin && top > r[1]-margin && top-1 < r[3]+margin
+}
+
+func isBlue(c [3]uint32) bool { return c[2] > 120 && c[0] < 100 && c[2] > c[1]+60 }
+func isRed(c [3]uint32) bool  { return c[0] > 150 && c[1] < 90 && c[2] < 90 }
+
+func rgb(img image.Image, x, y int) [3]uint32 {
+	r, g, b, _ := img.At(x, y).RGBA()
+	return [3]uint32{r >> 8, g >> 8, b >> 8}
+}
+
+// diff counts the pixels that differ between before and after outside
+// the rectangles (grown by one point for anti-aliasing), and the pixels
+// inside each rectangle that match.
+func diff(t testing.TB, before, after image.Image, rects [][4]float64, match func([3]uint32) bool) (outside int, in []int) {
+	t.Helper()
+	if before.Bounds() != after.Bounds() {
+		t.Fatalf("render sizes differ: %v, %v", before.Bounds(), after.Bounds())
+	}
+	in = make([]int, len(rects))
+	b := after.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			covered := false
+			for i, r := range rects {
+				if inside(x, y, r, 1) {
+					covered = true
+					if inside(x, y, r, 0) && match(rgb(after, x, y)) {
+						in[i]++
+					}
+				}
+			}
+			if !covered && rgb(before, x, y) != rgb(after, x, y) {
+				outside++
+			}
+		}
+	}
+	return outside, in
+}
+
+// TestLeaderThenSeal is issue 17's done-when for the leader's signature
+// and the seal: on page 1 of a three-page decision, the leader signs with
+// the signature image found by the name line, then the agency seals with
+// the seal placed from the leader's widget. After each step both
+// verifiers pass every signature, the render shows blue ink in the
+// leader's rectangle and red in the seal's, which overlaps the leader's
+// on the left by a third, and nothing else on the page changed.
+func TestLeaderThenSeal(t *testing.T) {
+	s := newSigner(t, signedAt)
+	unsigned := decree(t)
+
+	leader := s.sign(t, unsigned, s.leader, appearance.Spec{Kind: appearance.Leader, Image: decodeImage(t, signatureImage(t)), Anchor: "Nguyễn Văn An"})
+	s.verify(t, leader, 1)
+	s.pdfsigCheck(t, writeFile(t, "leader.pdf", leader), 1)
+
+	sealed := s.sign(t, leader, s.agency, appearance.Spec{Kind: appearance.Seal, Image: decodeImage(t, sealImage(t))})
+	rep := s.verify(t, sealed, 2)
+	if !rep.Signatures[0].CoveredByLaterSignature || len(rep.Signatures[0].Changes) != 0 {
+		t.Errorf("leader's signature after sealing: covered=%v changes=%v", rep.Signatures[0].CoveredByLaterSignature, rep.Signatures[0].Changes)
+	}
+	s.pdfsigCheck(t, writeFile(t, "sealed.pdf", sealed), 2)
+
+	rects := widgetRects(t, sealed)
+	if len(rects) != 2 {
+		t.Fatalf("page 1 has %d visible signature widgets, want 2", len(rects))
+	}
+	lr, sr := rects[0], rects[1]
+	// The leader's image sits between "CHỦ TỊCH" (baseline 305) and the
+	// name (baseline 200), centred on the name.
+	if lr[1] < 200+10 || lr[3] > 305 {
+		t.Errorf("leader's rectangle %v is not between the position and the name lines", lr)
+	}
+	nameCentre := 375 + float64(samplepdfWidth("Nguyen Van An"))*13/1000/2
+	if c := (lr[0] + lr[2]) / 2; c < nameCentre-1 || c > nameCentre+1 {
+		t.Errorf("leader's image centred at x=%.1f, the name at x=%.1f", c, nameCentre)
+	}
+	// The seal: 40 mm (113.4 pt) across, its right edge a third into the
+	// leader's image from the left.
+	if w := sr[2] - sr[0]; w < 113 || w > 114 {
+		t.Errorf("seal is %.1f pt wide, want its real 40 mm = 113.4 pt", w)
+	}
+	overlap := (sr[2] - lr[0]) / (lr[2] - lr[0])
+	if sr[0] >= lr[0] || overlap < 0.25 || overlap > 0.40 {
+		t.Errorf("seal %v over leader %v: overlaps %.0f%% of its width from the left, want 25–40%%", sr, lr, 100*overlap)
+	}
+
+	before := render(t, unsigned)
+	afterLeader := render(t, leader)
+	outside, blue := diff(t, before, afterLeader, [][4]float64{lr}, isBlue)
+	if outside != 0 || blue[0] < 500 {
+		t.Errorf("leader: %d pixels changed outside its rectangle (want 0), %d blue pixels inside (want ≥ 500)", outside, blue[0])
+	}
+	afterSeal := render(t, sealed)
+	outside, red := diff(t, before, afterSeal, [][4]float64{sr, lr}, isRed)
+	if outside != 0 || red[0] < 500 {
+		t.Errorf("seal: %d pixels changed outside the two rectangles (want 0), %d red pixels inside the seal's (want ≥ 500)", outside, red[0])
+	}
+	overlapRect := [4]float64{lr[0], max(lr[1], sr[1]), sr[2], min(lr[3], sr[3])}
+	_, redOver := diff(t, before, afterSeal, [][4]float64{overlapRect}, isRed)
+	_, blueLeft := diff(t, before, afterSeal, [][4]float64{{sr[2] + 1, lr[1], lr[2], lr[3]}}, isBlue)
+	if redOver[0] < 50 || blueLeft[0] < 200 {
+		t.Errorf("the seal's red over the leader's image: %d pixels (want ≥ 50); the leader's blue right of the seal: %d (want ≥ 200)", redOver[0], blueLeft[0])
+	}
+}
+
+// samplepdfWidth is the Helvetica width (thousandths of an em) of ASCII s.
+func samplepdfWidth(s string) int {
+	w := map[rune]int{' ': 278, 'N': 722, 'g': 556, 'u': 556, 'y': 500, 'e': 556, 'n': 556, 'V': 667, 'a': 556, 'A': 667}
+	n := 0
+	for _, r := range s {
+		n += w[r]
+	}
+	return n
+}
+
+// TestCopyBlock is issue 17's done-when for copies and attachments: the
+// agency signs an attachment as a copy; the text block at the top right
+// of page 1 reads back with pdftotext, Vietnamese diacritics and the
+// signing time in +07:00 included, in an embedded Liberation Serif subset;
+// nothing outside the block changed, and both verifiers pass.
+func TestCopyBlock(t *testing.T) {
+	f := font(t)
+	s := newSigner(t, signedAt)
+	unsigned, err := samplepdf.Bytes(samplepdf.Options{Title: "Phụ lục: Danh sách đơn vị", Lines: []string{"1. Sở Nội vụ", "2. Sở Tài chính"}, Pages: 2, XRefStream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := appearance.Spec{Kind: appearance.Copy, Number: "15/SY-SNV", CopyType: "Sao y bản chính", Agency: "Sở Nội vụ tỉnh Thái Nguyên", Time: signedAt, Font: f}
+	signed := s.sign(t, unsigned, s.agency, spec)
+	s.verify(t, signed, 1)
+	path := writeFile(t, "copy.pdf", signed)
+	s.pdfsigCheck(t, path, 1)
+
+	rects := widgetRects(t, signed)
+	if len(rects) != 1 {
+		t.Fatalf("%d visible widgets, want 1", len(rects))
+	}
+	r := rects[0]
+	if r[2] < 595-40 || r[3] < pageHeight-40 {
+		t.Errorf("copy block %v is not at the top right of the page", r)
+	}
+
+	needTool(t, "poppler-utils", "pdftotext", "pdffonts")
+	text := run(t, "pdftotext", "-f", "1", "-l", "1", "-layout", path, "-")
+	for _, want := range []string{"Sao y bản chính", "Sở Nội vụ tỉnh Thái Nguyên", "Số: 15/SY-SNV", "14:05:09 03/12/2026 +07:00"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pdftotext does not read %q:\n%s", want, text)
+		}
+	}
+	fonts := run(t, "pdffonts", path)
+	if !regexp.MustCompile(`[A-Z]{6}\+LiberationSerif\s+CID TrueType\s+Identity-H\s+yes\s+yes\s+yes`).MatchString(fonts) {
+		t.Errorf("pdffonts: want an embedded LiberationSerif subset with ToUnicode:\n%s", fonts)
+	}
+
+	before, after := render(t, unsigned), render(t, signed)
+	isInk := func(c [3]uint32) bool { return c[0] < 100 && c[1] < 100 && c[2] < 100 }
+	outside, ink := diff(t, before, after, [][4]float64{r}, isInk)
+	if outside != 0 || ink[0] < 100 {
+		t.Errorf("copy block: %d pixels changed outside it (want 0), %d black pixels inside (want ≥ 100)", outside, ink[0])
+	}
+}
