@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,8 @@ func ParseKind(s string) (Kind, error) {
 	switch k := Kind(s); k {
 	case Leader, Seal, Copy:
 		return k, nil
+	case "":
+		return "", lienthong.Errorf(lienthong.KindInvalid, "chưa chọn kiểu chữ ký hiển thị (--appearance): dùng leader, seal hoặc copy (no appearance kind)")
 	}
 	return "", lienthong.Errorf(lienthong.KindInvalid, "kiểu hiển thị %q: dùng leader, seal hoặc copy (unknown appearance)", s)
 }
@@ -462,4 +465,59 @@ func form(r Rect, res *pdf.Dict) *pdf.Dict {
 	d.Set("BBox", pdf.Array{int64(0), int64(0), pdf.Num(r.W), pdf.Num(r.H)})
 	d.Set("Resources", res)
 	return d
+}
+
+// Request is a visible signature as a clerk asks for it (ltnode sign's
+// flags, a web form): files by path, the rectangle as text.
+type Request struct {
+	Kind      string // leader, seal or copy
+	ImagePath string // the PNG signature or seal image
+	Page      int    // 0: found (see Spec.Page)
+	Rect      string // "x,y,w,h" in points; empty: placed as the decree says
+	Anchor    string // the full-name line (leader)
+	Number    string // number and notation (copy)
+	CopyType  string // copy type (copy; empty for an attachment)
+	Agency    string // copying agency (copy)
+	FontPath  string // the text block's TrueType font; empty: LoadFont's default
+}
+
+// PlanFile reads what req names and plans its appearance on the PDF at
+// path, signed at at.
+func PlanFile(path string, req Request, at time.Time) (*pades.Appearance, error) {
+	kind, err := ParseKind(req.Kind)
+	if err != nil {
+		return nil, err
+	}
+	spec := Spec{Kind: kind, Page: req.Page, Anchor: req.Anchor, Number: req.Number, CopyType: req.CopyType, Agency: req.Agency, Time: at}
+	if req.Rect != "" {
+		r, err := ParseRect(req.Rect)
+		if err != nil {
+			return nil, err
+		}
+		spec.Rect = &r
+	}
+	if req.ImagePath != "" {
+		data, err := os.ReadFile(req.ImagePath)
+		if err != nil {
+			return nil, lienthong.Wrap(lienthong.KindInvalid, err, "đọc ảnh %s", req.ImagePath)
+		}
+		if spec.Image, err = DecodePNG(data); err != nil {
+			return nil, err
+		}
+	}
+	if kind == Copy {
+		if spec.Font, err = LoadFont(req.FontPath); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("appearance: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("appearance: %w", err)
+	}
+	return Plan(f, st.Size(), spec)
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"image"
-	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/signing/appearance"
+	"github.com/lienthong/lienthong/signing/appearance/appearancetest"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
 )
@@ -145,56 +144,9 @@ func (s *signer) pdfsigCheck(t testing.TB, path string, want int) {
 	}
 }
 
-// signatureImage is a blue handwritten-like stroke on a transparent
-// background.
-func signatureImage(t testing.TB) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, 300, 150))
-	blue := color.NRGBA{R: 10, G: 40, B: 200, A: 255}
-	for x := 10; x < 290; x++ {
-		y := 75 + 45*math.Sin(float64(x)/30)
-		for dy := -4; dy <= 4; dy++ {
-			img.SetNRGBA(x, int(y)+dy, blue)
-		}
-	}
-	for y := 20; y < 130; y++ { // a downstroke, so every part of the width has ink
-		for dx := -4; dx <= 4; dx++ {
-			img.SetNRGBA(60+dx, y, blue)
-		}
-	}
-	return encodePNG(t, img)
-}
+func signatureImage(testing.TB) []byte { return appearancetest.SignaturePNG() }
 
-// sealImage is a red double ring, 236 px across at 150 dpi: a 40 mm seal.
-func sealImage(t testing.TB) []byte {
-	t.Helper()
-	const n = 236
-	img := image.NewNRGBA(image.Rect(0, 0, n, n))
-	red := color.NRGBA{R: 220, G: 20, B: 30, A: 255}
-	c := float64(n-1) / 2
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			r := math.Hypot(float64(x)-c, float64(y)-c)
-			if (r <= 117 && r >= 107) || (r <= 80 && r >= 76) || (math.Abs(float64(y)-c) < 3 && r < 76) {
-				img.SetNRGBA(x, y, red)
-			}
-		}
-	}
-	data, err := appearance.WithDPI(encodePNG(t, img), 150)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-func encodePNG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func sealImage(testing.TB) []byte { return appearancetest.SealPNG() }
 
 func decodeImage(t testing.TB, data []byte) *appearance.Image {
 	t.Helper()
