@@ -99,6 +99,23 @@ var errFont = errors.New("not a usable TrueType font")
 
 // ParseFont parses a TrueType font file (not a collection, not CFF).
 func ParseFont(data []byte) (*Font, error) {
+	f, err := parseSFNT(data)
+	if err != nil {
+		return nil, err
+	}
+	if f.tables["cmap"] == nil {
+		return nil, fmt.Errorf("%w: no \"cmap\" table", errFont)
+	}
+	if f.cmap, err = parseCmap(f.tables["cmap"], f.numGlyphs); err != nil {
+		return nil, err
+	}
+	f.psName = postScriptName(f.tables["name"])
+	return f, nil
+}
+
+// parseSFNT reads the table directory and the metrics: what a font
+// program embedded in a PDF (no cmap needed) has.
+func parseSFNT(data []byte) (*Font, error) {
 	r := &be{b: data}
 	if v := r.u32(0); v != 0x00010000 && v != 0x74727565 { // 1.0 or 'true'
 		return nil, fmt.Errorf("%w: not a TrueType outline font", errFont)
@@ -114,7 +131,7 @@ func ParseFont(data []byte) (*Font, error) {
 		}
 		f.tables[tag] = data[off : off+length]
 	}
-	for _, t := range []string{"head", "hhea", "maxp", "hmtx", "loca", "glyf", "cmap"} {
+	for _, t := range []string{"head", "hhea", "maxp", "hmtx", "loca", "glyf"} {
 		if f.tables[t] == nil {
 			return nil, fmt.Errorf("%w: no %q table", errFont, t)
 		}
@@ -145,11 +162,6 @@ func ParseFont(data []byte) (*Font, error) {
 	if _, _, ok := f.glyphRange(f.numGlyphs - 1); !ok {
 		return nil, fmt.Errorf("%w: short loca", errFont)
 	}
-	var err error
-	if f.cmap, err = parseCmap(f.tables["cmap"], f.numGlyphs); err != nil {
-		return nil, err
-	}
-	f.psName = postScriptName(f.tables["name"])
 	return f, nil
 }
 

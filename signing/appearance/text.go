@@ -114,7 +114,11 @@ func PageText(v *pdf.View, page *pdf.Dict) ([]TextLine, error) {
 	if err != nil {
 		return nil, err
 	}
-	fonts := pageFonts(v, page)
+	return textLines(data, pageFonts(v, page)), nil
+}
+
+// textLines runs a content stream's text operators.
+func textLines(data []byte, fonts map[pdf.Name]*fontInfo) []TextLine {
 	st := &textState{fonts: fonts, ctm: identity}
 	lex := contentLexer{b: data}
 	var operands []any
@@ -139,7 +143,7 @@ func PageText(v *pdf.View, page *pdf.Dict) ([]TextLine, error) {
 			break
 		}
 	}
-	return st.lines, nil
+	return st.lines
 }
 
 // pageContent returns the page's decoded content (its streams joined).
