@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -209,4 +208,3 @@ func writeFile(t testing.TB, name string, data []byte) string {
 	return p
 }
 
-func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
