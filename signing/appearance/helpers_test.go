@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,8 +157,8 @@ func decodeImage(t testing.TB, data []byte) *appearance.Image {
 	return im
 }
 
-// decree is a three-page decision whose first page ends with the
-// signature block on the right: "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", room
+// decree is a three-page decision whose last page has the signature
+// block on the right: "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", room
 // for the signature, then the name.
 func decree(t testing.TB) []byte {
 	t.Helper()
@@ -166,9 +167,9 @@ func decree(t testing.TB) []byte {
 		Lines: []string{"Về việc phê duyệt kế hoạch chuyển đổi số năm 2027", "Điều 1. Phê duyệt kế hoạch kèm theo Quyết định này."},
 		Pages: 3,
 		Texts: []samplepdf.Text{
-			{X: 360, Y: 320, Size: 12, Text: "TM. ỦY BAN NHÂN DÂN"},
-			{X: 395, Y: 305, Size: 12, Text: "CHỦ TỊCH"},
-			{X: 375, Y: 200, Size: 13, Text: "Nguyễn Văn An"},
+			{Page: 3, X: 360, Y: 320, Size: 12, Text: "TM. ỦY BAN NHÂN DÂN"},
+			{Page: 3, X: 395, Y: 305, Size: 12, Text: "CHỦ TỊCH"},
+			{Page: 3, X: 375, Y: 200, Size: 13, Text: "Nguyễn Văn An"},
 		},
 	})
 	if err != nil {
@@ -177,8 +178,8 @@ func decree(t testing.TB) []byte {
 	return b
 }
 
-// render renders page 1 at 72 dpi (one pixel a point) with pdftoppm.
-func render(t testing.TB, doc []byte) image.Image {
+// render renders page n at 72 dpi (one pixel a point) with pdftoppm.
+func render(t testing.TB, doc []byte, n int) image.Image {
 	t.Helper()
 	needTool(t, "poppler-utils", "pdftoppm")
 	dir := t.TempDir()
@@ -186,7 +187,7 @@ func render(t testing.TB, doc []byte) image.Image {
 	if err := os.WriteFile(in, doc, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "pdftoppm", "-r", "72", "-f", "1", "-l", "1", "-png", "-singlefile", in, filepath.Join(dir, "page"))
+	run(t, "pdftoppm", "-r", "72", "-f", strconv.Itoa(n), "-l", strconv.Itoa(n), "-png", "-singlefile", in, filepath.Join(dir, "page"))
 	f, err := os.Open(filepath.Join(dir, "page.png"))
 	if err != nil {
 		t.Fatal(err)
@@ -207,4 +208,3 @@ func writeFile(t testing.TB, name string, data []byte) string {
 	}
 	return p
 }
-

@@ -1,6 +1,7 @@
 package appearance
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -169,6 +170,9 @@ func pageContent(v *pdf.View, page *pdf.Dict) ([]byte, error) {
 		d, err := v.Doc.StreamData(st, v)
 		if err != nil {
 			return nil, err
+		}
+		if len(out)+len(d) > pdf.MaxStreamLen {
+			return nil, fmt.Errorf("page content larger than %d bytes", pdf.MaxStreamLen)
 		}
 		out = append(append(out, d...), '\n')
 	}
