@@ -114,6 +114,7 @@ func TestSignVisible(t *testing.T) {
 		{"seal with no leader's signature", in, []string{"--appearance", "seal", "--image", sealPNG}, "không tìm thấy chữ ký hiển thị"},
 		{"seal image without resolution", leaderOut, []string{"--appearance", "seal", "--image", noDPI}, "không ghi độ phân giải"},
 		{"rectangle off the page", in, []string{"--appearance", "leader", "--image", sigPNG, "--rect", "500,700,200,100"}, "nằm ngoài trang 1"},
+		{"rectangle over a quarter of the page", in, []string{"--appearance", "leader", "--image", sigPNG, "--rect", "0,0,595,421"}, "khung chữ ký chiếm 35% trang, tối đa 25%"},
 		{"bad rectangle", in, []string{"--appearance", "leader", "--image", sigPNG, "--rect", "10,10,0,5"}, "cần x,y,rộng,cao"},
 		{"page out of range", in, []string{"--appearance", "leader", "--image", sigPNG, "--page", "9", "--rect", "10,10,100,50"}, "trang 9 không có, tài liệu có 2 trang"},
 		{"copy without number", att, []string{"--appearance", "copy"}, "cần số và ký hiệu (--number)"},

@@ -2,6 +2,7 @@ package appearance_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"image"
 	"regexp"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/signing/appearance"
 	"github.com/lienthong/lienthong/signing/pdf"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
 // signedAt is the signing time of the tests: 14:05:09 on 3 December 2026
@@ -120,13 +123,9 @@ func diff(t testing.TB, before, after image.Image, rects [][4]float64, match fun
 // on the left by a third, and nothing else on the page changed.
 func TestLeaderThenSeal(t *testing.T) {
 	s := newSigner(t, signedAt)
-	unsigned := decree(t)
-
-	leader := s.sign(t, unsigned, s.leader, appearance.Spec{Kind: appearance.Leader, Image: decodeImage(t, signatureImage(t)), Anchor: "Nguyễn Văn An"})
+	unsigned, leader, sealed := leaderAndSeal(t, s)
 	s.verify(t, leader, 1)
 	s.pdfsigCheck(t, writeFile(t, "leader.pdf", leader), 1)
-
-	sealed := s.sign(t, leader, s.agency, appearance.Spec{Kind: appearance.Seal, Image: decodeImage(t, sealImage(t))})
 	rep := s.verify(t, sealed, 2)
 	if !rep.Signatures[0].CoveredByLaterSignature || len(rep.Signatures[0].Changes) != 0 {
 		t.Errorf("leader's signature after sealing: covered=%v changes=%v", rep.Signatures[0].CoveredByLaterSignature, rep.Signatures[0].Changes)
@@ -195,14 +194,8 @@ func samplepdfWidth(s string) int {
 // signing time in +07:00 included, in an embedded Liberation Serif subset;
 // nothing outside the block changed, and both verifiers pass.
 func TestCopyBlock(t *testing.T) {
-	f := font(t)
 	s := newSigner(t, signedAt)
-	unsigned, err := samplepdf.Bytes(samplepdf.Options{Title: "Phụ lục: Danh sách đơn vị", Lines: []string{"1. Sở Nội vụ", "2. Sở Tài chính"}, Pages: 2, XRefStream: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := appearance.Spec{Kind: appearance.Copy, Number: "15/SY-SNV", CopyType: "Sao y bản chính", Agency: "Sở Nội vụ tỉnh Thái Nguyên", Time: signedAt, Font: f}
-	signed := s.sign(t, unsigned, s.agency, spec)
+	unsigned, signed := copyDoc(t, s)
 	s.verify(t, signed, 1)
 	path := writeFile(t, "copy.pdf", signed)
 	s.pdfsigCheck(t, path, 1)
@@ -233,5 +226,59 @@ func TestCopyBlock(t *testing.T) {
 	outside, ink := diff(t, before, after, [][4]float64{r}, isInk)
 	if outside != 0 || ink[0] < 100 {
 		t.Errorf("copy block: %d pixels changed outside it (want 0), %d black pixels inside (want ≥ 100)", outside, ink[0])
+	}
+}
+
+// leaderAndSeal signs the decree as the leader, then seals it.
+func leaderAndSeal(t testing.TB, s *signer) (unsigned, leader, sealed []byte) {
+	t.Helper()
+	unsigned = decree(t)
+	leader = s.sign(t, unsigned, s.leader, appearance.Spec{Kind: appearance.Leader, Image: decodeImage(t, signatureImage(t)), Anchor: "Nguyễn Văn An"})
+	sealed = s.sign(t, leader, s.agency, appearance.Spec{Kind: appearance.Seal, Image: decodeImage(t, sealImage(t))})
+	return unsigned, leader, sealed
+}
+
+// copyDoc signs an attachment as a certified copy.
+func copyDoc(t testing.TB, s *signer) (unsigned, signed []byte) {
+	t.Helper()
+	f := font(t)
+	unsigned, err := samplepdf.Bytes(samplepdf.Options{Title: "Phụ lục: Danh sách đơn vị", Lines: []string{"1. Sở Nội vụ", "2. Sở Tài chính"}, Pages: 2, XRefStream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := appearance.Spec{Kind: appearance.Copy, Number: "15/SY-SNV", CopyType: "Sao y bản chính", Agency: "Sở Nội vụ tỉnh Thái Nguyên", Time: signedAt, Font: f}
+	return unsigned, s.sign(t, unsigned, s.agency, spec)
+}
+
+// TestPdfcpuAcceptsVisibleSignatures: pdfcpu's structural validation
+// accepts the widgets, appearance streams, images and font, and its
+// signature validator finds each signature valid.
+func TestPdfcpuAcceptsVisibleSignatures(t *testing.T) {
+	s := newSigner(t, signedAt)
+	_, _, sealed := leaderAndSeal(t, s)
+	_, copied := copyDoc(t, s)
+	api.DisableConfigDir()
+	pool := x509.NewCertPool()
+	pool.AddCert(s.root.Cert)
+	saved := model.UserCertPool
+	model.UserCertPool = pool // pdfcpu keeps its trust anchors in a package variable
+	t.Cleanup(func() { model.UserCertPool = saved })
+	for name, doc := range map[string][]byte{"leader and seal": sealed, "copy": copied} {
+		t.Run(name, func(t *testing.T) {
+			path := writeFile(t, "signed.pdf", doc)
+			conf := model.NewDefaultConfiguration()
+			if err := api.ValidateFile(path, conf); err != nil {
+				t.Errorf("pdfcpu validate: %v", err)
+			}
+			results, err := api.ValidateSignatures(path, true, conf)
+			if err != nil {
+				t.Fatalf("pdfcpu: %v", err)
+			}
+			for i, r := range results {
+				if r.Status != model.SignatureStatusValid {
+					t.Errorf("pdfcpu signature %d: %s (%s) %q", i+1, r.Status, r.Reason, r.Problems)
+				}
+			}
+		})
 	}
 }

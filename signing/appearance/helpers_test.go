@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"image"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,12 +68,31 @@ type signer struct {
 
 func newSigner(t testing.TB, at time.Time) *signer {
 	t.Helper()
-	root, err := pki.NewRoot(pki.Request{CommonName: "Test Province Root CA", NotBefore: at.Add(-48 * time.Hour), NotAfter: at.Add(365 * 24 * time.Hour)})
+	// Valid at the signing time and now, so pdfsig and pdfcpu (which judge
+	// at the current time) agree whenever the tests run.
+	now := time.Now()
+	from, until := at, at
+	if now.Before(from) {
+		from = now
+	}
+	if now.After(until) {
+		until = now
+	}
+	root, err := pki.NewRoot(pki.Request{CommonName: "Test Province Root CA", NotBefore: from.Add(-48 * time.Hour), NotAfter: until.Add(365 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A CRL on a loopback server: pdfcpu reports "validity unknown" for a
+	// certificate it cannot check for revocation.
+	crl, err := root.CRL(nil, now, now.Add(-time.Hour), now.Add(24*time.Hour), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(crl) }))
+	t.Cleanup(srv.Close)
 	issue := func(cn string, kt pki.KeyType) pades.SignOptions {
-		c, k, err := root.Issue(pki.Request{CommonName: cn, NotBefore: at.Add(-24 * time.Hour), NotAfter: at.Add(300 * 24 * time.Hour), Usage: pki.DocumentSigning, KeyType: kt})
+		c, k, err := root.Issue(pki.Request{CommonName: cn, NotBefore: from.Add(-24 * time.Hour), NotAfter: until.Add(300 * 24 * time.Hour), Usage: pki.DocumentSigning, KeyType: kt,
+			CRLDistributionPoints: []string{srv.URL + "/root.crl"}})
 		if err != nil {
 			t.Fatal(err)
 		}

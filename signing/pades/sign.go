@@ -472,6 +472,11 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 		if !(r[2] > r[0] && r[3] > r[1]) {
 			return nil, fmt.Errorf("pades: khung chữ ký %v không hợp lệ (the rectangle needs llx < urx and lly < ury)", r)
 		}
+		if share := pageShare(v, page, r); share > maxWidgetShare {
+			// The difference analysis would call a widget this large a
+			// change when the next signature is verified.
+			return nil, fmt.Errorf("pades: khung chữ ký chiếm %.0f%% trang, tối đa %.0f%% (a visible signature may cover at most a quarter of its page)", 100*share, 100*maxWidgetShare)
+		}
 		field.Set("Rect", pdf.Array{pdf.Num(r[0]), pdf.Num(r[1]), pdf.Num(r[2]), pdf.Num(r[3])})
 		if ap.Build != nil {
 			n, err := ap.Build(updateObjects{alloc: alloc, objs: objs})
@@ -563,6 +568,31 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	}
 	copy(data[br:], ranges)
 	return &update{data: data, contentsStart: cs, contentsEnd: ce}, nil
+}
+
+// pageShare is the share of the page's /MediaBox (Letter when it has
+// none, as the difference analysis assumes) rectangle r covers.
+func pageShare(v *pdf.View, page *pdf.Dict, r [4]float64) float64 {
+	box := [4]float64{0, 0, 612, 792}
+	if o, err := v.Inherited(page, "MediaBox"); err == nil {
+		if a, ok := o.(pdf.Array); ok && len(a) == 4 {
+			var b [4]float64
+			ok := true
+			for i, x := range a {
+				x, _ = v.Resolve(x, 0)
+				f, isNum := pdf.Number(x)
+				b[i], ok = f, ok && isNum
+			}
+			if ok {
+				box = b
+			}
+		}
+	}
+	area := abs(box[2]-box[0]) * abs(box[3]-box[1])
+	if area == 0 {
+		return 1
+	}
+	return abs(r[2]-r[0]) * abs(r[3]-r[1]) / area
 }
 
 // outObj is an object an incremental update writes: an old one rewritten
