@@ -138,6 +138,12 @@ func Plan(src io.ReaderAt, size int64, spec Spec) (*pades.Appearance, error) {
 		_, err := ParseKind(string(spec.Kind))
 		return nil, err
 	}
+	if spec.Kind != Leader && spec.Anchor != "" {
+		return nil, lienthong.Errorf(lienthong.KindInvalid, "--anchor chỉ dùng cho chữ ký của người có thẩm quyền (leader); con dấu đặt theo chữ ký đó, bản sao ở góc trên bên phải (--anchor is for the leader only)")
+	}
+	if spec.Kind != Copy && spec.Number+spec.CopyType+spec.Agency != "" {
+		return nil, lienthong.Errorf(lienthong.KindInvalid, "số và ký hiệu, hình thức sao, cơ quan sao chỉ dùng cho bản sao, phụ lục (--appearance copy) (number and copy details are for copies only)")
+	}
 	doc, err := pdf.Open(src, size)
 	if err != nil {
 		return nil, fmt.Errorf("appearance: reading PDF: %w", err)
