@@ -3,7 +3,9 @@ package appearance_test
 import (
 	"bytes"
 	"crypto/x509"
+	"fmt"
 	"image"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/signing/appearance"
 	"github.com/lienthong/lienthong/signing/pdf"
+	"github.com/lienthong/lienthong/signing/pdf/pdftest"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
@@ -280,5 +283,73 @@ func TestPdfcpuAcceptsVisibleSignatures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAnchorInType0Font: the name line drawn the way office suites draw
+// text (a Type0 Identity-H font with a ToUnicode CMap; here the Liberation
+// Serif subset a copy block embeds, put on the page by an update) is found
+// by --anchor and the signature centred on it.
+func TestAnchorInType0Font(t *testing.T) {
+	f := font(t)
+	s := newSigner(t, signedAt)
+	_, copied := copyDoc(t, s)
+	base := pdftest.Load(t, copied)
+	v := base.V
+	annots, err := v.Array(base.Page.Get("Annots"))
+	if err != nil || len(annots) != 1 {
+		t.Fatalf("annots %v: %v", annots, err)
+	}
+	w, _ := v.Dict(annots[0])
+	ap, _ := v.Dict(w.Get("AP"))
+	form, _ := v.Dict(ap.Get("N"))
+	res, _ := v.Dict(form.Get("Resources"))
+	fonts, _ := v.Dict(res.Get("Font"))
+	fontRef, ok := fonts.Get("F1").(pdf.Ref)
+	if !ok {
+		t.Fatalf("no /F1 font reference in the copy block: %v", fonts.Get("F1"))
+	}
+	// The subset has the glyphs of the copy block's lines; draw with those.
+	hex := func(text string) string {
+		var b strings.Builder
+		for _, r := range text {
+			g, ok := f.Glyph(r)
+			if !ok {
+				t.Fatalf("no glyph for %q", r)
+			}
+			fmt.Fprintf(&b, "%04X", g)
+		}
+		return "<" + b.String() + ">"
+	}
+	position, name := "Sở Nội vụ", "Sao y bản chính" // position line, then the "name" line below it
+	content := fmt.Sprintf("BT /F9 12 Tf 380 300 Td %s Tj ET\nBT /F9 13 Tf 370 200 Td %s Tj ET\n", hex(position), hex(name))
+	u := pdftest.Append(t, copied)
+	contentNum := base.NextNum()
+	page := base.Page.Clone()
+	fd := pdf.NewDict()
+	fd.Set("F9", fontRef)
+	rd := pdf.NewDict()
+	rd.Set("Font", fd)
+	page.Set("Resources", rd)
+	page.Set("Contents", pdf.Ref{Num: contentNum})
+	doc := u.SetObject(base.PageRef.Num, page).Set(contentNum, pdftest.Stream("", content)).Bytes()
+
+	lines, err := appearance.PageText(pdftest.Load(t, doc).V, pdftest.Load(t, doc).Page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || lines[0].Text != position || lines[1].Text != name {
+		t.Fatalf("PageText = %+v, want %q and %q", lines, position, name)
+	}
+	if want := 370 + f.Width(name, 13); math.Abs(lines[1].X1-want) > 0.1 {
+		t.Errorf("name line ends at x=%.2f, want %.2f (the font's /W widths)", lines[1].X1, want)
+	}
+	plan, err := appearance.Plan(bytes.NewReader(doc), int64(len(doc)), appearance.Spec{Kind: appearance.Leader, Image: decodeImage(t, signatureImage(t)), Anchor: "SAO Y BAN CHINH"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := plan.Rect
+	if c := (r[0] + r[2]) / 2; math.Abs(c-(370+f.Width(name, 13)/2)) > 0.1 || r[1] < 200 || r[3] > 300 || plan.Page != 1 {
+		t.Errorf("planned %v on page %d: not centred on the name between the two lines", r, plan.Page)
 	}
 }

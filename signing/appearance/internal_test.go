@@ -162,11 +162,11 @@ func TestParseFontRejects(t *testing.T) {
 
 // TestTextLines: the text operators the extraction follows.
 func TestTextLines(t *testing.T) {
-	helv := &fontInfo{widths: map[int]float64{}, simple: true, missing: 500}
+	helv := &fontInfo{codeLen: 1, widths: map[int]float64{}, missing: 500}
 	for i, w := range helveticaWidths {
 		helv.widths[32+i] = float64(w)
 	}
-	fonts := map[pdf.Name]*fontInfo{"F1": helv, "F2": {simple: false}}
+	fonts := map[pdf.Name]*fontInfo{"F1": helv, "F2": {codeLen: 2, widths: map[int]float64{1: 600}, missing: 1000, toUni: map[int]string{1: "Ấ", 2: "n"}}}
 	content := `% a comment
 /P <</MCID 0 /Alt (x\)y)>> BDC
 BT /F1 10 Tf 100 700 Td (Ch\341 T\\ich) Tj ET
@@ -174,7 +174,7 @@ EMC
 q 2 0 0 2 50 50 cm BT /F1 10 Tf 1 0 0 1 10 20 Tm [(Nguy) -250 (en)] TJ ET Q
 BI /W 2 /H 1 /BPC 8 /CS /G ID xx EI
 BT /F1 12 Tf 14 TL 72 500 Td (line one) Tj T* (line two) ' <4142> Tj ET
-BT /F2 12 Tf 72 400 Td <0001> Tj ET
+BT /F2 12 Tf 72 400 Td <00010002> Tj ET
 `
 	got := textLines([]byte(content), fonts)
 	want := []TextLine{
@@ -182,6 +182,7 @@ BT /F2 12 Tf 72 400 Td <0001> Tj ET
 		{Text: "Nguy en", X0: 70, Y: 90, Size: 20},
 		{Text: "line one", X0: 72, Y: 500, Size: 12},
 		{Text: "line twoAB", X0: 72, Y: 472, Size: 12}, // T*, then ' moves down again; AB continues the line
+		{Text: "Ấn", X0: 72, Y: 400, Size: 12},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d lines %+v, want %d", len(got), got, len(want))
@@ -194,6 +195,29 @@ BT /F2 12 Tf 72 400 Td <0001> Tj ET
 	}
 	if w := got[2].X1 - got[2].X0; math.Abs(w-helvWidth("line one")*12/1000) > 0.01 {
 		t.Errorf("width of %q = %.2f", got[2].Text, w)
+	}
+	if w := got[4].X1 - got[4].X0; math.Abs(w-(600+1000)*12/1000.0) > 0.01 {
+		t.Errorf("width of %q = %.2f, want /W for code 1 and /DW for code 2", got[4].Text, w)
+	}
+}
+
+// TestParseToUnicode: bfchar, bfrange with a start value (incremented)
+// and with an array of values, and UTF-16 surrogate pairs.
+func TestParseToUnicode(t *testing.T) {
+	cmap := `/CIDInit /ProcSet findresource begin 12 dict begin begincmap
+1 begincodespacerange <0000> <FFFF> endcodespacerange
+2 beginbfchar <0003> <0020> <0010> <1EC5> endbfchar
+2 beginbfrange <0020> <0022> <0041> <0030> <0031> [<00E2> <D83DDE00>] endbfrange
+endcmap CMapName currentdict /CMap defineresource pop end end`
+	got := parseToUnicode([]byte(cmap))
+	want := map[int]string{3: " ", 0x10: "ễ", 0x20: "A", 0x21: "B", 0x22: "C", 0x30: "â", 0x31: "😀"}
+	if len(got) != len(want) {
+		t.Errorf("got %d mappings %v, want %d", len(got), got, len(want))
+	}
+	for c, w := range want {
+		if got[c] != w {
+			t.Errorf("code %#x → %q, want %q", c, got[c], w)
+		}
 	}
 }
 

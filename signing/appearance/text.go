@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 
 	"github.com/lienthong/lienthong/signing/pdf"
 )
@@ -44,22 +45,48 @@ func (m matrix) apply(x, y float64) (float64, float64) {
 	return x*m[0] + y*m[2] + m[4], x*m[1] + y*m[3] + m[5]
 }
 
-// fontInfo is what text extraction needs of a simple font: its glyph
-// widths (thousandths of an em) by character code.
+// fontInfo is what text extraction needs of a font: how long its codes
+// are, their widths (thousandths of an em) and the text they stand for.
 type fontInfo struct {
+	codeLen int // 1 for simple fonts, 2 for Type0 fonts with Identity-H/V
 	widths  map[int]float64
-	simple  bool // one byte per character
 	missing float64
+	// toUni maps codes to text (/ToUnicode); nil decodes a simple font's
+	// codes as Latin-1 (WinAnsi agrees on the letters).
+	toUni map[int]string
 }
 
-func (f *fontInfo) width(code byte) float64 {
-	if w, ok := f.widths[int(code)]; ok {
-		return w
+// maxCMapEntries bounds what a ToUnicode CMap or /W array may define.
+const maxCMapEntries = 1 << 16
+
+// decode returns the text codes b stand for and their total width.
+func (f *fontInfo) decode(b []byte) (string, float64) {
+	var text strings.Builder
+	w := 0.0
+	for i := 0; i+f.codeLen <= len(b); i += f.codeLen {
+		code := int(b[i])
+		if f.codeLen == 2 {
+			code = code<<8 | int(b[i+1])
+		}
+		switch u, ok := f.toUni[code]; {
+		case ok:
+			text.WriteString(u)
+		case f.toUni == nil && f.codeLen == 1:
+			text.WriteRune(rune(code))
+		default:
+			text.WriteRune(unicode.ReplacementChar)
+		}
+		if cw, ok := f.widths[code]; ok {
+			w += cw
+		} else {
+			w += f.missing
+		}
 	}
-	return f.missing
+	return text.String(), w
 }
 
-// pageFonts reads the /Font resources of a page.
+// pageFonts reads the /Font resources of a page: simple fonts, and Type0
+// fonts with a two-byte Identity encoding and a ToUnicode CMap.
 func pageFonts(v *pdf.View, page *pdf.Dict) map[pdf.Name]*fontInfo {
 	out := make(map[pdf.Name]*fontInfo)
 	res, _ := v.Inherited(page, "Resources")
@@ -73,13 +100,35 @@ func pageFonts(v *pdf.View, page *pdf.Dict) map[pdf.Name]*fontInfo {
 		if err != nil || fd == nil {
 			continue
 		}
-		fi := &fontInfo{widths: make(map[int]float64), simple: fd.Name("Subtype") != "Type0", missing: 500}
+		if fi := readFont(v, fd); fi != nil {
+			out[k] = fi
+		}
+	}
+	return out
+}
+
+func readFont(v *pdf.View, fd *pdf.Dict) *fontInfo {
+	fi := &fontInfo{codeLen: 1, widths: make(map[int]float64), missing: 500}
+	if fd.Name("Subtype") == "Type0" {
+		if enc := fd.Name("Encoding"); enc != "Identity-H" && enc != "Identity-V" {
+			return nil
+		}
+		fi.codeLen, fi.missing = 2, 1000
+		ds, _ := v.Array(fd.Get("DescendantFonts"))
+		if len(ds) == 0 {
+			return nil
+		}
+		cid, _ := v.Dict(ds[0])
+		if dw, ok := pdf.Number(resolve(v, cid.Get("DW"))); ok {
+			fi.missing = dw
+		}
+		cidWidths(v, cid.Get("W"), fi.widths)
+	} else {
 		first, _ := v.Resolve(fd.Get("FirstChar"), 0)
 		ws, _ := v.Array(fd.Get("Widths"))
 		if fc, ok := first.(int64); ok && ws != nil {
 			for i, w := range ws {
-				w, _ = v.Resolve(w, 0)
-				if f, ok := pdf.Number(w); ok {
+				if f, ok := pdf.Number(resolve(v, w)); ok && i < 256 {
 					fi.widths[int(fc)+i] = f
 				}
 			}
@@ -88,9 +137,126 @@ func pageFonts(v *pdf.View, page *pdf.Dict) map[pdf.Name]*fontInfo {
 				fi.widths[32+i] = float64(w)
 			}
 		}
-		out[k] = fi
 	}
-	return out
+	if o, err := v.Resolve(fd.Get("ToUnicode"), 0); err == nil {
+		if st, ok := o.(*pdf.Stream); ok {
+			if data, err := v.Doc.StreamData(st, v); err == nil {
+				fi.toUni = parseToUnicode(data)
+			}
+		}
+	}
+	if fi.codeLen == 2 && fi.toUni == nil {
+		return nil // glyph ids alone say nothing about the text
+	}
+	return fi
+}
+
+func resolve(v *pdf.View, o pdf.Object) pdf.Object {
+	o, _ = v.Resolve(o, 0)
+	return o
+}
+
+// cidWidths reads a CIDFont's /W array: "c [w1 w2 ...]" and "c1 c2 w".
+func cidWidths(v *pdf.View, o pdf.Object, out map[int]float64) {
+	a, _ := v.Array(o)
+	for i := 0; i < len(a) && len(out) < maxCMapEntries; {
+		c, ok := pdf.Number(resolve(v, a[i]))
+		if !ok || i+1 >= len(a) {
+			return
+		}
+		if ws, isArr := resolve(v, a[i+1]).(pdf.Array); isArr {
+			for j, w := range ws {
+				if f, ok := pdf.Number(resolve(v, w)); ok && len(out) < maxCMapEntries {
+					out[int(c)+j] = f
+				}
+			}
+			i += 2
+			continue
+		}
+		if i+2 >= len(a) {
+			return
+		}
+		last, ok1 := pdf.Number(resolve(v, a[i+1]))
+		w, ok2 := pdf.Number(resolve(v, a[i+2]))
+		if !ok1 || !ok2 || last < c || last-c > maxCMapEntries {
+			return
+		}
+		for x := int(c); x <= int(last) && len(out) < maxCMapEntries; x++ {
+			out[x] = w
+		}
+		i += 3
+	}
+}
+
+// parseToUnicode reads the bfchar and bfrange mappings of a ToUnicode CMap.
+func parseToUnicode(data []byte) map[int]string {
+	m := make(map[int]string)
+	lex := contentLexer{b: data}
+	var ops []any
+	code := func(b []byte) int {
+		c := 0
+		for _, x := range b[:min(len(b), 4)] {
+			c = c<<8 | int(x)
+		}
+		return c
+	}
+	for n := 0; n < maxContentTokens && len(m) < maxCMapEntries; n++ {
+		tok, ok := lex.next()
+		if !ok {
+			break
+		}
+		op, isOp := tok.(opToken)
+		if !isOp {
+			if len(ops) < 3*maxCMapEntries {
+				ops = append(ops, tok)
+			}
+			continue
+		}
+		switch op {
+		case "endbfchar":
+			for i := 0; i+1 < len(ops); i += 2 {
+				src, ok1 := ops[i].([]byte)
+				dst, ok2 := ops[i+1].([]byte)
+				if ok1 && ok2 {
+					m[code(src)] = utf16BE(dst)
+				}
+			}
+		case "endbfrange":
+			for i := 0; i+2 < len(ops); i += 3 {
+				lo, ok1 := ops[i].([]byte)
+				hi, ok2 := ops[i+1].([]byte)
+				if !ok1 || !ok2 || code(hi) < code(lo) || code(hi)-code(lo) > maxCMapEntries {
+					continue
+				}
+				switch dst := ops[i+2].(type) {
+				case []byte:
+					for c := code(lo); c <= code(hi) && len(m) < maxCMapEntries && len(dst) >= 2; c++ {
+						d := append([]byte(nil), dst...)
+						off := c - code(lo)
+						v := int(d[len(d)-2])<<8 | int(d[len(d)-1]) + off
+						d[len(d)-2], d[len(d)-1] = byte(v>>8), byte(v)
+						m[c] = utf16BE(d)
+					}
+				case []any:
+					for j, x := range dst {
+						if b, ok := x.([]byte); ok && code(lo)+j <= code(hi) {
+							m[code(lo)+j] = utf16BE(b)
+						}
+					}
+				}
+			}
+		}
+		ops = ops[:0]
+	}
+	return m
+}
+
+func utf16BE(b []byte) string {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+	}
+	return string(utf16.Decode(u))
 }
 
 // helveticaWidths are Helvetica's widths for codes 32 to 126 (its AFM),
@@ -104,12 +270,13 @@ var helveticaWidths = [...]int{
 	556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
 }
 
-// PageText extracts the lines of text a page's content stream draws with
-// simple (one byte per character) fonts, decoding codes as Latin-1/ASCII:
-// enough for the documents this project makes (internal/samplepdf) and for
-// plain generated PDFs. Text in composite (Type0) fonts, in form XObjects
-// or drawn one glyph per operator in scattered order is not found, and
-// /Rotate is ignored.
+// PageText extracts the lines of text a page's content stream draws: with
+// simple fonts (codes read through /ToUnicode when present, else as
+// Latin-1, which is what the documents this project makes need), and with
+// Type0 fonts of Identity-H/V encoding that have a /ToUnicode CMap (what
+// office suites write). Text in form XObjects, in other CJK encodings, or
+// drawn one glyph per operator in scattered order is not found; character
+// and word spacing and /Rotate are ignored.
 func PageText(v *pdf.View, page *pdf.Dict) ([]TextLine, error) {
 	data, err := pageContent(v, page)
 	if err != nil {
@@ -282,15 +449,13 @@ func (s *textState) nextLine() {
 // past it.
 func (s *textState) show(o any) {
 	b, ok := o.([]byte)
-	if !ok || s.font == nil || !s.font.simple {
+	if !ok || s.font == nil {
 		return
 	}
-	var text strings.Builder
-	w := 0.0
-	for _, c := range b {
-		text.WriteRune(rune(c)) // Latin-1; WinAnsi agrees on the letters
-		w += s.font.width(c) / 1000 * s.size
-	}
+	str, w := s.font.decode(b)
+	w = w / 1000 * s.size
+	text := strings.Builder{}
+	text.WriteString(str)
 	m := s.tm.mul(s.ctm)
 	x0, y := m.apply(0, 0)
 	x1, _ := m.apply(w, 0)
