@@ -97,6 +97,9 @@ func (r *be) u32(off int) int {
 
 var errFont = errors.New("not a usable TrueType font")
 
+// maxCmapRunes bounds the characters a cmap may map (Unicode has fewer).
+const maxCmapRunes = 0x110000
+
 // ParseFont parses a TrueType font file (not a collection, not CFF).
 func ParseFont(data []byte) (*Font, error) {
 	f, err := parseSFNT(data)
@@ -195,7 +198,7 @@ func parseCmap(t []byte, numGlyphs int) (map[rune]uint16, error) {
 			if end-start > 0x10FFFF {
 				break
 			}
-			for c := start; c <= end; c++ {
+			for c := start; c <= end && len(m) < maxCmapRunes; c++ {
 				add(rune(c), gid+c-start)
 			}
 		}
