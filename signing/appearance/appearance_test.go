@@ -168,6 +168,11 @@ func TestLeaderThenSeal(t *testing.T) {
 	if outside != 0 || blue[0] < 500 {
 		t.Errorf("leader: %d pixels changed outside its rectangle (want 0), %d blue pixels inside (want ≥ 500)", outside, blue[0])
 	}
+	// The image's transparency (its /SMask): the page shows through
+	// around the strokes.
+	if c, area := changedIn(before, afterLeader, lr); c > area/2 {
+		t.Errorf("leader: %d of the %d pixels inside its rectangle changed: the transparent background is not transparent", c, area)
+	}
 	afterSeal := render(t, sealed, 3)
 	outside, red := diff(t, before, afterSeal, [][4]float64{sr, lr}, isRed)
 	if outside != 0 || red[0] < 500 {
@@ -352,4 +357,22 @@ func TestAnchorInType0Font(t *testing.T) {
 	if c := (r[0] + r[2]) / 2; math.Abs(c-(370+f.Width(name, 13)/2)) > 0.1 || r[1] < 200 || r[3] > 300 || plan.Page != 1 {
 		t.Errorf("planned %v on page %d: not centred on the name between the two lines", r, plan.Page)
 	}
+}
+
+// changedIn counts the pixels wholly inside r that differ, and the pixels
+// wholly inside r.
+func changedIn(before, after image.Image, r [4]float64) (changed, area int) {
+	b := after.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			top := float64(pageHeight - y)
+			if float64(x) >= r[0] && float64(x+1) <= r[2] && top-1 >= r[1] && top <= r[3] {
+				area++
+				if rgb(before, x, y) != rgb(after, x, y) {
+					changed++
+				}
+			}
+		}
+	}
+	return changed, area
 }

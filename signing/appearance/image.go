@@ -95,6 +95,7 @@ func (im *Image) embed(objs pades.Objects) pdf.Ref {
 	d.Set("BitsPerComponent", int64(8))
 	d.Set("Filter", pdf.Name("FlateDecode"))
 	if !opaque {
+		fillTransparent(rgb, alpha)
 		m := pdf.NewDict()
 		m.Set("Type", pdf.Name("XObject"))
 		m.Set("Subtype", pdf.Name("Image"))
@@ -135,4 +136,29 @@ func WithDPI(data []byte, dpi float64) ([]byte, error) {
 	at := 33 // signature 8 + IHDR chunk 25
 	out := append(append(append([]byte(nil), data[:at]...), chunk...), data[at:]...)
 	return out, nil
+}
+
+// fillTransparent gives fully transparent pixels the mean colour of the
+// visible ones: a viewer that smooths the image when scaling it then
+// blends the ink with its own colour, not with black (no dark fringe).
+func fillTransparent(rgb, alpha []byte) {
+	var sum [3]int
+	n := 0
+	for i, a := range alpha {
+		if a != 0 {
+			for c := 0; c < 3; c++ {
+				sum[c] += int(rgb[3*i+c])
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	fill := [3]byte{byte(sum[0] / n), byte(sum[1] / n), byte(sum[2] / n)}
+	for i, a := range alpha {
+		if a == 0 {
+			copy(rgb[3*i:3*i+3], fill[:])
+		}
+	}
 }
