@@ -48,7 +48,7 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) != 2 || *keyPath == "" || *certPath == "" {
-		return cliutil.Usagef("sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem]")
+		return cliutil.Usagef("sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--trust ROOTS.pem] [--appearance leader|seal|copy --image PNG --anchor TEXT | --page N --rect x,y,w,h]")
 	}
 	var check *pades.VerifyOptions
 	if len(trustFiles) > 0 {
