@@ -119,6 +119,8 @@ func TestSignVisible(t *testing.T) {
 		{"page out of range", in, []string{"--appearance", "leader", "--image", sigPNG, "--page", "9", "--rect", "10,10,100,50"}, "trang 9 không có, tài liệu có 2 trang"},
 		{"anchor for the seal", leaderOut, []string{"--appearance", "seal", "--image", sealPNG, "--anchor", "Nguyễn Văn An"}, "--anchor chỉ dùng cho chữ ký của người có thẩm quyền"},
 		{"copy details for the leader", in, []string{"--appearance", "leader", "--image", sigPNG, "--anchor", "Nguyễn Văn An", "--number", "15"}, "chỉ dùng cho bản sao, phụ lục"},
+		{"font file missing", att, []string{"--appearance", "copy", "--number", "1", "--font", filepath.Join(dir, "none.ttf")}, "không đọc được phông chữ"},
+		{"font not TrueType", att, []string{"--appearance", "copy", "--number", "1", "--font", sigPNG}, "không phải phông TrueType dùng được"},
 		{"copy without number", att, []string{"--appearance", "copy"}, "cần số và ký hiệu (--number)"},
 		{"copy with an image", att, []string{"--appearance", "copy", "--image", sigPNG, "--number", "1"}, "không có ảnh chữ ký"},
 	}

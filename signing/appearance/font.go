@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/lienthong/lienthong"
 	"math"
 	"os"
 	"sort"
@@ -43,11 +44,11 @@ func LoadFont(path string) (*Font, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("appearance: reading font: %w", err)
+			return nil, lienthong.Wrap(lienthong.KindInvalid, err, "không đọc được phông chữ %s (reading the font)", p)
 		}
 		f, err := ParseFont(data)
 		if err != nil {
-			return nil, fmt.Errorf("appearance: font %s: %w", p, err)
+			return nil, lienthong.Wrap(lienthong.KindInvalid, err, "%s không phải phông TrueType dùng được (not a usable TrueType font)", p)
 		}
 		return f, nil
 	}
