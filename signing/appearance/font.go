@@ -7,12 +7,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/lienthong/lienthong"
 	"math"
 	"os"
 	"sort"
 	"unicode/utf16"
 
+	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pdf"
 )
