@@ -134,7 +134,8 @@ var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
 var ErrRefused = errors.New("pades: từ chối ký (refusing to sign)")
 
 // Sign writes to dst the PDF read from src (size bytes) followed by an
-// incremental update that adds an invisible signature field signed with
+// incremental update that adds a signature field (invisible, or visible
+// with opts.Appearance) signed with
 // opts. The original bytes are copied unchanged, so earlier signatures stay
 // valid. src is read three times as a stream (to verify it, to hash it,
 // to copy it) and its objects through the cross-reference chain as needed:
