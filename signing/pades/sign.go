@@ -135,9 +135,8 @@ var ErrRefused = errors.New("pades: từ chối ký (refusing to sign)")
 
 // Sign writes to dst the PDF read from src (size bytes) followed by an
 // incremental update that adds a signature field (invisible, or visible
-// with opts.Appearance) signed with
-// opts. The original bytes are copied unchanged, so earlier signatures stay
-// valid. src is read three times as a stream (to verify it, to hash it,
+// with opts.Appearance) signed with opts. The original bytes are copied
+// unchanged, so earlier signatures stay valid. src is read three times as a stream (to verify it, to hash it,
 // to copy it) and its objects through the cross-reference chain as needed:
 // memory use does not grow with the document. If Sign fails before the
 // first write, nothing is written to dst.
