@@ -33,6 +33,16 @@ type Options struct {
 	// XRefStream writes a cross-reference stream (PDF 1.5) instead of a
 	// classic cross-reference table.
 	XRefStream bool
+	// Texts are more text runs drawn where they say, e.g. a signature
+	// block (position, full name) at the bottom right of a page.
+	Texts []Text
+}
+
+// Text is a text run drawn at a given place in Helvetica.
+type Text struct {
+	Page       int     // 1-based; 0 means 1
+	X, Y, Size float64 // baseline start and font size, in points
+	Text       string  // transliterated like Title
 }
 
 // Bytes returns the PDF described by opts.
@@ -109,6 +119,11 @@ func Write(w io.Writer, opts Options) error {
 		} else {
 			content = fmt.Sprintf("BT /F1 12 Tf 72 770 Td %s Tj ET\n", pdfString(fmt.Sprintf("Page %d of %d", i+1, pages)))
 		}
+		for _, t := range opts.Texts {
+			if max(t.Page, 1) == i+1 {
+				content += fmt.Sprintf("BT /F1 %g Tf %g %g Td %s Tj ET\n", t.Size, t.X, t.Y, pdfString(t.Text))
+			}
+		}
 		pw.stream(contentObj(i), "", content)
 	}
 
@@ -182,6 +197,9 @@ func firstPage(title string, lines []string) string {
 func fileID(opts Options) []byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%q|%q|%d|%d|%t", opts.Title, opts.Lines, opts.Pages, opts.PadBytes, opts.XRefStream)
+	if len(opts.Texts) > 0 {
+		fmt.Fprintf(h, "|%v", opts.Texts)
+	}
 	return h.Sum(nil)[:16]
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/cliutil"
+	"github.com/lienthong/lienthong/signing/appearance"
 	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
@@ -17,7 +18,8 @@ import (
 )
 
 // sign: ltnode sign IN.pdf OUT.pdf (--key KEY.pem --cert CERT.pem | --pkcs11 MODULE.so [--token-label L] [--key-label K] [--pin-file F])
-// [--chain CHAIN.pem] [--trust ROOTS.pem] [--tsa URL].
+// [--chain CHAIN.pem] [--trust ROOTS.pem] [--tsa URL]
+// [--appearance leader|seal|copy --image PNG --page N --rect x,y,w,h --anchor TEXT --number N --copy-type T --copy-agency A].
 // With --pkcs11 the key stays in the token and the certificate is read
 // from it; the PIN comes from LTNODE_PIN, --pin-file or a prompt on the
 // terminal, never from a flag value (it would show in ps and the shell
@@ -39,6 +41,16 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	tsaURL := fs.String("tsa", "", "URL của máy chủ cấp dấu thời gian RFC 3161 (PAdES B-T), tùy chọn")
 	var trustFiles cliutil.List
 	fs.Var(&trustFiles, "trust", "chứng thư gốc tin cậy PEM để kiểm tra các chữ ký có sẵn (lặp lại được)")
+	var vis appearance.Request
+	fs.StringVar(&vis.Kind, "appearance", "", "chữ ký hiển thị theo Nghị định 30/2020: leader (ảnh chữ ký), seal (ảnh con dấu) hoặc copy (khối chữ bản sao/phụ lục)")
+	fs.StringVar(&vis.ImagePath, "image", "", "ảnh PNG nền trong suốt: chữ ký (leader) hoặc con dấu (seal)")
+	fs.IntVar(&vis.Page, "page", 0, "trang đặt chữ ký (mặc định: tự tìm)")
+	fs.StringVar(&vis.Rect, "rect", "", "khung x,y,rộng,cao tính bằng point (mặc định: đặt theo Nghị định 30)")
+	fs.StringVar(&vis.Anchor, "anchor", "", "dòng họ tên người ký trên trang, để đặt ảnh chữ ký giữa chức vụ và họ tên")
+	fs.StringVar(&vis.Number, "number", "", "số và ký hiệu văn bản (copy)")
+	fs.StringVar(&vis.CopyType, "copy-type", "", "hình thức sao, vd \"Sao y bản chính\" (copy; bỏ trống với phụ lục)")
+	fs.StringVar(&vis.Agency, "copy-agency", "", "tên cơ quan, tổ chức sao văn bản (copy)")
+	fs.StringVar(&vis.FontPath, "font", "", "phông TrueType cho khối chữ (mặc định Liberation Serif của gói fonts-liberation2)")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
@@ -47,7 +59,7 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 		return cliutil.Usagef("--pkcs11 đọc khóa và chứng thư từ token: không dùng cùng --key/--cert")
 	}
 	if len(pos) != 2 || (tok.module == "") == (*keyPath == "" || *certPath == "") {
-		return cliutil.Usagef("sign IN.pdf OUT.pdf (--key KEY.pem --cert CERT.pem | --pkcs11 MODULE.so [--token-label L] [--key-label K]) [--chain CHAIN.pem] [--trust ROOTS.pem]")
+		return cliutil.Usagef("sign IN.pdf OUT.pdf (--key KEY.pem --cert CERT.pem | --pkcs11 MODULE.so [--token-label L] [--key-label K]) [--chain CHAIN.pem] [--trust ROOTS.pem] [--appearance leader|seal|copy --image PNG --anchor TEXT | --page N --rect x,y,w,h]")
 	}
 	var check *pades.VerifyOptions
 	if len(trustFiles) > 0 {
@@ -76,7 +88,12 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	}
 	opts := pades.SignOptions{
 		Signer: key, Certificate: certs[0], Chain: chain, SubFilter: sf,
-		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now(), Verify: check,
+		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now().Truncate(time.Second), Verify: check,
+	}
+	if vis != (appearance.Request{}) {
+		if opts.Appearance, err = appearance.PlanFile(pos[0], vis, opts.Time); err != nil {
+			return fmt.Errorf("ký %s: %w", pos[0], err)
+		}
 	}
 	if *tsaURL != "" {
 		opts.TSA = &tsp.Client{URL: *tsaURL, Timeout: tsaTimeout}

@@ -4,8 +4,9 @@
 // signed bytes as a stream, so a 100 MB attachment costs no more memory
 // than a one-page letter.
 //
-// Sign appends an incremental update holding an invisible signature field
-// (/FT /Sig widget on the first page), its signature dictionary
+// Sign appends an incremental update holding a signature field (/FT /Sig
+// widget: invisible on the first page, or, with SignOptions.Appearance, a
+// visible one with its /Rect and /AP on any page), its signature dictionary
 // (/Filter /Adobe.PPKLite, /SubFilter adbe.pkcs7.detached or
 // ETSI.CAdES.detached) and a cross-reference section of the same kind as
 // the document's (table or stream). The signature is a detached CMS

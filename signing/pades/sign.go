@@ -74,8 +74,56 @@ type SignOptions struct {
 	// Lock names the form fields this signature locks against later
 	// changes (FieldMDP, action Include).
 	Lock []string
+	// Appearance, when set, makes the signature visible: its widget lies
+	// on Appearance.Page at Appearance.Rect and shows the appearance
+	// stream Appearance.Build writes, in the same incremental update as
+	// the signature (the page's content is not touched). Nil means an
+	// invisible signature on the first page.
+	Appearance *Appearance
 
 	ess *cms.ESSCertID // tests: the signing-certificate-v2 reference written
+}
+
+// Appearance is a visible signature's widget: where it lies and what it
+// shows (package signing/appearance builds these).
+type Appearance struct {
+	// Page is the 1-based page the widget lies on; 0 means 1.
+	Page int
+	// Rect is the widget's rectangle, llx, lly, urx, ury in the page's
+	// default user space (points).
+	Rect [4]float64
+	// Build adds the objects of the widget's normal appearance (its form
+	// XObject and what that uses) to the update through objs, and returns
+	// the reference to the form XObject.
+	Build func(objs Objects) (pdf.Ref, error)
+}
+
+// Objects adds new objects to an incremental update.
+type Objects interface {
+	// Add adds a direct object (a dictionary, an array) as a new indirect
+	// object and returns its reference.
+	Add(obj pdf.Object) pdf.Ref
+	// AddStream adds a stream with the given dictionary and (already
+	// encoded) data; /Length is set from data.
+	AddStream(dict *pdf.Dict, data []byte) pdf.Ref
+}
+
+// updateObjects is Objects for buildUpdate.
+type updateObjects struct {
+	alloc func() int
+	objs  map[int]outObj
+}
+
+func (u updateObjects) Add(obj pdf.Object) pdf.Ref {
+	n := u.alloc()
+	u.objs[n] = outObj{0, obj}
+	return pdf.Ref{Num: n}
+}
+
+func (u updateObjects) AddStream(dict *pdf.Dict, data []byte) pdf.Ref {
+	n := u.alloc()
+	u.objs[n] = outObj{0, &newStream{dict: dict, data: data}}
+	return pdf.Ref{Num: n}
 }
 
 // ErrEncrypted reports an encrypted PDF, which Sign does not handle.
@@ -87,9 +135,9 @@ var ErrEncrypted = errors.New("pades: encrypted PDFs are not supported")
 var ErrRefused = errors.New("pades: từ chối ký (refusing to sign)")
 
 // Sign writes to dst the PDF read from src (size bytes) followed by an
-// incremental update that adds an invisible signature field signed with
-// opts. The original bytes are copied unchanged, so earlier signatures stay
-// valid. src is read three times as a stream (to verify it, to hash it,
+// incremental update that adds a signature field (invisible, or visible
+// with opts.Appearance) signed with opts. The original bytes are copied
+// unchanged, so earlier signatures stay valid. src is read three times as a stream (to verify it, to hash it,
 // to copy it) and its objects through the cross-reference chain as needed:
 // memory use does not grow with the document. If Sign fails before the
 // first write, nothing is written to dst.
@@ -310,6 +358,19 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	if err != nil {
 		return nil, fmt.Errorf("pades: %w", err)
 	}
+	if ap := opts.Appearance; ap != nil && ap.Page > 1 {
+		pages, err := v.Pages(catalog)
+		if err != nil {
+			return nil, fmt.Errorf("pades: %w", err)
+		}
+		if ap.Page > len(pages) {
+			return nil, fmt.Errorf("pades: trang %d không có, tài liệu có %d trang (page out of range)", ap.Page, len(pages))
+		}
+		pageRef = pages[ap.Page-1]
+		if page, err = v.Dict(pageRef); err != nil {
+			return nil, fmt.Errorf("pades: page %d: %w", ap.Page, err)
+		}
+	}
 
 	size := max(doc.MaxObjNum()+1, 1)
 	if s, ok := tr.Get("Size").(int64); ok && s > int64(size) && s <= pdf.MaxObjects {
@@ -424,6 +485,27 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	field.Set("F", int64(132)) // Print | Locked
 	field.Set("Rect", pdf.Array{int64(0), int64(0), int64(0), int64(0)})
 	field.Set("P", pageRef)
+	if ap := opts.Appearance; ap != nil {
+		r := ap.Rect
+		if !(r[2] > r[0] && r[3] > r[1]) {
+			return nil, fmt.Errorf("pades: khung chữ ký %v không hợp lệ (the rectangle needs llx < urx and lly < ury)", r)
+		}
+		if share := pageShare(v, page, r); share > maxWidgetShare {
+			// The difference analysis would call a widget this large a
+			// change when the next signature is verified.
+			return nil, fmt.Errorf("pades: khung chữ ký chiếm %.0f%% trang, tối đa %.0f%% (a visible signature may cover at most a quarter of its page)", 100*share, 100*maxWidgetShare)
+		}
+		field.Set("Rect", pdf.Array{pdf.Num(r[0]), pdf.Num(r[1]), pdf.Num(r[2]), pdf.Num(r[3])})
+		if ap.Build != nil {
+			n, err := ap.Build(updateObjects{alloc: alloc, objs: objs})
+			if err != nil {
+				return nil, fmt.Errorf("pades: building the signature's appearance: %w", err)
+			}
+			apd := pdf.NewDict()
+			apd.Set("N", n)
+			field.Set("AP", apd)
+		}
+	}
 	objs[fieldNum] = outObj{0, field}
 
 	signerName := opts.Name
@@ -504,6 +586,31 @@ func buildUpdate(doc *pdf.Document, opts SignOptions, sf SubFilter, at time.Time
 	}
 	copy(data[br:], ranges)
 	return &update{data: data, contentsStart: cs, contentsEnd: ce}, nil
+}
+
+// pageShare is the share of the page's /MediaBox (Letter when it has
+// none, as the difference analysis assumes) rectangle r covers.
+func pageShare(v *pdf.View, page *pdf.Dict, r [4]float64) float64 {
+	box := [4]float64{0, 0, 612, 792}
+	if o, err := v.Inherited(page, "MediaBox"); err == nil {
+		if a, ok := o.(pdf.Array); ok && len(a) == 4 {
+			var b [4]float64
+			ok := true
+			for i, x := range a {
+				x, _ = v.Resolve(x, 0)
+				f, isNum := pdf.Number(x)
+				b[i], ok = f, ok && isNum
+			}
+			if ok {
+				box = b
+			}
+		}
+	}
+	area := abs(box[2]-box[0]) * abs(box[3]-box[1])
+	if area == 0 {
+		return 1
+	}
+	return abs(r[2]-r[0]) * abs(r[3]-r[1]) / area
 }
 
 // outObj is an object an incremental update writes: an old one rewritten

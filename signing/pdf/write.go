@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -240,4 +241,14 @@ func WriteXrefStream(buf *bytes.Buffer, num int, offsets map[int]XrefEntry, trai
 	buf.Write(data)
 	buf.WriteString("\nendstream\nendobj\n")
 	fmt.Fprintf(buf, "startxref\n%d\n%%%%EOF\n", offsets[num].Off)
+}
+
+// Num returns x as a real number object rounded to three decimals (a
+// thousandth of a point is below any device's resolution).
+func Num(x float64) Real {
+	s := strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64)
+	if s == "-0" {
+		s = "0"
+	}
+	return Real(s)
 }

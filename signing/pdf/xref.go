@@ -742,3 +742,74 @@ func SortedNums(m map[int]XrefEntry) []int {
 	sort.Ints(out)
 	return out
 }
+
+// maxPages bounds the pages Pages lists, against hostile page trees.
+const maxPages = 1 << 16
+
+// Pages lists the document's pages in order, walking the page tree from
+// the catalog's /Pages (at most maxPageTreeHops levels deep, at most
+// maxPages pages, each node visited once).
+func (v *View) Pages(catalog *Dict) ([]Ref, error) {
+	var out []Ref
+	seen := make(map[int]bool)
+	var walk func(node Object, depth int) error
+	walk = func(node Object, depth int) error {
+		if depth > maxPageTreeHops {
+			return SyntaxErrorf("page tree too deep")
+		}
+		r, ok := node.(Ref)
+		if !ok {
+			return SyntaxErrorf("page tree node is not an indirect object")
+		}
+		if seen[r.Num] {
+			return SyntaxErrorf("page tree node %d appears twice", r.Num)
+		}
+		seen[r.Num] = true
+		d, err := v.Dict(r)
+		if err != nil {
+			return fmt.Errorf("page tree: %w", err)
+		}
+		if d == nil {
+			return SyntaxErrorf("page tree node %d missing", r.Num)
+		}
+		if d.Name("Type") == "Page" || d.Get("Kids") == nil {
+			if len(out) >= maxPages {
+				return SyntaxErrorf("more than %d pages", maxPages)
+			}
+			out = append(out, r)
+			return nil
+		}
+		kids, err := v.Array(d.Get("Kids"))
+		if err != nil {
+			return fmt.Errorf("page tree node %d: %w", r.Num, err)
+		}
+		for _, k := range kids {
+			if err := walk(k, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(catalog.Get("Pages"), 0); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Inherited returns a page attribute that may be inherited from the page
+// tree (/MediaBox, /Resources, /Rotate, /CropBox): the page's own value or
+// the nearest ancestor's, resolved; nil when none has it.
+func (v *View) Inherited(page *Dict, key Name) (Object, error) {
+	cur := page
+	for i := 0; cur != nil && i < maxPageTreeHops; i++ {
+		if x := cur.Get(key); x != nil {
+			return v.Resolve(x, 0)
+		}
+		p, err := v.Dict(cur.Get("Parent"))
+		if err != nil {
+			return nil, err
+		}
+		cur = p
+	}
+	return nil, nil
+}
