@@ -111,7 +111,7 @@ var verbUsage = map[string]string{
 	"run":      "run --out DIR [--interval 5s] [--json]\n  chạy thường trực: chuyển hộp thư đi và nhận văn bản",
 	"agencies": "agencies [--under CODE] [--json]\n  danh bạ cơ quan",
 	"declare":  "declare --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type T] [--json]\n  khai báo văn bản đi không qua trục",
-	"sign":     "sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [tham số]\n  ký số tệp PDF (PAdES)",
+	"sign":     "sign IN.pdf OUT.pdf (--key KEY.pem --cert CERT.pem | --pkcs11 MODULE.so [--token-label L] [--key-label K]) [tham số]\n  ký số tệp PDF (PAdES), bằng tệp khóa hoặc USB token; PIN từ LTNODE_PIN, --pin-file hoặc hỏi khi chạy",
 	"verify":   "verify F.pdf --trust ROOTS.pem [tham số]\n  kiểm tra chữ ký số của tệp PDF (exit 0 hợp lệ, 1 không hợp lệ, 2 không đọc được)",
 	"ltv":      "ltv IN.pdf OUT.pdf --trust ROOTS.pem --crl CRL.pem [--tsa URL]\n  thêm dữ liệu kiểm tra dài hạn (PAdES B-LT, B-LTA)",
 }
