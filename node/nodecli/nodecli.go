@@ -61,7 +61,7 @@ Cách dùng / usage:
 
 Lệnh / verbs:
   send      gửi văn bản          --to CODE[,CODE] --file F [--file F] --number N --notation K --subject S
-            [--due YYYY-MM-DD] [--revokes ID | --updates ID | --replaces ID] [--sign KEY.pem --cert CERT.pem] [--json]
+            [--due YYYY-MM-DD] [--revokes ID | --updates ID | --replaces ID] [--sign KEY.pem --cert CERT.pem | --pkcs11 MODULE.so --key-label K] [--json]
             (trục chưa kết nối được: văn bản chờ trong hộp thư đi, gửi sau bằng sync hoặc run)
   sync      chuyển ngay các văn bản chờ trong hộp thư đi   [--retry] [--drop ID] [--json]
   inbox     nhận văn bản đến và thông báo trạng thái       --out DIR [--wait 30s] [--json]

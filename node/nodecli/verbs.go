@@ -94,6 +94,8 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 	signCert := fs.String("cert", "", "chứng thư số PEM của người ký, với --sign")
 	signChain := fs.String("chain", "", "chứng thư trung gian PEM, với --sign (tùy chọn)")
 	signReason := fs.String("reason", "Phát hành", "lý do ký, với --sign")
+	var tok tokenFlags
+	tok.register(fs)
 	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
@@ -129,10 +131,13 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 		doc.Files = append(doc.Files, node.File{Path: f})
 	}
 	cfg := deskConfig{online: true}
-	if *signKey != "" || *signCert != "" {
-		if cfg.signer, err = keyFileSigner(*signKey, *signCert, *signChain, *signReason, m.Now); err != nil {
+	if *signKey != "" || *signCert != "" || tok.module != "" {
+		signer, release, err := m.sendSigner(tok, *signKey, *signCert, *signChain, *signReason)
+		if err != nil {
 			return err
 		}
+		defer release()
+		cfg.signer = signer
 	}
 	d, err := s.desk(cfg)
 	if err != nil {
@@ -190,29 +195,30 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 	return nil
 }
 
-// keyFileSigner is send --sign: the PDFs are signed with a key file
-// before they are queued.
-func keyFileSigner(keyPath, certPath, chainPath, reason string, now func() time.Time) (desk.PDFSigner, error) {
-	if keyPath == "" || certPath == "" {
-		return nil, cliutil.Usagef("ký khi gửi cần cả --sign KEY.pem và --cert CERT.pem")
+// sendSigner is send --sign KEY --cert CERT, or send --pkcs11 MODULE: the
+// PDFs are signed with a key file or a token before they are queued. The
+// returned func releases the token.
+func (m *Main) sendSigner(tok tokenFlags, keyPath, certPath, chainPath, reason string) (desk.PDFSigner, func(), error) {
+	switch {
+	case tok.module != "" && (keyPath != "" || certPath != ""):
+		return nil, nil, cliutil.Usagef("ký khi gửi: dùng --pkcs11 (USB token) hoặc --sign KEY.pem --cert CERT.pem, không cả hai")
+	case tok.module == "" && (keyPath == "" || certPath == ""):
+		return nil, nil, cliutil.Usagef("ký khi gửi cần cả --sign KEY.pem và --cert CERT.pem")
 	}
-	key, err := pki.LoadKey(keyPath)
+	key, certs, release, err := m.signingKey(tok, keyPath, certPath)
 	if err != nil {
-		return nil, err
-	}
-	certs, err := pki.LoadCertificates(certPath)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	chain := certs[1:]
 	if chainPath != "" {
 		more, err := pki.LoadCertificates(chainPath)
 		if err != nil {
-			return nil, err
+			release()
+			return nil, nil, err
 		}
 		chain = append(chain, more...)
 	}
-	return &desk.PAdES{Options: pades.SignOptions{Signer: key, Certificate: certs[0], Chain: chain, Reason: reason}, Now: now}, nil
+	return &desk.PAdES{Options: pades.SignOptions{Signer: key, Certificate: certs[0], Chain: chain, Reason: reason}, Now: m.Now}, release, nil
 }
 
 // inboxItem is one received document in --json output (one JSON object

@@ -35,23 +35,33 @@ func TestSignWithToken(t *testing.T) {
 	pkcs11test.Certified(t, cfg, "leader", pki.ECDSAP256, ca, "Nguyễn Văn Lãnh Đạo")
 	pkcs11test.Certified(t, cfg, "seal", pki.RSA2048, ca, "UBND xã Tân Lập - con dấu")
 	h := startHub(t, dir)
+	hubAddr := h.Addr()
 
 	work := t.TempDir()
 	in, _ := writePDF(t, dir, "", "to-trinh.pdf", samplepdf.Options{Title: "To trinh ky bang token", Pages: 2})
 	pinFile := filepath.Join(work, "pin")
 	must(t, os.WriteFile(pinFile, []byte(cfg.PIN+"\n"), 0o600))
-	run := func(pin string, args ...string) (int, string, string) {
+	ltnodeWithPIN := func(pin string, args ...string) (int, string, string) {
 		t.Helper()
 		var out, errb bytes.Buffer
 		m := &nodecli.Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
-			if k == "LTNODE_PIN" {
+			switch k {
+			case "LTNODE_PIN":
 				return pin
+			case "LTNODE_HUB":
+				return hubAddr
+			case "LTNODE_ID":
+				return l.Agency(commune)
 			}
 			return ""
 		}}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		return m.Run(ctx, append([]string{"sign"}, args...)), out.String(), errb.String()
+		return m.Run(ctx, args), out.String(), errb.String()
+	}
+	run := func(pin string, args ...string) (int, string, string) {
+		t.Helper()
+		return ltnodeWithPIN(pin, append([]string{"sign"}, args...)...)
 	}
 	token := []string{"--pkcs11", pkcs11test.Module, "--token-label", cfg.TokenLabel}
 
@@ -77,6 +87,23 @@ func TestSignWithToken(t *testing.T) {
 		if s.GetIndication() != "TOTAL-PASSED" {
 			t.Errorf("signature %s: %s/%s", s.GetField(), s.GetIndication(), s.GetSubIndication())
 		}
+	}
+
+	// One step for the clerk: ltnode send --pkcs11 signs the PDF with the
+	// token and sends it.
+	rc, out, errs := ltnodeWithPIN(cfg.PIN, "send", "--to", district, "--number", "46", "--notation", "CV-UBND", "--subject", "Công văn ký khi gửi",
+		"--file", in, "--pkcs11", pkcs11test.Module, "--token-label", cfg.TokenLabel, "--key-label", "seal", "--json")
+	if rc != 0 {
+		t.Fatalf("send --pkcs11: exit %d\n%s%s", rc, out, errs)
+	}
+	sent := decodeJSON[struct {
+		Signed       []string `json:"signed"`
+		Verification struct {
+			Indication string `json:"indication"`
+		} `json:"verification"`
+	}](t, out)
+	if len(sent.Signed) != 1 || sent.Signed[0] != "to-trinh.pdf" || sent.Verification.Indication != "TOTAL-PASSED" {
+		t.Errorf("send --pkcs11: %s", out)
 	}
 
 	failures := []struct {
