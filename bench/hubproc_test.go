@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestTinyRunHubProcess runs ltbench with the hub as its own lthub process
-// and checks the hub's own figures are there and plausible: its CPU per
+// and the senders on the clerk's path (the outbox), and checks the hub's own figures are there and plausible: its CPU per
 // document, its memory, and the latency at the low rate. It asserts
 // nothing about speed.
 func TestTinyRunHubProcess(t *testing.T) {
@@ -44,9 +44,9 @@ func TestTinyRunHubProcess(t *testing.T) {
 	defer cancel()
 	var out, errb bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &errb, LthubEnv: []string{asLthub}}
-	prof := t.TempDir()
+	prof, work := t.TempDir(), t.TempDir()
 	code := m.Run(ctx, []string{
-		"--sample", "--cache", t.TempDir(), "--dir", t.TempDir(), "--lthub", os.Args[0], "--profile", prof,
+		"--sample", "--cache", t.TempDir(), "--dir", work, "--lthub", os.Args[0], "--profile", prof, "--clerk",
 		"--senders", "2", "--corpus", "1", "--pdf-size", "16K",
 		"--warmup", "100ms", "--duration", "1s", "--latency-duration", "500ms", "--low-rate", "20",
 		"--limit-duration", "200ms", "--verify-duration", "100ms",
@@ -58,6 +58,11 @@ func TestTinyRunHubProcess(t *testing.T) {
 	var res Result
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		t.Fatalf("last line is not JSON: %v\n%s", err, out.String())
+	}
+	// The clerk's path: every sending agency's register on disk.
+	regs, _ := filepath.Glob(filepath.Join(work, "registers", "*", "node.db"))
+	if !res.ClerkPath || len(regs) != 2 {
+		t.Errorf("clerk_path %v, %d registers", res.ClerkPath, len(regs))
 	}
 	if !res.HubProcess || res.HubCPUMsPerDoc <= 0 || res.HubRSSMB <= 0 || res.ClientsRSSMB <= 0 {
 		t.Errorf("hub_process %v, hub_cpu_ms_per_doc %v, hub_rss_mb %v, clients_rss_mb %v", res.HubProcess, res.HubCPUMsPerDoc, res.HubRSSMB, res.ClientsRSSMB)

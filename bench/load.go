@@ -19,7 +19,30 @@ import (
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/node/desk"
+	"github.com/lienthong/lienthong/node/register"
 )
+
+// openDesks gives each sending agency a clerk's desk with its register
+// (outbox and books) in a bbolt file under dir, as ltnode keeps it.
+func (r *hubRun) openDesks(dir string) error {
+	r.desks = make(map[string]*desk.Desk)
+	for _, a := range r.senders {
+		if r.desks[a] != nil {
+			continue
+		}
+		reg, err := register.Open(filepath.Join(dir, a, "node.db"), register.Options{})
+		if err != nil {
+			return err
+		}
+		d, err := desk.New(desk.Config{Client: r.clients[a], Register: reg, InboxDir: filepath.Join(dir, a, "inbox")})
+		if err != nil {
+			return err
+		}
+		r.desks[a] = d
+	}
+	return nil
+}
 
 // hubRun is a hub served in this process and one node client per agency:
 // the senders use the clients of their agencies, and every agency
@@ -45,6 +68,10 @@ type hubRun struct {
 
 	docNo    atomic.Int64 // numbers the documents
 	accepted atomic.Int64
+	// desks, when set (Config.Clerk), are the sending agencies' clerk's
+	// desks: documents go through the outbox in a register on disk,
+	// exactly as `ltnode send` sends them.
+	desks map[string]*desk.Desk
 	// onAccepted, if set, is told each message the benchmark counts as
 	// accepted (the durability test checks them after a SIGKILL).
 	onAccepted func(sender, messageID string)
@@ -172,14 +199,27 @@ func (r *hubRun) sendOne(agency string, rng *rand.Rand) (size int64, recipients 
 	docs := r.corpus.byAgency[agency]
 	d := docs[rng.IntN(len(docs))]
 	n := r.docNo.Add(1)
-	res, err := r.clients[agency].Send(r.ctx, node.Document{
+	doc := node.Document{
 		Recipients: r.picker.pick(agency, rng),
 		Number:     strconv.FormatInt(n, 10), Notation: "QĐ-UBND", IssueDate: r.today, DocumentType: "Quyết định",
 		Subject: "Về việc thử tải trục liên thông văn bản", Signer: "Lãnh đạo " + agency,
 		Files: []node.File{{Path: d.path, Name: "van-ban.pdf"}},
-	}, nil)
-	if err != nil {
-		return 0, 0, err
+	}
+	var res *node.SendResult
+	if dk := r.desks[agency]; dk != nil {
+		sending, err := dk.Send(r.ctx, doc, nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		if sending.Queued {
+			return 0, 0, fmt.Errorf("hub unreachable, %s queued in the outbox: %v", sending.MessageID, sending.Unreachable)
+		}
+		res = sending.Result
+	} else {
+		var err error
+		if res, err = r.clients[agency].Send(r.ctx, doc, nil); err != nil {
+			return 0, 0, err
+		}
 	}
 	if res.Duplicate {
 		return 0, 0, fmt.Errorf("hub took new message %s for a duplicate", res.MessageID)

@@ -81,6 +81,7 @@ func (m *Main) parse(args []string) (Config, error) {
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the choice of senders and recipients")
 	fs.StringVar(&cfg.ProfileDir, "profile", "", "write cpu.pprof, allocs-base.pprof, allocs.pprof (of the measured span) and trace.out (its first 2s) to `directory`")
 	fs.StringVar(&cfg.Lthub, "lthub", "", "`path` of an lthub binary: run the hub as its own process (lthub serve) and measure its CPU and memory apart from the clients'; default: the hub inside this process")
+	fs.BoolVar(&cfg.Clerk, "clerk", false, "send through each agency's outbox in a register on disk, exactly as `ltnode send` does (the clerk's path)")
 	fs.Float64Var(&cfg.LowRate, "low-rate", cfg.LowRate, "offered docs/s of a second open-loop run (a province's busy hour); 0 skips it")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {

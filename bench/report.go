@@ -14,6 +14,9 @@ func WriteReport(w io.Writer, cfg Config, res *Result) error {
 	fmt.Fprintf(w, "directory: %d agencies; corpus: %d PDFs of %d bytes, each signed twice (head, then seal); cache %s\n",
 		res.Agencies, res.CorpusDocs, res.PDFBytes, res.Cache)
 	fmt.Fprintf(w, "recipients mix single,2-5,group = %s; receivers write to %s\n", res.Mix, res.Inbox)
+	if res.ClerkPath {
+		fmt.Fprintf(w, "senders send through the clerk's outbox (a register on disk per agency), as ltnode send does\n")
+	}
 	if res.HubProcess {
 		fmt.Fprintf(w, "the hub runs as its own lthub process; the clients (senders and receivers) share this one and the disk\n\n")
 	} else {

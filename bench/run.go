@@ -70,6 +70,11 @@ type Config struct {
 	// LthubEnv is added to the hub process's environment (a test binary
 	// standing in for lthub needs it).
 	LthubEnv []string
+	// Clerk sends through each sending agency's clerk's desk (node/desk):
+	// the document is queued in the outbox of a register on disk and
+	// forwarded from there, exactly as `ltnode send` does, so the clerk's
+	// path is what is measured.
+	Clerk bool
 	// LowRate is the offered load, in documents/s, of a second open-loop
 	// run of LatencyDuration: the latency a clerk feels at a province's
 	// busy hour (about 25 documents/s). 0 skips it.
@@ -147,6 +152,7 @@ type Result struct {
 	RatioToFloor     float64    `json:"ratio_to_floor"`       // docs_per_s / (cpus / floor): how near the whole path runs to the floor
 	Floor            floorCosts `json:"floor"`                // the measured parts of the floor
 
+	ClerkPath      bool    `json:"clerk_path"`        // documents went through the node's outbox (ltnode send's path)
 	HubProcess     bool    `json:"hub_process"`        // the hub ran as its own lthub process
 	HubRSSMB       float64 `json:"hub_rss_mb"`         // peak RSS of the hub's process (with hub_process false: of this process, hub and clients)
 	ClientsRSSMB   float64 `json:"clients_rss_mb"`     // with hub_process: peak RSS of this process (the clients)
@@ -330,6 +336,12 @@ func measureHub(ctx context.Context, cfg Config, specs []provision.SampleAgency,
 		return err
 	}
 	res.HubProcess = r.proc != nil
+	if cfg.Clerk {
+		if err := r.openDesks(filepath.Join(filepath.Dir(hubDir), "registers")); err != nil {
+			return err
+		}
+		res.ClerkPath = true
+	}
 	if r.proc != nil {
 		r.proc.resetPeak()
 		stopSampling := make(chan struct{})
