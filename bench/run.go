@@ -152,7 +152,7 @@ type Result struct {
 	RatioToFloor     float64    `json:"ratio_to_floor"`       // docs_per_s / (cpus / floor): how near the whole path runs to the floor
 	Floor            floorCosts `json:"floor"`                // the measured parts of the floor
 
-	ClerkPath      bool    `json:"clerk_path"`        // documents went through the node's outbox (ltnode send's path)
+	ClerkPath      bool    `json:"clerk_path"`         // documents went through the node's outbox (ltnode send's path)
 	HubProcess     bool    `json:"hub_process"`        // the hub ran as its own lthub process
 	HubRSSMB       float64 `json:"hub_rss_mb"`         // peak RSS of the hub's process (with hub_process false: of this process, hub and clients)
 	ClientsRSSMB   float64 `json:"clients_rss_mb"`     // with hub_process: peak RSS of this process (the clients)
