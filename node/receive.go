@@ -21,7 +21,6 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/internal/fsutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
-	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/receipt"
 )
@@ -697,13 +696,7 @@ func appendLTV(path string, size int64, upd []byte) error {
 		return fmt.Errorf("adding validation data to %s: %w", path, err)
 	}
 	defer f.Close()
-	before, err := pades.Verify(f, size, pades.VerifyOptions{})
-	if err != nil {
-		return nil
-	}
-	after, err := pades.Verify(&withTail{f: f, size: size, tail: upd}, size+int64(len(upd)), pades.VerifyOptions{})
-	if err != nil || after.Verdict == pades.VerdictModified || len(after.Signatures) != len(before.Signatures) ||
-		after.Indication == etsi.TotalFailed {
+	if pades.CheckValidationUpdate(f, size, upd) != nil {
 		return nil
 	}
 	if _, err := f.WriteAt(upd, size); err != nil {
@@ -713,38 +706,6 @@ func appendLTV(path string, size int64, upd []byte) error {
 		return nil
 	}
 	return nil
-}
-
-// withTail reads size bytes of f followed by tail.
-type withTail struct {
-	f    io.ReaderAt
-	size int64
-	tail []byte
-}
-
-func (w *withTail) ReadAt(p []byte, off int64) (int, error) {
-	n := 0
-	if off < w.size {
-		m, err := w.f.ReadAt(p[:min(int64(len(p)), w.size-off)], off)
-		n += m
-		if err != nil && !errors.Is(err, io.EOF) {
-			return n, err
-		}
-		if n < len(p) && off+int64(n) < w.size {
-			return n, io.ErrUnexpectedEOF
-		}
-	}
-	if n < len(p) {
-		t := off + int64(n) - w.size
-		if t >= int64(len(w.tail)) {
-			return n, io.EOF
-		}
-		n += copy(p[n:], w.tail[t:])
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
 }
 
 func (w *fileSink) finish(files []*lienthongv1.FileInfo) error {

@@ -227,6 +227,32 @@ func LTVUpdate(src io.ReaderAt, size int64, data DSSData) ([]byte, error) {
 	return dssUpdate(doc, data)
 }
 
+// ErrNotValidationData: an update meant to add validation data changes
+// something else, or is no PDF update at all.
+var ErrNotValidationData = errors.New("pades: the update adds more than validation data")
+
+// CheckValidationUpdate returns nil if upd, appended to the PDF in src,
+// adds validation data and nothing else: the document with it has the same
+// signatures, none failing, and no change the difference analysis
+// forbids. A recipient checks it before appending the update a hub made
+// (lthub serve --ltv): the hub routes documents, it does not edit them.
+func CheckValidationUpdate(src io.ReaderAt, size int64, upd []byte) error {
+	before, err := Verify(src, size, VerifyOptions{})
+	if err != nil {
+		return fmt.Errorf("pades: reading PDF: %w", err)
+	}
+	after, err := Verify(&appendedReaderAt{src: src, size: size, tail: upd}, size+int64(len(upd)), VerifyOptions{})
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrNotValidationData, err)
+	case after.Verdict == VerdictModified || after.Verdict == VerdictError || after.Indication == etsi.TotalFailed:
+		return fmt.Errorf("%w (%s, %s)", ErrNotValidationData, after.Verdict, after.Indication)
+	case len(after.Signatures) != len(before.Signatures):
+		return fmt.Errorf("%w (%d signatures before, %d after)", ErrNotValidationData, len(before.Signatures), len(after.Signatures))
+	}
+	return nil
+}
+
 // LTVFile runs AddLTV on the file at inPath into outPath, replaced
 // atomically; inPath and outPath may be the same file.
 func LTVFile(ctx context.Context, inPath, outPath string, opts LTVOptions) error {
