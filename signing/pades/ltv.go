@@ -137,11 +137,7 @@ func AddLTV(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opt
 	if opts.TSA == nil {
 		return AddDSS(dst, src, size, data)
 	}
-	doc, err := pdf.Open(src, size)
-	if err != nil {
-		return fmt.Errorf("pades: reading PDF: %w", err)
-	}
-	upd, err := dssUpdate(doc, data)
+	upd, err := LTVUpdate(src, size, data)
 	if err != nil {
 		return err
 	}
