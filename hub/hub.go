@@ -9,6 +9,7 @@ package hub
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -88,6 +89,10 @@ type Config struct {
 	// and CRLs that certificates name, spending at most this long per
 	// document; zero uses only D/trust/crls and what the PDFs carry.
 	RevocationFetch time.Duration
+	// AuditSignEvery is how often the hub signs the head of the audit
+	// chain while it serves (it also signs at shutdown); 0 means every 5
+	// minutes.
+	AuditSignEvery time.Duration
 }
 
 // Hub is a running hub.
@@ -114,6 +119,10 @@ type Hub struct {
 	// quarantine takes damaged documents out of delivery and scrubs the
 	// blobs in the background while Serve runs.
 	quarantine *quarantine.Service
+
+	// signer and leaf sign the audit chain's head.
+	signer crypto.Signer
+	leaf   *x509.Certificate
 }
 
 // Init creates a new hub directory with a development PKI and the sample
@@ -188,6 +197,10 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	h.signer, h.leaf = signer, leaf
+	if cfg.Store.Now == nil {
+		cfg.Store.Now = cfg.Now
+	}
 
 	if h.store, err = openStore(cfg.Dir, cfg.Store); err != nil {
 		return nil, err
@@ -211,6 +224,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		IsOperator:  h.isOperator,
 	}
 	lim := cfg.Overload
+	auditor := &admin.Auditor{Prefix: h.auth.AdminPrefix, Append: h.store.AppendAudit, Logger: cfg.Logger}
 	// Health probes may come without a certificate; every other call is
 	// refused by the authenticator without one. Certificate-less
 	// connections are capped and closed when idle: health stays on the
@@ -224,8 +238,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}), lim, cfg.Logger)
 	h.grpc = grpc.NewServer(append([]grpc.ServerOption{
 		grpc.Creds(creds),
-		grpc.ChainUnaryInterceptor(h.auth.Unary),
-		grpc.ChainStreamInterceptor(h.auth.Stream),
+		grpc.ChainUnaryInterceptor(h.auth.Unary, auditor.Unary),
+		grpc.ChainStreamInterceptor(h.auth.Stream, auditor.Stream),
 		grpc.InitialWindowSize(exchange.StreamWindow),
 		grpc.InitialConnWindowSize(exchange.ConnWindow),
 	}, lim.ServerOptions()...)...)
@@ -486,6 +500,8 @@ func (h *Hub) Serve(ctx context.Context) error {
 	scrubCtx, stopScrub := context.WithCancel(context.Background())
 	scrubbed := make(chan struct{})
 	go func() { h.quarantine.Run(scrubCtx); close(scrubbed) }()
+	signed := make(chan struct{})
+	go func() { h.signAuditHeads(scrubCtx); close(signed) }()
 	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()), "operators", len(*h.operators.Load()))
 
 	var serveErr error
@@ -512,12 +528,37 @@ func (h *Hub) Serve(ctx context.Context) error {
 	}
 	stopScrub()
 	<-scrubbed
+	<-signed
+	if err := h.store.SignAuditHead(context.Background(), h.signer, h.leaf); err != nil {
+		h.log.Error("signing the audit log at shutdown failed", "error", err)
+	}
 	if err := h.store.Close(); err != nil && serveErr == nil {
 		serveErr = fmt.Errorf("closing store: %w", err)
 	}
 	h.store = nil
 	h.log.Info("hub stopped")
 	return serveErr
+}
+
+// signAuditHeads signs the audit chain's head every AuditSignEvery until
+// ctx ends.
+func (h *Hub) signAuditHeads(ctx context.Context) {
+	every := h.cfg.AuditSignEvery
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := h.store.SignAuditHead(ctx, h.signer, h.leaf); err != nil && ctx.Err() == nil {
+				h.log.Error("signing the audit log failed", "error", err)
+			}
+		}
+	}
 }
 
 // closeResources releases what Open acquired when Open fails.

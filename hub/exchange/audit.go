@@ -1,0 +1,30 @@
+package exchange
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc/status"
+
+	"github.com/lienthong/lienthong/hub/audit"
+)
+
+// noteRefusal records a refused request in the audit log: who, which
+// call, about which message, and the answer (code and message). It does
+// not wait for the disk (see store.Note).
+func (s *Service) noteRefusal(ctx context.Context, op string, err error, attrs []any) {
+	e := audit.Entry{Kind: audit.KindRefused, Actor: "unknown"}
+	if c, ok := CallerFrom(ctx); ok && c.GetCode() != "" {
+		e.Actor = c.GetCode()
+	} else if cert, ok := CallerCertFrom(ctx); ok {
+		e.Actor = "certificate " + cert.Subject.CommonName
+	}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		if attrs[i] == "message_id" {
+			e.Subject = fmt.Sprint(attrs[i+1])
+		}
+	}
+	st := status.Convert(err)
+	e.Detail = fmt.Sprintf("%s: %s: %s", op, st.Code(), st.Message())
+	s.cfg.Store.Note(e)
+}
