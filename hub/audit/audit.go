@@ -390,7 +390,8 @@ func checkEntry(prev *Entry, k, v []byte) *Break {
 	case e.digest() != e.Hash:
 		return &Break{Seq: seq, Time: e.Time, Kind: e.Kind, Problem: "nội dung đã bị sửa, mã băm không khớp (entry altered: hash mismatch)"}
 	case prev != nil && e.Prev != prev.Hash, prev == nil && e.Prev != "":
-		return &Break{Seq: seq, Time: e.Time, Kind: e.Kind, Problem: "không nối với bản ghi trước, mã băm bản ghi trước không khớp (link to the previous entry broken)"}
+		return &Break{Seq: seq, Time: e.Time, Kind: e.Kind, Problem: fmt.Sprintf(
+			"không nối với bản ghi số %d: mã băm bản ghi trước không khớp, một trong hai đã bị sửa (link to the previous entry broken)", seq-1)}
 	}
 	return nil
 }
