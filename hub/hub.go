@@ -253,7 +253,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Now:      cfg.Now,
 		Overload: lim, Authenticator: h.auth,
 	}).Register(h.grpc)
-	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger})
+	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger,
+		Maintenance: h.store, HubDir: cfg.Dir})
 	h.admin.Register(h.grpc)
 	h.health = health.NewServer()
 	healthpb.RegisterHealthServer(h.grpc, h.health)
