@@ -211,8 +211,8 @@ func copyConfig(ctx context.Context, hubDir, out string) ([]File, error) {
 	return files, nil
 }
 
-// copyFile copies src to the new file dst (creating its directories),
-// flushes it and returns its hash and size; with want set, a content of
+// copyFile copies src to the new file dst (creating its directories)
+// and returns its hash and size; with want set, a content of
 // another SHA-256 is an error and dst is removed.
 func copyFile(src, dst string, mode fs.FileMode, want string) (File, error) {
 	in, err := os.Open(src)
@@ -239,9 +239,6 @@ func copyFile(src, dst string, mode fs.FileMode, want string) (File, error) {
 		os.Remove(dst)
 		return File{}, damaged(src)
 	}
-	if err := out.Sync(); err != nil {
-		return File{}, err
-	}
 	return File{SHA256: sum, Size: n}, out.Close()
 }
 
@@ -250,15 +247,9 @@ func writeManifest(out string, m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("encoding backup manifest: %w", err)
 	}
-	// Every directory written gets flushed before the manifest says the
-	// backup is complete.
-	err = filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		return fsutil.SyncDir(path)
-	})
-	if err != nil {
+	// Everything written is flushed before the manifest says the backup
+	// is complete.
+	if err := fsutil.SyncFS(out); err != nil {
 		return fmt.Errorf("flushing the backup: %w", err)
 	}
 	tmp := filepath.Join(out, ManifestFile+".tmp")
@@ -402,15 +393,10 @@ func Restore(ctx context.Context, in, dir string) (_ *Manifest, err error) {
 			return nil, err
 		}
 	}
-	// The store makes blobs/tmp itself; the directories need flushing.
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		return fsutil.SyncDir(path)
-	})
-	if err != nil {
+	// One flush for every file and directory written (the store makes
+	// blobs/tmp itself).
+	if err := fsutil.SyncFS(dir); err != nil {
 		return nil, fmt.Errorf("flushing the restored hub directory: %w", err)
 	}
-	return m, fsutil.SyncDir(filepath.Dir(filepath.Clean(dir)))
+	return m, nil
 }

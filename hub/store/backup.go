@@ -49,7 +49,8 @@ type Snapshot struct {
 // file dbPath, and every blob that copy names into blobsRoot (laid out as
 // in the store), hard-linked when link is set and the file system allows
 // it, copied otherwise. Every blob is read and checked against its
-// SHA-256. The files are flushed before Snapshot returns.
+// SHA-256. The files are flushed (one flush of their file system) before
+// Snapshot returns.
 //
 // Blobs are copied after the transaction ends, so that a long copy does
 // not hold a read transaction (which would stop the database from
@@ -91,6 +92,9 @@ func (s *Store) Snapshot(ctx context.Context, dbPath, blobsRoot string, link boo
 		return nil, fmt.Errorf("closing database copy: %w", err)
 	}
 	shards := map[string]bool{}
+	if err := os.MkdirAll(blobsRoot, 0o700); err != nil {
+		return nil, fmt.Errorf("creating blob directory of the copy: %w", err)
+	}
 	buf := make([]byte, 256<<10)
 	for _, sum := range sums {
 		if err := ctx.Err(); err != nil {
@@ -117,10 +121,10 @@ func (s *Store) Snapshot(ctx context.Context, dbPath, blobsRoot string, link boo
 			snap.Linked++
 		}
 	}
-	for _, d := range append(slices.Sorted(maps.Keys(shards)), blobsRoot, filepath.Dir(dbPath)) {
-		if err := fsutil.SyncDir(d); err != nil {
-			return nil, err
-		}
+	// One flush of the copy's file system for every file and directory
+	// written, rather than an fsync each.
+	if err := fsutil.SyncFS(filepath.Dir(dbPath)); err != nil {
+		return nil, err
 	}
 	return snap, nil
 }
@@ -169,9 +173,6 @@ func copyBlob(src, dst string, sum [32]byte, link bool, buf []byte) (ref BlobRef
 		return ref, false, errBlobGone
 	}
 	if out != nil {
-		if err := out.Sync(); err != nil {
-			return ref, false, err
-		}
 		if err := out.Close(); err != nil {
 			return ref, false, err
 		}
