@@ -259,8 +259,8 @@ type Break struct {
 	// Seq is the sequence number of the entry at fault (for a deleted
 	// entry, the missing number).
 	Seq uint64
-	// Time and Kind are the faulty entry's, when it can be read; for a
-	// missing entry, those of the entry before it.
+	// Time and Kind are the faulty entry's, when it can be read (zero
+	// for a missing entry: Problem names the one before it).
 	Time time.Time
 	Kind Kind
 	// Problem says what is wrong, in Vietnamese with the English gist.
@@ -380,11 +380,11 @@ func checkEntry(prev *Entry, k, v []byte) *Break {
 	}
 	switch {
 	case seq > want:
-		brk := &Break{Seq: want, Problem: fmt.Sprintf("bị xóa: sau số %d là số %d (entry deleted)", want-1, seq)}
+		after := "đầu chuỗi"
 		if prev != nil {
-			brk.Time, brk.Kind = prev.Time, prev.Kind
+			after = fmt.Sprintf("bản ghi số %d (%s, %s)", prev.Seq, prev.Time.Format(time.RFC3339), prev.Kind)
 		}
-		return brk
+		return &Break{Seq: want, Problem: fmt.Sprintf("bị xóa: sau %s là bản ghi số %d (entry deleted)", after, seq)}
 	case e.Seq != seq:
 		return &Break{Seq: seq, Time: e.Time, Kind: e.Kind, Problem: fmt.Sprintf("ở vị trí số %d lại là bản ghi số %d: thứ tự đã bị đổi (entries reordered)", seq, e.Seq)}
 	case e.digest() != e.Hash:
