@@ -60,6 +60,8 @@ Lệnh / verbs:
   inbox     nhận văn bản đến và thông báo trạng thái       --out DIR [--wait 30s] [--json]
   status    báo trạng thái xử lý văn bản đến               MESSAGE_ID received|rejected|assigned|in-progress|done [--reason TEXT]
   track     theo dõi văn bản     MESSAGE_ID [--json]
+  resend    gửi lại nguyên văn một văn bản đã gửi mà trục không còn (trục khôi phục từ bản sao lưu)
+            MESSAGE_ID --file F [--file F]
   register  sổ văn bản đi/đến    [sent|received|outbox] [--search TEXT] [--overdue] [--json]
   run       chạy thường trực: chuyển hộp thư đi và nhận văn bản   --out DIR [--interval 5s] [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
@@ -140,6 +142,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.status(ctx, rest, s)
 	case "track":
 		return m.track(ctx, rest, s)
+	case "resend":
+		return m.resend(ctx, rest, s)
 	case "register":
 		return m.register(rest, s)
 	case "run":

@@ -532,7 +532,7 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 	defer c.Close()
 	t, err := c.Track(ctx, pos[0])
 	if err != nil {
-		return err
+		return lostByHub(err, s, pos[0])
 	}
 	if t.Envelope.GetSender() == c.Identity().Code {
 		// The register of documents sent follows what the hub says.

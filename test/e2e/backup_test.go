@@ -292,3 +292,76 @@ func must1[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A document accepted after the backup is lost by the restore: the
+// sender's node, told "not found" by the restored hub, says so and how to
+// send it again; `ltnode resend` sends the same signed envelope, which
+// the restored hub accepts as new; the recipient, which had it from the
+// old hub, is offered it again and does not file it twice.
+func TestResendAfterRestore(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	out := filepath.Join(t.TempDir(), "backup")
+	if rc, so, se := lthub(t, "backup", "--dir", dir, out); rc != 0 {
+		t.Fatalf("backup: %d %s%s", rc, so, se)
+	}
+	pdf, _ := writePDF(t, dir, commune, "sau.pdf", samplepdf.Options{Title: "Sau sao luu"})
+	rc, so, se := ltnode(t, h.Addr(), dir, commune, "send", "--to", district, "--file", pdf, "--number", "41", "--notation", "QĐ-UBND", "--subject", "gửi sau sao lưu", "--json")
+	if rc != 0 {
+		t.Fatalf("send: %d %s%s", rc, so, se)
+	}
+	id := decodeJSON[struct {
+		MessageID string `json:"message_id"`
+	}](t, so).MessageID
+	inbox := t.TempDir()
+	if rc, so, se := ltnode(t, h.Addr(), dir, district, "inbox", "--out", inbox); rc != 0 {
+		t.Fatalf("inbox: %d %s%s", rc, so, se)
+	}
+	h.stop()
+
+	restored := filepath.Join(t.TempDir(), "restored")
+	if rc, so, se := lthub(t, "restore", "--dir", restored, out); rc != 0 {
+		t.Fatalf("restore: %d %s%s", rc, so, se)
+	}
+	h2 := startHub(t, restored)
+	// The nodes keep their own registers (in dir); only the hub changed.
+	rc, so, se = ltnode(t, h2.Addr(), dir, commune, "track", id)
+	if rc == 0 || !strings.Contains(se, "ltnode resend "+id) || !strings.Contains(se, "the hub lost this document") {
+		t.Fatalf("track of a document the restored hub lost: exit %d, %q", rc, so+se)
+	}
+	rc, so, se = ltnode(t, h2.Addr(), dir, commune, "resend", id, "--file", pdf)
+	if rc != 0 || !strings.Contains(so, "Đã gửi lại văn bản "+id) {
+		t.Fatalf("resend: exit %d, %q", rc, so+se)
+	}
+	if rc, so, se := ltnode(t, h2.Addr(), dir, commune, "track", id); rc != 0 {
+		t.Fatalf("track after the resend: %d %s%s", rc, so, se)
+	}
+	// Sent again to a hub that has it: its original receipt, nothing new.
+	rc, so, se = ltnode(t, h2.Addr(), dir, commune, "resend", id, "--file", pdf)
+	if rc != 0 || !strings.Contains(so, "không cần gửi lại") {
+		t.Fatalf("second resend: exit %d, %q", rc, so+se)
+	}
+	// A file other than the one sent is refused before anything is queued.
+	other, _ := writePDF(t, dir, commune, "khac.pdf", samplepdf.Options{Title: "Khac"})
+	if rc, so, se := ltnode(t, h2.Addr(), dir, commune, "resend", id, "--file", other); rc == 0 {
+		t.Fatalf("resend with another file: exit 0, %q", so+se)
+	}
+	if rc, so, se := ltnode(t, h2.Addr(), dir, district, "inbox", "--out", inbox); rc != 0 {
+		t.Fatalf("inbox after the resend: %d %s%s", rc, so, se)
+	}
+	rc, so, _ = ltnode(t, h2.Addr(), dir, district, "register", "received", "--json")
+	n := 0
+	for _, r := range decodeJSON[[]registerReceivedJSON](t, so) {
+		if r.MessageID == id {
+			n++
+		}
+	}
+	if rc != 0 || n != 1 {
+		t.Fatalf("the recipient's register holds %s %d times, want once", id, n)
+	}
+	rcpts, err := h2.Store().Receipts(context.Background(), id, "")
+	must(t, err)
+	if got := receiptStatus(t, rcpts[len(rcpts)-1]); got != lienthongv1.Status_STATUS_DELIVERED {
+		t.Fatalf("restored hub's last receipt of %s: %v, want DELIVERED (the recipient acknowledged it again)", id, got)
+	}
+}
