@@ -13,6 +13,9 @@ import (
 // call, about which message, and the answer (code and message). It does
 // not wait for the disk (see store.Note).
 func (s *Service) noteRefusal(ctx context.Context, op string, err error, attrs []any) {
+	if s.cfg.Store == nil { // a service wired without a store (unit tests of its checks)
+		return
+	}
 	e := audit.Entry{Kind: audit.KindRefused, Actor: "unknown"}
 	if c, ok := CallerFrom(ctx); ok && c.GetCode() != "" {
 		e.Actor = c.GetCode()
