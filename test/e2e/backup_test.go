@@ -14,6 +14,7 @@ import (
 
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -276,6 +277,15 @@ func TestRestoreRefusesDamagedBackup(t *testing.T) {
 			}
 		})
 	}
+	// A stopped hub is backed up by lthub reading its store; the copy
+	// restores.
+	out2 := filepath.Join(t.TempDir(), "b2")
+	if rc, so, se := lthub(t, "backup", "--dir", dir, out2); rc != 0 || !strings.Contains(so, "1 văn bản") {
+		t.Fatalf("backup of a stopped hub: %d %s%s", rc, so, se)
+	}
+	if rc, so, se := lthub(t, "restore", "--dir", filepath.Join(t.TempDir(), "r2"), out2); rc != 0 || !strings.Contains(so, "Đã khôi phục") {
+		t.Fatalf("restore: %d %s%s", rc, so, se)
+	}
 	// The intact backup restores into a directory that already holds a hub
 	// only if it is empty.
 	if rc, _, se := lthub(t, "restore", "--dir", dir, out); rc == 0 || !strings.Contains(se, "đã có dữ liệu") {
@@ -363,5 +373,63 @@ func TestResendAfterRestore(t *testing.T) {
 	must(t, err)
 	if got := receiptStatus(t, rcpts[len(rcpts)-1]); got != lienthongv1.Status_STATUS_DELIVERED {
 		t.Fatalf("restored hub's last receipt of %s: %v, want DELIVERED (the recipient acknowledged it again)", id, got)
+	}
+}
+
+// lthub verify reads every stored file back: on a sound hub (running, so
+// through the admin service) it passes; on a stopped hub with one file
+// changed and another removed it exits 1 naming each file and its
+// document. A backup into a directory that holds something is refused.
+func TestVerifyNamesDamage(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx := context.Background()
+	c := client(t, h.Addr(), dir, commune)
+	var ids []string
+	for i, title := range []string{"Mot", "Hai"} {
+		pdf, _ := writePDF(t, dir, commune, fmt.Sprintf("v%d.pdf", i), samplepdf.Options{Title: title})
+		res, err := c.Send(ctx, node.Document{Recipients: []string{district}, Number: fmt.Sprint(i + 1), Notation: "QĐ", Subject: title, Files: []node.File{{Path: pdf}}}, nil)
+		must(t, err)
+		ids = append(ids, res.MessageID)
+	}
+	if rc, so, se := lthub(t, "verify", "--dir", dir); rc != 0 || !strings.Contains(so, "Kho toàn vẹn: 2 văn bản, 2 tệp") {
+		t.Fatalf("verify of a sound running hub: exit %d, %q", rc, so+se)
+	}
+	full := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(full, "x"), nil, 0o600))
+	if rc, so, se := lthub(t, "backup", "--dir", dir, full); rc == 0 || !strings.Contains(se, "đã có dữ liệu") {
+		t.Fatalf("backup into a directory with files: exit %d, %q", rc, so+se)
+	}
+	h.stop()
+
+	docBlob := func(id string) string {
+		st, err := hub.OpenStore(dir, store.Options{})
+		must(t, err)
+		defer st.Close()
+		d, err := st.Document(ctx, id)
+		must(t, err)
+		hx := d.Files[0].String()
+		return filepath.Join(provision.Layout{Dir: dir}.Data(), "blobs", hx[:2], hx)
+	}
+	changed, removed := docBlob(ids[0]), docBlob(ids[1])
+	raw, err := os.ReadFile(changed)
+	must(t, err)
+	raw[len(raw)/2] ^= 0x20
+	must(t, os.WriteFile(changed, raw, 0o600))
+	must(t, os.Remove(removed))
+	rc, so, se := lthub(t, "verify", "--dir", dir)
+	if rc != 1 {
+		t.Fatalf("verify of a damaged store: exit %d, %q", rc, so+se)
+	}
+	for _, want := range []string{
+		"LỖI: tệp " + filepath.Base(changed) + " của văn bản [" + ids[0] + "] bị hỏng",
+		"LỖI: tệp " + filepath.Base(removed) + " của văn bản [" + ids[1] + "] không còn",
+	} {
+		if !strings.Contains(so, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, so)
+		}
+	}
+	if !strings.Contains(se, "có 2 lỗi") {
+		t.Errorf("verify stderr %q", se)
 	}
 }
