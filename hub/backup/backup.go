@@ -142,7 +142,12 @@ func Write(ctx context.Context, st Snapshotter, hubDir, out string, opts Options
 	return m, nil
 }
 
-func blobPath(hx string) string { return store.BlobsDir + "/" + hx[:2] + "/" + hx }
+func blobPath(hx string) string {
+	if len(hx) < 2 {
+		return ""
+	}
+	return store.BlobsDir + "/" + hx[:2] + "/" + hx
+}
 
 // makeEmptyDir creates dir, or accepts it if it exists and is empty.
 func makeEmptyDir(dir string) error {
@@ -294,7 +299,34 @@ func ReadManifest(in string) (*Manifest, error) {
 	if m.Format != format {
 		return nil, lienthong.Errorf(lienthong.KindInvalid, "bản sao lưu %s có định dạng %d, phiên bản này đọc định dạng %d (unsupported backup format)", in, m.Format, format)
 	}
+	if err := m.checkPaths(in); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// checkPaths refuses a manifest naming a file outside its part of the
+// backup: restore writes each file to the place its path says, so a
+// crafted manifest must not reach outside the new hub directory or put a
+// configuration file where the database goes.
+func (m *Manifest) checkPaths(in string) error {
+	bad := func(p string) error {
+		return lienthong.Errorf(lienthong.KindInvalid, "manifest.json của bản sao lưu %s ghi đường dẫn không hợp lệ %q (bad path in manifest)", in, p)
+	}
+	if m.Database.Path != store.DBFile {
+		return bad(m.Database.Path)
+	}
+	for _, f := range m.Blobs {
+		if f.Path != blobPath(f.SHA256) || len(f.SHA256) != 64 {
+			return bad(f.Path)
+		}
+	}
+	for _, f := range m.Config {
+		if !safePath(f.Path) || !strings.HasPrefix(f.Path, configDir+"/") {
+			return bad(f.Path)
+		}
+	}
+	return nil
 }
 
 // files lists every file of m.
@@ -322,9 +354,6 @@ func Check(ctx context.Context, in string) (*Manifest, error) {
 }
 
 func checkFile(in string, f File) error {
-	if !safePath(f.Path) {
-		return lienthong.Errorf(lienthong.KindInvalid, "manifest.json của bản sao lưu %s ghi đường dẫn không hợp lệ %q (bad path in manifest)", in, f.Path)
-	}
 	path := filepath.Join(in, filepath.FromSlash(f.Path))
 	r, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
