@@ -222,6 +222,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Revoked:     func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
 		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
 		IsOperator:  h.isOperator,
+		Refused:     exchange.NoteAuthRefusal(h.store.Note),
 	}
 	lim := cfg.Overload
 	auditor := &admin.Auditor{Prefix: h.auth.AdminPrefix, Append: h.store.AppendAudit, Logger: cfg.Logger}

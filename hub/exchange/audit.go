@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/lienthong/lienthong/hub/audit"
@@ -30,4 +32,23 @@ func (s *Service) noteRefusal(ctx context.Context, op string, err error, attrs [
 	st := status.Convert(err)
 	e.Detail = fmt.Sprintf("%s: %s: %s", op, st.Code(), st.Message())
 	s.cfg.Store.Note(e)
+}
+
+// NoteAuthRefusal returns an Authenticator.Refused that records a call
+// refused for its certificate with note (store.Note): who (the
+// certificate's name, or the peer's address when it had none), which
+// method, and the answer.
+func NoteAuthRefusal(note func(audit.Entry)) func(ctx context.Context, method string, err error) {
+	return func(ctx context.Context, method string, err error) {
+		e := audit.Entry{Kind: audit.KindRefused, Actor: "unknown", Subject: method}
+		if p, ok := peer.FromContext(ctx); ok {
+			e.Actor = "peer " + p.Addr.String()
+			if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.PeerCertificates) > 0 {
+				e.Actor = "certificate " + ti.State.PeerCertificates[0].Subject.CommonName
+			}
+		}
+		st := status.Convert(err)
+		e.Detail = fmt.Sprintf("%s: %s", st.Code(), st.Message())
+		note(e)
+	}
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -13,13 +15,17 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	"github.com/lienthong/lienthong/hub/audit"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/pki"
 )
 
 // The audit log records what happens on a real hub, with who did it: an
@@ -122,8 +128,9 @@ func TestAuditLogRecordsAndDetectsTampering(t *testing.T) {
 	}
 }
 
-// A flood of refusals costs bounded audit writes: they ride in the group
-// commit, and past the buffer they are counted, not lost silently.
+// Refusals are recorded with who was refused: a handler's refusal (the
+// agency's code, the call and the answer) and the authenticator's (the
+// certificate's name and the method).
 func TestAuditRefusalsAreRecorded(t *testing.T) {
 	dir := initHub(t)
 	h := startHub(t, dir)
@@ -137,20 +144,41 @@ func TestAuditRefusalsAreRecorded(t *testing.T) {
 			t.Fatalf("track of an unknown message: %v", err)
 		}
 	}
+	// An agency's certificate on the admin service is refused by the
+	// authenticator, before any handler: recorded too.
+	ad := provision.Layout{Dir: dir}.Agency(commune)
+	cert, err := tls.LoadX509KeyPair(filepath.Join(ad, "cert.pem"), filepath.Join(ad, "key.pem"))
+	must(t, err)
+	roots, err := pki.LoadCertificates(provision.Layout{Dir: dir}.CACert())
+	must(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(roots[0])
+	conn, err := grpc.NewClient(h.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "127.0.0.1"})))
+	must(t, err)
+	defer conn.Close()
+	_, err = lienthongv1.NewAdminServiceClient(conn).ListDirectory(ctx, &lienthongv1.ListDirectoryRequest{})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("agency on the admin service: %v", err)
+	}
 	h.stop()
 	rc, out, se := lthub(t, "audit", "export", "--dir", dir)
 	if rc != 0 {
 		t.Fatalf("audit export: %d %s", rc, se)
 	}
-	got := 0
+	got, admin := 0, 0
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var e audit.Entry
 		must(t, json.Unmarshal([]byte(line), &e))
-		if e.Kind == audit.KindRefused && e.Actor == commune && strings.Contains(e.Detail, "Track: NotFound") {
+		switch {
+		case e.Kind == audit.KindRefused && e.Actor == commune && strings.Contains(e.Detail, "Track: NotFound"):
 			got++
+		case e.Kind == audit.KindRefused && e.Actor == "certificate "+commune && e.Subject == "/lienthong.v1.AdminService/ListDirectory" &&
+			strings.HasPrefix(e.Detail, "PermissionDenied: "):
+			admin++
 		}
 	}
-	if got != n {
-		t.Fatalf("%d refusals recorded, want %d", got, n)
+	if got != n || admin != 1 {
+		t.Fatalf("%d Track refusals recorded, want %d; %d admin refusals, want 1:\n%s", got, n, admin, out)
 	}
 }
