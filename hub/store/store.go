@@ -16,6 +16,11 @@
 // backend does). Reads are short bbolt read transactions and run
 // concurrently.
 //
+// Audit: every change appends its entry to the hub's audit chain (package
+// audit) in the transaction that makes it; events that change nothing are
+// noted and written with the next commit (audit.go). Snapshot copies the
+// store while it serves, Verify reads it all back (backup.go).
+//
 // Callers see methods such as Accept and Ack, never a transaction.
 package store
 
