@@ -9,6 +9,7 @@ package hub
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -93,6 +94,10 @@ type Config struct {
 	// update the recipient appends (PAdES B-LT), so the document stays
 	// verifiable after its certificates expire or their CRLs go away.
 	LTV bool
+	// AuditSignEvery is how often the hub signs the head of the audit
+	// chain while it serves (it also signs at shutdown); 0 means every 5
+	// minutes.
+	AuditSignEvery time.Duration
 }
 
 // Hub is a running hub.
@@ -119,6 +124,10 @@ type Hub struct {
 	// quarantine takes damaged documents out of delivery and scrubs the
 	// blobs in the background while Serve runs.
 	quarantine *quarantine.Service
+
+	// signer and leaf sign the audit chain's head.
+	signer crypto.Signer
+	leaf   *x509.Certificate
 }
 
 // Init creates a new hub directory with a development PKI and the sample
@@ -193,6 +202,10 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	h.signer, h.leaf = signer, leaf
+	if cfg.Store.Now == nil {
+		cfg.Store.Now = cfg.Now
+	}
 
 	if h.store, err = openStore(cfg.Dir, cfg.Store); err != nil {
 		return nil, err
@@ -214,8 +227,10 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Revoked:     func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
 		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
 		IsOperator:  h.isOperator,
+		Refused:     exchange.NoteAuthRefusal(h.store.Note),
 	}
 	lim := cfg.Overload
+	auditor := &admin.Auditor{Prefix: h.auth.AdminPrefix, Append: h.store.AppendAudit, Logger: cfg.Logger}
 	// Health probes may come without a certificate; every other call is
 	// refused by the authenticator without one. Certificate-less
 	// connections are capped and closed when idle: health stays on the
@@ -229,8 +244,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}), lim, cfg.Logger)
 	h.grpc = grpc.NewServer(append([]grpc.ServerOption{
 		grpc.Creds(creds),
-		grpc.ChainUnaryInterceptor(h.auth.Unary),
-		grpc.ChainStreamInterceptor(h.auth.Stream),
+		grpc.ChainUnaryInterceptor(h.auth.Unary, auditor.Unary),
+		grpc.ChainStreamInterceptor(h.auth.Stream, auditor.Stream),
 		grpc.InitialWindowSize(exchange.StreamWindow),
 		grpc.InitialConnWindowSize(exchange.ConnWindow),
 	}, lim.ServerOptions()...)...)
@@ -244,7 +259,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Now:      cfg.Now,
 		Overload: lim, Authenticator: h.auth,
 	}).Register(h.grpc)
-	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger})
+	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger,
+		Maintenance: h.store, HubDir: cfg.Dir})
 	h.admin.Register(h.grpc)
 	h.health = health.NewServer()
 	healthpb.RegisterHealthServer(h.grpc, h.health)
@@ -491,6 +507,8 @@ func (h *Hub) Serve(ctx context.Context) error {
 	scrubCtx, stopScrub := context.WithCancel(context.Background())
 	scrubbed := make(chan struct{})
 	go func() { h.quarantine.Run(scrubCtx); close(scrubbed) }()
+	signed := make(chan struct{})
+	go func() { h.signAuditHeads(scrubCtx); close(signed) }()
 	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()), "operators", len(*h.operators.Load()))
 
 	var serveErr error
@@ -517,12 +535,37 @@ func (h *Hub) Serve(ctx context.Context) error {
 	}
 	stopScrub()
 	<-scrubbed
+	<-signed
+	if err := h.store.SignAuditHead(context.Background(), h.signer, h.leaf); err != nil {
+		h.log.Error("signing the audit log at shutdown failed", "error", err)
+	}
 	if err := h.store.Close(); err != nil && serveErr == nil {
 		serveErr = fmt.Errorf("closing store: %w", err)
 	}
 	h.store = nil
 	h.log.Info("hub stopped")
 	return serveErr
+}
+
+// signAuditHeads signs the audit chain's head every AuditSignEvery until
+// ctx ends.
+func (h *Hub) signAuditHeads(ctx context.Context) {
+	every := h.cfg.AuditSignEvery
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := h.store.SignAuditHead(ctx, h.signer, h.leaf); err != nil && ctx.Err() == nil {
+				h.log.Error("signing the audit log failed", "error", err)
+			}
+		}
+	}
 }
 
 // closeResources releases what Open acquired when Open fails.

@@ -41,6 +41,10 @@ type Config struct {
 	// Now is the report clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Maintenance and HubDir serve backup and the audit and store checks
+	// (ops.go); HubDir is the hub directory.
+	Maintenance Maintenance
+	HubDir      string
 }
 
 // Service implements lienthongv1.AdminServiceServer.

@@ -52,6 +52,9 @@ type Authenticator struct {
 	// agencies never call these.
 	AdminPrefix string
 	IsOperator  func(*x509.Certificate) bool
+	// Refused, if set, is told of each call refused here (no, unknown or
+	// revoked certificate, not an operator's), for the audit log.
+	Refused func(ctx context.Context, method string, err error)
 
 	mu      sync.Mutex
 	changed chan struct{} // closed by Invalidate
@@ -138,20 +141,28 @@ func (a *Authenticator) Invalidate() {
 
 // Unary is the unary server interceptor.
 func (a *Authenticator) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, err := a.authenticate(ctx, info.FullMethod)
+	actx, err := a.authenticate(ctx, info.FullMethod)
 	if err != nil {
+		a.refused(ctx, info.FullMethod, err)
 		return nil, err
 	}
-	return handler(ctx, req)
+	return handler(actx, req)
 }
 
 // Stream is the stream server interceptor.
 func (a *Authenticator) Stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	ctx, err := a.authenticate(ss.Context(), info.FullMethod)
 	if err != nil {
+		a.refused(ss.Context(), info.FullMethod, err)
 		return err
 	}
 	return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+}
+
+func (a *Authenticator) refused(ctx context.Context, method string, err error) {
+	if a.Refused != nil {
+		a.Refused(ctx, method, err)
+	}
 }
 
 type wrappedStream struct {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/hub/audit"
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/limit"
@@ -49,6 +50,9 @@ type Storage interface {
 	Notices(ctx context.Context, agency string) ([]store.Notice, error)
 	AckNotice(ctx context.Context, agency, receiptID string) error
 	Declare(ctx context.Context, decl *compliance.Declaration) (duplicate bool, err error)
+	// Note records an audit entry for an event that changes nothing
+	// stored (a refusal, a delivery), with the next commit.
+	Note(e audit.Entry)
 }
 
 // DocumentVerifier checks a document's signatures once its files are
@@ -171,7 +175,11 @@ func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any
 	default:
 		s.log.WarnContext(ctx, "request refused", attrs...)
 	}
-	return toStatus(err)
+	st := toStatus(err)
+	if !clientGone(ctx, err) {
+		s.noteRefusal(ctx, op, st, attrs)
+	}
+	return st
 }
 
 // clientGone reports whether a request failed because its client went
@@ -486,7 +494,12 @@ func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeServic
 			return fmt.Errorf("sending file %d of %s: %w", i, id, err)
 		}
 	}
-	return stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_End{End: &lienthongv1.DeliveryEnd{MessageId: id}}})
+	if err := stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_End{End: &lienthongv1.DeliveryEnd{MessageId: id}}}); err != nil {
+		return err
+	}
+	caller, _ := CallerFrom(ctx)
+	s.cfg.Store.Note(audit.Entry{Kind: audit.KindDelivered, Actor: "hub", Subject: id, Detail: "to=" + caller.GetCode()})
+	return nil
 }
 
 func (s *Service) streamBlob(stream lienthongv1.ExchangeService_ReceiveServer, index uint32, ref store.BlobRef, buf []byte) error {

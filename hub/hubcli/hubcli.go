@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/hub"
+	"github.com/lienthong/lienthong/hub/audit"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/limit"
@@ -60,7 +61,13 @@ Cách dùng / usage:
   lthub counters check|rebuild --dir D
                                             đối chiếu / dựng lại bộ đếm báo cáo từ văn bản đã lưu
   lthub quarantine list --dir D [--json]    văn bản bị cách ly vì tệp lưu trên trục bị hỏng
-  (agency, report, counters, quarantine: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
+  lthub backup  --dir D [--copy] OUT        sao lưu trục đang chạy (hoặc đã dừng) vào thư mục mới OUT
+  lthub restore --dir D IN                  kiểm tra bản sao lưu IN và dựng lại thư mục trục D (mới hoặc trống)
+  lthub verify  --dir D                     đọc lại mọi tệp đã lưu, đối chiếu mã băm và văn bản
+  lthub audit verify --dir D                kiểm tra chuỗi nhật ký kiểm toán, chỉ ra bản ghi đầu tiên bị sửa
+  lthub audit export --dir D [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+                                            xuất nhật ký kiểm toán (JSON Lines)
+  (agency, report, counters, quarantine, backup, verify, audit: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
    khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
 `
 
@@ -75,6 +82,9 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 }
 
 func (m *Main) run(ctx context.Context, args []string) error {
+	// What this command changes in a stopped hub's store is recorded in
+	// its audit log as done by the local user.
+	ctx = audit.WithActor(ctx, localOperator())
 	if len(args) == 0 {
 		fmt.Fprint(m.Stderr, usage)
 		return cliutil.Usagef("thiếu lệnh (missing verb)")
@@ -92,6 +102,14 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.counters(ctx, args[1:])
 	case "quarantine":
 		return m.quarantine(ctx, args[1:])
+	case "backup":
+		return m.backup(ctx, args[1:])
+	case "restore":
+		return m.restore(ctx, args[1:])
+	case "verify":
+		return m.verify(ctx, args[1:])
+	case "audit":
+		return m.audit(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

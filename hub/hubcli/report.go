@@ -53,6 +53,7 @@ type adminAPI interface {
 	ListDirectory(context.Context, *lienthongv1.ListDirectoryRequest) (*lienthongv1.ListDirectoryResponse, error)
 	SetAgencyStatus(context.Context, *lienthongv1.SetAgencyStatusRequest) (*lienthongv1.SetAgencyStatusResponse, error)
 	ListQuarantined(context.Context, *lienthongv1.ListQuarantinedRequest) (*lienthongv1.ListQuarantinedResponse, error)
+	opsAPI
 }
 
 // remoteAdmin calls a running hub's admin service.
@@ -81,7 +82,7 @@ func (r remoteAdmin) ListQuarantined(ctx context.Context, req *lienthongv1.ListQ
 }
 
 // localAdmin is the admin service over st, with the directory as stored.
-func localAdmin(ctx context.Context, st *store.Store) (*admin.Service, error) {
+func localAdmin(ctx context.Context, st *store.Store, hubDir string) (*admin.Service, error) {
 	var dir atomic.Pointer[directory.Directory]
 	load := func(ctx context.Context) error {
 		agencies, err := st.Agencies(ctx)
@@ -98,7 +99,7 @@ func localAdmin(ctx context.Context, st *store.Store) (*admin.Service, error) {
 	if err := load(ctx); err != nil {
 		return nil, err
 	}
-	return admin.New(admin.Config{Store: st, Directory: &dir, ReloadDirectory: load}), nil
+	return admin.New(admin.Config{Store: st, Directory: &dir, ReloadDirectory: load, Maintenance: st, HubDir: hubDir}), nil
 }
 
 // withAdmin runs fn against the admin service of the hub serving af.dir,
@@ -132,7 +133,7 @@ func withAdmin(ctx context.Context, af adminFlags, fn func(adminAPI) error) erro
 		return err
 	}
 	defer st.Close()
-	local, err := localAdmin(ctx, st)
+	local, err := localAdmin(ctx, st, *af.dir)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong/hub/audit"
 	"github.com/lienthong/lienthong/hub/compliance"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -188,7 +189,11 @@ func (s *Store) Declare(ctx context.Context, decl *compliance.Declaration) (dupl
 		}
 		d := compliance.NewDelta()
 		d.Declared(decl)
-		return applyDelta(tx, d)
+		if err := applyDelta(tx, d); err != nil {
+			return err
+		}
+		return s.appendAudit(tx, audit.Entry{Kind: audit.KindDeclared, Actor: decl.Agency,
+			Subject: fmt.Sprintf("%d/%s (%d)", decl.Number, decl.Notation, year), Detail: fmt.Sprintf("channel=%c", decl.Channel)})
 	})
 	if err != nil {
 		return false, fmt.Errorf("declaring %d/%s (%d) of %s: %w", decl.Number, decl.Notation, year, decl.Agency, err)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/lienthong/lienthong/hub/audit"
 	"github.com/lienthong/lienthong/hub/compliance"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -88,6 +89,7 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 	counts := compliance.NewDelta()
 	counts.Accepted(&facts)
 	id := []byte(rec.MessageID)
+	entry := acceptEntry(rec, acceptedAt)
 	err = s.update(ctx, func(tx *bolt.Tx) error {
 		stored, duplicate = nil, false
 		docs := tx.Bucket(bucketDocs)
@@ -148,6 +150,9 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 		if err := addCounter(meta, metaPending, int64(len(rec.Recipients)-withdrawn)); err != nil {
 			return err
 		}
+		if err := s.appendAudit(tx, entry); err != nil {
+			return err
+		}
 		stored = rec
 		return nil
 	})
@@ -159,6 +164,21 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 		s.notify(rec.Recipients)
 	}
 	return stored, duplicate, nil
+}
+
+// acceptEntry is the audit entry of accepting rec: a revocation or an
+// acceptance, with what the hub found of its signatures.
+func acceptEntry(rec *Document, at time.Time) audit.Entry {
+	e := audit.Entry{Time: at, Kind: audit.KindAccepted, Actor: rec.Sender, Subject: rec.MessageID}
+	detail := fmt.Sprintf("recipients=%d files=%d verdict=%s", len(rec.Recipients), len(rec.Files), rec.Verification.GetVerdict())
+	if rec.Link != nil {
+		if rec.Link.BusinessType == lienthongv1.BusinessType_BUSINESS_TYPE_REVOKE {
+			e.Kind = audit.KindRevocation
+		}
+		detail += fmt.Sprintf(" %s of %s", rec.Link.BusinessType, rec.Link.Original)
+	}
+	e.Detail = detail
+	return e
 }
 
 // prepare checks doc and returns the record to store (recipients without
@@ -355,6 +375,9 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 			return err
 		}
 		if err := countStep(tx, messageID, recipient, lienthongv1.Status_STATUS_DELIVERED, at); err != nil {
+			return err
+		}
+		if err := s.appendAudit(tx, audit.Entry{Time: at, Kind: audit.KindAcknowledged, Actor: recipient, Subject: messageID}); err != nil {
 			return err
 		}
 		out = delivered

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong/hub/audit"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -160,6 +161,7 @@ func (s *Store) Transition(ctx context.Context, messageID, recipient, sender str
 		if err := check(d.status); err != nil {
 			return reject(err)
 		}
+		d0 := d.status
 		if d.status == lienthongv1.Status_STATUS_ACCEPTED {
 			if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
 				return fmt.Errorf("removing queue entry: %w", err)
@@ -179,6 +181,10 @@ func (s *Store) Transition(ctx context.Context, messageID, recipient, sender str
 			return err
 		}
 		if err := countStep(tx, messageID, recipient, body.GetStatus(), at); err != nil {
+			return err
+		}
+		if err := s.appendAudit(tx, audit.Entry{Time: at, Kind: audit.KindStatus, Actor: recipient, Subject: messageID,
+			Detail: fmt.Sprintf("%s -> %s %s", d0, body.GetStatus(), body.GetReason())}); err != nil {
 			return err
 		}
 		return queueNotice(tx, sender, body.GetReceiptId(), packed.raw)

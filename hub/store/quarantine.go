@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong/hub/audit"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -244,6 +245,10 @@ func (s *Store) Quarantine(ctx context.Context, q Quarantine) ([]string, error) 
 				if err := queueNotice(tx, st.recipient, st.receiptID, st.packed.raw); err != nil {
 					return err
 				}
+			}
+			if err := s.appendAudit(tx, audit.Entry{Time: st.at, Kind: audit.KindQuarantined, Actor: "hub", Subject: id,
+				Detail: fmt.Sprintf("recipient=%s file=%s found_by=%s", st.recipient, rec.GetFileName(), rec.GetFoundBy())}); err != nil {
+				return err
 			}
 			taken = append(taken, st.recipient)
 			if !slices.Contains(stored.Recipients, st.recipient) {

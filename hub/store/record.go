@@ -29,6 +29,7 @@ import (
 //	receipts    lp(message id) seq       → Receipt (protobuf), in order
 //	blobrefs    SHA-256 (32 bytes)       → documents naming it (uint64)
 //	meta        "version", "documents", "pending" (uint64), "clean" (1 byte)
+//	audit, audithead                     → package audit's chain and signed head
 var (
 	bucketAgencies   = []byte("agencies")
 	bucketDocs       = []byte("docs")

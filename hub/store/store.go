@@ -16,6 +16,11 @@
 // backend does). Reads are short bbolt read transactions and run
 // concurrently.
 //
+// Audit: every change appends its entry to the hub's audit chain (package
+// audit) in the transaction that makes it; events that change nothing are
+// noted and written with the next commit (audit.go). Snapshot copies the
+// store while it serves, Verify reads it all back (backup.go).
+//
 // Callers see methods such as Accept and Ack, never a transaction.
 package store
 
@@ -31,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lienthong/lienthong/hub/audit"
 	"github.com/lienthong/lienthong/internal/fsutil"
 
 	bolt "go.etcd.io/bbolt"
@@ -76,6 +82,8 @@ type Options struct {
 	// fails with ErrDamaged if the check finds a fault. Zero means
 	// DefaultCheckUpTo; negative, no check; math.MaxInt64, always.
 	CheckUpTo int64
+	// Now is the clock of audit entries; nil means time.Now.
+	Now func() time.Time
 }
 
 const (
@@ -109,6 +117,9 @@ type Store struct {
 
 	subMu sync.Mutex
 	subs  map[string]map[chan struct{}]struct{}
+
+	now   func() time.Time
+	notes notes
 }
 
 // Open opens or creates the store in dir: dir/hub.db (bbolt, mode 0600)
@@ -125,6 +136,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if !opts.MustExist {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -167,6 +181,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		b:         newBatcher(db, opts.MaxBatchDelay, opts.MaxBatchSize),
 		sweepDone: make(chan struct{}),
 		subs:      make(map[string]map[chan struct{}]struct{}),
+		now:       opts.Now,
 	}
 	s.b.onPanic = s.panicked
 	go s.b.run()
@@ -266,7 +281,8 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	}
 }
 
-// PutAgencies inserts agencies, replacing any stored under the same code.
+// PutAgencies inserts agencies, replacing any stored under the same code,
+// and records each in the audit log as done by audit.ActorFrom(ctx).
 func (s *Store) PutAgencies(ctx context.Context, agencies []*lienthongv1.Agency) error {
 	if len(agencies) == 0 {
 		return nil
@@ -282,11 +298,16 @@ func (s *Store) PutAgencies(ctx context.Context, agencies []*lienthongv1.Agency)
 		}
 		recs[i] = v
 	}
+	actor := audit.ActorFrom(ctx)
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAgencies)
 		for i, a := range agencies {
 			if err := b.Put([]byte(a.GetCode()), recs[i]); err != nil {
 				return fmt.Errorf("agency %s: %w", a.GetCode(), err)
+			}
+			if err := s.appendAudit(tx, audit.Entry{Kind: audit.KindDirectory, Actor: actor, Subject: a.GetCode(),
+				Detail: fmt.Sprintf("%s; %s; %s", a.GetName(), a.GetKind(), a.GetStatus())}); err != nil {
+				return err
 			}
 		}
 		return nil

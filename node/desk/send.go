@@ -253,3 +253,43 @@ func UrgencyLabel(u lienthongv1.Urgency) string {
 	}
 	return UrgencyName(u)
 }
+
+// Resend sends a document of the sent register again, unchanged (the same
+// message id and signed envelope), with its files, which must be the ones
+// sent: for a hub restored from a backup taken before it accepted the
+// document. A hub that still has it answers with its original receipt
+// (Result.Duplicate).
+func (d *Desk) Resend(ctx context.Context, id string, files []string, progress node.Progress) (*Sending, error) {
+	c, err := d.client()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.reg.Resend(id, files); err != nil {
+		return nil, err
+	}
+	rep, err := c.Forward(ctx, d.reg, progress)
+	if err != nil {
+		return nil, err
+	}
+	out := &Sending{MessageID: id}
+	for _, f := range rep.Refused {
+		if f.MessageID == id {
+			if err := d.reg.Drop(id); err != nil {
+				return nil, err
+			}
+			return nil, &RefusedError{MessageID: id, Err: f.Err}
+		}
+		out.Earlier.Refused = append(out.Earlier.Refused, f)
+	}
+	for _, f := range rep.Forwarded {
+		if f.MessageID == id {
+			out.Result = f
+		} else {
+			out.Earlier.Forwarded++
+		}
+	}
+	if out.Result == nil {
+		out.Queued, out.Unreachable = true, rep.Unreachable
+	}
+	return out, nil
+}

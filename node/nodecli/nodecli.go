@@ -68,6 +68,8 @@ Lệnh / verbs:
             (mỗi văn bản một thư mục: các tệp PDF, thong-tin.json để đọc, delivery.pb làm bằng chứng)
   status    báo trạng thái xử lý văn bản đến               MESSAGE_ID received|rejected|assigned|in-progress|done [--reason TEXT] [--json]
   track     theo dõi văn bản     MESSAGE_ID [--json]
+  resend    gửi lại nguyên văn một văn bản đã gửi mà trục không còn (trục khôi phục từ bản sao lưu)
+            MESSAGE_ID --file F [--file F]
   register  sổ văn bản đi/đến    [sent|received|outbox|refused] [--search TEXT] [--overdue] [--json]
   run       chạy thường trực: chuyển hộp thư đi và nhận văn bản   --out DIR [--interval 5s] [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
@@ -103,6 +105,7 @@ Tham số chung / global flags (đặt trước lệnh):
 // it does.
 var verbUsage = map[string]string{
 	"send":     "send --to CODE[,CODE] --file F [--file F] --number N --notation K --subject S [tham số]\n  gửi văn bản qua hộp thư đi; trục chưa kết nối được thì văn bản chờ trong hộp thư đi",
+	"resend":   "resend MESSAGE_ID --file F [--file F]\n  gửi lại nguyên văn một văn bản đã gửi mà trục không còn (trục khôi phục từ bản sao lưu)",
 	"sync":     "sync [--retry] [--drop ID] [--json]\n  chuyển ngay các văn bản chờ trong hộp thư đi",
 	"inbox":    "inbox --out DIR [--wait 30s] [--json]\n  nhận văn bản đến (mỗi văn bản một thư mục: tệp PDF, thong-tin.json) và thông báo trạng thái",
 	"status":   "status MESSAGE_ID received|rejected|assigned|in-progress|done [--reason TEXT] [--json]\n  báo trục bước xử lý văn bản đến",
@@ -190,6 +193,8 @@ func (m *Main) dispatch(ctx context.Context, verb string, rest []string, s *sess
 		return m.status(ctx, rest, s)
 	case "track":
 		return m.track(ctx, rest, s)
+	case "resend":
+		return m.resend(ctx, rest, s)
 	case "register":
 		return m.register(ctx, rest, s)
 	case "run":

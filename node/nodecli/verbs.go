@@ -501,7 +501,7 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 	}
 	t, err := d.Track(ctx, pos[0])
 	if err != nil {
-		return err
+		return lostByHub(err, s, pos[0])
 	}
 	if t.RecordErr != nil {
 		fmt.Fprintf(m.Stderr, "ltnode: %s\n", cliutil.Describe(t.RecordErr))

@@ -54,6 +54,12 @@ type Sent struct {
 	// lienthongv1.Receipt).
 	Accepted   []byte    `json:"accepted"`
 	AcceptedAt time.Time `json:"accepted_at"`
+	// Envelope and Signature are the exact signed envelope the hub
+	// accepted, kept so that the document can go again unchanged (Resend)
+	// to a hub that lost it: one restored from a backup taken before it
+	// accepted the document. Empty for documents sent by older versions.
+	Envelope  []byte `json:"envelope,omitempty"`
+	Signature []byte `json:"signature,omitempty"`
 	Relations
 }
 

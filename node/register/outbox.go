@@ -269,6 +269,7 @@ func (r *Register) Forwarded(id string, accepted *lienthongv1.Receipt, body *lie
 		}
 		s.fill(env)
 		s.ReceiptID, s.Accepted, s.AcceptedAt = body.GetReceiptId(), raw, body.GetTime().AsTime()
+		s.Envelope, s.Signature = o.Envelope, o.Signature
 		for _, a := range body.GetRecipients() {
 			s.update(Recipient{Agency: a, Status: lienthongv1.Status_STATUS_ACCEPTED, Time: s.AcceptedAt, ReceiptID: body.GetReceiptId()})
 		}
@@ -287,6 +288,30 @@ func (r *Register) Forwarded(id string, accepted *lienthongv1.Receipt, body *lie
 	// go when the id is queued again.
 	os.RemoveAll(filepath.Join(r.outbox, id))
 	return &s, nil
+}
+
+// ErrNoEnvelope reports a document of the register of documents sent
+// whose signed envelope the register does not hold (sent by an older
+// version), so Resend cannot send it again unchanged.
+var ErrNoEnvelope = errors.New("sổ không giữ phong bì đã ký của văn bản này (gửi bằng phiên bản cũ): gửi lại bằng ltnode send --message-id với cùng nội dung (no stored envelope)")
+
+// Resend puts a document of the register of documents sent back in the
+// outbox with its exact signed envelope and the files at paths, which
+// must be the files it was sent with (checked against the envelope's
+// SHA-256s, as Queue does). It is for a hub that no longer knows the
+// document (restored from a backup older than its acceptance): the next
+// forwarding pass sends it; the hub accepts it as new, or, if it still
+// had it, answers with its original receipt. The recipients that got it
+// before recognise its message id and do not file it twice.
+func (r *Register) Resend(id string, paths []string) (*Outgoing, error) {
+	s, err := r.SentDoc(id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", id, err)
+	}
+	if len(s.Envelope) == 0 {
+		return nil, fmt.Errorf("%s: %w", id, ErrNoEnvelope)
+	}
+	return r.Queue(&lienthongv1.SignedEnvelope{Envelope: s.Envelope, Signature: s.Signature}, paths)
 }
 
 // Fail marks a queued document failed with the reason (the hub's

@@ -990,6 +990,557 @@ func (x *QuarantinedDocument) GetRecipients() []string {
 	return nil
 }
 
+type BackupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An absolute path on the hub's host, not existing or empty.
+	Out string `protobuf:"bytes,1,opt,name=out,proto3" json:"out,omitempty"`
+	// Copy every stored file instead of hard-linking it.
+	Copy          bool `protobuf:"varint,2,opt,name=copy,proto3" json:"copy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRequest) Reset() {
+	*x = BackupRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRequest) ProtoMessage() {}
+
+func (x *BackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
+func (*BackupRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BackupRequest) GetOut() string {
+	if x != nil {
+		return x.Out
+	}
+	return ""
+}
+
+func (x *BackupRequest) GetCopy() bool {
+	if x != nil {
+		return x.Copy
+	}
+	return false
+}
+
+type BackupResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Out            string                 `protobuf:"bytes,1,opt,name=out,proto3" json:"out,omitempty"`
+	Documents      int64                  `protobuf:"varint,2,opt,name=documents,proto3" json:"documents,omitempty"`
+	Blobs          int64                  `protobuf:"varint,3,opt,name=blobs,proto3" json:"blobs,omitempty"`
+	Linked         int64                  `protobuf:"varint,4,opt,name=linked,proto3" json:"linked,omitempty"`
+	ConfigFiles    int64                  `protobuf:"varint,5,opt,name=config_files,json=configFiles,proto3" json:"config_files,omitempty"`
+	Bytes          int64                  `protobuf:"varint,6,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	DatabaseSha256 string                 `protobuf:"bytes,7,opt,name=database_sha256,json=databaseSha256,proto3" json:"database_sha256,omitempty"`
+	// Stored files the snapshot names that were gone or damaged
+	// (quarantined documents).
+	Missing       []string `protobuf:"bytes,8,rep,name=missing,proto3" json:"missing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupResponse) Reset() {
+	*x = BackupResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupResponse) ProtoMessage() {}
+
+func (x *BackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
+func (*BackupResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BackupResponse) GetOut() string {
+	if x != nil {
+		return x.Out
+	}
+	return ""
+}
+
+func (x *BackupResponse) GetDocuments() int64 {
+	if x != nil {
+		return x.Documents
+	}
+	return 0
+}
+
+func (x *BackupResponse) GetBlobs() int64 {
+	if x != nil {
+		return x.Blobs
+	}
+	return 0
+}
+
+func (x *BackupResponse) GetLinked() int64 {
+	if x != nil {
+		return x.Linked
+	}
+	return 0
+}
+
+func (x *BackupResponse) GetConfigFiles() int64 {
+	if x != nil {
+		return x.ConfigFiles
+	}
+	return 0
+}
+
+func (x *BackupResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *BackupResponse) GetDatabaseSha256() string {
+	if x != nil {
+		return x.DatabaseSha256
+	}
+	return ""
+}
+
+func (x *BackupResponse) GetMissing() []string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+type VerifyStoreRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyStoreRequest) Reset() {
+	*x = VerifyStoreRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyStoreRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyStoreRequest) ProtoMessage() {}
+
+func (x *VerifyStoreRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyStoreRequest.ProtoReflect.Descriptor instead.
+func (*VerifyStoreRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{16}
+}
+
+type VerifyStoreResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Documents     int64                  `protobuf:"varint,1,opt,name=documents,proto3" json:"documents,omitempty"`
+	Blobs         int64                  `protobuf:"varint,2,opt,name=blobs,proto3" json:"blobs,omitempty"`
+	Bytes         int64                  `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	Problems      []string               `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
+	Notes         []string               `protobuf:"bytes,5,rep,name=notes,proto3" json:"notes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyStoreResponse) Reset() {
+	*x = VerifyStoreResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyStoreResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyStoreResponse) ProtoMessage() {}
+
+func (x *VerifyStoreResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyStoreResponse.ProtoReflect.Descriptor instead.
+func (*VerifyStoreResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *VerifyStoreResponse) GetDocuments() int64 {
+	if x != nil {
+		return x.Documents
+	}
+	return 0
+}
+
+func (x *VerifyStoreResponse) GetBlobs() int64 {
+	if x != nil {
+		return x.Blobs
+	}
+	return 0
+}
+
+func (x *VerifyStoreResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *VerifyStoreResponse) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *VerifyStoreResponse) GetNotes() []string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+type VerifyAuditRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyAuditRequest) Reset() {
+	*x = VerifyAuditRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyAuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyAuditRequest) ProtoMessage() {}
+
+func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyAuditRequest.ProtoReflect.Descriptor instead.
+func (*VerifyAuditRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{18}
+}
+
+type VerifyAuditResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Entries uint64                 `protobuf:"varint,1,opt,name=entries,proto3" json:"entries,omitempty"`
+	// The signed head: the entry it covers and when it was signed (0 and
+	// unset when the chain was never signed).
+	HeadSeq  uint64                 `protobuf:"varint,2,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
+	HeadTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=head_time,json=headTime,proto3" json:"head_time,omitempty"`
+	// Entries after the signed head.
+	Unsigned uint64 `protobuf:"varint,4,opt,name=unsigned,proto3" json:"unsigned,omitempty"`
+	// The first fault; unset when the chain holds.
+	Broken        *AuditBreak `protobuf:"bytes,5,opt,name=broken,proto3" json:"broken,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyAuditResponse) Reset() {
+	*x = VerifyAuditResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyAuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyAuditResponse) ProtoMessage() {}
+
+func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyAuditResponse.ProtoReflect.Descriptor instead.
+func (*VerifyAuditResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *VerifyAuditResponse) GetEntries() uint64 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
+func (x *VerifyAuditResponse) GetHeadSeq() uint64 {
+	if x != nil {
+		return x.HeadSeq
+	}
+	return 0
+}
+
+func (x *VerifyAuditResponse) GetHeadTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.HeadTime
+	}
+	return nil
+}
+
+func (x *VerifyAuditResponse) GetUnsigned() uint64 {
+	if x != nil {
+		return x.Unsigned
+	}
+	return 0
+}
+
+func (x *VerifyAuditResponse) GetBroken() *AuditBreak {
+	if x != nil {
+		return x.Broken
+	}
+	return nil
+}
+
+type AuditBreak struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Problem       string                 `protobuf:"bytes,4,opt,name=problem,proto3" json:"problem,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditBreak) Reset() {
+	*x = AuditBreak{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditBreak) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditBreak) ProtoMessage() {}
+
+func (x *AuditBreak) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditBreak.ProtoReflect.Descriptor instead.
+func (*AuditBreak) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AuditBreak) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AuditBreak) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditBreak) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AuditBreak) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+type ExportAuditRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RFC 3339 times or YYYY-MM-DD dates; from inclusive, to exclusive;
+	// empty leaves that end open.
+	From          string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportAuditRequest) Reset() {
+	*x = ExportAuditRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportAuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportAuditRequest) ProtoMessage() {}
+
+func (x *ExportAuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportAuditRequest.ProtoReflect.Descriptor instead.
+func (*ExportAuditRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ExportAuditRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ExportAuditRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+type ExportAuditResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whole JSON lines.
+	Jsonl         []byte `protobuf:"bytes,1,opt,name=jsonl,proto3" json:"jsonl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportAuditResponse) Reset() {
+	*x = ExportAuditResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportAuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportAuditResponse) ProtoMessage() {}
+
+func (x *ExportAuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportAuditResponse.ProtoReflect.Descriptor instead.
+func (*ExportAuditResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ExportAuditResponse) GetJsonl() []byte {
+	if x != nil {
+		return x.Jsonl
+	}
+	return nil
+}
+
 var File_lienthong_v1_admin_proto protoreflect.FileDescriptor
 
 const file_lienthong_v1_admin_proto_rawDesc = "" +
@@ -1077,13 +1628,54 @@ const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\bfound_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\afoundAt\x12\x1e\n" +
 	"\n" +
 	"recipients\x18\f \x03(\tR\n" +
-	"recipients2\xc7\x03\n" +
+	"recipients\"5\n" +
+	"\rBackupRequest\x12\x10\n" +
+	"\x03out\x18\x01 \x01(\tR\x03out\x12\x12\n" +
+	"\x04copy\x18\x02 \x01(\bR\x04copy\"\xea\x01\n" +
+	"\x0eBackupResponse\x12\x10\n" +
+	"\x03out\x18\x01 \x01(\tR\x03out\x12\x1c\n" +
+	"\tdocuments\x18\x02 \x01(\x03R\tdocuments\x12\x14\n" +
+	"\x05blobs\x18\x03 \x01(\x03R\x05blobs\x12\x16\n" +
+	"\x06linked\x18\x04 \x01(\x03R\x06linked\x12!\n" +
+	"\fconfig_files\x18\x05 \x01(\x03R\vconfigFiles\x12\x14\n" +
+	"\x05bytes\x18\x06 \x01(\x03R\x05bytes\x12'\n" +
+	"\x0fdatabase_sha256\x18\a \x01(\tR\x0edatabaseSha256\x12\x18\n" +
+	"\amissing\x18\b \x03(\tR\amissing\"\x14\n" +
+	"\x12VerifyStoreRequest\"\x91\x01\n" +
+	"\x13VerifyStoreResponse\x12\x1c\n" +
+	"\tdocuments\x18\x01 \x01(\x03R\tdocuments\x12\x14\n" +
+	"\x05blobs\x18\x02 \x01(\x03R\x05blobs\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x12\x1a\n" +
+	"\bproblems\x18\x04 \x03(\tR\bproblems\x12\x14\n" +
+	"\x05notes\x18\x05 \x03(\tR\x05notes\"\x14\n" +
+	"\x12VerifyAuditRequest\"\xd1\x01\n" +
+	"\x13VerifyAuditResponse\x12\x18\n" +
+	"\aentries\x18\x01 \x01(\x04R\aentries\x12\x19\n" +
+	"\bhead_seq\x18\x02 \x01(\x04R\aheadSeq\x127\n" +
+	"\thead_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bheadTime\x12\x1a\n" +
+	"\bunsigned\x18\x04 \x01(\x04R\bunsigned\x120\n" +
+	"\x06broken\x18\x05 \x01(\v2\x18.lienthong.v1.AuditBreakR\x06broken\"|\n" +
+	"\n" +
+	"AuditBreak\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x18\n" +
+	"\aproblem\x18\x04 \x01(\tR\aproblem\"8\n" +
+	"\x12ExportAuditRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\"+\n" +
+	"\x13ExportAuditResponse\x12\x14\n" +
+	"\x05jsonl\x18\x01 \x01(\fR\x05jsonl2\x8a\x06\n" +
 	"\fAdminService\x12C\n" +
 	"\x06Report\x12\x1b.lienthong.v1.ReportRequest\x1a\x1c.lienthong.v1.ReportResponse\x12X\n" +
 	"\rCheckCounters\x12\".lienthong.v1.CheckCountersRequest\x1a#.lienthong.v1.CheckCountersResponse\x12X\n" +
 	"\rListDirectory\x12\".lienthong.v1.ListDirectoryRequest\x1a#.lienthong.v1.ListDirectoryResponse\x12^\n" +
 	"\x0fSetAgencyStatus\x12$.lienthong.v1.SetAgencyStatusRequest\x1a%.lienthong.v1.SetAgencyStatusResponse\x12^\n" +
-	"\x0fListQuarantined\x12$.lienthong.v1.ListQuarantinedRequest\x1a%.lienthong.v1.ListQuarantinedResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
+	"\x0fListQuarantined\x12$.lienthong.v1.ListQuarantinedRequest\x1a%.lienthong.v1.ListQuarantinedResponse\x12C\n" +
+	"\x06Backup\x12\x1b.lienthong.v1.BackupRequest\x1a\x1c.lienthong.v1.BackupResponse\x12R\n" +
+	"\vVerifyStore\x12 .lienthong.v1.VerifyStoreRequest\x1a!.lienthong.v1.VerifyStoreResponse\x12R\n" +
+	"\vVerifyAudit\x12 .lienthong.v1.VerifyAuditRequest\x1a!.lienthong.v1.VerifyAuditResponse\x12T\n" +
+	"\vExportAudit\x12 .lienthong.v1.ExportAuditRequest\x1a!.lienthong.v1.ExportAuditResponse0\x01B?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
 
 var (
 	file_lienthong_v1_admin_proto_rawDescOnce sync.Once
@@ -1097,7 +1689,7 @@ func file_lienthong_v1_admin_proto_rawDescGZIP() []byte {
 	return file_lienthong_v1_admin_proto_rawDescData
 }
 
-var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_lienthong_v1_admin_proto_goTypes = []any{
 	(*ReportRequest)(nil),           // 0: lienthong.v1.ReportRequest
 	(*ReportResponse)(nil),          // 1: lienthong.v1.ReportResponse
@@ -1113,38 +1705,58 @@ var file_lienthong_v1_admin_proto_goTypes = []any{
 	(*ListQuarantinedRequest)(nil),  // 11: lienthong.v1.ListQuarantinedRequest
 	(*ListQuarantinedResponse)(nil), // 12: lienthong.v1.ListQuarantinedResponse
 	(*QuarantinedDocument)(nil),     // 13: lienthong.v1.QuarantinedDocument
-	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
-	(AgencyStatus)(0),               // 15: lienthong.v1.AgencyStatus
-	(*Agency)(nil),                  // 16: lienthong.v1.Agency
+	(*BackupRequest)(nil),           // 14: lienthong.v1.BackupRequest
+	(*BackupResponse)(nil),          // 15: lienthong.v1.BackupResponse
+	(*VerifyStoreRequest)(nil),      // 16: lienthong.v1.VerifyStoreRequest
+	(*VerifyStoreResponse)(nil),     // 17: lienthong.v1.VerifyStoreResponse
+	(*VerifyAuditRequest)(nil),      // 18: lienthong.v1.VerifyAuditRequest
+	(*VerifyAuditResponse)(nil),     // 19: lienthong.v1.VerifyAuditResponse
+	(*AuditBreak)(nil),              // 20: lienthong.v1.AuditBreak
+	(*ExportAuditRequest)(nil),      // 21: lienthong.v1.ExportAuditRequest
+	(*ExportAuditResponse)(nil),     // 22: lienthong.v1.ExportAuditResponse
+	(*timestamppb.Timestamp)(nil),   // 23: google.protobuf.Timestamp
+	(AgencyStatus)(0),               // 24: lienthong.v1.AgencyStatus
+	(*Agency)(nil),                  // 25: lienthong.v1.Agency
 }
 var file_lienthong_v1_admin_proto_depIdxs = []int32{
-	14, // 0: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
+	23, // 0: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
 	3,  // 1: lienthong.v1.ReportResponse.province:type_name -> lienthong.v1.ComplianceFigures
 	2,  // 2: lienthong.v1.ReportResponse.kinds:type_name -> lienthong.v1.ComplianceGroup
 	2,  // 3: lienthong.v1.ReportResponse.agencies:type_name -> lienthong.v1.ComplianceGroup
 	2,  // 4: lienthong.v1.ReportResponse.months:type_name -> lienthong.v1.ComplianceGroup
 	3,  // 5: lienthong.v1.ComplianceGroup.figures:type_name -> lienthong.v1.ComplianceFigures
 	4,  // 6: lienthong.v1.ComplianceGroup.gaps:type_name -> lienthong.v1.NumberGap
-	15, // 7: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
-	16, // 8: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
-	16, // 9: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
+	24, // 7: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
+	25, // 8: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
+	25, // 9: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
 	13, // 10: lienthong.v1.ListQuarantinedResponse.documents:type_name -> lienthong.v1.QuarantinedDocument
-	14, // 11: lienthong.v1.QuarantinedDocument.found_at:type_name -> google.protobuf.Timestamp
-	0,  // 12: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
-	5,  // 13: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
-	9,  // 14: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
-	7,  // 15: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
-	11, // 16: lienthong.v1.AdminService.ListQuarantined:input_type -> lienthong.v1.ListQuarantinedRequest
-	1,  // 17: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
-	6,  // 18: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
-	10, // 19: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
-	8,  // 20: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
-	12, // 21: lienthong.v1.AdminService.ListQuarantined:output_type -> lienthong.v1.ListQuarantinedResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	23, // 11: lienthong.v1.QuarantinedDocument.found_at:type_name -> google.protobuf.Timestamp
+	23, // 12: lienthong.v1.VerifyAuditResponse.head_time:type_name -> google.protobuf.Timestamp
+	20, // 13: lienthong.v1.VerifyAuditResponse.broken:type_name -> lienthong.v1.AuditBreak
+	23, // 14: lienthong.v1.AuditBreak.time:type_name -> google.protobuf.Timestamp
+	0,  // 15: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
+	5,  // 16: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
+	9,  // 17: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
+	7,  // 18: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
+	11, // 19: lienthong.v1.AdminService.ListQuarantined:input_type -> lienthong.v1.ListQuarantinedRequest
+	14, // 20: lienthong.v1.AdminService.Backup:input_type -> lienthong.v1.BackupRequest
+	16, // 21: lienthong.v1.AdminService.VerifyStore:input_type -> lienthong.v1.VerifyStoreRequest
+	18, // 22: lienthong.v1.AdminService.VerifyAudit:input_type -> lienthong.v1.VerifyAuditRequest
+	21, // 23: lienthong.v1.AdminService.ExportAudit:input_type -> lienthong.v1.ExportAuditRequest
+	1,  // 24: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
+	6,  // 25: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
+	10, // 26: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
+	8,  // 27: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
+	12, // 28: lienthong.v1.AdminService.ListQuarantined:output_type -> lienthong.v1.ListQuarantinedResponse
+	15, // 29: lienthong.v1.AdminService.Backup:output_type -> lienthong.v1.BackupResponse
+	17, // 30: lienthong.v1.AdminService.VerifyStore:output_type -> lienthong.v1.VerifyStoreResponse
+	19, // 31: lienthong.v1.AdminService.VerifyAudit:output_type -> lienthong.v1.VerifyAuditResponse
+	22, // 32: lienthong.v1.AdminService.ExportAudit:output_type -> lienthong.v1.ExportAuditResponse
+	24, // [24:33] is the sub-list for method output_type
+	15, // [15:24] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_admin_proto_init() }
@@ -1160,7 +1772,7 @@ func file_lienthong_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_admin_proto_rawDesc), len(file_lienthong_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
