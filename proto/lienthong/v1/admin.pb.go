@@ -22,6 +22,340 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ApplyDirectoryRequest is one change of the directory.
+type ApplyDirectoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "import" (add or update each row), "add" (rows must be new) or
+	// "update" (rows must exist; empty fields keep their value).
+	Op       string    `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"`
+	Agencies []*Agency `protobuf:"bytes,2,rep,name=agencies,proto3" json:"agencies,omitempty"`
+	// The row of each agency in the operator's file (same order), so that
+	// an error names it; 0 when there is no file.
+	Rows          []int32 `protobuf:"varint,3,rep,packed,name=rows,proto3" json:"rows,omitempty"`
+	DryRun        bool    `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyDirectoryRequest) Reset() {
+	*x = ApplyDirectoryRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyDirectoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyDirectoryRequest) ProtoMessage() {}
+
+func (x *ApplyDirectoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyDirectoryRequest.ProtoReflect.Descriptor instead.
+func (*ApplyDirectoryRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ApplyDirectoryRequest) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *ApplyDirectoryRequest) GetAgencies() []*Agency {
+	if x != nil {
+		return x.Agencies
+	}
+	return nil
+}
+
+func (x *ApplyDirectoryRequest) GetRows() []int32 {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *ApplyDirectoryRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+type ApplyDirectoryResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Added     int32                  `protobuf:"varint,1,opt,name=added,proto3" json:"added,omitempty"`
+	Changed   int32                  `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	Unchanged int32                  `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	// The added and changed agencies, by code.
+	Changes []*AgencyChange `protobuf:"bytes,4,rep,name=changes,proto3" json:"changes,omitempty"`
+	// False for a dry run.
+	Applied       bool `protobuf:"varint,5,opt,name=applied,proto3" json:"applied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyDirectoryResponse) Reset() {
+	*x = ApplyDirectoryResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyDirectoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyDirectoryResponse) ProtoMessage() {}
+
+func (x *ApplyDirectoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyDirectoryResponse.ProtoReflect.Descriptor instead.
+func (*ApplyDirectoryResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ApplyDirectoryResponse) GetAdded() int32 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+func (x *ApplyDirectoryResponse) GetChanged() int32 {
+	if x != nil {
+		return x.Changed
+	}
+	return 0
+}
+
+func (x *ApplyDirectoryResponse) GetUnchanged() int32 {
+	if x != nil {
+		return x.Unchanged
+	}
+	return 0
+}
+
+func (x *ApplyDirectoryResponse) GetChanges() []*AgencyChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ApplyDirectoryResponse) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
+}
+
+// AgencyChange is one agency an ApplyDirectory adds or changes.
+type AgencyChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Added bool                   `protobuf:"varint,2,opt,name=added,proto3" json:"added,omitempty"`
+	// For a change: each changed field as "field: old → new".
+	Fields        []string `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	Row           int32    `protobuf:"varint,4,opt,name=row,proto3" json:"row,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgencyChange) Reset() {
+	*x = AgencyChange{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgencyChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgencyChange) ProtoMessage() {}
+
+func (x *AgencyChange) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgencyChange.ProtoReflect.Descriptor instead.
+func (*AgencyChange) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AgencyChange) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *AgencyChange) GetAdded() bool {
+	if x != nil {
+		return x.Added
+	}
+	return false
+}
+
+func (x *AgencyChange) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *AgencyChange) GetRow() int32 {
+	if x != nil {
+		return x.Row
+	}
+	return 0
+}
+
+type BindCertificateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The certificate, DER.
+	Certificate   []byte                 `protobuf:"bytes,2,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	Rotate        bool                   `protobuf:"varint,3,opt,name=rotate,proto3" json:"rotate,omitempty"`
+	OverlapUntil  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=overlap_until,json=overlapUntil,proto3" json:"overlap_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BindCertificateRequest) Reset() {
+	*x = BindCertificateRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BindCertificateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BindCertificateRequest) ProtoMessage() {}
+
+func (x *BindCertificateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BindCertificateRequest.ProtoReflect.Descriptor instead.
+func (*BindCertificateRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BindCertificateRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *BindCertificateRequest) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+func (x *BindCertificateRequest) GetRotate() bool {
+	if x != nil {
+		return x.Rotate
+	}
+	return false
+}
+
+func (x *BindCertificateRequest) GetOverlapUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OverlapUntil
+	}
+	return nil
+}
+
+type BindCertificateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Agency        *Agency                `protobuf:"bytes,1,opt,name=agency,proto3" json:"agency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BindCertificateResponse) Reset() {
+	*x = BindCertificateResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BindCertificateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BindCertificateResponse) ProtoMessage() {}
+
+func (x *BindCertificateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BindCertificateResponse.ProtoReflect.Descriptor instead.
+func (*BindCertificateResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BindCertificateResponse) GetAgency() *Agency {
+	if x != nil {
+		return x.Agency
+	}
+	return nil
+}
+
 type ReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Period: from and to as YYYY-MM-DD, or from alone as YYYY, YYYY-MM or
@@ -36,7 +370,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[0]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +382,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[0]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +395,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReportRequest) GetFrom() string {
@@ -101,7 +435,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[1]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -113,7 +447,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[1]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -126,7 +460,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReportResponse) GetFrom() string {
@@ -204,7 +538,7 @@ type ComplianceGroup struct {
 
 func (x *ComplianceGroup) Reset() {
 	*x = ComplianceGroup{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[2]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -216,7 +550,7 @@ func (x *ComplianceGroup) String() string {
 func (*ComplianceGroup) ProtoMessage() {}
 
 func (x *ComplianceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[2]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -229,7 +563,7 @@ func (x *ComplianceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplianceGroup.ProtoReflect.Descriptor instead.
 func (*ComplianceGroup) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ComplianceGroup) GetKey() string {
@@ -309,7 +643,7 @@ type ComplianceFigures struct {
 
 func (x *ComplianceFigures) Reset() {
 	*x = ComplianceFigures{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[3]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +655,7 @@ func (x *ComplianceFigures) String() string {
 func (*ComplianceFigures) ProtoMessage() {}
 
 func (x *ComplianceFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[3]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +668,7 @@ func (x *ComplianceFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplianceFigures.ProtoReflect.Descriptor instead.
 func (*ComplianceFigures) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ComplianceFigures) GetElectronic() int64 {
@@ -440,7 +774,7 @@ type NumberGap struct {
 
 func (x *NumberGap) Reset() {
 	*x = NumberGap{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[4]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +786,7 @@ func (x *NumberGap) String() string {
 func (*NumberGap) ProtoMessage() {}
 
 func (x *NumberGap) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[4]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +799,7 @@ func (x *NumberGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NumberGap.ProtoReflect.Descriptor instead.
 func (*NumberGap) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *NumberGap) GetYear() int32 {
@@ -498,7 +832,7 @@ type CheckCountersRequest struct {
 
 func (x *CheckCountersRequest) Reset() {
 	*x = CheckCountersRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[5]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +844,7 @@ func (x *CheckCountersRequest) String() string {
 func (*CheckCountersRequest) ProtoMessage() {}
 
 func (x *CheckCountersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[5]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +857,7 @@ func (x *CheckCountersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCountersRequest.ProtoReflect.Descriptor instead.
 func (*CheckCountersRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CheckCountersRequest) GetRebuild() bool {
@@ -544,7 +878,7 @@ type CheckCountersResponse struct {
 
 func (x *CheckCountersResponse) Reset() {
 	*x = CheckCountersResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[6]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +890,7 @@ func (x *CheckCountersResponse) String() string {
 func (*CheckCountersResponse) ProtoMessage() {}
 
 func (x *CheckCountersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[6]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +903,7 @@ func (x *CheckCountersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCountersResponse.ProtoReflect.Descriptor instead.
 func (*CheckCountersResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CheckCountersResponse) GetRecords() int64 {
@@ -603,7 +937,7 @@ type SetAgencyStatusRequest struct {
 
 func (x *SetAgencyStatusRequest) Reset() {
 	*x = SetAgencyStatusRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +949,7 @@ func (x *SetAgencyStatusRequest) String() string {
 func (*SetAgencyStatusRequest) ProtoMessage() {}
 
 func (x *SetAgencyStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +962,7 @@ func (x *SetAgencyStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAgencyStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetAgencyStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetAgencyStatusRequest) GetCode() string {
@@ -654,7 +988,7 @@ type SetAgencyStatusResponse struct {
 
 func (x *SetAgencyStatusResponse) Reset() {
 	*x = SetAgencyStatusResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +1000,7 @@ func (x *SetAgencyStatusResponse) String() string {
 func (*SetAgencyStatusResponse) ProtoMessage() {}
 
 func (x *SetAgencyStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +1013,7 @@ func (x *SetAgencyStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAgencyStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetAgencyStatusResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SetAgencyStatusResponse) GetAgency() *Agency {
@@ -697,7 +1031,7 @@ type ListDirectoryRequest struct {
 
 func (x *ListDirectoryRequest) Reset() {
 	*x = ListDirectoryRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +1043,7 @@ func (x *ListDirectoryRequest) String() string {
 func (*ListDirectoryRequest) ProtoMessage() {}
 
 func (x *ListDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +1056,7 @@ func (x *ListDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*ListDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 type ListDirectoryResponse struct {
@@ -734,7 +1068,7 @@ type ListDirectoryResponse struct {
 
 func (x *ListDirectoryResponse) Reset() {
 	*x = ListDirectoryResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +1080,7 @@ func (x *ListDirectoryResponse) String() string {
 func (*ListDirectoryResponse) ProtoMessage() {}
 
 func (x *ListDirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +1093,7 @@ func (x *ListDirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDirectoryResponse.ProtoReflect.Descriptor instead.
 func (*ListDirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListDirectoryResponse) GetAgencies() []*Agency {
@@ -777,7 +1111,7 @@ type ListQuarantinedRequest struct {
 
 func (x *ListQuarantinedRequest) Reset() {
 	*x = ListQuarantinedRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +1123,7 @@ func (x *ListQuarantinedRequest) String() string {
 func (*ListQuarantinedRequest) ProtoMessage() {}
 
 func (x *ListQuarantinedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +1136,7 @@ func (x *ListQuarantinedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuarantinedRequest.ProtoReflect.Descriptor instead.
 func (*ListQuarantinedRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 type ListQuarantinedResponse struct {
@@ -814,7 +1148,7 @@ type ListQuarantinedResponse struct {
 
 func (x *ListQuarantinedResponse) Reset() {
 	*x = ListQuarantinedResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +1160,7 @@ func (x *ListQuarantinedResponse) String() string {
 func (*ListQuarantinedResponse) ProtoMessage() {}
 
 func (x *ListQuarantinedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +1173,7 @@ func (x *ListQuarantinedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuarantinedResponse.ProtoReflect.Descriptor instead.
 func (*ListQuarantinedResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListQuarantinedResponse) GetDocuments() []*QuarantinedDocument {
@@ -878,7 +1212,7 @@ type QuarantinedDocument struct {
 
 func (x *QuarantinedDocument) Reset() {
 	*x = QuarantinedDocument{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1224,7 @@ func (x *QuarantinedDocument) String() string {
 func (*QuarantinedDocument) ProtoMessage() {}
 
 func (x *QuarantinedDocument) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1237,7 @@ func (x *QuarantinedDocument) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedDocument.ProtoReflect.Descriptor instead.
 func (*QuarantinedDocument) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QuarantinedDocument) GetMessageId() string {
@@ -994,7 +1328,30 @@ var File_lienthong_v1_admin_proto protoreflect.FileDescriptor
 
 const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x18lienthong/v1/admin.proto\x12\flienthong.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blienthong/v1/exchange.proto\"K\n" +
+	"\x18lienthong/v1/admin.proto\x12\flienthong.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blienthong/v1/exchange.proto\"\x86\x01\n" +
+	"\x15ApplyDirectoryRequest\x12\x0e\n" +
+	"\x02op\x18\x01 \x01(\tR\x02op\x120\n" +
+	"\bagencies\x18\x02 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies\x12\x12\n" +
+	"\x04rows\x18\x03 \x03(\x05R\x04rows\x12\x17\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun\"\xb6\x01\n" +
+	"\x16ApplyDirectoryResponse\x12\x14\n" +
+	"\x05added\x18\x01 \x01(\x05R\x05added\x12\x18\n" +
+	"\achanged\x18\x02 \x01(\x05R\achanged\x12\x1c\n" +
+	"\tunchanged\x18\x03 \x01(\x05R\tunchanged\x124\n" +
+	"\achanges\x18\x04 \x03(\v2\x1a.lienthong.v1.AgencyChangeR\achanges\x12\x18\n" +
+	"\aapplied\x18\x05 \x01(\bR\aapplied\"b\n" +
+	"\fAgencyChange\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x14\n" +
+	"\x05added\x18\x02 \x01(\bR\x05added\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\x12\x10\n" +
+	"\x03row\x18\x04 \x01(\x05R\x03row\"\xa7\x01\n" +
+	"\x16BindCertificateRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12 \n" +
+	"\vcertificate\x18\x02 \x01(\fR\vcertificate\x12\x16\n" +
+	"\x06rotate\x18\x03 \x01(\bR\x06rotate\x12?\n" +
+	"\roverlap_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\foverlapUntil\"G\n" +
+	"\x17BindCertificateResponse\x12,\n" +
+	"\x06agency\x18\x01 \x01(\v2\x14.lienthong.v1.AgencyR\x06agency\"K\n" +
 	"\rReportRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
@@ -1077,13 +1434,15 @@ const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\bfound_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\afoundAt\x12\x1e\n" +
 	"\n" +
 	"recipients\x18\f \x03(\tR\n" +
-	"recipients2\xc7\x03\n" +
+	"recipients2\x84\x05\n" +
 	"\fAdminService\x12C\n" +
 	"\x06Report\x12\x1b.lienthong.v1.ReportRequest\x1a\x1c.lienthong.v1.ReportResponse\x12X\n" +
 	"\rCheckCounters\x12\".lienthong.v1.CheckCountersRequest\x1a#.lienthong.v1.CheckCountersResponse\x12X\n" +
 	"\rListDirectory\x12\".lienthong.v1.ListDirectoryRequest\x1a#.lienthong.v1.ListDirectoryResponse\x12^\n" +
 	"\x0fSetAgencyStatus\x12$.lienthong.v1.SetAgencyStatusRequest\x1a%.lienthong.v1.SetAgencyStatusResponse\x12^\n" +
-	"\x0fListQuarantined\x12$.lienthong.v1.ListQuarantinedRequest\x1a%.lienthong.v1.ListQuarantinedResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
+	"\x0fListQuarantined\x12$.lienthong.v1.ListQuarantinedRequest\x1a%.lienthong.v1.ListQuarantinedResponse\x12[\n" +
+	"\x0eApplyDirectory\x12#.lienthong.v1.ApplyDirectoryRequest\x1a$.lienthong.v1.ApplyDirectoryResponse\x12^\n" +
+	"\x0fBindCertificate\x12$.lienthong.v1.BindCertificateRequest\x1a%.lienthong.v1.BindCertificateResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
 
 var (
 	file_lienthong_v1_admin_proto_rawDescOnce sync.Once
@@ -1097,54 +1456,67 @@ func file_lienthong_v1_admin_proto_rawDescGZIP() []byte {
 	return file_lienthong_v1_admin_proto_rawDescData
 }
 
-var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_lienthong_v1_admin_proto_goTypes = []any{
-	(*ReportRequest)(nil),           // 0: lienthong.v1.ReportRequest
-	(*ReportResponse)(nil),          // 1: lienthong.v1.ReportResponse
-	(*ComplianceGroup)(nil),         // 2: lienthong.v1.ComplianceGroup
-	(*ComplianceFigures)(nil),       // 3: lienthong.v1.ComplianceFigures
-	(*NumberGap)(nil),               // 4: lienthong.v1.NumberGap
-	(*CheckCountersRequest)(nil),    // 5: lienthong.v1.CheckCountersRequest
-	(*CheckCountersResponse)(nil),   // 6: lienthong.v1.CheckCountersResponse
-	(*SetAgencyStatusRequest)(nil),  // 7: lienthong.v1.SetAgencyStatusRequest
-	(*SetAgencyStatusResponse)(nil), // 8: lienthong.v1.SetAgencyStatusResponse
-	(*ListDirectoryRequest)(nil),    // 9: lienthong.v1.ListDirectoryRequest
-	(*ListDirectoryResponse)(nil),   // 10: lienthong.v1.ListDirectoryResponse
-	(*ListQuarantinedRequest)(nil),  // 11: lienthong.v1.ListQuarantinedRequest
-	(*ListQuarantinedResponse)(nil), // 12: lienthong.v1.ListQuarantinedResponse
-	(*QuarantinedDocument)(nil),     // 13: lienthong.v1.QuarantinedDocument
-	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
-	(AgencyStatus)(0),               // 15: lienthong.v1.AgencyStatus
-	(*Agency)(nil),                  // 16: lienthong.v1.Agency
+	(*ApplyDirectoryRequest)(nil),   // 0: lienthong.v1.ApplyDirectoryRequest
+	(*ApplyDirectoryResponse)(nil),  // 1: lienthong.v1.ApplyDirectoryResponse
+	(*AgencyChange)(nil),            // 2: lienthong.v1.AgencyChange
+	(*BindCertificateRequest)(nil),  // 3: lienthong.v1.BindCertificateRequest
+	(*BindCertificateResponse)(nil), // 4: lienthong.v1.BindCertificateResponse
+	(*ReportRequest)(nil),           // 5: lienthong.v1.ReportRequest
+	(*ReportResponse)(nil),          // 6: lienthong.v1.ReportResponse
+	(*ComplianceGroup)(nil),         // 7: lienthong.v1.ComplianceGroup
+	(*ComplianceFigures)(nil),       // 8: lienthong.v1.ComplianceFigures
+	(*NumberGap)(nil),               // 9: lienthong.v1.NumberGap
+	(*CheckCountersRequest)(nil),    // 10: lienthong.v1.CheckCountersRequest
+	(*CheckCountersResponse)(nil),   // 11: lienthong.v1.CheckCountersResponse
+	(*SetAgencyStatusRequest)(nil),  // 12: lienthong.v1.SetAgencyStatusRequest
+	(*SetAgencyStatusResponse)(nil), // 13: lienthong.v1.SetAgencyStatusResponse
+	(*ListDirectoryRequest)(nil),    // 14: lienthong.v1.ListDirectoryRequest
+	(*ListDirectoryResponse)(nil),   // 15: lienthong.v1.ListDirectoryResponse
+	(*ListQuarantinedRequest)(nil),  // 16: lienthong.v1.ListQuarantinedRequest
+	(*ListQuarantinedResponse)(nil), // 17: lienthong.v1.ListQuarantinedResponse
+	(*QuarantinedDocument)(nil),     // 18: lienthong.v1.QuarantinedDocument
+	(*Agency)(nil),                  // 19: lienthong.v1.Agency
+	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
+	(AgencyStatus)(0),               // 21: lienthong.v1.AgencyStatus
 }
 var file_lienthong_v1_admin_proto_depIdxs = []int32{
-	14, // 0: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
-	3,  // 1: lienthong.v1.ReportResponse.province:type_name -> lienthong.v1.ComplianceFigures
-	2,  // 2: lienthong.v1.ReportResponse.kinds:type_name -> lienthong.v1.ComplianceGroup
-	2,  // 3: lienthong.v1.ReportResponse.agencies:type_name -> lienthong.v1.ComplianceGroup
-	2,  // 4: lienthong.v1.ReportResponse.months:type_name -> lienthong.v1.ComplianceGroup
-	3,  // 5: lienthong.v1.ComplianceGroup.figures:type_name -> lienthong.v1.ComplianceFigures
-	4,  // 6: lienthong.v1.ComplianceGroup.gaps:type_name -> lienthong.v1.NumberGap
-	15, // 7: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
-	16, // 8: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
-	16, // 9: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
-	13, // 10: lienthong.v1.ListQuarantinedResponse.documents:type_name -> lienthong.v1.QuarantinedDocument
-	14, // 11: lienthong.v1.QuarantinedDocument.found_at:type_name -> google.protobuf.Timestamp
-	0,  // 12: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
-	5,  // 13: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
-	9,  // 14: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
-	7,  // 15: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
-	11, // 16: lienthong.v1.AdminService.ListQuarantined:input_type -> lienthong.v1.ListQuarantinedRequest
-	1,  // 17: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
-	6,  // 18: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
-	10, // 19: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
-	8,  // 20: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
-	12, // 21: lienthong.v1.AdminService.ListQuarantined:output_type -> lienthong.v1.ListQuarantinedResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	19, // 0: lienthong.v1.ApplyDirectoryRequest.agencies:type_name -> lienthong.v1.Agency
+	2,  // 1: lienthong.v1.ApplyDirectoryResponse.changes:type_name -> lienthong.v1.AgencyChange
+	20, // 2: lienthong.v1.BindCertificateRequest.overlap_until:type_name -> google.protobuf.Timestamp
+	19, // 3: lienthong.v1.BindCertificateResponse.agency:type_name -> lienthong.v1.Agency
+	20, // 4: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
+	8,  // 5: lienthong.v1.ReportResponse.province:type_name -> lienthong.v1.ComplianceFigures
+	7,  // 6: lienthong.v1.ReportResponse.kinds:type_name -> lienthong.v1.ComplianceGroup
+	7,  // 7: lienthong.v1.ReportResponse.agencies:type_name -> lienthong.v1.ComplianceGroup
+	7,  // 8: lienthong.v1.ReportResponse.months:type_name -> lienthong.v1.ComplianceGroup
+	8,  // 9: lienthong.v1.ComplianceGroup.figures:type_name -> lienthong.v1.ComplianceFigures
+	9,  // 10: lienthong.v1.ComplianceGroup.gaps:type_name -> lienthong.v1.NumberGap
+	21, // 11: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
+	19, // 12: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
+	19, // 13: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
+	18, // 14: lienthong.v1.ListQuarantinedResponse.documents:type_name -> lienthong.v1.QuarantinedDocument
+	20, // 15: lienthong.v1.QuarantinedDocument.found_at:type_name -> google.protobuf.Timestamp
+	5,  // 16: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
+	10, // 17: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
+	14, // 18: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
+	12, // 19: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
+	16, // 20: lienthong.v1.AdminService.ListQuarantined:input_type -> lienthong.v1.ListQuarantinedRequest
+	0,  // 21: lienthong.v1.AdminService.ApplyDirectory:input_type -> lienthong.v1.ApplyDirectoryRequest
+	3,  // 22: lienthong.v1.AdminService.BindCertificate:input_type -> lienthong.v1.BindCertificateRequest
+	6,  // 23: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
+	11, // 24: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
+	15, // 25: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
+	13, // 26: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
+	17, // 27: lienthong.v1.AdminService.ListQuarantined:output_type -> lienthong.v1.ListQuarantinedResponse
+	1,  // 28: lienthong.v1.AdminService.ApplyDirectory:output_type -> lienthong.v1.ApplyDirectoryResponse
+	4,  // 29: lienthong.v1.AdminService.BindCertificate:output_type -> lienthong.v1.BindCertificateResponse
+	23, // [23:30] is the sub-list for method output_type
+	16, // [16:23] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_admin_proto_init() }
@@ -1153,14 +1525,14 @@ func file_lienthong_v1_admin_proto_init() {
 		return
 	}
 	file_lienthong_v1_exchange_proto_init()
-	file_lienthong_v1_admin_proto_msgTypes[3].OneofWrappers = []any{}
+	file_lienthong_v1_admin_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_admin_proto_rawDesc), len(file_lienthong_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

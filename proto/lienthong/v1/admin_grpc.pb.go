@@ -24,6 +24,8 @@ const (
 	AdminService_ListDirectory_FullMethodName   = "/lienthong.v1.AdminService/ListDirectory"
 	AdminService_SetAgencyStatus_FullMethodName = "/lienthong.v1.AdminService/SetAgencyStatus"
 	AdminService_ListQuarantined_FullMethodName = "/lienthong.v1.AdminService/ListQuarantined"
+	AdminService_ApplyDirectory_FullMethodName  = "/lienthong.v1.AdminService/ApplyDirectory"
+	AdminService_BindCertificate_FullMethodName = "/lienthong.v1.AdminService/BindCertificate"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -49,6 +51,14 @@ type AdminServiceClient interface {
 	// ListQuarantined lists the documents the hub took out of delivery
 	// because a stored file was found damaged, oldest first.
 	ListQuarantined(ctx context.Context, in *ListQuarantinedRequest, opts ...grpc.CallOption) (*ListQuarantinedResponse, error)
+	// ApplyDirectory adds, updates or imports agencies in one all-or-nothing
+	// change, validated as a whole (code format, province, parent, kind);
+	// with dry_run it only reports what would change.
+	ApplyDirectory(ctx context.Context, in *ApplyDirectoryRequest, opts ...grpc.CallOption) (*ApplyDirectoryResponse, error)
+	// BindCertificate binds a TLS client certificate to an agency; with
+	// rotate, the agency's other certificates stay accepted only until
+	// overlap_until.
+	BindCertificate(ctx context.Context, in *BindCertificateRequest, opts ...grpc.CallOption) (*BindCertificateResponse, error)
 }
 
 type adminServiceClient struct {
@@ -109,6 +119,26 @@ func (c *adminServiceClient) ListQuarantined(ctx context.Context, in *ListQuaran
 	return out, nil
 }
 
+func (c *adminServiceClient) ApplyDirectory(ctx context.Context, in *ApplyDirectoryRequest, opts ...grpc.CallOption) (*ApplyDirectoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApplyDirectoryResponse)
+	err := c.cc.Invoke(ctx, AdminService_ApplyDirectory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) BindCertificate(ctx context.Context, in *BindCertificateRequest, opts ...grpc.CallOption) (*BindCertificateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BindCertificateResponse)
+	err := c.cc.Invoke(ctx, AdminService_BindCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -132,6 +162,14 @@ type AdminServiceServer interface {
 	// ListQuarantined lists the documents the hub took out of delivery
 	// because a stored file was found damaged, oldest first.
 	ListQuarantined(context.Context, *ListQuarantinedRequest) (*ListQuarantinedResponse, error)
+	// ApplyDirectory adds, updates or imports agencies in one all-or-nothing
+	// change, validated as a whole (code format, province, parent, kind);
+	// with dry_run it only reports what would change.
+	ApplyDirectory(context.Context, *ApplyDirectoryRequest) (*ApplyDirectoryResponse, error)
+	// BindCertificate binds a TLS client certificate to an agency; with
+	// rotate, the agency's other certificates stay accepted only until
+	// overlap_until.
+	BindCertificate(context.Context, *BindCertificateRequest) (*BindCertificateResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -156,6 +194,12 @@ func (UnimplementedAdminServiceServer) SetAgencyStatus(context.Context, *SetAgen
 }
 func (UnimplementedAdminServiceServer) ListQuarantined(context.Context, *ListQuarantinedRequest) (*ListQuarantinedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListQuarantined not implemented")
+}
+func (UnimplementedAdminServiceServer) ApplyDirectory(context.Context, *ApplyDirectoryRequest) (*ApplyDirectoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyDirectory not implemented")
+}
+func (UnimplementedAdminServiceServer) BindCertificate(context.Context, *BindCertificateRequest) (*BindCertificateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BindCertificate not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -268,6 +312,42 @@ func _AdminService_ListQuarantined_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ApplyDirectory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyDirectoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ApplyDirectory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ApplyDirectory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ApplyDirectory(ctx, req.(*ApplyDirectoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_BindCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BindCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).BindCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_BindCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).BindCertificate(ctx, req.(*BindCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -294,6 +374,14 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListQuarantined",
 			Handler:    _AdminService_ListQuarantined_Handler,
+		},
+		{
+			MethodName: "ApplyDirectory",
+			Handler:    _AdminService_ApplyDirectory_Handler,
+		},
+		{
+			MethodName: "BindCertificate",
+			Handler:    _AdminService_BindCertificate_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
