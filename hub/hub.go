@@ -38,6 +38,7 @@ import (
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/quarantine"
+	"github.com/lienthong/lienthong/hub/registry"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/pki"
@@ -176,13 +177,12 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 			"%s không phải thư mục trục đã khởi tạo (không đọc được chứng thư của trục: %v): kiểm tra --dir, hoặc chạy `lthub init --dir %s` (not a hub directory)", cfg.Dir, err, cfg.Dir)}
 	}
 	leaf := cert.Leaf
-	roots, err := pki.LoadCertificates(l.CACert())
+	// Agencies' and operators' TLS certificates chain to the province CA
+	// or a configured client CA; document signatures are checked against
+	// the trust store (D/trust), which is another matter.
+	pool, err := provision.ClientCAPool(l)
 	if err != nil {
-		return nil, fmt.Errorf("loading province root: %w", err)
-	}
-	pool := x509.NewCertPool()
-	for _, r := range roots {
-		pool.AddCert(r)
+		return nil, err
 	}
 	signer, err := pki.LoadKey(l.HubKey())
 	if err != nil {
@@ -209,6 +209,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Revoked:     func(c *x509.Certificate) bool { return policy.Revoked(h.trust, c) },
 		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
 		IsOperator:  h.isOperator,
+		Now:         cfg.Now,
 	}
 	lim := cfg.Overload
 	// Health probes may come without a certificate; every other call is
@@ -239,7 +240,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Now:      cfg.Now,
 		Overload: lim, Authenticator: h.auth,
 	}).Register(h.grpc)
-	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger})
+	reg := registry.New(registry.Config{Store: h.store, Reload: h.ReloadDirectory, ClientCAs: pool, Now: cfg.Now, Logger: cfg.Logger})
+	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, Registry: reg, Now: cfg.Now, Logger: cfg.Logger})
 	h.admin.Register(h.grpc)
 	h.health = health.NewServer()
 	healthpb.RegisterHealthServer(h.grpc, h.health)
@@ -363,6 +365,10 @@ func (h *Hub) ReloadDirectory(ctx context.Context) error {
 	h.dir.Store(d)
 	if h.auth != nil {
 		h.auth.Invalidate()
+	}
+	for _, e := range registry.Expiring(agencies, h.cfg.Now(), registry.ExpiryWarning) {
+		h.log.Warn("agency certificate expires soon; issue a new one and rotate (lthub agency rotate)",
+			"agency", e.Code, "subject", e.Subject, "not_after", e.NotAfter)
 	}
 	return nil
 }

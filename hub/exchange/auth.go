@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -52,6 +53,9 @@ type Authenticator struct {
 	// agencies never call these.
 	AdminPrefix string
 	IsOperator  func(*x509.Certificate) bool
+	// Now is the clock for certificate rotation windows; nil means
+	// time.Now.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	changed chan struct{} // closed by Invalidate
@@ -94,7 +98,11 @@ func (a *Authenticator) authorize(cert *x509.Certificate, method string) (caller
 		}
 		return caller{cert: cert}, nil
 	}
-	agency, err := a.Directory.Load().Authenticate(cert)
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	agency, err := a.Directory.Load().Authenticate(cert, now())
 	if err != nil {
 		return caller{}, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/registry"
 	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -80,8 +81,9 @@ func (r remoteAdmin) ListQuarantined(ctx context.Context, req *lienthongv1.ListQ
 	return r.c.ListQuarantined(ctx, req)
 }
 
-// localAdmin is the admin service over st, with the directory as stored.
-func localAdmin(ctx context.Context, st *store.Store) (*admin.Service, error) {
+// localAdmin is the admin service over st, the store of the stopped hub
+// of dir, with the directory as stored.
+func localAdmin(ctx context.Context, hubDir string, st *store.Store) (*admin.Service, error) {
 	var dir atomic.Pointer[directory.Directory]
 	load := func(ctx context.Context) error {
 		agencies, err := st.Agencies(ctx)
@@ -98,7 +100,12 @@ func localAdmin(ctx context.Context, st *store.Store) (*admin.Service, error) {
 	if err := load(ctx); err != nil {
 		return nil, err
 	}
-	return admin.New(admin.Config{Store: st, Directory: &dir, ReloadDirectory: load}), nil
+	pool, err := provision.ClientCAPool(provision.Layout{Dir: hubDir})
+	if err != nil {
+		return nil, err
+	}
+	reg := registry.New(registry.Config{Store: st, Reload: load, ClientCAs: pool})
+	return admin.New(admin.Config{Store: st, Directory: &dir, Registry: reg}), nil
 }
 
 // withAdmin runs fn against the admin service of the hub serving af.dir,
@@ -132,7 +139,7 @@ func withAdmin(ctx context.Context, af adminFlags, fn func(adminAPI) error) erro
 		return err
 	}
 	defer st.Close()
-	local, err := localAdmin(ctx, st)
+	local, err := localAdmin(ctx, *af.dir, st)
 	if err != nil {
 		return err
 	}
