@@ -13,10 +13,12 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
@@ -107,15 +109,43 @@ func (m *Main) flags(name string) (*flag.FlagSet, *string) {
 	return fs, dir
 }
 
+// multiFlag is a flag that may be given several times.
+type multiFlag []string
+
+func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
+func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
+
 func (m *Main) init(ctx context.Context, args []string) error {
 	fs, dir := m.flags("init")
+	sample := fs.Bool("sample", false, "tỉnh mẫu 13 cơ quan với chứng thư và khóa cho từng cơ quan (chỉ để thử nghiệm, demo)")
+	provName := fs.String("province-name", "", "tên tỉnh, vd \"tỉnh Bến Tre\"")
+	provCode := fs.String("province-code", "", "mã cấp 1 của tỉnh (nhóm XNN trong mã định danh), vd H53")
+	var names, ips multiFlag
+	fs.Var(&names, "hub-name", "tên miền của trục trong chứng thư TLS, vd hub.example.gov.vn (lặp lại được)")
+	fs.Var(&ips, "hub-ip", "địa chỉ IP của trục trong chứng thư TLS (lặp lại được)")
+	localhost := fs.Bool("localhost", false, "thêm localhost, 127.0.0.1 và ::1 vào chứng thư của trục (luôn có với --sample)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return cliutil.Usagef("init cần --dir D")
 	}
-	agencies, err := hub.Init(ctx, *dir, provision.Options{})
+	hosts, err := provision.HubHosts(names, ips, *localhost || *sample)
+	if err != nil {
+		return cliutil.Usagef("%s", lienthong.ErrorMessage(err))
+	}
+	opts := provision.Options{HubHosts: hosts}
+	switch {
+	case *sample && (*provName != "" || *provCode != ""):
+		return cliutil.Usagef("--sample tạo tỉnh mẫu H53; không dùng cùng --province-name/--province-code")
+	case !*sample && (*provName == "" || *provCode == ""):
+		return cliutil.Usagef("init cần --province-name và --province-code (vd --province-code H53), hoặc --sample cho tỉnh mẫu thử nghiệm")
+	case !*sample && len(names)+len(ips) == 0:
+		return cliutil.Usagef("init cần ít nhất một --hub-name (tên miền các nút dùng để gọi trục) hoặc --hub-ip")
+	case !*sample:
+		opts.Province = &provision.Province{Code: *provCode, Name: *provName}
+	}
+	agencies, err := hub.Init(ctx, *dir, opts)
 	if err != nil {
 		return err
 	}
