@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -54,6 +55,8 @@ type adminAPI interface {
 	ListDirectory(context.Context, *lienthongv1.ListDirectoryRequest) (*lienthongv1.ListDirectoryResponse, error)
 	SetAgencyStatus(context.Context, *lienthongv1.SetAgencyStatusRequest) (*lienthongv1.SetAgencyStatusResponse, error)
 	ListQuarantined(context.Context, *lienthongv1.ListQuarantinedRequest) (*lienthongv1.ListQuarantinedResponse, error)
+	ApplyDirectory(context.Context, *lienthongv1.ApplyDirectoryRequest) (*lienthongv1.ApplyDirectoryResponse, error)
+	BindCertificate(context.Context, *lienthongv1.BindCertificateRequest) (*lienthongv1.BindCertificateResponse, error)
 }
 
 // remoteAdmin calls a running hub's admin service.
@@ -79,6 +82,14 @@ func (r remoteAdmin) SetAgencyStatus(ctx context.Context, req *lienthongv1.SetAg
 
 func (r remoteAdmin) ListQuarantined(ctx context.Context, req *lienthongv1.ListQuarantinedRequest) (*lienthongv1.ListQuarantinedResponse, error) {
 	return r.c.ListQuarantined(ctx, req)
+}
+
+func (r remoteAdmin) ApplyDirectory(ctx context.Context, req *lienthongv1.ApplyDirectoryRequest) (*lienthongv1.ApplyDirectoryResponse, error) {
+	return r.c.ApplyDirectory(ctx, req)
+}
+
+func (r remoteAdmin) BindCertificate(ctx context.Context, req *lienthongv1.BindCertificateRequest) (*lienthongv1.BindCertificateResponse, error) {
+	return r.c.BindCertificate(ctx, req)
 }
 
 // localAdmin is the admin service over st, the store of the stopped hub
@@ -176,6 +187,14 @@ func dialAdmin(dir, addr string) (lienthongv1.AdminServiceClient, func(), error)
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, cliutil.Usagef("--hub %q: %v", addr, err)
+	}
+	// lthub runs beside the hub and may reach it by an address its
+	// certificate does not name (127.0.0.1 for hub.example.gov.vn): it
+	// checks the certificate against the hub's own names instead.
+	if hubCerts, err := pki.LoadCertificates(l.HubCert()); err == nil {
+		if names := provision.CertHosts(hubCerts[0]); len(names) > 0 && !slices.Contains(names, host) {
+			host = names[0]
+		}
 	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
 		Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12,

@@ -129,6 +129,20 @@ func ReadJSON(r io.Reader) ([]Row, error) {
 	return rows, nil
 }
 
+// Rows turns records given on the command line (not from a file) into
+// rows.
+func Rows(recs []FileRecord) ([]Row, error) {
+	rows := make([]Row, 0, len(recs))
+	for _, rec := range recs {
+		row, err := toRow(0, rec)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
 // toRow turns a file record into a row, reading its kind and status.
 func toRow(line int, rec FileRecord) (Row, error) {
 	a := &lienthongv1.Agency{Code: rec.Code, Name: rec.Name, Parent: rec.Parent, Contact: rec.Contact}

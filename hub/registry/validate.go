@@ -15,8 +15,8 @@ func rowErr(kind lienthong.Kind, line int, code, field, format string, args ...a
 	if line > 0 {
 		return lienthong.Errorf(kind, "dòng %d, cột %s: %s", line, field, msg)
 	}
-	if code == "" {
-		return lienthong.Errorf(kind, "trường %s: %s", field, msg)
+	if code == "" || field == "code" {
+		return lienthong.Errorf(kind, "%s", msg)
 	}
 	return lienthong.Errorf(kind, "cơ quan %s, trường %s: %s", code, field, msg)
 }
