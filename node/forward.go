@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 
 	"google.golang.org/grpc/codes"
@@ -41,7 +43,10 @@ type Refusal struct {
 // marked failed and the pass goes on; when the hub is unreachable, or
 // answers that the same upload may pass later (a status with RetryInfo:
 // its disk is full), the pass stops and the rest stay queued. The error
-// is for the register alone: the hub's answers are in the report.
+// is for the register and for a hub whose TLS certificate does not verify
+// (a *HubCertificateError: a configuration error that waiting will not
+// fix, so the pass stops loudly and the documents stay queued); the hub's
+// answers are in the report.
 func (c *Client) Forward(ctx context.Context, reg *register.Register, progress Progress) (*ForwardReport, error) {
 	list, err := reg.Outbox()
 	if err != nil {
@@ -68,6 +73,9 @@ func (c *Client) Forward(ctx context.Context, reg *register.Register, progress P
 				continue
 			}
 		}
+		if herr := hubCertificate(err); herr != nil {
+			return rep, herr
+		}
 		if Unreachable(err) || rpcerr.Retryable(err) || ctx.Err() != nil {
 			rep.Unreachable = err
 			rep.Queued++
@@ -84,11 +92,51 @@ func (c *Client) Forward(ctx context.Context, reg *register.Register, progress P
 	return rep, nil
 }
 
+// HubCertificateError is a hub whose TLS certificate the node could not
+// verify: it does not carry the name the node called it by, was not
+// issued by the CA in the node's ca.pem, or has expired. It is a
+// configuration error, not an outage: documents wait until it is fixed.
+type HubCertificateError struct {
+	// Detail is what TLS said.
+	Detail string
+}
+
+func (e *HubCertificateError) Error() string {
+	return "không xác minh được chứng thư TLS của trục: " + e.Detail +
+		" — kiểm tra địa chỉ --hub/LTNODE_HUB (phải là tên có trong chứng thư của trục) và ca.pem của nút; nếu trục đổi tên, " +
+		"trung tâm CNTT cấp lại chứng thư bằng `lthub cert renew --hub-name TÊN` (hub certificate does not verify: a configuration error, not a hub outage; documents stay in the outbox)"
+}
+
+// hubCertificate returns a *HubCertificateError when err is the TLS
+// handshake failing to verify the hub's certificate, else nil. gRPC
+// reports handshake failures as Unavailable with the TLS error's text
+// only, hence the match on the text crypto/tls writes.
+func hubCertificate(err error) *HubCertificateError {
+	if err == nil {
+		return nil
+	}
+	var he *HubCertificateError
+	if errors.As(err, &he) {
+		return he
+	}
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ve) {
+		return &HubCertificateError{Detail: ve.Err.Error()}
+	}
+	const marker = "tls: failed to verify certificate: "
+	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
+		if _, detail, found := strings.Cut(st.Message(), marker); found {
+			return &HubCertificateError{Detail: strings.TrimRight(detail, `"`)}
+		}
+	}
+	return nil
+}
+
 // Unreachable reports whether err means the hub could not be reached or
 // did not answer in time (the document may be sent again later), rather
 // than an answer from the hub.
 func Unreachable(err error) bool {
-	if err == nil {
+	if err == nil || hubCertificate(err) != nil {
 		return false
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) {
