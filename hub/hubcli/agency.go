@@ -35,14 +35,14 @@ func (m *Main) agency(ctx context.Context, args []string) error {
 	verb := args[0]
 	fs, af := m.adminFlagSet("agency " + verb)
 	var (
-		dryRun                                = fs.Bool("dry-run", false, "import: chỉ in những gì sẽ thay đổi, không ghi")
-		format                                = fs.String("format", "", "export: csv|json (mặc định theo đuôi --out, hoặc csv); list: table|json")
-		out                                   = fs.String("out", "", "export: tệp ghi ra (mặc định stdout); issue, rotate: thư mục ghi chứng thư và khóa cho nút")
-		name, kind, parent, contact, stStr    = fs.String("name", "", "tên cơ quan"), fs.String("kind", "", "province|department|district|commune|unit"), fs.String("parent", "", "mã cơ quan cấp trên (mặc định: theo mã)"), fs.String("contact", "", "liên hệ"), fs.String("status", "", "active|suspended")
-		passwordFile                          = fs.String("password-file", "", "issue, rotate: tệp chứa mật khẩu cho tệp PKCS#12 (hoặc biến LTHUB_P12_PASSWORD, hoặc nhập khi được hỏi)")
-		overlapUntil                          = fs.String("overlap-until", "", "rotate: chứng thư cũ còn được nhận đến hết ngày này (YYYY-MM-DD hoặc RFC 3339)")
-		certFile                              = fs.String("cert", "", "rotate: chứng thư mới cơ quan đã có (PEM) thay vì cấp mới")
-		days                                  = fs.Int("days", 730, "issue, rotate: số ngày hiệu lực của chứng thư cấp mới")
+		dryRun                             = fs.Bool("dry-run", false, "import: chỉ in những gì sẽ thay đổi, không ghi")
+		format                             = fs.String("format", "", "export: csv|json (mặc định theo đuôi --out, hoặc csv); list: table|json")
+		out                                = fs.String("out", "", "export: tệp ghi ra (mặc định stdout); issue, rotate: thư mục ghi chứng thư và khóa cho nút")
+		name, kind, parent, contact, stStr = fs.String("name", "", "tên cơ quan"), fs.String("kind", "", "province|department|district|commune|unit"), fs.String("parent", "", "mã cơ quan cấp trên (mặc định: theo mã)"), fs.String("contact", "", "liên hệ"), fs.String("status", "", "active|suspended")
+		passwordFile                       = fs.String("password-file", "", "issue, rotate: tệp chứa mật khẩu cho tệp PKCS#12 (hoặc biến LTHUB_P12_PASSWORD, hoặc nhập khi được hỏi)")
+		overlapUntil                       = fs.String("overlap-until", "", "rotate: chứng thư cũ còn được nhận đến hết ngày này (YYYY-MM-DD hoặc RFC 3339)")
+		certFile                           = fs.String("cert", "", "rotate: chứng thư mới cơ quan đã có (PEM) thay vì cấp mới")
+		days                               = fs.Int("days", 730, "issue, rotate: số ngày hiệu lực của chứng thư cấp mới")
 	)
 	pos, err := cliutil.Parse(fs, args[1:])
 	if err != nil {
