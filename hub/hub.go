@@ -197,6 +197,11 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}
 
 	if h.trust, err = trust.Load(l.Trust()); err != nil {
+		if roots, _ := filepath.Glob(filepath.Join(l.Trust(), "roots", "*.pem")); len(roots) == 0 {
+			return nil, &StartError{Err: err, Message: fmt.Sprintf(
+				"kho tin cậy cho chữ ký số văn bản %s chưa có chứng thư gốc nào: chép chứng thư gốc của CA chứng thực chữ ký số (Ban Cơ yếu Chính phủ, CA công cộng được cấp phép) vào đó, CRL vào %s, rồi chạy lại (no trust roots for document signatures)",
+				filepath.Join(l.Trust(), "roots"), filepath.Join(l.Trust(), "crls"))}
+		}
 		return nil, fmt.Errorf("loading trust store: %w", err)
 	}
 	h.logTrustNotes()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -302,5 +303,93 @@ func TestProductionProvince(t *testing.T) {
 	must(t, err)
 	if len(outbox) != 1 || outbox[0].State != register.Queued {
 		t.Errorf("outbox after the name mismatch: %+v, want the document queued", outbox)
+	}
+}
+
+// TestInitFlagsAndCertRenew: init refuses an incomplete production
+// set-up; `lthub cert renew` gives the hub new names without touching the
+// agencies' certificates; a certificate near its end shows in `agency
+// list` and in the hub's log.
+func TestInitFlagsAndCertRenew(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hub")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--hub-name", hubName}, "init cần --province-name và --province-code"},
+		{[]string{"--province-name", "tỉnh X", "--province-code", "H53"}, "init cần ít nhất một --hub-name"},
+		{[]string{"--sample", "--province-code", "H53"}, "không dùng cùng --province-name/--province-code"},
+		{[]string{"--province-name", "tỉnh X", "--province-code", "H53", "--hub-ip", "hub"}, "--hub-ip \"hub\" không phải địa chỉ IP"},
+	} {
+		if rc, _, errOut := lthub(t, append([]string{"init", "--dir", dir}, tc.args...)...); rc != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("init %v: exit %d: %s", tc.args, rc, errOut)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("refused init left %s behind: %v", dir, err)
+	}
+	rc, _, errOut := lthub(t, "init", "--dir", dir, "--province-name", "tỉnh X", "--province-code", "H53", "--hub-name", hubName, "--hub-ip", "10.0.0.5")
+	if rc != 0 {
+		t.Fatalf("init: exit %d: %s", rc, errOut)
+	}
+	l := provision.Layout{Dir: dir}
+	names := func() []string {
+		c, err := pki.LoadCertificates(l.HubCert())
+		must(t, err)
+		return provision.CertHosts(c[0])
+	}
+	if got := names(); !slices.Equal(got, []string{hubName, "10.0.0.5"}) {
+		t.Errorf("hub certificate names %v", got)
+	}
+	// An agency certificate expiring in 10 days.
+	pw := filepath.Join(t.TempDir(), "pw")
+	must(t, os.WriteFile(pw, []byte("x"), 0o600))
+	idDir := filepath.Join(t.TempDir(), "id")
+	if rc, _, errOut := lthub(t, "agency", "issue", "--dir", dir, province, "--out", idDir, "--password-file", pw, "--days", "10"); rc != 0 {
+		t.Fatalf("issue: exit %d: %s", rc, errOut)
+	}
+	agencyCert, err := os.ReadFile(filepath.Join(idDir, "cert.pem"))
+	must(t, err)
+
+	rc, out, errOut := lthub(t, "cert", "renew", "--dir", dir, "--hub-name", "truc.example.gov.vn", "--localhost")
+	if rc != 0 || !strings.Contains(out, "truc.example.gov.vn") {
+		t.Fatalf("cert renew: exit %d: %s%s", rc, out, errOut)
+	}
+	if got := names(); !slices.Equal(got, []string{"localhost", "truc.example.gov.vn", "127.0.0.1", "::1"}) {
+		t.Errorf("renewed hub certificate names %v", got)
+	}
+	if after, err := os.ReadFile(filepath.Join(idDir, "cert.pem")); err != nil || string(after) != string(agencyCert) {
+		t.Errorf("cert renew touched the agency's certificate: %v", err)
+	}
+
+	// A production hub does not start before the IT centre puts the
+	// document-signature CAs in its trust store.
+	if _, err := hub.Open(context.Background(), hub.Config{Dir: dir, Listen: "127.0.0.1:0"}); err == nil || !strings.Contains(err.Error(), "chưa có chứng thư gốc nào") {
+		t.Fatalf("hub.Open with an empty trust store: %v", err)
+	}
+	gov, err := pki.NewRoot(pki.Request{CommonName: "Gov CA", NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
+	must(t, err)
+	must(t, pki.WriteFile(filepath.Join(l.Trust(), "roots", "gov.pem"), pki.CertPEM(gov.Cert), 0o644))
+
+	var logs syncBuffer
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	// The node reaches the renewed hub as localhost, with its unchanged
+	// identity.
+	id, err := node.LoadIdentity(idDir)
+	must(t, err)
+	_, port, err := net.SplitHostPort(h.Addr())
+	must(t, err)
+	c, err := node.Dial(net.JoinHostPort("localhost", port), id)
+	must(t, err)
+	defer c.Close()
+	if _, err := c.Agencies(context.Background(), ""); err != nil {
+		t.Errorf("node after the hub's renewal: %v", err)
+	}
+	if !strings.Contains(logs.String(), "agency certificate expires soon") || !strings.Contains(logs.String(), `"agency":"`+province+`"`) {
+		t.Errorf("no expiry warning in the hub's log:\n%s", logs.String())
+	}
+	rc, out, _ = lthub(t, "agency", "list", "--dir", dir)
+	if line := lineWith(out, province); rc != 0 || !strings.Contains(line, "(sắp hết hạn)") {
+		t.Errorf("list line %q", line)
 	}
 }
