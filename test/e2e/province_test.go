@@ -170,6 +170,20 @@ func TestProductionProvince(t *testing.T) {
 	if len(stored) != 1000 {
 		t.Fatalf("hub stores %d agencies after the import, want 1000", len(stored))
 	}
+	// Add, update, show: one agency at a time, seen by nodes at once.
+	if rc, out, errOut := lthub(t, "agency", "add", "--dir", dir, "000.00.41.H53", "--name", "UBND huyện 41", "--kind", "district"); rc != 0 || out != "+ 000.00.41.H53\nĐã áp dụng (applied): thêm 1, sửa 0, giữ nguyên 0 (added 1, changed 0, unchanged 0)\n" {
+		t.Errorf("add: exit %d: %q %s", rc, out, errOut)
+	}
+	if rc, out, errOut := lthub(t, "agency", "update", "--dir", dir, "000.00.41.H53", "--contact", "vanthu@h41"); rc != 0 || !strings.Contains(out, `~ 000.00.41.H53: contact: "" → "vanthu@h41"`) {
+		t.Errorf("update: exit %d: %q %s", rc, out, errOut)
+	}
+	if rc, out, errOut := lthub(t, "agency", "add", "--dir", dir, "000.01.42.H53", "--name", "Xã mồ côi", "--kind", "commune"); rc != 1 ||
+		!strings.Contains(errOut, "cơ quan cấp trên 000.00.42.H53 của 000.01.42.H53 không có trong danh bạ") || !strings.Contains(errOut, "[NotFound]") {
+		t.Errorf("add under a missing parent: exit %d: %q %s", rc, out, errOut)
+	}
+	if rc, out, _ := lthub(t, "agency", "show", "--dir", dir, "000.00.41.H53"); rc != 0 || !strings.Contains(out, "vanthu@h41") || !strings.Contains(out, "000.00.00.H53") {
+		t.Errorf("show: exit %d: %s", rc, out)
+	}
 	// The same file again changes nothing.
 	rc, out, _ = lthub(t, "agency", "import", "--dir", dir, good)
 	if rc != 0 || !strings.Contains(out, "thêm 0, sửa 0, giữ nguyên 1000") {
@@ -257,6 +271,9 @@ func TestProductionProvince(t *testing.T) {
 		return got
 	}
 	oldClient := dialByName(t, h.Addr(), oldID)
+	if listed, err := oldClient.Agencies(ctx, ""); err != nil || len(listed) != 1001 {
+		t.Fatalf("a node lists %d agencies (%v), want the 1,000 imported and the one added", len(listed), err)
+	}
 	id1 := sendOne(oldClient, 1)
 	if got := receiveAll(); !slices.Equal(got, []string{id1}) {
 		t.Fatalf("district received %v, want [%s]", got, id1)
