@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -160,12 +159,8 @@ func (r *Registry) Apply(ctx context.Context, ch Change) (*Diff, error) {
 	}
 	diff := &Diff{}
 	var put []*lienthongv1.Agency
-	touched := make([]string, 0, len(lines))
-	for code := range lines {
-		touched = append(touched, code)
-	}
-	sort.Strings(touched)
-	for _, code := range touched {
+	// In file order, so the diff reads like the file.
+	for _, code := range byLine(lines) {
 		a, old := next[code], cur[code]
 		switch {
 		case old == nil:
