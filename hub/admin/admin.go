@@ -1,6 +1,7 @@
 // Package admin is the hub's operator-facing gRPC edge (AdminService):
 // compliance reports, the check of the compliance counters, the agency
-// directory and the list of quarantined (damaged) documents, for the
+// directory and its certificates (changes decided by hub/registry) and the
+// list of quarantined (damaged) documents, for the
 // provincial IT centre and the compliance office. The authenticator lets
 // only operator certificates reach it. The dashboard builds its pages with
 // the same Report method.
