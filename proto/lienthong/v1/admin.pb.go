@@ -246,7 +246,8 @@ func (x *AgencyChange) GetRow() int32 {
 type BindCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	// The certificate, DER.
+	// The certificate, DER, followed by any intermediate CA certificates
+	// (DER, concatenated) that chain it to a client CA.
 	Certificate   []byte                 `protobuf:"bytes,2,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	Rotate        bool                   `protobuf:"varint,3,opt,name=rotate,proto3" json:"rotate,omitempty"`
 	OverlapUntil  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=overlap_until,json=overlapUntil,proto3" json:"overlap_until,omitempty"`
