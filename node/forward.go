@@ -2,10 +2,8 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"strings"
 	"syscall"
 
 	"google.golang.org/grpc/codes"
@@ -101,33 +99,17 @@ type HubCertificateError struct {
 	Detail string
 }
 
-func (e *HubCertificateError) Error() string {
-	return "không xác minh được chứng thư TLS của trục: " + e.Detail +
-		" — kiểm tra địa chỉ --hub/LTNODE_HUB (phải là tên có trong chứng thư của trục) và ca.pem của nút; nếu trục đổi tên, " +
-		"trung tâm CNTT cấp lại chứng thư bằng `lthub cert renew --hub-name TÊN` (hub certificate does not verify: a configuration error, not a hub outage; documents stay in the outbox)"
-}
+func (e *HubCertificateError) Error() string { return rpcerr.HubCertificateMessage(e.Detail) }
 
 // hubCertificate returns a *HubCertificateError when err is the TLS
-// handshake failing to verify the hub's certificate, else nil. gRPC
-// reports handshake failures as Unavailable with the TLS error's text
-// only, hence the match on the text crypto/tls writes.
+// handshake failing to verify the hub's certificate, else nil.
 func hubCertificate(err error) *HubCertificateError {
-	if err == nil {
-		return nil
-	}
 	var he *HubCertificateError
 	if errors.As(err, &he) {
 		return he
 	}
-	var ve *tls.CertificateVerificationError
-	if errors.As(err, &ve) {
-		return &HubCertificateError{Detail: ve.Err.Error()}
-	}
-	const marker = "tls: failed to verify certificate: "
-	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
-		if _, detail, found := strings.Cut(st.Message(), marker); found {
-			return &HubCertificateError{Detail: strings.TrimRight(detail, `"`)}
-		}
+	if detail, ok := rpcerr.CertificateNotVerified(err); ok {
+		return &HubCertificateError{Detail: detail}
 	}
 	return nil
 }

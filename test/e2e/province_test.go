@@ -314,6 +314,12 @@ func TestProductionProvince(t *testing.T) {
 		!strings.Contains(nerr.String(), "x509: cannot validate certificate for 127.0.0.1") || !strings.Contains(nerr.String(), "not a hub outage") {
 		t.Errorf("send to the hub by a name its certificate lacks: exit %d\n%s%s", rc, nout.String(), nerr.String())
 	}
+	nout.Reset()
+	nerr.Reset()
+	if rc := m.Run(ctx, []string{"inbox", "--out", t.TempDir()}); rc != 1 || !strings.Contains(nerr.String(), "không xác minh được chứng thư TLS của trục") ||
+		strings.Contains(nerr.String(), "hub unavailable") {
+		t.Errorf("inbox from the hub by a name its certificate lacks: exit %d\n%s%s", rc, nout.String(), nerr.String())
+	}
 	reg, err := register.Open(filepath.Join(newID, "node.db"), register.Options{})
 	must(t, err)
 	outbox, err := reg.Outbox()
