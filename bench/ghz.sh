@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN/lthub" init --dir "$work/hub" >/dev/null
+"$BIN/lthub" init --sample --dir "$work/hub" >/dev/null
 # Port 0: the hub picks a free port and prints "lthub: serving on ADDR".
 "$BIN/lthub" serve --dir "$work/hub" --listen 127.0.0.1:0 >"$work/hub.out" 2>"$work/hub.log" &
 hub_pid=$!

@@ -15,7 +15,7 @@ trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "lthub init: PKI thử nghiệm và danh bạ mẫu (dev PKI and sample province) in $work/hub"
-"$BIN/lthub" init --dir "$work/hub" | tee "$work/codes.txt"
+"$BIN/lthub" init --sample --dir "$work/hub" | tee "$work/codes.txt"
 province=$(sed -n 1p "$work/codes.txt")
 district=000.00.31.H53
 commune=000.01.31.H53

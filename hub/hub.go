@@ -39,6 +39,7 @@ import (
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/quarantine"
+	"github.com/lienthong/lienthong/hub/registry"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/pki"
@@ -190,13 +191,12 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 			"%s không phải thư mục trục đã khởi tạo (không đọc được chứng thư của trục: %v): kiểm tra --dir, hoặc chạy `lthub init --dir %s` (not a hub directory)", cfg.Dir, err, cfg.Dir)}
 	}
 	leaf := cert.Leaf
-	roots, err := pki.LoadCertificates(l.CACert())
+	// Agencies' and operators' TLS certificates chain to the province CA
+	// or a configured client CA; document signatures are checked against
+	// the trust store (D/trust), which is another matter.
+	pool, err := provision.ClientCAPool(l)
 	if err != nil {
-		return nil, fmt.Errorf("loading province root: %w", err)
-	}
-	pool := x509.NewCertPool()
-	for _, r := range roots {
-		pool.AddCert(r)
+		return nil, err
 	}
 	signer, err := pki.LoadKey(l.HubKey())
 	if err != nil {
@@ -215,6 +215,11 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}
 
 	if h.trust, err = trust.Load(l.Trust()); err != nil {
+		if roots, _ := filepath.Glob(filepath.Join(l.Trust(), "roots", "*.pem")); len(roots) == 0 {
+			return nil, &StartError{Err: err, Message: fmt.Sprintf(
+				"kho tin cậy cho chữ ký số văn bản %s chưa có chứng thư gốc nào: chép chứng thư gốc của CA chứng thực chữ ký số (Ban Cơ yếu Chính phủ, CA công cộng được cấp phép) vào đó, CRL vào %s, rồi chạy lại (no trust roots for document signatures)",
+				filepath.Join(l.Trust(), "roots"), filepath.Join(l.Trust(), "crls"))}
+		}
 		return nil, fmt.Errorf("loading trust store: %w", err)
 	}
 	h.logTrustNotes()
@@ -228,6 +233,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		AdminPrefix: "/" + lienthongv1.AdminService_ServiceDesc.ServiceName + "/",
 		IsOperator:  h.isOperator,
 		Refused:     exchange.NoteAuthRefusal(h.store.Note),
+		Now:         cfg.Now,
 	}
 	lim := cfg.Overload
 	auditor := &admin.Auditor{Prefix: h.auth.AdminPrefix, Append: h.store.AppendAudit, Logger: cfg.Logger}
@@ -259,7 +265,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Now:      cfg.Now,
 		Overload: lim, Authenticator: h.auth,
 	}).Register(h.grpc)
-	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, ReloadDirectory: h.ReloadDirectory, Now: cfg.Now, Logger: cfg.Logger,
+	reg := registry.New(registry.Config{Store: h.store, Reload: h.ReloadDirectory, ClientCAs: pool, Now: cfg.Now, Logger: cfg.Logger})
+	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, Registry: reg, Now: cfg.Now, Logger: cfg.Logger,
 		Maintenance: h.store, HubDir: cfg.Dir})
 	h.admin.Register(h.grpc)
 	h.health = health.NewServer()
@@ -384,6 +391,10 @@ func (h *Hub) ReloadDirectory(ctx context.Context) error {
 	h.dir.Store(d)
 	if h.auth != nil {
 		h.auth.Invalidate()
+	}
+	for _, e := range registry.Expiring(agencies, h.cfg.Now(), registry.ExpiryWarning) {
+		h.log.Warn("agency certificate expires soon; issue a new one and rotate (lthub agency rotate)",
+			"agency", e.Code, "subject", e.Subject, "not_after", e.NotAfter)
 	}
 	return nil
 }

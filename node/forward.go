@@ -41,7 +41,10 @@ type Refusal struct {
 // marked failed and the pass goes on; when the hub is unreachable, or
 // answers that the same upload may pass later (a status with RetryInfo:
 // its disk is full), the pass stops and the rest stay queued. The error
-// is for the register alone: the hub's answers are in the report.
+// is for the register and for a hub whose TLS certificate does not verify
+// (a *HubCertificateError: a configuration error that waiting will not
+// fix, so the pass stops loudly and the documents stay queued); the hub's
+// answers are in the report.
 func (c *Client) Forward(ctx context.Context, reg *register.Register, progress Progress) (*ForwardReport, error) {
 	list, err := reg.Outbox()
 	if err != nil {
@@ -68,6 +71,9 @@ func (c *Client) Forward(ctx context.Context, reg *register.Register, progress P
 				continue
 			}
 		}
+		if herr := hubCertificate(err); herr != nil {
+			return rep, herr
+		}
 		if Unreachable(err) || rpcerr.Retryable(err) || ctx.Err() != nil {
 			rep.Unreachable = err
 			rep.Queued++
@@ -84,11 +90,35 @@ func (c *Client) Forward(ctx context.Context, reg *register.Register, progress P
 	return rep, nil
 }
 
+// HubCertificateError is a hub whose TLS certificate the node could not
+// verify: it does not carry the name the node called it by, was not
+// issued by the CA in the node's ca.pem, or has expired. It is a
+// configuration error, not an outage: documents wait until it is fixed.
+type HubCertificateError struct {
+	// Detail is what TLS said.
+	Detail string
+}
+
+func (e *HubCertificateError) Error() string { return rpcerr.HubCertificateMessage(e.Detail) }
+
+// hubCertificate returns a *HubCertificateError when err is the TLS
+// handshake failing to verify the hub's certificate, else nil.
+func hubCertificate(err error) *HubCertificateError {
+	var he *HubCertificateError
+	if errors.As(err, &he) {
+		return he
+	}
+	if detail, ok := rpcerr.CertificateNotVerified(err); ok {
+		return &HubCertificateError{Detail: detail}
+	}
+	return nil
+}
+
 // Unreachable reports whether err means the hub could not be reached or
 // did not answer in time (the document may be sent again later), rather
 // than an answer from the hub.
 func Unreachable(err error) bool {
-	if err == nil {
+	if err == nil || hubCertificate(err) != nil {
 		return false
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) {

@@ -1,6 +1,7 @@
 // Package admin is the hub's operator-facing gRPC edge (AdminService):
 // compliance reports, the check of the compliance counters, the agency
-// directory and the list of quarantined (damaged) documents, for the
+// directory and its certificates (changes decided by hub/registry) and the
+// list of quarantined (damaged) documents, for the
 // provincial IT centre and the compliance office. The authenticator lets
 // only operator certificates reach it. The dashboard builds its pages with
 // the same Report method.
@@ -8,6 +9,7 @@ package admin
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
+	"github.com/lienthong/lienthong/hub/registry"
 	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/rpcerr"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -28,7 +31,6 @@ type Storage interface {
 	compliance.Source
 	CheckCounters(ctx context.Context, rebuild bool) (*store.CounterCheck, error)
 	Agencies(ctx context.Context) ([]*lienthongv1.Agency, error)
-	PutAgencies(ctx context.Context, agencies []*lienthongv1.Agency) error
 	Quarantined(ctx context.Context) ([]*lienthongv1.QuarantinedDocument, error)
 }
 
@@ -36,8 +38,8 @@ type Storage interface {
 type Config struct {
 	Store     Storage
 	Directory *atomic.Pointer[directory.Directory]
-	// ReloadDirectory swaps in the directory as stored, after a change.
-	ReloadDirectory func(ctx context.Context) error
+	// Registry makes every change to the directory.
+	Registry *registry.Registry
 	// Now is the report clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -141,30 +143,60 @@ func (s *Service) SetAgencyStatus(ctx context.Context, req *lienthongv1.SetAgenc
 }
 
 func (s *Service) setAgencyStatus(ctx context.Context, code string, st lienthongv1.AgencyStatus) (*lienthongv1.Agency, error) {
-	if st != lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE && st != lienthongv1.AgencyStatus_AGENCY_STATUS_SUSPENDED {
-		return nil, lienthong.Errorf(lienthong.KindInvalid, "trạng thái %s không hợp lệ: dùng ACTIVE hoặc SUSPENDED", st)
+	return s.cfg.Registry.SetStatus(ctx, code, st)
+}
+
+// ApplyDirectory implements the RPC: the change is validated as a whole
+// and stored in one transaction, or not at all.
+func (s *Service) ApplyDirectory(ctx context.Context, req *lienthongv1.ApplyDirectoryRequest) (*lienthongv1.ApplyDirectoryResponse, error) {
+	rows := make([]registry.Row, len(req.GetAgencies()))
+	for i, a := range req.GetAgencies() {
+		rows[i] = registry.Row{Agency: a}
+		if i < len(req.GetRows()) {
+			rows[i].Line = int(req.GetRows()[i])
+		}
 	}
-	agencies, err := s.cfg.Store.Agencies(ctx)
+	diff, err := s.cfg.Registry.Apply(ctx, registry.Change{Op: registry.Op(req.GetOp()), Rows: rows, DryRun: req.GetDryRun()})
 	if err != nil {
-		return nil, err
+		return nil, s.refuse(ctx, "ApplyDirectory", err)
 	}
-	for _, a := range agencies {
-		if a.GetCode() != code {
-			continue
-		}
-		if a.GetStatus() != st {
-			a.Status = st
-			if err := s.cfg.Store.PutAgencies(ctx, []*lienthongv1.Agency{a}); err != nil {
-				return nil, err
-			}
-			if err := s.cfg.ReloadDirectory(ctx); err != nil {
-				return nil, err
-			}
-			s.cfg.Logger.InfoContext(ctx, "agency status changed", "agency", code, "status", st.String())
-		}
-		return a, nil
+	return DiffToProto(diff), nil
+}
+
+// DiffToProto is the response for a directory change.
+func DiffToProto(d *registry.Diff) *lienthongv1.ApplyDirectoryResponse {
+	resp := &lienthongv1.ApplyDirectoryResponse{Added: int32(len(d.Added)), Changed: int32(len(d.Changed)), Unchanged: int32(d.Unchanged), Applied: d.Applied}
+	for _, c := range d.Added {
+		resp.Changes = append(resp.Changes, &lienthongv1.AgencyChange{Code: c.Code, Added: true, Row: int32(c.Line)})
 	}
-	return nil, lienthong.Errorf(lienthong.KindNotFound, "không có cơ quan mã %s trong danh bạ (no such agency)", code)
+	for _, c := range d.Changed {
+		resp.Changes = append(resp.Changes, &lienthongv1.AgencyChange{Code: c.Code, Fields: c.Fields, Row: int32(c.Line)})
+	}
+	return resp
+}
+
+// BindCertificate implements the RPC.
+func (s *Service) BindCertificate(ctx context.Context, req *lienthongv1.BindCertificateRequest) (*lienthongv1.BindCertificateResponse, error) {
+	certs, err := x509.ParseCertificates(req.GetCertificate())
+	if err != nil || len(certs) == 0 {
+		return nil, s.refuse(ctx, "BindCertificate", lienthong.Errorf(lienthong.KindInvalid, "chứng thư gửi lên không đọc được (malformed certificate)"))
+	}
+	op := registry.OpBind
+	if req.GetRotate() {
+		op = registry.OpRotate
+	}
+	b := &registry.Binding{Code: req.GetCode(), Cert: certs[0], Intermediates: certs[1:]}
+	if req.GetOverlapUntil() != nil {
+		b.OverlapUntil = req.GetOverlapUntil().AsTime()
+	}
+	if _, err := s.cfg.Registry.Apply(ctx, registry.Change{Op: op, Bind: b}); err != nil {
+		return nil, s.refuse(ctx, "BindCertificate", err)
+	}
+	a, err := s.cfg.Registry.Agency(ctx, req.GetCode())
+	if err != nil {
+		return nil, s.refuse(ctx, "BindCertificate", err)
+	}
+	return &lienthongv1.BindCertificateResponse{Agency: a}, nil
 }
 
 func (s *Service) refuse(ctx context.Context, op string, err error) error {

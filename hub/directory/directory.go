@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lienthong/lienthong"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -211,22 +212,28 @@ func (d *Directory) Resolve(sender string, recipients []string) ([]string, error
 	return out, nil
 }
 
-// Authenticate maps a verified client certificate to its agency: the code
-// is the certificate's subject common name, the agency must be active, and,
-// if the directory binds certificates to it, the certificate must be one of
-// them.
-func (d *Directory) Authenticate(cert *x509.Certificate) (*lienthongv1.Agency, error) {
+// Authenticate maps a verified client certificate to its agency at time
+// now: the code is the certificate's subject common name, the agency must
+// be active, and, if the directory binds certificates to it, the
+// certificate must be one of them and, during a rotation, still within
+// its overlap window.
+func (d *Directory) Authenticate(cert *x509.Certificate, now time.Time) (*lienthongv1.Agency, error) {
 	code := cert.Subject.CommonName
 	a, ok := d.byCode[code]
 	if !ok {
 		return nil, lienthong.Errorf(lienthong.KindPermission,
 			"chứng thư số %q không gắn với cơ quan nào trong danh bạ (certificate not bound to an agency)", code)
 	}
-	if bound := a.GetCertificateSha256(); len(bound) > 0 {
+	if len(a.GetCertificateSha256()) > 0 || len(a.GetCertificates()) > 0 {
 		sum := sha256.Sum256(cert.Raw)
-		if !slices.ContainsFunc(bound, func(b []byte) bool { return string(b) == string(sum[:]) }) {
+		switch b := boundCertificate(a, sum[:]); {
+		case b == nil && !slices.ContainsFunc(a.GetCertificateSha256(), func(h []byte) bool { return string(h) == string(sum[:]) }):
 			return nil, lienthong.Errorf(lienthong.KindPermission,
 				"chứng thư số này chưa được đăng ký cho cơ quan %s (certificate not bound to the agency)", code)
+		case b != nil && b.GetAcceptedUntil() != nil && now.After(b.GetAcceptedUntil().AsTime()):
+			return nil, lienthong.Errorf(lienthong.KindPermission,
+				"chứng thư số này của cơ quan %s đã được thay bằng chứng thư mới và hết hạn dùng song song từ %s; dùng chứng thư mới (certificate rotated out)",
+				code, b.GetAcceptedUntil().AsTime().Local().Format(time.DateTime))
 		}
 	}
 	if a.GetStatus() != lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE {
@@ -234,4 +241,15 @@ func (d *Directory) Authenticate(cert *x509.Certificate) (*lienthongv1.Agency, e
 			"cơ quan %s (%s) đang tạm ngừng liên thông (agency suspended)", code, a.GetName())
 	}
 	return a, nil
+}
+
+// boundCertificate returns the certificate of a with the given SHA-256, or
+// nil.
+func boundCertificate(a *lienthongv1.Agency, sum []byte) *lienthongv1.BoundCertificate {
+	for _, b := range a.GetCertificates() {
+		if string(b.GetSha256()) == string(sum) {
+			return b
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -55,6 +56,9 @@ type Authenticator struct {
 	// Refused, if set, is told of each call refused here (no, unknown or
 	// revoked certificate, not an operator's), for the audit log.
 	Refused func(ctx context.Context, method string, err error)
+	// Now is the clock for certificate rotation windows; nil means
+	// time.Now.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	changed chan struct{} // closed by Invalidate
@@ -97,7 +101,11 @@ func (a *Authenticator) authorize(cert *x509.Certificate, method string) (caller
 		}
 		return caller{cert: cert}, nil
 	}
-	agency, err := a.Directory.Load().Authenticate(cert)
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	agency, err := a.Directory.Load().Authenticate(cert, now())
 	if err != nil {
 		return caller{}, err
 	}

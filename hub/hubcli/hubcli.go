@@ -15,12 +15,11 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
+	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/audit"
-	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/limit"
 	"github.com/lienthong/lienthong/hub/policy"
@@ -28,13 +27,16 @@ import (
 	"github.com/lienthong/lienthong/hub/quarantine"
 	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/cliutil"
-	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
 // Main is one invocation of lthub.
 type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
+	// Stdin and Getenv default to the process's (the PKCS#12 password
+	// may come from the terminal or $LTHUB_P12_PASSWORD).
+	Stdin  io.Reader
+	Getenv func(string) string
 	// Ready, if set, is called with the running hub once serve listens
 	// (tests use it to learn the port).
 	Ready func(*hub.Hub)
@@ -43,7 +45,11 @@ type Main struct {
 const usage = `lthub — trục liên thông văn bản của tỉnh (provincial exchange hub)
 
 Cách dùng / usage:
-  lthub init   --dir D                      tạo PKI thử nghiệm và danh bạ mẫu
+  lthub init   --dir D --province-name "tỉnh X" --province-code H53 --hub-name hub.example.gov.vn [--hub-ip IP] [--localhost]
+                                            trục thật: CA của tỉnh, chứng thư TLS của trục cho các tên đã cho, danh bạ chỉ có UBND tỉnh
+  lthub init   --dir D --sample             PKI thử nghiệm và tỉnh mẫu 13 cơ quan (demo, thử nghiệm)
+  lthub cert renew --dir D [--hub-name N ...] [--hub-ip IP ...]
+                                            cấp lại chứng thư TLS của trục (không đụng đến cơ quan); khởi động lại trục
   lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag] [--indeterminate refuse|flag] [--revocation-fetch 5s] [--check]
                (--http: trang tổng hợp không mật khẩu, chỉ mở trên 127.0.0.1 hoặc sau reverse proxy;
                 --https: trang tổng hợp chỉ cho chứng thư vận hành trong D/operators)
@@ -52,9 +58,23 @@ Cách dùng / usage:
                (giới hạn chống quá tải: --max-sends-per-agency, --max-receives-per-agency, --send-idle,
                 --max-upload-bytes, --max-anonymous-conns, … xem lthub serve -h)
                (--check: kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy; không có cờ này chỉ kiểm tra khi tệp không quá 512 MiB)
-  lthub agency list     --dir D             danh bạ cơ quan
+  lthub agency list     --dir D [--format table|json]   danh bạ cơ quan, kèm ngày hết hạn chứng thư
+  lthub agency show     --dir D CODE
+  lthub agency export   --dir D [--out F.csv|F.json]
+  lthub agency import   --dir D F.csv|F.json [--dry-run]
+                                            nhập danh bạ (cột code,name,kind,parent,status,contact); sai một dòng thì không đổi gì
+  lthub agency add      --dir D CODE --name N --kind K [--parent P] [--contact C]
+  lthub agency update   --dir D CODE [--name N] [--kind K] [--parent P] [--contact C] [--status S]
   lthub agency suspend  --dir D CODE        tạm ngừng liên thông một cơ quan (có hiệu lực ngay)
   lthub agency activate --dir D CODE        cho phép liên thông lại
+  lthub agency issue    --dir D CODE --out DIR [--password-file F]
+                                            cấp khóa và chứng thư cho nút (DIR cho ltnode --id, và DIR/CODE.p12)
+  lthub agency bind     --dir D CODE CERT.pem   gắn chứng thư cơ quan đã có (do CA của tỉnh hoặc D/clientca cấp)
+  lthub agency rotate   --dir D CODE --overlap-until YYYY-MM-DD (--out DIR | --cert CERT.pem)
+                                            thay chứng thư: cũ và mới cùng dùng được đến hết ngày đó, sau đó chỉ mới
+  lthub operator add    --dir D NAME [--out DIR] [--p12 F.p12]   thêm người vận hành (SIGHUP để áp dụng)
+  lthub operator remove --dir D NAME
+  lthub operator export --dir D --p12 F.p12 [--from DIR]          chứng thư vận hành dạng PKCS#12 cho trình duyệt
   lthub report --dir D [--period 2026 | --from YYYY-MM-DD --to YYYY-MM-DD]
                [--agency CODE] [--format table|csv|json] [--offline]
                                             báo cáo tỷ lệ văn bản điện tử, ký số, thời gian xử lý
@@ -67,7 +87,7 @@ Cách dùng / usage:
   lthub audit verify --dir D                kiểm tra chuỗi nhật ký kiểm toán, chỉ ra bản ghi đầu tiên bị sửa
   lthub audit export --dir D [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                                             xuất nhật ký kiểm toán (JSON Lines)
-  (agency, report, counters, quarantine, backup, verify, audit: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
+  (agency list|show|export|import|add|update|suspend|activate|bind|issue|rotate, report, counters, quarantine, backup, verify, audit: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
    khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
 `
 
@@ -110,6 +130,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.verify(ctx, args[1:])
 	case "audit":
 		return m.audit(ctx, args[1:])
+	case "cert":
+		return m.cert(ctx, args[1:])
+	case "operator":
+		return m.operator(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -128,13 +152,35 @@ func (m *Main) flags(name string) (*flag.FlagSet, *string) {
 
 func (m *Main) init(ctx context.Context, args []string) error {
 	fs, dir := m.flags("init")
+	sample := fs.Bool("sample", false, "tỉnh mẫu 13 cơ quan với chứng thư và khóa cho từng cơ quan (chỉ để thử nghiệm, demo)")
+	provName := fs.String("province-name", "", "tên tỉnh, vd \"tỉnh Bến Tre\"")
+	provCode := fs.String("province-code", "", "mã cấp 1 của tỉnh (nhóm XNN trong mã định danh), vd H53")
+	var names, ips cliutil.List
+	fs.Var(&names, "hub-name", "tên miền của trục trong chứng thư TLS, vd hub.example.gov.vn (lặp lại được)")
+	fs.Var(&ips, "hub-ip", "địa chỉ IP của trục trong chứng thư TLS (lặp lại được)")
+	localhost := fs.Bool("localhost", false, "thêm localhost, 127.0.0.1 và ::1 vào chứng thư của trục (luôn có với --sample)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return cliutil.Usagef("init cần --dir D")
 	}
-	agencies, err := hub.Init(ctx, *dir, provision.Options{})
+	hosts, err := provision.HubHosts(names, ips, *localhost || *sample)
+	if err != nil {
+		return cliutil.Usagef("%s", lienthong.ErrorMessage(err))
+	}
+	opts := provision.Options{HubHosts: hosts}
+	switch {
+	case *sample && (*provName != "" || *provCode != ""):
+		return cliutil.Usagef("--sample tạo tỉnh mẫu H53; không dùng cùng --province-name/--province-code")
+	case !*sample && (*provName == "" || *provCode == ""):
+		return cliutil.Usagef("init cần --province-name và --province-code (vd --province-code H53), hoặc --sample cho tỉnh mẫu thử nghiệm")
+	case !*sample && len(names)+len(ips) == 0:
+		return cliutil.Usagef("init cần ít nhất một --hub-name (tên miền các nút dùng để gọi trục) hoặc --hub-ip")
+	case !*sample:
+		opts.Province = &provision.Province{Code: *provCode, Name: *provName}
+	}
+	agencies, err := hub.Init(ctx, *dir, opts)
 	if err != nil {
 		return err
 	}
@@ -246,63 +292,6 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, fmt.Errorf("--cpu-profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-func (m *Main) agency(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return cliutil.Usagef("agency cần list, suspend hoặc activate")
-	}
-	verb := args[0]
-	fs, af := m.adminFlagSet("agency " + verb)
-	pos, err := cliutil.Parse(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	if *af.dir == "" {
-		return cliutil.Usagef("agency %s cần --dir D", verb)
-	}
-	switch verb {
-	case "list":
-		resp, err := adminCall(ctx, af, func(api adminAPI) (*lienthongv1.ListDirectoryResponse, error) {
-			return api.ListDirectory(ctx, &lienthongv1.ListDirectoryRequest{})
-		})
-		if err != nil {
-			return err
-		}
-		agencies := resp.GetAgencies()
-		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "MÃ\tTÊN\tLOẠI\tTRẠNG THÁI")
-		for _, a := range agencies {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.GetCode(), a.GetName(), directory.KindName(a.GetKind()), statusWord(a.GetStatus()))
-		}
-		return tw.Flush()
-	case "suspend", "activate":
-		if len(pos) != 1 {
-			return cliutil.Usagef("agency %s cần đúng một mã cơ quan", verb)
-		}
-		want := lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE
-		if verb == "suspend" {
-			want = lienthongv1.AgencyStatus_AGENCY_STATUS_SUSPENDED
-		}
-		resp, err := adminCall(ctx, af, func(api adminAPI) (*lienthongv1.SetAgencyStatusResponse, error) {
-			return api.SetAgencyStatus(ctx, &lienthongv1.SetAgencyStatusRequest{Code: pos[0], Status: want})
-		})
-		if err != nil {
-			return err
-		}
-		a := resp.GetAgency()
-		fmt.Fprintf(m.Stdout, "%s (%s): %s\n", a.GetCode(), a.GetName(), statusWord(a.GetStatus()))
-		return nil
-	default:
-		return cliutil.Usagef("agency: lệnh không rõ %q", verb)
-	}
-}
-
-func statusWord(s lienthongv1.AgencyStatus) string {
-	if s == lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE {
-		return "hoạt động"
-	}
-	return "tạm ngừng"
 }
 
 // Stdio returns a Main writing to the process's standard streams.

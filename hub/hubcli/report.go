@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/registry"
 	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -54,6 +56,8 @@ type adminAPI interface {
 	SetAgencyStatus(context.Context, *lienthongv1.SetAgencyStatusRequest) (*lienthongv1.SetAgencyStatusResponse, error)
 	ListQuarantined(context.Context, *lienthongv1.ListQuarantinedRequest) (*lienthongv1.ListQuarantinedResponse, error)
 	opsAPI
+	ApplyDirectory(context.Context, *lienthongv1.ApplyDirectoryRequest) (*lienthongv1.ApplyDirectoryResponse, error)
+	BindCertificate(context.Context, *lienthongv1.BindCertificateRequest) (*lienthongv1.BindCertificateResponse, error)
 }
 
 // remoteAdmin calls a running hub's admin service.
@@ -81,8 +85,17 @@ func (r remoteAdmin) ListQuarantined(ctx context.Context, req *lienthongv1.ListQ
 	return r.c.ListQuarantined(ctx, req)
 }
 
-// localAdmin is the admin service over st, with the directory as stored.
-func localAdmin(ctx context.Context, st *store.Store, hubDir string) (*admin.Service, error) {
+func (r remoteAdmin) ApplyDirectory(ctx context.Context, req *lienthongv1.ApplyDirectoryRequest) (*lienthongv1.ApplyDirectoryResponse, error) {
+	return r.c.ApplyDirectory(ctx, req)
+}
+
+func (r remoteAdmin) BindCertificate(ctx context.Context, req *lienthongv1.BindCertificateRequest) (*lienthongv1.BindCertificateResponse, error) {
+	return r.c.BindCertificate(ctx, req)
+}
+
+// localAdmin is the admin service over st, the store of the stopped hub
+// of dir, with the directory as stored.
+func localAdmin(ctx context.Context, hubDir string, st *store.Store) (*admin.Service, error) {
 	var dir atomic.Pointer[directory.Directory]
 	load := func(ctx context.Context) error {
 		agencies, err := st.Agencies(ctx)
@@ -99,7 +112,12 @@ func localAdmin(ctx context.Context, st *store.Store, hubDir string) (*admin.Ser
 	if err := load(ctx); err != nil {
 		return nil, err
 	}
-	return admin.New(admin.Config{Store: st, Directory: &dir, ReloadDirectory: load, Maintenance: st, HubDir: hubDir}), nil
+	pool, err := provision.ClientCAPool(provision.Layout{Dir: hubDir})
+	if err != nil {
+		return nil, err
+	}
+	reg := registry.New(registry.Config{Store: st, Reload: load, ClientCAs: pool})
+	return admin.New(admin.Config{Store: st, Directory: &dir, Registry: reg, Maintenance: st, HubDir: hubDir}), nil
 }
 
 // withAdmin runs fn against the admin service of the hub serving af.dir,
@@ -133,7 +151,7 @@ func withAdmin(ctx context.Context, af adminFlags, fn func(adminAPI) error) erro
 		return err
 	}
 	defer st.Close()
-	local, err := localAdmin(ctx, st, *af.dir)
+	local, err := localAdmin(ctx, *af.dir, st)
 	if err != nil {
 		return err
 	}
@@ -170,6 +188,14 @@ func dialAdmin(dir, addr string) (lienthongv1.AdminServiceClient, func(), error)
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, cliutil.Usagef("--hub %q: %v", addr, err)
+	}
+	// lthub runs beside the hub and may reach it by an address its
+	// certificate does not name (127.0.0.1 for hub.example.gov.vn): it
+	// checks the certificate against the hub's own names instead.
+	if hubCerts, err := pki.LoadCertificates(l.HubCert()); err == nil {
+		if names := provision.CertHosts(hubCerts[0]); len(names) > 0 && !slices.Contains(names, host) {
+			host = names[0]
+		}
 	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
 		Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12,

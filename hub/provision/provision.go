@@ -1,13 +1,17 @@
-// Package provision lays out a hub directory for development and
-// evaluation: a province root CA, the hub's certificate, one certificate and
-// key per agency of a sample province, the trust store, and the hub
-// database holding the sample directory. It is what `lthub init` runs.
+// Package provision lays out a hub directory and issues its certificates:
+// the province CA (for TLS only: the hub's server certificate, agencies'
+// and operators' client certificates), the hub's certificate and its
+// renewal, agency and operator certificates, and, for development, a
+// sample province with a certificate and key per agency. It is what
+// `lthub init`, `lthub cert renew`, `lthub agency issue` and `lthub
+// operator add` run. The trust store for document signatures (D/trust)
+// is separate: it holds the government and licensed CAs that sign
+// documents, which a production hub does not mix with its own CA.
 package provision
 
 import (
 	"context"
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -15,6 +19,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/hub/registry"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/pki"
 )
@@ -40,6 +46,11 @@ func (l Layout) Data() string { return filepath.Join(l.Dir, "hub", "data") }
 // Serving holds the gRPC address of the hub while `lthub serve` runs, so
 // that admin commands find it without being told.
 func (l Layout) Serving() string { return filepath.Join(l.Dir, "hub", "serving.addr") }
+
+// ClientCAs holds further CAs (PEM, one or more per file) whose
+// certificates agencies may present to the hub, beside the province CA:
+// e.g. a national CA that already issued agencies' certificates.
+func (l Layout) ClientCAs() string { return filepath.Join(l.Dir, "clientca") }
 
 // Trust is the trust store for document signatures (roots/, crls/).
 func (l Layout) Trust() string { return filepath.Join(l.Dir, "trust") }
@@ -103,6 +114,31 @@ type Options struct {
 	HubHosts  []string       // DNS names/IPs in the hub certificate; default localhost, 127.0.0.1, ::1
 	KeyType   pki.KeyType
 	PutAgency func(ctx context.Context, agencies []*lienthongv1.Agency) error
+	// Province, if set, makes a production hub: the directory holds only
+	// the province itself, with no certificate; no agency key is made and
+	// the province CA stays out of the document trust store (Agencies is
+	// ignored).
+	Province *Province
+}
+
+// Province names the province of a production hub.
+type Province struct {
+	// Code is the level-1 group, e.g. "H53".
+	Code string
+	// Name is the province's name, e.g. "tỉnh Bến Tre".
+	Name string
+}
+
+// agency is the province's own directory entry (its People's Committee).
+func (p Province) agency() (SampleAgency, error) {
+	code := "000.00.00." + p.Code
+	if _, err := lienthong.ParseCode(code); err != nil {
+		return SampleAgency{}, lienthong.Errorf(lienthong.KindInvalid, "mã tỉnh %q không đúng dạng XNN, vd H53 (invalid province code)", p.Code)
+	}
+	if p.Name == "" {
+		return SampleAgency{}, lienthong.Errorf(lienthong.KindInvalid, "thiếu tên tỉnh (province name missing)")
+	}
+	return SampleAgency{Code: code, Name: "UBND " + p.Name, Kind: lienthongv1.AgencyKind_AGENCY_KIND_PROVINCE}, nil
 }
 
 // Init creates a new hub directory under dir and returns the agencies it
@@ -116,7 +152,17 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Agencies == nil {
+	caName := "Lienthong Dev Root CA " + opts.Now().Format("2006-01-02")
+	caOrg := "Sở TT&TT (development)"
+	switch {
+	case opts.Province != nil:
+		prov, err := opts.Province.agency()
+		if err != nil {
+			return nil, err
+		}
+		opts.Agencies = []SampleAgency{prov}
+		caName, caOrg = "CA liên thông "+opts.Province.Name+" (TLS) "+opts.Now().Format("2006-01-02"), "Sở TT&TT "+opts.Province.Name
+	case opts.Agencies == nil:
 		opts.Agencies = SampleProvince()
 	}
 	if opts.Validity == 0 {
@@ -132,7 +178,7 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 	notAfter := notBefore.Add(opts.Validity)
 
 	root, err := pki.NewRoot(pki.Request{
-		CommonName: "Lienthong Dev Root CA " + opts.Now().Format("2006-01-02"), Organization: "Sở TT&TT (development)",
+		CommonName: caName, Organization: caOrg,
 		NotBefore: notBefore, NotAfter: notAfter.Add(365 * 24 * time.Hour), KeyType: opts.KeyType,
 	})
 	if err != nil {
@@ -141,33 +187,17 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 	if err := writePair(l.CACert(), l.CAKey(), root.Cert, root.Key, nil); err != nil {
 		return nil, err
 	}
-	if err := pki.WriteFile(filepath.Join(l.Trust(), "roots", "province-root.pem"), pki.CertPEM(root.Cert), 0o644); err != nil {
-		return nil, err
-	}
-	// The hub requires revocation information for every certificate below
-	// an anchor; the development root starts with an empty CRL valid as
-	// long as the certificates it issues. A national CA's CRLs replace it.
-	crl, err := root.CRL(nil, notBefore, notBefore, notAfter, 1)
-	if err != nil {
-		return nil, err
-	}
-	if err := pki.WriteFile(filepath.Join(l.Trust(), "crls", "province.crl"), pki.CRLPEM(crl), 0o644); err != nil {
-		return nil, err
+	if opts.Province == nil {
+		// Development: the province CA also issues the sample agencies'
+		// signing certificates, so documents are checked against it.
+		if err := devTrust(l, root, notBefore, notAfter); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(filepath.Join(l.Trust(), "roots"), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the trust store: %w", err)
 	}
 
-	var dns []string
-	var ips []net.IP
-	for _, h := range opts.HubHosts {
-		if ip := net.ParseIP(h); ip != nil {
-			ips = append(ips, ip)
-		} else {
-			dns = append(dns, h)
-		}
-	}
-	hubCert, hubKey, err := root.Issue(pki.Request{
-		CommonName: "lienthong hub", Organization: "Sở TT&TT", DNSNames: dns, IPAddresses: ips,
-		NotBefore: notBefore, NotAfter: notAfter, Usage: pki.ServerAuth | pki.DocumentSigning, KeyType: opts.KeyType,
-	})
+	hubCert, hubKey, err := issueHub(root, opts.HubHosts, notBefore, notAfter, opts.KeyType)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +221,12 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 
 	agencies := make([]*lienthongv1.Agency, 0, len(opts.Agencies))
 	for _, s := range opts.Agencies {
+		if opts.Province != nil {
+			// Production: agencies' certificates are issued or bound
+			// later (lthub agency issue|bind).
+			agencies = append(agencies, &lienthongv1.Agency{Code: s.Code, Name: s.Name, Kind: s.Kind, Status: lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE})
+			continue
+		}
 		cert, key, err := root.Issue(pki.Request{
 			CommonName: s.Code, SerialNumber: s.Code, Organization: s.Name,
 			NotBefore: notBefore, NotAfter: notAfter, Usage: pki.ClientAuth | pki.DocumentSigning, KeyType: opts.KeyType,
@@ -213,11 +249,10 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 		if err := writePair(filepath.Join(ld, "cert.pem"), filepath.Join(ld, "key.pem"), leaderCert, leaderKey, nil); err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(cert.Raw)
 		agencies = append(agencies, &lienthongv1.Agency{
 			Code: s.Code, Name: s.Name, Kind: s.Kind,
-			Status:            lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE,
-			CertificateSha256: [][]byte{sum[:]},
+			Status:       lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE,
+			Certificates: []*lienthongv1.BoundCertificate{registry.Bound(cert)},
 		})
 	}
 	if err := opts.PutAgency(ctx, agencies); err != nil {
@@ -243,4 +278,61 @@ func writePair(certPath, keyPath string, cert *x509.Certificate, key crypto.Sign
 		return pki.WriteFile(filepath.Join(filepath.Dir(certPath), "ca.pem"), pki.CertPEM(ca), 0o644)
 	}
 	return nil
+}
+
+// devTrust puts the province CA and an empty CRL of it in the document
+// trust store of a development hub.
+func devTrust(l Layout, root *pki.Authority, notBefore, notAfter time.Time) error {
+	if err := pki.WriteFile(filepath.Join(l.Trust(), "roots", "province-root.pem"), pki.CertPEM(root.Cert), 0o644); err != nil {
+		return err
+	}
+	// The hub requires revocation information for every certificate below
+	// an anchor; the development root starts with an empty CRL valid as
+	// long as the certificates it issues. A national CA's CRLs replace it.
+	crl, err := root.CRL(nil, notBefore, notBefore, notAfter, 1)
+	if err != nil {
+		return err
+	}
+	return pki.WriteFile(filepath.Join(l.Trust(), "crls", "province.crl"), pki.CRLPEM(crl), 0o644)
+}
+
+// issueHub issues the hub's TLS server (and receipt-signing) certificate
+// for the given DNS names and IP addresses.
+func issueHub(root *pki.Authority, hosts []string, notBefore, notAfter time.Time, kt pki.KeyType) (*x509.Certificate, crypto.Signer, error) {
+	var dns []string
+	var ips []net.IP
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dns = append(dns, h)
+		}
+	}
+	if len(dns)+len(ips) == 0 {
+		return nil, nil, lienthong.Errorf(lienthong.KindInvalid, "chứng thư của trục cần ít nhất một tên (--hub-name) hoặc địa chỉ IP (--hub-ip) (no hub name)")
+	}
+	return root.Issue(pki.Request{
+		CommonName: "lienthong hub", Organization: "Sở TT&TT", DNSNames: dns, IPAddresses: ips,
+		NotBefore: notBefore, NotAfter: notAfter, Usage: pki.ServerAuth | pki.DocumentSigning, KeyType: kt,
+	})
+}
+
+// ClientCAPool returns the CAs whose certificates the hub accepts from
+// TLS clients: the province CA and every certificate in D/clientca.
+func ClientCAPool(l Layout) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	files, err := filepath.Glob(filepath.Join(l.ClientCAs(), "*.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("listing client CAs: %w", err)
+	}
+	for _, f := range append([]string{l.CACert()}, files...) {
+		certs, err := pki.LoadCertificates(f)
+		if err != nil {
+			return nil, fmt.Errorf("loading client CAs: %w", err)
+		}
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+	}
+	return pool, nil
 }

@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -306,8 +307,24 @@ func (s *Store) PutAgencies(ctx context.Context, agencies []*lienthongv1.Agency)
 				return fmt.Errorf("agency %s: %w", a.GetCode(), err)
 			}
 			if err := s.appendAudit(tx, audit.Entry{Kind: audit.KindDirectory, Actor: actor, Subject: a.GetCode(),
-				Detail: fmt.Sprintf("%s; %s; %s", a.GetName(), a.GetKind(), a.GetStatus())}); err != nil {
+				Detail: fmt.Sprintf("%s; %s; %s; parent %s", a.GetName(), a.GetKind(), a.GetStatus(), a.GetParent())}); err != nil {
 				return err
+			}
+			// The certificates bound, each with its acceptance window, so
+			// a bind or a rotation is in the chain as what it is.
+			if certs := a.GetCertificates(); len(certs) > 0 {
+				var parts []string
+				for _, c := range certs {
+					p := fmt.Sprintf("%x %s until %s", c.GetSha256()[:min(8, len(c.GetSha256()))], c.GetSubject(), c.GetNotAfter().AsTime().UTC().Format(time.DateOnly))
+					if c.GetAcceptedUntil() != nil {
+						p += ", accepted until " + c.GetAcceptedUntil().AsTime().UTC().Format(time.RFC3339)
+					}
+					parts = append(parts, p)
+				}
+				if err := s.appendAudit(tx, audit.Entry{Kind: audit.KindCertificate, Actor: actor, Subject: a.GetCode(),
+					Detail: strings.Join(parts, "; ")}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -11,6 +11,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/lienthong/lienthong/internal/rpcerr"
 )
 
 // Exit codes shared by both commands.
@@ -81,6 +83,9 @@ func Describe(err error) string {
 	if st, ok := status.FromError(err); ok && st.Code() != codes.OK {
 		switch st.Code() {
 		case codes.Unavailable:
+			if detail, ok := rpcerr.CertificateNotVerified(err); ok {
+				return rpcerr.HubCertificateMessage(detail)
+			}
 			return fmt.Sprintf("không kết nối được trục (hub unavailable): %s", st.Message())
 		case codes.DeadlineExceeded:
 			return "trục không trả lời kịp (deadline exceeded)"

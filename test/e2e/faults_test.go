@@ -250,7 +250,7 @@ func fillDisk(t *testing.T, dir string) string {
 // initHubIn runs `lthub init` into dir.
 func initHubIn(t *testing.T, dir string) string {
 	t.Helper()
-	if code, _, errOut := lthub(t, "init", "--dir", dir); code != 0 {
+	if code, _, errOut := lthub(t, "init", "--sample", "--dir", dir); code != 0 {
 		t.Fatalf("lthub init exit %d: %s", code, errOut)
 	}
 	return dir

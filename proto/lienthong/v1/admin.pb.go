@@ -22,6 +22,341 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ApplyDirectoryRequest is one change of the directory.
+type ApplyDirectoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "import" (add or update each row), "add" (rows must be new) or
+	// "update" (rows must exist; empty fields keep their value).
+	Op       string    `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"`
+	Agencies []*Agency `protobuf:"bytes,2,rep,name=agencies,proto3" json:"agencies,omitempty"`
+	// The row of each agency in the operator's file (same order), so that
+	// an error names it; 0 when there is no file.
+	Rows          []int32 `protobuf:"varint,3,rep,packed,name=rows,proto3" json:"rows,omitempty"`
+	DryRun        bool    `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyDirectoryRequest) Reset() {
+	*x = ApplyDirectoryRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyDirectoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyDirectoryRequest) ProtoMessage() {}
+
+func (x *ApplyDirectoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyDirectoryRequest.ProtoReflect.Descriptor instead.
+func (*ApplyDirectoryRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ApplyDirectoryRequest) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *ApplyDirectoryRequest) GetAgencies() []*Agency {
+	if x != nil {
+		return x.Agencies
+	}
+	return nil
+}
+
+func (x *ApplyDirectoryRequest) GetRows() []int32 {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *ApplyDirectoryRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+type ApplyDirectoryResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Added     int32                  `protobuf:"varint,1,opt,name=added,proto3" json:"added,omitempty"`
+	Changed   int32                  `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	Unchanged int32                  `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	// The added and changed agencies, by code.
+	Changes []*AgencyChange `protobuf:"bytes,4,rep,name=changes,proto3" json:"changes,omitempty"`
+	// False for a dry run.
+	Applied       bool `protobuf:"varint,5,opt,name=applied,proto3" json:"applied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyDirectoryResponse) Reset() {
+	*x = ApplyDirectoryResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyDirectoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyDirectoryResponse) ProtoMessage() {}
+
+func (x *ApplyDirectoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyDirectoryResponse.ProtoReflect.Descriptor instead.
+func (*ApplyDirectoryResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ApplyDirectoryResponse) GetAdded() int32 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+func (x *ApplyDirectoryResponse) GetChanged() int32 {
+	if x != nil {
+		return x.Changed
+	}
+	return 0
+}
+
+func (x *ApplyDirectoryResponse) GetUnchanged() int32 {
+	if x != nil {
+		return x.Unchanged
+	}
+	return 0
+}
+
+func (x *ApplyDirectoryResponse) GetChanges() []*AgencyChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ApplyDirectoryResponse) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
+}
+
+// AgencyChange is one agency an ApplyDirectory adds or changes.
+type AgencyChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Added bool                   `protobuf:"varint,2,opt,name=added,proto3" json:"added,omitempty"`
+	// For a change: each changed field as "field: old → new".
+	Fields        []string `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	Row           int32    `protobuf:"varint,4,opt,name=row,proto3" json:"row,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgencyChange) Reset() {
+	*x = AgencyChange{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgencyChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgencyChange) ProtoMessage() {}
+
+func (x *AgencyChange) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgencyChange.ProtoReflect.Descriptor instead.
+func (*AgencyChange) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AgencyChange) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *AgencyChange) GetAdded() bool {
+	if x != nil {
+		return x.Added
+	}
+	return false
+}
+
+func (x *AgencyChange) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *AgencyChange) GetRow() int32 {
+	if x != nil {
+		return x.Row
+	}
+	return 0
+}
+
+type BindCertificateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The certificate, DER, followed by any intermediate CA certificates
+	// (DER, concatenated) that chain it to a client CA.
+	Certificate   []byte                 `protobuf:"bytes,2,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	Rotate        bool                   `protobuf:"varint,3,opt,name=rotate,proto3" json:"rotate,omitempty"`
+	OverlapUntil  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=overlap_until,json=overlapUntil,proto3" json:"overlap_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BindCertificateRequest) Reset() {
+	*x = BindCertificateRequest{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BindCertificateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BindCertificateRequest) ProtoMessage() {}
+
+func (x *BindCertificateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BindCertificateRequest.ProtoReflect.Descriptor instead.
+func (*BindCertificateRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BindCertificateRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *BindCertificateRequest) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+func (x *BindCertificateRequest) GetRotate() bool {
+	if x != nil {
+		return x.Rotate
+	}
+	return false
+}
+
+func (x *BindCertificateRequest) GetOverlapUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OverlapUntil
+	}
+	return nil
+}
+
+type BindCertificateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Agency        *Agency                `protobuf:"bytes,1,opt,name=agency,proto3" json:"agency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BindCertificateResponse) Reset() {
+	*x = BindCertificateResponse{}
+	mi := &file_lienthong_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BindCertificateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BindCertificateResponse) ProtoMessage() {}
+
+func (x *BindCertificateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BindCertificateResponse.ProtoReflect.Descriptor instead.
+func (*BindCertificateResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BindCertificateResponse) GetAgency() *Agency {
+	if x != nil {
+		return x.Agency
+	}
+	return nil
+}
+
 type ReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Period: from and to as YYYY-MM-DD, or from alone as YYYY, YYYY-MM or
@@ -36,7 +371,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[0]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +383,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[0]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +396,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReportRequest) GetFrom() string {
@@ -101,7 +436,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[1]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -113,7 +448,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[1]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -126,7 +461,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReportResponse) GetFrom() string {
@@ -204,7 +539,7 @@ type ComplianceGroup struct {
 
 func (x *ComplianceGroup) Reset() {
 	*x = ComplianceGroup{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[2]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -216,7 +551,7 @@ func (x *ComplianceGroup) String() string {
 func (*ComplianceGroup) ProtoMessage() {}
 
 func (x *ComplianceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[2]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -229,7 +564,7 @@ func (x *ComplianceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplianceGroup.ProtoReflect.Descriptor instead.
 func (*ComplianceGroup) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ComplianceGroup) GetKey() string {
@@ -309,7 +644,7 @@ type ComplianceFigures struct {
 
 func (x *ComplianceFigures) Reset() {
 	*x = ComplianceFigures{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[3]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +656,7 @@ func (x *ComplianceFigures) String() string {
 func (*ComplianceFigures) ProtoMessage() {}
 
 func (x *ComplianceFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[3]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +669,7 @@ func (x *ComplianceFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplianceFigures.ProtoReflect.Descriptor instead.
 func (*ComplianceFigures) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ComplianceFigures) GetElectronic() int64 {
@@ -440,7 +775,7 @@ type NumberGap struct {
 
 func (x *NumberGap) Reset() {
 	*x = NumberGap{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[4]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +787,7 @@ func (x *NumberGap) String() string {
 func (*NumberGap) ProtoMessage() {}
 
 func (x *NumberGap) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[4]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +800,7 @@ func (x *NumberGap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NumberGap.ProtoReflect.Descriptor instead.
 func (*NumberGap) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *NumberGap) GetYear() int32 {
@@ -498,7 +833,7 @@ type CheckCountersRequest struct {
 
 func (x *CheckCountersRequest) Reset() {
 	*x = CheckCountersRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[5]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +845,7 @@ func (x *CheckCountersRequest) String() string {
 func (*CheckCountersRequest) ProtoMessage() {}
 
 func (x *CheckCountersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[5]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +858,7 @@ func (x *CheckCountersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCountersRequest.ProtoReflect.Descriptor instead.
 func (*CheckCountersRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CheckCountersRequest) GetRebuild() bool {
@@ -544,7 +879,7 @@ type CheckCountersResponse struct {
 
 func (x *CheckCountersResponse) Reset() {
 	*x = CheckCountersResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[6]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +891,7 @@ func (x *CheckCountersResponse) String() string {
 func (*CheckCountersResponse) ProtoMessage() {}
 
 func (x *CheckCountersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[6]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +904,7 @@ func (x *CheckCountersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCountersResponse.ProtoReflect.Descriptor instead.
 func (*CheckCountersResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CheckCountersResponse) GetRecords() int64 {
@@ -603,7 +938,7 @@ type SetAgencyStatusRequest struct {
 
 func (x *SetAgencyStatusRequest) Reset() {
 	*x = SetAgencyStatusRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +950,7 @@ func (x *SetAgencyStatusRequest) String() string {
 func (*SetAgencyStatusRequest) ProtoMessage() {}
 
 func (x *SetAgencyStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[7]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +963,7 @@ func (x *SetAgencyStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAgencyStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetAgencyStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetAgencyStatusRequest) GetCode() string {
@@ -654,7 +989,7 @@ type SetAgencyStatusResponse struct {
 
 func (x *SetAgencyStatusResponse) Reset() {
 	*x = SetAgencyStatusResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +1001,7 @@ func (x *SetAgencyStatusResponse) String() string {
 func (*SetAgencyStatusResponse) ProtoMessage() {}
 
 func (x *SetAgencyStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[8]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +1014,7 @@ func (x *SetAgencyStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAgencyStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetAgencyStatusResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SetAgencyStatusResponse) GetAgency() *Agency {
@@ -697,7 +1032,7 @@ type ListDirectoryRequest struct {
 
 func (x *ListDirectoryRequest) Reset() {
 	*x = ListDirectoryRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +1044,7 @@ func (x *ListDirectoryRequest) String() string {
 func (*ListDirectoryRequest) ProtoMessage() {}
 
 func (x *ListDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[9]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +1057,7 @@ func (x *ListDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*ListDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 type ListDirectoryResponse struct {
@@ -734,7 +1069,7 @@ type ListDirectoryResponse struct {
 
 func (x *ListDirectoryResponse) Reset() {
 	*x = ListDirectoryResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +1081,7 @@ func (x *ListDirectoryResponse) String() string {
 func (*ListDirectoryResponse) ProtoMessage() {}
 
 func (x *ListDirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[10]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +1094,7 @@ func (x *ListDirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDirectoryResponse.ProtoReflect.Descriptor instead.
 func (*ListDirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListDirectoryResponse) GetAgencies() []*Agency {
@@ -777,7 +1112,7 @@ type ListQuarantinedRequest struct {
 
 func (x *ListQuarantinedRequest) Reset() {
 	*x = ListQuarantinedRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +1124,7 @@ func (x *ListQuarantinedRequest) String() string {
 func (*ListQuarantinedRequest) ProtoMessage() {}
 
 func (x *ListQuarantinedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[11]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +1137,7 @@ func (x *ListQuarantinedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuarantinedRequest.ProtoReflect.Descriptor instead.
 func (*ListQuarantinedRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 type ListQuarantinedResponse struct {
@@ -814,7 +1149,7 @@ type ListQuarantinedResponse struct {
 
 func (x *ListQuarantinedResponse) Reset() {
 	*x = ListQuarantinedResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +1161,7 @@ func (x *ListQuarantinedResponse) String() string {
 func (*ListQuarantinedResponse) ProtoMessage() {}
 
 func (x *ListQuarantinedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[12]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +1174,7 @@ func (x *ListQuarantinedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuarantinedResponse.ProtoReflect.Descriptor instead.
 func (*ListQuarantinedResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListQuarantinedResponse) GetDocuments() []*QuarantinedDocument {
@@ -878,7 +1213,7 @@ type QuarantinedDocument struct {
 
 func (x *QuarantinedDocument) Reset() {
 	*x = QuarantinedDocument{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1225,7 @@ func (x *QuarantinedDocument) String() string {
 func (*QuarantinedDocument) ProtoMessage() {}
 
 func (x *QuarantinedDocument) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[13]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1238,7 @@ func (x *QuarantinedDocument) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedDocument.ProtoReflect.Descriptor instead.
 func (*QuarantinedDocument) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QuarantinedDocument) GetMessageId() string {
@@ -1002,7 +1337,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[14]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1349,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[14]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1362,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BackupRequest) GetOut() string {
@@ -1062,7 +1397,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[15]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1409,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[15]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1422,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BackupResponse) GetOut() string {
@@ -1154,7 +1489,7 @@ type VerifyStoreRequest struct {
 
 func (x *VerifyStoreRequest) Reset() {
 	*x = VerifyStoreRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[16]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1501,7 @@ func (x *VerifyStoreRequest) String() string {
 func (*VerifyStoreRequest) ProtoMessage() {}
 
 func (x *VerifyStoreRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[16]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1514,7 @@ func (x *VerifyStoreRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyStoreRequest.ProtoReflect.Descriptor instead.
 func (*VerifyStoreRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 type VerifyStoreResponse struct {
@@ -1195,7 +1530,7 @@ type VerifyStoreResponse struct {
 
 func (x *VerifyStoreResponse) Reset() {
 	*x = VerifyStoreResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[17]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1542,7 @@ func (x *VerifyStoreResponse) String() string {
 func (*VerifyStoreResponse) ProtoMessage() {}
 
 func (x *VerifyStoreResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[17]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1555,7 @@ func (x *VerifyStoreResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyStoreResponse.ProtoReflect.Descriptor instead.
 func (*VerifyStoreResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *VerifyStoreResponse) GetDocuments() int64 {
@@ -1266,7 +1601,7 @@ type VerifyAuditRequest struct {
 
 func (x *VerifyAuditRequest) Reset() {
 	*x = VerifyAuditRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[18]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1613,7 @@ func (x *VerifyAuditRequest) String() string {
 func (*VerifyAuditRequest) ProtoMessage() {}
 
 func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[18]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1626,7 @@ func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAuditRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{23}
 }
 
 type VerifyAuditResponse struct {
@@ -1311,7 +1646,7 @@ type VerifyAuditResponse struct {
 
 func (x *VerifyAuditResponse) Reset() {
 	*x = VerifyAuditResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[19]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1658,7 @@ func (x *VerifyAuditResponse) String() string {
 func (*VerifyAuditResponse) ProtoMessage() {}
 
 func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[19]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1671,7 @@ func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *VerifyAuditResponse) GetEntries() uint64 {
@@ -1386,7 +1721,7 @@ type AuditBreak struct {
 
 func (x *AuditBreak) Reset() {
 	*x = AuditBreak{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[20]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1398,7 +1733,7 @@ func (x *AuditBreak) String() string {
 func (*AuditBreak) ProtoMessage() {}
 
 func (x *AuditBreak) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[20]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1411,7 +1746,7 @@ func (x *AuditBreak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBreak.ProtoReflect.Descriptor instead.
 func (*AuditBreak) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AuditBreak) GetSeq() uint64 {
@@ -1454,7 +1789,7 @@ type ExportAuditRequest struct {
 
 func (x *ExportAuditRequest) Reset() {
 	*x = ExportAuditRequest{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[21]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1801,7 @@ func (x *ExportAuditRequest) String() string {
 func (*ExportAuditRequest) ProtoMessage() {}
 
 func (x *ExportAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[21]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1814,7 @@ func (x *ExportAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportAuditRequest.ProtoReflect.Descriptor instead.
 func (*ExportAuditRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ExportAuditRequest) GetFrom() string {
@@ -1506,7 +1841,7 @@ type ExportAuditResponse struct {
 
 func (x *ExportAuditResponse) Reset() {
 	*x = ExportAuditResponse{}
-	mi := &file_lienthong_v1_admin_proto_msgTypes[22]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1853,7 @@ func (x *ExportAuditResponse) String() string {
 func (*ExportAuditResponse) ProtoMessage() {}
 
 func (x *ExportAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_admin_proto_msgTypes[22]
+	mi := &file_lienthong_v1_admin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1866,7 @@ func (x *ExportAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportAuditResponse.ProtoReflect.Descriptor instead.
 func (*ExportAuditResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExportAuditResponse) GetJsonl() []byte {
@@ -1545,7 +1880,30 @@ var File_lienthong_v1_admin_proto protoreflect.FileDescriptor
 
 const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x18lienthong/v1/admin.proto\x12\flienthong.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blienthong/v1/exchange.proto\"K\n" +
+	"\x18lienthong/v1/admin.proto\x12\flienthong.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blienthong/v1/exchange.proto\"\x86\x01\n" +
+	"\x15ApplyDirectoryRequest\x12\x0e\n" +
+	"\x02op\x18\x01 \x01(\tR\x02op\x120\n" +
+	"\bagencies\x18\x02 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies\x12\x12\n" +
+	"\x04rows\x18\x03 \x03(\x05R\x04rows\x12\x17\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun\"\xb6\x01\n" +
+	"\x16ApplyDirectoryResponse\x12\x14\n" +
+	"\x05added\x18\x01 \x01(\x05R\x05added\x12\x18\n" +
+	"\achanged\x18\x02 \x01(\x05R\achanged\x12\x1c\n" +
+	"\tunchanged\x18\x03 \x01(\x05R\tunchanged\x124\n" +
+	"\achanges\x18\x04 \x03(\v2\x1a.lienthong.v1.AgencyChangeR\achanges\x12\x18\n" +
+	"\aapplied\x18\x05 \x01(\bR\aapplied\"b\n" +
+	"\fAgencyChange\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x14\n" +
+	"\x05added\x18\x02 \x01(\bR\x05added\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\x12\x10\n" +
+	"\x03row\x18\x04 \x01(\x05R\x03row\"\xa7\x01\n" +
+	"\x16BindCertificateRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12 \n" +
+	"\vcertificate\x18\x02 \x01(\fR\vcertificate\x12\x16\n" +
+	"\x06rotate\x18\x03 \x01(\bR\x06rotate\x12?\n" +
+	"\roverlap_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\foverlapUntil\"G\n" +
+	"\x17BindCertificateResponse\x12,\n" +
+	"\x06agency\x18\x01 \x01(\v2\x14.lienthong.v1.AgencyR\x06agency\"K\n" +
 	"\rReportRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
@@ -1665,7 +2023,7 @@ const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\"+\n" +
 	"\x13ExportAuditResponse\x12\x14\n" +
-	"\x05jsonl\x18\x01 \x01(\fR\x05jsonl2\x8a\x06\n" +
+	"\x05jsonl\x18\x01 \x01(\fR\x05jsonl2\xc7\a\n" +
 	"\fAdminService\x12C\n" +
 	"\x06Report\x12\x1b.lienthong.v1.ReportRequest\x1a\x1c.lienthong.v1.ReportResponse\x12X\n" +
 	"\rCheckCounters\x12\".lienthong.v1.CheckCountersRequest\x1a#.lienthong.v1.CheckCountersResponse\x12X\n" +
@@ -1675,7 +2033,9 @@ const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\x06Backup\x12\x1b.lienthong.v1.BackupRequest\x1a\x1c.lienthong.v1.BackupResponse\x12R\n" +
 	"\vVerifyStore\x12 .lienthong.v1.VerifyStoreRequest\x1a!.lienthong.v1.VerifyStoreResponse\x12R\n" +
 	"\vVerifyAudit\x12 .lienthong.v1.VerifyAuditRequest\x1a!.lienthong.v1.VerifyAuditResponse\x12T\n" +
-	"\vExportAudit\x12 .lienthong.v1.ExportAuditRequest\x1a!.lienthong.v1.ExportAuditResponse0\x01B?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
+	"\vExportAudit\x12 .lienthong.v1.ExportAuditRequest\x1a!.lienthong.v1.ExportAuditResponse0\x01\x12[\n" +
+	"\x0eApplyDirectory\x12#.lienthong.v1.ApplyDirectoryRequest\x1a$.lienthong.v1.ApplyDirectoryResponse\x12^\n" +
+	"\x0fBindCertificate\x12$.lienthong.v1.BindCertificateRequest\x1a%.lienthong.v1.BindCertificateResponseB?Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1b\x06proto3"
 
 var (
 	file_lienthong_v1_admin_proto_rawDescOnce sync.Once
@@ -1689,74 +2049,87 @@ func file_lienthong_v1_admin_proto_rawDescGZIP() []byte {
 	return file_lienthong_v1_admin_proto_rawDescData
 }
 
-var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_lienthong_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_lienthong_v1_admin_proto_goTypes = []any{
-	(*ReportRequest)(nil),           // 0: lienthong.v1.ReportRequest
-	(*ReportResponse)(nil),          // 1: lienthong.v1.ReportResponse
-	(*ComplianceGroup)(nil),         // 2: lienthong.v1.ComplianceGroup
-	(*ComplianceFigures)(nil),       // 3: lienthong.v1.ComplianceFigures
-	(*NumberGap)(nil),               // 4: lienthong.v1.NumberGap
-	(*CheckCountersRequest)(nil),    // 5: lienthong.v1.CheckCountersRequest
-	(*CheckCountersResponse)(nil),   // 6: lienthong.v1.CheckCountersResponse
-	(*SetAgencyStatusRequest)(nil),  // 7: lienthong.v1.SetAgencyStatusRequest
-	(*SetAgencyStatusResponse)(nil), // 8: lienthong.v1.SetAgencyStatusResponse
-	(*ListDirectoryRequest)(nil),    // 9: lienthong.v1.ListDirectoryRequest
-	(*ListDirectoryResponse)(nil),   // 10: lienthong.v1.ListDirectoryResponse
-	(*ListQuarantinedRequest)(nil),  // 11: lienthong.v1.ListQuarantinedRequest
-	(*ListQuarantinedResponse)(nil), // 12: lienthong.v1.ListQuarantinedResponse
-	(*QuarantinedDocument)(nil),     // 13: lienthong.v1.QuarantinedDocument
-	(*BackupRequest)(nil),           // 14: lienthong.v1.BackupRequest
-	(*BackupResponse)(nil),          // 15: lienthong.v1.BackupResponse
-	(*VerifyStoreRequest)(nil),      // 16: lienthong.v1.VerifyStoreRequest
-	(*VerifyStoreResponse)(nil),     // 17: lienthong.v1.VerifyStoreResponse
-	(*VerifyAuditRequest)(nil),      // 18: lienthong.v1.VerifyAuditRequest
-	(*VerifyAuditResponse)(nil),     // 19: lienthong.v1.VerifyAuditResponse
-	(*AuditBreak)(nil),              // 20: lienthong.v1.AuditBreak
-	(*ExportAuditRequest)(nil),      // 21: lienthong.v1.ExportAuditRequest
-	(*ExportAuditResponse)(nil),     // 22: lienthong.v1.ExportAuditResponse
-	(*timestamppb.Timestamp)(nil),   // 23: google.protobuf.Timestamp
-	(AgencyStatus)(0),               // 24: lienthong.v1.AgencyStatus
-	(*Agency)(nil),                  // 25: lienthong.v1.Agency
+	(*ApplyDirectoryRequest)(nil),   // 0: lienthong.v1.ApplyDirectoryRequest
+	(*ApplyDirectoryResponse)(nil),  // 1: lienthong.v1.ApplyDirectoryResponse
+	(*AgencyChange)(nil),            // 2: lienthong.v1.AgencyChange
+	(*BindCertificateRequest)(nil),  // 3: lienthong.v1.BindCertificateRequest
+	(*BindCertificateResponse)(nil), // 4: lienthong.v1.BindCertificateResponse
+	(*ReportRequest)(nil),           // 5: lienthong.v1.ReportRequest
+	(*ReportResponse)(nil),          // 6: lienthong.v1.ReportResponse
+	(*ComplianceGroup)(nil),         // 7: lienthong.v1.ComplianceGroup
+	(*ComplianceFigures)(nil),       // 8: lienthong.v1.ComplianceFigures
+	(*NumberGap)(nil),               // 9: lienthong.v1.NumberGap
+	(*CheckCountersRequest)(nil),    // 10: lienthong.v1.CheckCountersRequest
+	(*CheckCountersResponse)(nil),   // 11: lienthong.v1.CheckCountersResponse
+	(*SetAgencyStatusRequest)(nil),  // 12: lienthong.v1.SetAgencyStatusRequest
+	(*SetAgencyStatusResponse)(nil), // 13: lienthong.v1.SetAgencyStatusResponse
+	(*ListDirectoryRequest)(nil),    // 14: lienthong.v1.ListDirectoryRequest
+	(*ListDirectoryResponse)(nil),   // 15: lienthong.v1.ListDirectoryResponse
+	(*ListQuarantinedRequest)(nil),  // 16: lienthong.v1.ListQuarantinedRequest
+	(*ListQuarantinedResponse)(nil), // 17: lienthong.v1.ListQuarantinedResponse
+	(*QuarantinedDocument)(nil),     // 18: lienthong.v1.QuarantinedDocument
+	(*BackupRequest)(nil),           // 19: lienthong.v1.BackupRequest
+	(*BackupResponse)(nil),          // 20: lienthong.v1.BackupResponse
+	(*VerifyStoreRequest)(nil),      // 21: lienthong.v1.VerifyStoreRequest
+	(*VerifyStoreResponse)(nil),     // 22: lienthong.v1.VerifyStoreResponse
+	(*VerifyAuditRequest)(nil),      // 23: lienthong.v1.VerifyAuditRequest
+	(*VerifyAuditResponse)(nil),     // 24: lienthong.v1.VerifyAuditResponse
+	(*AuditBreak)(nil),              // 25: lienthong.v1.AuditBreak
+	(*ExportAuditRequest)(nil),      // 26: lienthong.v1.ExportAuditRequest
+	(*ExportAuditResponse)(nil),     // 27: lienthong.v1.ExportAuditResponse
+	(*Agency)(nil),                  // 28: lienthong.v1.Agency
+	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
+	(AgencyStatus)(0),               // 30: lienthong.v1.AgencyStatus
 }
 var file_lienthong_v1_admin_proto_depIdxs = []int32{
-	23, // 0: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
-	3,  // 1: lienthong.v1.ReportResponse.province:type_name -> lienthong.v1.ComplianceFigures
-	2,  // 2: lienthong.v1.ReportResponse.kinds:type_name -> lienthong.v1.ComplianceGroup
-	2,  // 3: lienthong.v1.ReportResponse.agencies:type_name -> lienthong.v1.ComplianceGroup
-	2,  // 4: lienthong.v1.ReportResponse.months:type_name -> lienthong.v1.ComplianceGroup
-	3,  // 5: lienthong.v1.ComplianceGroup.figures:type_name -> lienthong.v1.ComplianceFigures
-	4,  // 6: lienthong.v1.ComplianceGroup.gaps:type_name -> lienthong.v1.NumberGap
-	24, // 7: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
-	25, // 8: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
-	25, // 9: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
-	13, // 10: lienthong.v1.ListQuarantinedResponse.documents:type_name -> lienthong.v1.QuarantinedDocument
-	23, // 11: lienthong.v1.QuarantinedDocument.found_at:type_name -> google.protobuf.Timestamp
-	23, // 12: lienthong.v1.VerifyAuditResponse.head_time:type_name -> google.protobuf.Timestamp
-	20, // 13: lienthong.v1.VerifyAuditResponse.broken:type_name -> lienthong.v1.AuditBreak
-	23, // 14: lienthong.v1.AuditBreak.time:type_name -> google.protobuf.Timestamp
-	0,  // 15: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
-	5,  // 16: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
-	9,  // 17: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
-	7,  // 18: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
-	11, // 19: lienthong.v1.AdminService.ListQuarantined:input_type -> lienthong.v1.ListQuarantinedRequest
-	14, // 20: lienthong.v1.AdminService.Backup:input_type -> lienthong.v1.BackupRequest
-	16, // 21: lienthong.v1.AdminService.VerifyStore:input_type -> lienthong.v1.VerifyStoreRequest
-	18, // 22: lienthong.v1.AdminService.VerifyAudit:input_type -> lienthong.v1.VerifyAuditRequest
-	21, // 23: lienthong.v1.AdminService.ExportAudit:input_type -> lienthong.v1.ExportAuditRequest
-	1,  // 24: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
-	6,  // 25: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
-	10, // 26: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
-	8,  // 27: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
-	12, // 28: lienthong.v1.AdminService.ListQuarantined:output_type -> lienthong.v1.ListQuarantinedResponse
-	15, // 29: lienthong.v1.AdminService.Backup:output_type -> lienthong.v1.BackupResponse
-	17, // 30: lienthong.v1.AdminService.VerifyStore:output_type -> lienthong.v1.VerifyStoreResponse
-	19, // 31: lienthong.v1.AdminService.VerifyAudit:output_type -> lienthong.v1.VerifyAuditResponse
-	22, // 32: lienthong.v1.AdminService.ExportAudit:output_type -> lienthong.v1.ExportAuditResponse
-	24, // [24:33] is the sub-list for method output_type
-	15, // [15:24] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	28, // 0: lienthong.v1.ApplyDirectoryRequest.agencies:type_name -> lienthong.v1.Agency
+	2,  // 1: lienthong.v1.ApplyDirectoryResponse.changes:type_name -> lienthong.v1.AgencyChange
+	29, // 2: lienthong.v1.BindCertificateRequest.overlap_until:type_name -> google.protobuf.Timestamp
+	28, // 3: lienthong.v1.BindCertificateResponse.agency:type_name -> lienthong.v1.Agency
+	29, // 4: lienthong.v1.ReportResponse.generated_at:type_name -> google.protobuf.Timestamp
+	8,  // 5: lienthong.v1.ReportResponse.province:type_name -> lienthong.v1.ComplianceFigures
+	7,  // 6: lienthong.v1.ReportResponse.kinds:type_name -> lienthong.v1.ComplianceGroup
+	7,  // 7: lienthong.v1.ReportResponse.agencies:type_name -> lienthong.v1.ComplianceGroup
+	7,  // 8: lienthong.v1.ReportResponse.months:type_name -> lienthong.v1.ComplianceGroup
+	8,  // 9: lienthong.v1.ComplianceGroup.figures:type_name -> lienthong.v1.ComplianceFigures
+	9,  // 10: lienthong.v1.ComplianceGroup.gaps:type_name -> lienthong.v1.NumberGap
+	30, // 11: lienthong.v1.SetAgencyStatusRequest.status:type_name -> lienthong.v1.AgencyStatus
+	28, // 12: lienthong.v1.SetAgencyStatusResponse.agency:type_name -> lienthong.v1.Agency
+	28, // 13: lienthong.v1.ListDirectoryResponse.agencies:type_name -> lienthong.v1.Agency
+	18, // 14: lienthong.v1.ListQuarantinedResponse.documents:type_name -> lienthong.v1.QuarantinedDocument
+	29, // 15: lienthong.v1.QuarantinedDocument.found_at:type_name -> google.protobuf.Timestamp
+	29, // 16: lienthong.v1.VerifyAuditResponse.head_time:type_name -> google.protobuf.Timestamp
+	25, // 17: lienthong.v1.VerifyAuditResponse.broken:type_name -> lienthong.v1.AuditBreak
+	29, // 18: lienthong.v1.AuditBreak.time:type_name -> google.protobuf.Timestamp
+	5,  // 19: lienthong.v1.AdminService.Report:input_type -> lienthong.v1.ReportRequest
+	10, // 20: lienthong.v1.AdminService.CheckCounters:input_type -> lienthong.v1.CheckCountersRequest
+	14, // 21: lienthong.v1.AdminService.ListDirectory:input_type -> lienthong.v1.ListDirectoryRequest
+	12, // 22: lienthong.v1.AdminService.SetAgencyStatus:input_type -> lienthong.v1.SetAgencyStatusRequest
+	16, // 23: lienthong.v1.AdminService.ListQuarantined:input_type -> lienthong.v1.ListQuarantinedRequest
+	19, // 24: lienthong.v1.AdminService.Backup:input_type -> lienthong.v1.BackupRequest
+	21, // 25: lienthong.v1.AdminService.VerifyStore:input_type -> lienthong.v1.VerifyStoreRequest
+	23, // 26: lienthong.v1.AdminService.VerifyAudit:input_type -> lienthong.v1.VerifyAuditRequest
+	26, // 27: lienthong.v1.AdminService.ExportAudit:input_type -> lienthong.v1.ExportAuditRequest
+	0,  // 28: lienthong.v1.AdminService.ApplyDirectory:input_type -> lienthong.v1.ApplyDirectoryRequest
+	3,  // 29: lienthong.v1.AdminService.BindCertificate:input_type -> lienthong.v1.BindCertificateRequest
+	6,  // 30: lienthong.v1.AdminService.Report:output_type -> lienthong.v1.ReportResponse
+	11, // 31: lienthong.v1.AdminService.CheckCounters:output_type -> lienthong.v1.CheckCountersResponse
+	15, // 32: lienthong.v1.AdminService.ListDirectory:output_type -> lienthong.v1.ListDirectoryResponse
+	13, // 33: lienthong.v1.AdminService.SetAgencyStatus:output_type -> lienthong.v1.SetAgencyStatusResponse
+	17, // 34: lienthong.v1.AdminService.ListQuarantined:output_type -> lienthong.v1.ListQuarantinedResponse
+	20, // 35: lienthong.v1.AdminService.Backup:output_type -> lienthong.v1.BackupResponse
+	22, // 36: lienthong.v1.AdminService.VerifyStore:output_type -> lienthong.v1.VerifyStoreResponse
+	24, // 37: lienthong.v1.AdminService.VerifyAudit:output_type -> lienthong.v1.VerifyAuditResponse
+	27, // 38: lienthong.v1.AdminService.ExportAudit:output_type -> lienthong.v1.ExportAuditResponse
+	1,  // 39: lienthong.v1.AdminService.ApplyDirectory:output_type -> lienthong.v1.ApplyDirectoryResponse
+	4,  // 40: lienthong.v1.AdminService.BindCertificate:output_type -> lienthong.v1.BindCertificateResponse
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_admin_proto_init() }
@@ -1765,14 +2138,14 @@ func file_lienthong_v1_admin_proto_init() {
 		return
 	}
 	file_lienthong_v1_exchange_proto_init()
-	file_lienthong_v1_admin_proto_msgTypes[3].OneofWrappers = []any{}
+	file_lienthong_v1_admin_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_admin_proto_rawDesc), len(file_lienthong_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,8 @@ const (
 	AdminService_VerifyStore_FullMethodName     = "/lienthong.v1.AdminService/VerifyStore"
 	AdminService_VerifyAudit_FullMethodName     = "/lienthong.v1.AdminService/VerifyAudit"
 	AdminService_ExportAudit_FullMethodName     = "/lienthong.v1.AdminService/ExportAudit"
+	AdminService_ApplyDirectory_FullMethodName  = "/lienthong.v1.AdminService/ApplyDirectory"
+	AdminService_BindCertificate_FullMethodName = "/lienthong.v1.AdminService/BindCertificate"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -64,6 +66,14 @@ type AdminServiceClient interface {
 	VerifyAudit(ctx context.Context, in *VerifyAuditRequest, opts ...grpc.CallOption) (*VerifyAuditResponse, error)
 	// ExportAudit streams the audit entries of a period as JSON Lines.
 	ExportAudit(ctx context.Context, in *ExportAuditRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportAuditResponse], error)
+	// ApplyDirectory adds, updates or imports agencies in one all-or-nothing
+	// change, validated as a whole (code format, province, parent, kind);
+	// with dry_run it only reports what would change.
+	ApplyDirectory(ctx context.Context, in *ApplyDirectoryRequest, opts ...grpc.CallOption) (*ApplyDirectoryResponse, error)
+	// BindCertificate binds a TLS client certificate to an agency; with
+	// rotate, the agency's other certificates stay accepted only until
+	// overlap_until.
+	BindCertificate(ctx context.Context, in *BindCertificateRequest, opts ...grpc.CallOption) (*BindCertificateResponse, error)
 }
 
 type adminServiceClient struct {
@@ -173,6 +183,26 @@ func (c *adminServiceClient) ExportAudit(ctx context.Context, in *ExportAuditReq
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_ExportAuditClient = grpc.ServerStreamingClient[ExportAuditResponse]
 
+func (c *adminServiceClient) ApplyDirectory(ctx context.Context, in *ApplyDirectoryRequest, opts ...grpc.CallOption) (*ApplyDirectoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApplyDirectoryResponse)
+	err := c.cc.Invoke(ctx, AdminService_ApplyDirectory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) BindCertificate(ctx context.Context, in *BindCertificateRequest, opts ...grpc.CallOption) (*BindCertificateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BindCertificateResponse)
+	err := c.cc.Invoke(ctx, AdminService_BindCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -207,6 +237,14 @@ type AdminServiceServer interface {
 	VerifyAudit(context.Context, *VerifyAuditRequest) (*VerifyAuditResponse, error)
 	// ExportAudit streams the audit entries of a period as JSON Lines.
 	ExportAudit(*ExportAuditRequest, grpc.ServerStreamingServer[ExportAuditResponse]) error
+	// ApplyDirectory adds, updates or imports agencies in one all-or-nothing
+	// change, validated as a whole (code format, province, parent, kind);
+	// with dry_run it only reports what would change.
+	ApplyDirectory(context.Context, *ApplyDirectoryRequest) (*ApplyDirectoryResponse, error)
+	// BindCertificate binds a TLS client certificate to an agency; with
+	// rotate, the agency's other certificates stay accepted only until
+	// overlap_until.
+	BindCertificate(context.Context, *BindCertificateRequest) (*BindCertificateResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -243,6 +281,12 @@ func (UnimplementedAdminServiceServer) VerifyAudit(context.Context, *VerifyAudit
 }
 func (UnimplementedAdminServiceServer) ExportAudit(*ExportAuditRequest, grpc.ServerStreamingServer[ExportAuditResponse]) error {
 	return status.Error(codes.Unimplemented, "method ExportAudit not implemented")
+}
+func (UnimplementedAdminServiceServer) ApplyDirectory(context.Context, *ApplyDirectoryRequest) (*ApplyDirectoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyDirectory not implemented")
+}
+func (UnimplementedAdminServiceServer) BindCertificate(context.Context, *BindCertificateRequest) (*BindCertificateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BindCertificate not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -420,6 +464,42 @@ func _AdminService_ExportAudit_Handler(srv interface{}, stream grpc.ServerStream
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_ExportAuditServer = grpc.ServerStreamingServer[ExportAuditResponse]
 
+func _AdminService_ApplyDirectory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyDirectoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ApplyDirectory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ApplyDirectory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ApplyDirectory(ctx, req.(*ApplyDirectoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_BindCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BindCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).BindCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_BindCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).BindCertificate(ctx, req.(*BindCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -458,6 +538,14 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyAudit",
 			Handler:    _AdminService_VerifyAudit_Handler,
+		},
+		{
+			MethodName: "ApplyDirectory",
+			Handler:    _AdminService_ApplyDirectory_Handler,
+		},
+		{
+			MethodName: "BindCertificate",
+			Handler:    _AdminService_BindCertificate_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -2351,10 +2351,19 @@ type Agency struct {
 	Name   string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Kind   AgencyKind             `protobuf:"varint,3,opt,name=kind,proto3,enum=lienthong.v1.AgencyKind" json:"kind,omitempty"`
 	Status AgencyStatus           `protobuf:"varint,4,opt,name=status,proto3,enum=lienthong.v1.AgencyStatus" json:"status,omitempty"`
-	// SHA-256 fingerprints of the certificates bound to the agency.
+	// SHA-256 fingerprints of the certificates bound to the agency (the
+	// form written before BoundCertificate; still accepted, with no end).
 	CertificateSha256 [][]byte `protobuf:"bytes,5,rep,name=certificate_sha256,json=certificateSha256,proto3" json:"certificate_sha256,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The agency above this one in the directory: the code's own parent
+	// unless the directory says otherwise; empty for the province.
+	Parent string `protobuf:"bytes,6,opt,name=parent,proto3" json:"parent,omitempty"`
+	// How to reach the agency's clerk or IT contact (free text).
+	Contact string `protobuf:"bytes,7,opt,name=contact,proto3" json:"contact,omitempty"`
+	// The TLS client certificates bound to the agency, with their expiry
+	// and, during a rotation, the date an outgoing one stops being accepted.
+	Certificates  []*BoundCertificate `protobuf:"bytes,8,rep,name=certificates,proto3" json:"certificates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Agency) Reset() {
@@ -2422,6 +2431,99 @@ func (x *Agency) GetCertificateSha256() [][]byte {
 	return nil
 }
 
+func (x *Agency) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *Agency) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *Agency) GetCertificates() []*BoundCertificate {
+	if x != nil {
+		return x.Certificates
+	}
+	return nil
+}
+
+// BoundCertificate is one TLS client certificate an agency's node may
+// present to the hub.
+type BoundCertificate struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sha256   []byte                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Subject  string                 `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	NotAfter *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=not_after,json=notAfter,proto3" json:"not_after,omitempty"`
+	// If set, the certificate is accepted only until this instant (the end
+	// of a rotation's overlap window).
+	AcceptedUntil *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=accepted_until,json=acceptedUntil,proto3" json:"accepted_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BoundCertificate) Reset() {
+	*x = BoundCertificate{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BoundCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BoundCertificate) ProtoMessage() {}
+
+func (x *BoundCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BoundCertificate.ProtoReflect.Descriptor instead.
+func (*BoundCertificate) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *BoundCertificate) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *BoundCertificate) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *BoundCertificate) GetNotAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotAfter
+	}
+	return nil
+}
+
+func (x *BoundCertificate) GetAcceptedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptedUntil
+	}
+	return nil
+}
+
 type ListAgenciesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only agencies at or below this code; empty for all.
@@ -2432,7 +2534,7 @@ type ListAgenciesRequest struct {
 
 func (x *ListAgenciesRequest) Reset() {
 	*x = ListAgenciesRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2444,7 +2546,7 @@ func (x *ListAgenciesRequest) String() string {
 func (*ListAgenciesRequest) ProtoMessage() {}
 
 func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2457,7 +2559,7 @@ func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesRequest.ProtoReflect.Descriptor instead.
 func (*ListAgenciesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListAgenciesRequest) GetUnder() string {
@@ -2476,7 +2578,7 @@ type ListAgenciesResponse struct {
 
 func (x *ListAgenciesResponse) Reset() {
 	*x = ListAgenciesResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2488,7 +2590,7 @@ func (x *ListAgenciesResponse) String() string {
 func (*ListAgenciesResponse) ProtoMessage() {}
 
 func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2501,7 +2603,7 @@ func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesResponse.ProtoReflect.Descriptor instead.
 func (*ListAgenciesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAgenciesResponse) GetAgencies() []*Agency {
@@ -2524,7 +2626,7 @@ type DeclareRequest struct {
 
 func (x *DeclareRequest) Reset() {
 	*x = DeclareRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2536,7 +2638,7 @@ func (x *DeclareRequest) String() string {
 func (*DeclareRequest) ProtoMessage() {}
 
 func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2549,7 +2651,7 @@ func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareRequest.ProtoReflect.Descriptor instead.
 func (*DeclareRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{28}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeclareRequest) GetKind() DeclarationKind {
@@ -2597,7 +2699,7 @@ type DeclareResponse struct {
 
 func (x *DeclareResponse) Reset() {
 	*x = DeclareResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2609,7 +2711,7 @@ func (x *DeclareResponse) String() string {
 func (*DeclareResponse) ProtoMessage() {}
 
 func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2622,7 +2724,7 @@ func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareResponse.ProtoReflect.Descriptor instead.
 func (*DeclareResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{29}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeclareResponse) GetDuplicate() bool {
@@ -2805,13 +2907,21 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12!\n" +
 	"\fcannot_store\x18\x04 \x01(\bR\vcannotStore\"G\n" +
 	"\x14ReportStatusResponse\x12/\n" +
-	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"\xc1\x01\n" +
+	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"\xb7\x02\n" +
 	"\x06Agency\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x18.lienthong.v1.AgencyKindR\x04kind\x122\n" +
 	"\x06status\x18\x04 \x01(\x0e2\x1a.lienthong.v1.AgencyStatusR\x06status\x12-\n" +
-	"\x12certificate_sha256\x18\x05 \x03(\fR\x11certificateSha256\"+\n" +
+	"\x12certificate_sha256\x18\x05 \x03(\fR\x11certificateSha256\x12\x16\n" +
+	"\x06parent\x18\x06 \x01(\tR\x06parent\x12\x18\n" +
+	"\acontact\x18\a \x01(\tR\acontact\x12B\n" +
+	"\fcertificates\x18\b \x03(\v2\x1e.lienthong.v1.BoundCertificateR\fcertificates\"\xc0\x01\n" +
+	"\x10BoundCertificate\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\fR\x06sha256\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x127\n" +
+	"\tnot_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\x12A\n" +
+	"\x0eaccepted_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\racceptedUntil\"+\n" +
 	"\x13ListAgenciesRequest\x12\x14\n" +
 	"\x05under\x18\x01 \x01(\tR\x05under\"H\n" +
 	"\x14ListAgenciesResponse\x120\n" +
@@ -2892,7 +3002,7 @@ func file_lienthong_v1_exchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(BusinessType)(0),             // 0: lienthong.v1.BusinessType
 	(Urgency)(0),                  // 1: lienthong.v1.Urgency
@@ -2927,11 +3037,12 @@ var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(*ReportStatusRequest)(nil),   // 30: lienthong.v1.ReportStatusRequest
 	(*ReportStatusResponse)(nil),  // 31: lienthong.v1.ReportStatusResponse
 	(*Agency)(nil),                // 32: lienthong.v1.Agency
-	(*ListAgenciesRequest)(nil),   // 33: lienthong.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),  // 34: lienthong.v1.ListAgenciesResponse
-	(*DeclareRequest)(nil),        // 35: lienthong.v1.DeclareRequest
-	(*DeclareResponse)(nil),       // 36: lienthong.v1.DeclareResponse
-	(*timestamppb.Timestamp)(nil), // 37: google.protobuf.Timestamp
+	(*BoundCertificate)(nil),      // 33: lienthong.v1.BoundCertificate
+	(*ListAgenciesRequest)(nil),   // 34: lienthong.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),  // 35: lienthong.v1.ListAgenciesResponse
+	(*DeclareRequest)(nil),        // 36: lienthong.v1.DeclareRequest
+	(*DeclareResponse)(nil),       // 37: lienthong.v1.DeclareResponse
+	(*timestamppb.Timestamp)(nil), // 38: google.protobuf.Timestamp
 }
 var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.v1.Envelope.business_type:type_name -> lienthong.v1.BusinessType
@@ -2943,14 +3054,14 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	13, // 6: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
 	15, // 7: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
 	3,  // 8: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
-	37, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
+	38, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
 	16, // 10: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
 	17, // 11: lienthong.v1.FileVerification.signatures:type_name -> lienthong.v1.SignatureVerification
-	37, // 12: lienthong.v1.SignatureVerification.signing_time:type_name -> google.protobuf.Timestamp
+	38, // 12: lienthong.v1.SignatureVerification.signing_time:type_name -> google.protobuf.Timestamp
 	18, // 13: lienthong.v1.SignatureVerification.revocation:type_name -> lienthong.v1.RevocationCheck
-	37, // 14: lienthong.v1.RevocationCheck.this_update:type_name -> google.protobuf.Timestamp
-	37, // 15: lienthong.v1.RevocationCheck.next_update:type_name -> google.protobuf.Timestamp
-	37, // 16: lienthong.v1.RevocationCheck.revoked_at:type_name -> google.protobuf.Timestamp
+	38, // 14: lienthong.v1.RevocationCheck.this_update:type_name -> google.protobuf.Timestamp
+	38, // 15: lienthong.v1.RevocationCheck.next_update:type_name -> google.protobuf.Timestamp
+	38, // 16: lienthong.v1.RevocationCheck.revoked_at:type_name -> google.protobuf.Timestamp
 	9,  // 17: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
 	13, // 18: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
 	15, // 19: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
@@ -2962,7 +3073,7 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	23, // 25: lienthong.v1.ReceiveResponse.abort:type_name -> lienthong.v1.DeliveryAbort
 	13, // 26: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
 	3,  // 27: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
-	37, // 28: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
+	38, // 28: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
 	9,  // 29: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
 	13, // 30: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
 	28, // 31: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
@@ -2971,27 +3082,30 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	13, // 34: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
 	4,  // 35: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
 	5,  // 36: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
-	32, // 37: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
-	6,  // 38: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
-	11, // 39: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
-	19, // 40: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
-	25, // 41: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
-	27, // 42: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
-	33, // 43: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
-	30, // 44: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
-	35, // 45: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
-	12, // 46: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
-	24, // 47: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
-	26, // 48: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
-	29, // 49: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
-	34, // 50: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
-	31, // 51: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
-	36, // 52: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
-	46, // [46:53] is the sub-list for method output_type
-	39, // [39:46] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	33, // 37: lienthong.v1.Agency.certificates:type_name -> lienthong.v1.BoundCertificate
+	38, // 38: lienthong.v1.BoundCertificate.not_after:type_name -> google.protobuf.Timestamp
+	38, // 39: lienthong.v1.BoundCertificate.accepted_until:type_name -> google.protobuf.Timestamp
+	32, // 40: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
+	6,  // 41: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
+	11, // 42: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
+	19, // 43: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
+	25, // 44: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
+	27, // 45: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
+	34, // 46: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
+	30, // 47: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
+	36, // 48: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
+	12, // 49: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
+	24, // 50: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
+	26, // 51: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
+	29, // 52: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
+	35, // 53: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
+	31, // 54: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
+	37, // 55: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
+	49, // [49:56] is the sub-list for method output_type
+	42, // [42:49] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_exchange_proto_init() }
@@ -3016,7 +3130,7 @@ func file_lienthong_v1_exchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_exchange_proto_rawDesc), len(file_lienthong_v1_exchange_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
