@@ -101,20 +101,30 @@ func Read(r io.Reader, sink Sink, lim Limits) (*Message, error) {
 // attachment's content (which encoding/xml would otherwise return as one
 // CharData token of the whole attachment).
 type countingReader struct {
-	r      *bufio.Reader
-	n      int64 // bytes consumed
-	lines  int   // newlines consumed
-	run    int   // bytes since the last '<' or '>'
-	ltAt   int64 // offset of the last '<'
-	tag    []byte
-	keep   bool // append consumed bytes to tag
-	max    int64
-	maxRun int
-	limErr error
+	r     *bufio.Reader
+	n     int64 // bytes consumed
+	lines int   // newlines consumed
+	run   int   // bytes since the last '<' or '>'
+	ltAt  int64 // offset of the last '<'
+	tag   []byte
+	keep  bool // append consumed bytes to tag
+	// capture, while capturing, receives every byte consumed (the
+	// Signature element), up to capMax.
+	capture   []byte
+	capturing bool
+	capMax    int
+	max       int64
+	maxRun    int
+	limErr    error
 }
 
 var errTotal = errors.New("package over the size limit")
 var errRun = errors.New("text over the size limit")
+var errSig = errors.New("signature over the size limit")
+
+type errEncoding string
+
+func (e errEncoding) Error() string { return "encoding " + string(e) }
 
 func (c *countingReader) ReadByte() (byte, error) {
 	if c.limErr != nil {
@@ -144,6 +154,13 @@ func (c *countingReader) ReadByte() (byte, error) {
 	}
 	if c.keep && len(c.tag) <= c.maxRun {
 		c.tag = append(c.tag, b)
+	}
+	if c.capturing {
+		if len(c.capture) >= c.capMax {
+			c.limErr = errSig
+			return 0, errSig
+		}
+		c.capture = append(c.capture, b)
 	}
 	return b, nil
 }
@@ -183,7 +200,6 @@ type reader struct {
 	bus        Business
 	busSeen    bool
 	sig        *SignatureInfo
-	sigBuf     []byte
 	sigDepth   int // depth of the Signature element while capturing, else 0
 	refs       []Reference
 	atts       []Attachment
@@ -191,16 +207,18 @@ type reader struct {
 	curHasData bool
 	stream     *attStream
 	entries    map[string]int
+	starts     map[string]int // first line of each element path seen
 }
 
 func newReader(r io.Reader, sink Sink, lim Limits) *reader {
-	cr := &countingReader{r: bufio.NewReaderSize(r, 64<<10), max: lim.MaxTotal, maxRun: lim.MaxText, keep: true}
+	cr := &countingReader{r: bufio.NewReaderSize(r, 64<<10), max: lim.MaxTotal, maxRun: lim.MaxText, keep: true, capMax: lim.MaxSignature}
 	dec := xml.NewDecoder(cr)
 	dec.Strict = true
 	// Only the five predefined entities; a document declaring others
 	// is refused at its DOCTYPE anyway.
 	dec.Entity = nil
-	return &reader{lim: lim, cr: cr, dec: dec, sink: sink, entries: map[string]int{}}
+	dec.CharsetReader = func(label string, _ io.Reader) (io.Reader, error) { return nil, errEncoding(label) }
+	return &reader{lim: lim, cr: cr, dec: dec, sink: sink, entries: map[string]int{}, starts: map[string]int{}}
 }
 
 func (rd *reader) line() int { return rd.cr.lines + 1 }
@@ -241,6 +259,8 @@ func (rd *reader) limitErr(err error) error {
 	switch {
 	case errors.Is(err, errTotal):
 		return rd.fail(lienthong.KindTooLarge, "gói vượt quá %d byte (package over the size limit)", rd.lim.MaxTotal)
+	case errors.Is(err, errSig):
+		return rd.fail(lienthong.KindTooLarge, "chữ ký XML vượt quá %d byte (Signature over the size limit)", rd.lim.MaxSignature)
 	case errors.Is(err, errRun):
 		return rd.fail(lienthong.KindTooLarge, "một thẻ hoặc nội dung phần tử vượt quá %d byte (element text over the size limit)", rd.lim.MaxText)
 	}
@@ -265,7 +285,11 @@ func (rd *reader) run() error {
 			}
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return rd.failAt(rd.pathOr(), se.Line+0*rd.line(), "XML sai cú pháp: %s (malformed XML)", se.Msg)
+				return rd.fail(lienthong.KindInvalid, "XML sai cú pháp: %s (malformed XML)", se.Msg)
+			}
+			var ee errEncoding
+			if errors.As(err, &ee) {
+				return rd.fail(lienthong.KindInvalid, "gói phải mã hóa UTF-8, không phải %q (encoding must be UTF-8)", clip(string(ee)))
 			}
 			return rd.fail(lienthong.KindInvalid, "không đọc được gói: %v (read error)", err)
 		}
@@ -369,7 +393,8 @@ func (rd *reader) start(t xml.StartElement) error {
 	if t.Name.Local == "Signature" && (t.Name.Space == DSigNamespace || known(t.Name.Space)) && !f.skip && rd.sig == nil {
 		rd.sigDepth = len(rd.stack) + 1
 		rd.sig = &SignatureInfo{Offset: rd.cr.ltAt, Line: rd.line()}
-		rd.sigBuf = append(rd.sigBuf[:0], rd.cr.tag...)
+		rd.cr.capture = append(rd.cr.capture[:0], rd.cr.tag...)
+		rd.cr.capturing = true
 		rd.stack = append(rd.stack, f)
 		return nil
 	}
@@ -381,6 +406,9 @@ func (rd *reader) start(t xml.StartElement) error {
 		return nil
 	}
 	p := rd.path()
+	if _, ok := rd.starts[p]; !ok && len(rd.starts) < 256 {
+		rd.starts[p] = f.start
+	}
 	switch p {
 	case "edXMLHeader/MessageHeader/To":
 		if err := rd.count(p); err != nil {
@@ -438,14 +466,9 @@ func (rd *reader) end(t xml.EndElement) error {
 	f := rd.stack[n-1]
 	if rd.sigDepth > 0 {
 		if n == rd.sigDepth {
-			rd.sigBuf = append(rd.sigBuf, rd.cr.tag...)
-			rd.sig.Raw = bytes.Clone(rd.sigBuf)
+			rd.sig.Raw = bytes.Clone(rd.cr.capture)
+			rd.cr.capturing, rd.cr.capture = false, nil
 			rd.sigDepth = 0
-		} else {
-			rd.sigBuf = append(rd.sigBuf, rd.cr.tag...)
-			if len(rd.sigBuf) > rd.lim.MaxSignature {
-				return rd.fail(lienthong.KindTooLarge, "chữ ký XML vượt quá %d byte (Signature over the size limit)", rd.lim.MaxSignature)
-			}
 		}
 		rd.stack = rd.stack[:n-1]
 		return nil
@@ -793,11 +816,14 @@ func (rd *reader) attachment() error {
 			}
 			return rd.fail(lienthong.KindInvalid, "không đọc được tệp đính kèm %d: %v", a.Index+1, src.err)
 		}
+		if rd.stream.werr != nil {
+			return fmt.Errorf("writing attachment %d (%s): %w", a.Index, a.Name, err)
+		}
 		var ce base64.CorruptInputError
 		if errors.As(err, &ce) {
 			return rd.fail(lienthong.KindInvalid, "nội dung base64 của tệp đính kèm %d (%s) hỏng ở ký tự thứ %d (bad base64)", a.Index+1, clip(a.Name), int64(ce)+1)
 		}
-		return fmt.Errorf("writing attachment %d (%s): %w", a.Index, a.Name, err)
+		return rd.fail(lienthong.KindInvalid, "nội dung base64 của tệp đính kèm %d (%s) hỏng: thiếu ký tự cuối (truncated base64)", a.Index+1, clip(a.Name))
 	}
 	return nil
 }
@@ -856,11 +882,16 @@ type attStream struct {
 	w       io.Writer
 	size    int64
 	pending []byte
+	werr    error // the sink's error
 }
 
 func (s *attStream) Write(p []byte) (int, error) {
 	s.h.Write(p)
-	return s.w.Write(p)
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.werr = err
+	}
+	return n, err
 }
 
 var errEntity = errors.New("entity inside base64")

@@ -1,6 +1,7 @@
 package edxml
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -12,8 +13,14 @@ import (
 func (rd *reader) result() (*Message, error) {
 	legacy := rd.ns != Namespace
 	missing := func(el, what string) error {
-		return lienthong.Wrap(lienthong.KindInvalid, &PositionError{Element: el, Line: rd.line()},
-			"gói edXML thiếu phần tử bắt buộc <%s> (%s) (missing required field)", el, what)
+		line := rd.lineOf(el)
+		return lienthong.Wrap(lienthong.KindInvalid, &PositionError{Element: el, Line: line},
+			"gói edXML thiếu phần tử bắt buộc <%s> (%s), trong phần tử bắt đầu ở dòng %d (missing required field)", el, what, line)
+	}
+	bad := func(el, format string, args ...any) error {
+		line := rd.lineOf(el)
+		return lienthong.Wrap(lienthong.KindInvalid, &PositionError{Element: el, Line: line},
+			"gói edXML không hợp lệ tại phần tử <%s>, dòng %d: %s", el, line, fmt.Sprintf(format, args...))
 	}
 	const mh = "edXMLHeader/MessageHeader/"
 	if rd.isStatus {
@@ -33,8 +40,7 @@ func (rd *reader) result() (*Message, error) {
 			return nil, missing(mh+"Timestamp", "thời điểm")
 		}
 		if _, err := st.Code.Step(); err != nil {
-			return nil, lienthong.Wrap(lienthong.KindInvalid, &PositionError{Element: mh + "StatusCode", Line: rd.line()},
-				"mã trạng thái %q không có trong QCVN 102:2016; dùng 01, 02, 03, 04, 05, 06, 13, 15 hoặc 16 (unknown status code)", clip(string(st.Code)))
+			return nil, bad(mh+"StatusCode", "mã trạng thái %q không có trong QCVN 102:2016; dùng 01, 02, 03, 04, 05, 06, 13, 15 hoặc 16 (unknown status code)", clip(string(st.Code)))
 		}
 		return &Message{Status: &st}, nil
 	}
@@ -61,8 +67,7 @@ func (rd *reader) result() (*Message, error) {
 	}
 	for i, to := range h.To {
 		if to.OrganID == "" {
-			return nil, lienthong.Wrap(lienthong.KindInvalid, &PositionError{Element: mh + "To/OrganId", Line: rd.line()},
-				"nơi nhận thứ %d thiếu OrganId (missing required field)", i+1)
+			return nil, bad(mh+"To", "nơi nhận thứ %d thiếu OrganId (missing required field)", i+1)
 		}
 	}
 	for i := range rd.traces {
@@ -93,21 +98,18 @@ func (rd *reader) result() (*Message, error) {
 			a.Description = cmp(a.Description, ref.Description)
 		}
 		if a.Name == "" {
-			return nil, lienthong.Wrap(lienthong.KindInvalid, &PositionError{Element: "AttachmentEncoded/Attachment/AttachmentName", Line: rd.line()},
-				"tệp đính kèm thứ %d không có tên (AttachmentName missing)", i+1)
+			return nil, bad("AttachmentEncoded/Attachment", "tệp đính kèm thứ %d không có tên (AttachmentName missing)", i+1)
 		}
 		if a.ContentID != "" {
 			if slices.Contains(seen, a.ContentID) {
-				return nil, lienthong.Wrap(lienthong.KindInvalid, &PositionError{Element: "AttachmentEncoded/Attachment/ContentId", Line: rd.line()},
-					"hai tệp đính kèm cùng ContentId %q (duplicate content id)", clip(a.ContentID))
+				return nil, bad("AttachmentEncoded/Attachment/ContentId", "hai tệp đính kèm cùng ContentId %q (duplicate content id)", clip(a.ContentID))
 			}
 			seen = append(seen, a.ContentID)
 		}
 	}
 	for _, ref := range rd.refs {
 		if ref.ContentID != "" && !slices.Contains(seen, ref.ContentID) && len(atts) > 0 {
-			return nil, lienthong.Wrap(lienthong.KindInvalid, &PositionError{Element: "edXMLBody/edXMLManifest/Reference/ContentId", Line: rd.line()},
-				"danh mục ghi tệp %q nhưng gói không có tệp đính kèm đó (manifest names a missing attachment)", clip(ref.ContentID))
+			return nil, bad("edXMLBody/edXMLManifest/Reference/ContentId", "danh mục ghi tệp %q nhưng gói không có tệp đính kèm đó (manifest names a missing attachment)", clip(ref.ContentID))
 		}
 	}
 	p := &Package{
@@ -115,6 +117,22 @@ func (rd *reader) result() (*Message, error) {
 		Signature: rd.sig, References: rd.refs, Attachments: atts,
 	}
 	return &Message{Package: p}, nil
+}
+
+// lineOf returns the first line of the element at path el, or of its
+// nearest ancestor that was seen.
+func (rd *reader) lineOf(el string) int {
+	for p := el; p != ""; {
+		if l, ok := rd.starts[p]; ok {
+			return l
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 1
 }
 
 func cmp(a, b string) string {
