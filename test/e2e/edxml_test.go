@@ -390,3 +390,137 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+// TestEdxmlFolder drops packages into the connector's folder: the good one
+// is sent and moved to sent/, each bad one moved to failed/ with a reason
+// a clerk can act on, and nothing of them reaches the hub or stays in the
+// outbox or the work folder.
+func TestEdxmlFolder(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx := context.Background()
+	n := newEdxmlNode(t, h.Addr(), dir, district)
+	pdf1, _ := writePDF(t, dir, district, "a.pdf", samplepdf.Options{Title: "A"})
+	pdf2, _ := writePDF(t, dir, district, "b.pdf", samplepdf.Options{Title: "B"})
+	unsigned, _ := writePDF(t, dir, "", "u.pdf", samplepdf.Options{Title: "U"})
+	good := edxmlPackage(t, dir, "new.edxml", pdf1, pdf2)
+	must(t, os.MkdirAll(n.watch.In, 0o755))
+	drop := map[string][]byte{
+		"01-good.edxml":      good,
+		"02-malformed.edxml": bytes.Replace(good, []byte("</edXML:Subject>"), []byte("</edXML:Subjec>"), 1),
+		"03-not-mine.edxml":  bytes.ReplaceAll(good, []byte("<edXML:OrganId>"+district), []byte("<edXML:OrganId>"+deptTC)),
+		"04-bomb.edxml": []byte(`<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>` +
+			`<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">&lol2;</edXML>`),
+		"05-unsigned.edxml": bytes.Replace(edxmlPackage(t, dir, "new.edxml", unsigned, unsigned),
+			[]byte("123/UBND-VP"), []byte("124/UBND-VP"), -1),
+		"06-bad-base64.edxml": bytes.Replace(good, []byte("&#13;"), []byte("*"), 1),
+		"notes.txt":           []byte("not a package"),
+	}
+	for name, b := range drop {
+		must(t, os.WriteFile(filepath.Join(n.watch.In, name), b, 0o644))
+	}
+	var events []edxmlconn.Event
+	n.watch.Event = func(e edxmlconn.Event) { events = append(events, e) }
+	handled, err := n.watch.Scan(ctx)
+	must(t, err)
+	if handled != 6 || len(events) != 6 {
+		t.Fatalf("handled %d packages, %d events", handled, len(events))
+	}
+	if _, err := os.Stat(filepath.Join(n.watch.In, edxmlconn.SentDir, "01-good.edxml")); err != nil {
+		t.Errorf("good package not in sent/: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(n.watch.In, "notes.txt")); err != nil {
+		t.Errorf("notes.txt was touched: %v", err)
+	}
+	reasons := map[string]string{
+		"02-malformed.edxml":  "tại phần tử <edXMLHeader/MessageHeader/Subject>, dòng 45: XML sai cú pháp",
+		"03-not-mine.edxml":   "gói ghi nơi gửi " + deptTC + " nhưng nút này là của " + district,
+		"04-bomb.edxml":       "không được chứa DTD hoặc khai báo thực thể",
+		"05-unsigned.edxml":   "[FailedPrecondition]",
+		"06-bad-base64.edxml": "dòng 152: nội dung base64 của tệp đính kèm 1 (cong-van-123.pdf) hỏng ở ký tự thứ 65",
+	}
+	for name, want := range reasons {
+		p := filepath.Join(n.watch.In, edxmlconn.FailedDir, name)
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s not in failed/: %v", name, err)
+			continue
+		}
+		reason, err := os.ReadFile(p + edxmlconn.ReasonSuffix)
+		if err != nil || !strings.Contains(string(reason), want) {
+			t.Errorf("%s: reason %q (%v), want it to contain %q", name, reason, err, want)
+		}
+	}
+	left, err := os.ReadDir(n.watch.In)
+	must(t, err)
+	if len(left) != 3 { // sent/, failed/, notes.txt
+		t.Errorf("left in the folder: %v", left)
+	}
+	st, err := h.Store().Stats(ctx)
+	must(t, err)
+	if st.Documents != 1 || st.Blobs != 2 {
+		t.Errorf("hub store %+v, want the good document only", st)
+	}
+	out, err := n.desk.Register().Outbox()
+	must(t, err)
+	if len(out) != 0 {
+		t.Errorf("outbox holds %d documents", len(out))
+	}
+	work, err := os.ReadDir(n.conn.Work)
+	must(t, err)
+	if len(work) != 0 {
+		t.Errorf("work folder holds %v", work)
+	}
+}
+
+// TestEdxmlCLI runs ltnode edxml import and export as a clerk would.
+func TestEdxmlCLI(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	pdf1, _ := writePDF(t, dir, district, "a.pdf", samplepdf.Options{Title: "A"})
+	pdf2, _ := writePDF(t, dir, district, "b.pdf", samplepdf.Options{Title: "B"})
+	pkg := filepath.Join(t.TempDir(), "cv.edxml")
+	must(t, os.WriteFile(pkg, edxmlPackage(t, dir, "new.edxml", pdf1, pdf2), 0o644))
+	rc, stdout, stderr := ltnode(t, h.Addr(), dir, district, "edxml", "import", pkg)
+	if rc != 0 || !strings.Contains(stdout, "Đã gửi gói edXML cv.edxml: văn bản 123/UBND-VP") {
+		t.Fatalf("edxml import: exit %d\n%s%s", rc, stdout, stderr)
+	}
+	in, _ := readEdxml(t, pkg)
+	id := edxml.MessageID(in.Package.Header.DocumentID, edxml.BusinessNew, "")
+	inbox := t.TempDir()
+	if rc, stdout, stderr := ltnode(t, h.Addr(), dir, commune, "inbox", "--out", inbox); rc != 0 {
+		t.Fatalf("inbox: exit %d\n%s%s", rc, stdout, stderr)
+	}
+	out := t.TempDir()
+	rc, stdout, stderr = ltnode(t, h.Addr(), dir, commune, "edxml", "export", id, "--out", out)
+	if rc != 0 || strings.TrimSpace(stdout) != filepath.Join(out, id+".edxml") {
+		t.Fatalf("edxml export: exit %d\n%s%s", rc, stdout, stderr)
+	}
+	m, _ := readEdxml(t, filepath.Join(out, id+".edxml"))
+	if m.Package.Header.Subject != in.Package.Header.Subject {
+		t.Errorf("exported subject %q", m.Package.Header.Subject)
+	}
+	// The sender exports the recipient's step as a status message.
+	if rc, stdout, stderr := ltnode(t, h.Addr(), dir, commune, "status", id, "received"); rc != 0 {
+		t.Fatalf("status: exit %d\n%s%s", rc, stdout, stderr)
+	}
+	rc, stdout, stderr = ltnode(t, h.Addr(), dir, district, "edxml", "export", id, "--out", out)
+	lines := strings.Fields(stdout)
+	if rc != 0 || len(lines) != 2 { // 01 delivered, 03 received
+		t.Fatalf("edxml export of a sent document: exit %d\n%s%s", rc, stdout, stderr)
+	}
+	var got []edxml.StatusCode
+	for _, l := range lines {
+		m, _ := readEdxml(t, l)
+		got = append(got, m.Status.Code)
+	}
+	if !reflect.DeepEqual(got, []edxml.StatusCode{edxml.CodeArrived, edxml.CodeAccepted}) {
+		t.Errorf("exported status codes %v", got)
+	}
+	// A malformed package: exit code and a message with the line.
+	bad := filepath.Join(t.TempDir(), "bad.edxml")
+	must(t, os.WriteFile(bad, []byte("<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">\n<a></b></edXML>"), 0o644))
+	rc, _, stderr = ltnode(t, h.Addr(), dir, district, "edxml", "import", bad)
+	if rc == 0 || !strings.Contains(stderr, "dòng 2: XML sai cú pháp") {
+		t.Errorf("malformed import: exit %d, %s", rc, stderr)
+	}
+}
