@@ -414,8 +414,17 @@ func TestEdxmlFolder(t *testing.T) {
 		"05-unsigned.edxml": bytes.Replace(edxmlPackage(t, dir, "new.edxml", unsigned, unsigned),
 			[]byte("123/UBND-VP"), []byte("124/UBND-VP"), -1),
 		"06-bad-base64.edxml": bytes.Replace(good, []byte("&#13;"), []byte("*"), 1),
-		"notes.txt":           []byte("not a package"),
+		"07-namespace.edxml":  bytes.ReplaceAll(good, []byte(edxml.Namespace), []byte("http://example.com/edoc")),
+		"08-no-subject.edxml": regexp.MustCompile(`<edXML:Subject>[^<]*</edXML:Subject>`).ReplaceAll(good, nil),
+		"09-bad-date.edxml": regexp.MustCompile(`<edXML:PromulgationDate>[^<]*<`).ReplaceAll(good,
+			[]byte("<edXML:PromulgationDate>31/12/2026<")),
+		"10-nesting.edxml": bytes.Replace(good, []byte("<edXML:Content>"),
+			[]byte(strings.Repeat("<x>", 1000)+strings.Repeat("</x>", 1000)+"<edXML:Content>"), 1),
+		"11-over-size.edxml": bytes.Replace(good, []byte("<edXML:Content>"),
+			[]byte("<!--"+strings.Repeat("-x", 600<<10)+"-->"+strings.Repeat("<x>y</x>", 100<<10)+"<edXML:Content>"), 1),
+		"notes.txt": []byte("not a package"),
 	}
+	n.conn.Limits = edxml.Limits{MaxTotal: 1 << 20}
 	for name, b := range drop {
 		must(t, os.WriteFile(filepath.Join(n.watch.In, name), b, 0o644))
 	}
@@ -423,7 +432,7 @@ func TestEdxmlFolder(t *testing.T) {
 	n.watch.Event = func(e edxmlconn.Event) { events = append(events, e) }
 	handled, err := n.watch.Scan(ctx)
 	must(t, err)
-	if handled != 6 || len(events) != 6 {
+	if handled != 11 || len(events) != 11 {
 		t.Fatalf("handled %d packages, %d events", handled, len(events))
 	}
 	if _, err := os.Stat(filepath.Join(n.watch.In, edxmlconn.SentDir, "01-good.edxml")); err != nil {
@@ -438,6 +447,11 @@ func TestEdxmlFolder(t *testing.T) {
 		"04-bomb.edxml":       "không được chứa DTD hoặc khai báo thực thể",
 		"05-unsigned.edxml":   "[FailedPrecondition]",
 		"06-bad-base64.edxml": "dòng 152: nội dung base64 của tệp đính kèm 1 (cong-van-123.pdf) hỏng ở ký tự thứ 65",
+		"07-namespace.edxml":  `không gian tên "http://example.com/edoc" không phải của QCVN 102:2016`,
+		"08-no-subject.edxml": "thiếu phần tử bắt buộc <edXMLHeader/MessageHeader/Subject> (trích yếu), trong phần tử bắt đầu ở dòng 6",
+		"09-bad-date.edxml":   `<edXMLHeader/MessageHeader/PromulgationInfo/PromulgationDate>, dòng 38: ngày "31/12/2026" sai`,
+		"10-nesting.edxml":    "dòng 46: các phần tử lồng nhau quá 32 cấp",
+		"11-over-size.edxml":  "gói vượt quá 1048576 byte (package over the size limit)",
 	}
 	for name, want := range reasons {
 		p := filepath.Join(n.watch.In, edxmlconn.FailedDir, name)
