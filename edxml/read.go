@@ -299,13 +299,6 @@ func (rd *reader) run() error {
 	}
 }
 
-func (rd *reader) pathOr() string {
-	if p := rd.path(); p != "" {
-		return p
-	}
-	return "(gốc)"
-}
-
 func (rd *reader) token(tok xml.Token) error {
 	switch t := tok.(type) {
 	case xml.Directive:
@@ -398,7 +391,9 @@ func (rd *reader) start(t xml.StartElement) error {
 		rd.stack = append(rd.stack, f)
 		return nil
 	}
-	if !known(t.Name.Space) {
+	// Children without a namespace (a prefixed root, unprefixed
+	// children, as some builds write) belong to the package's.
+	if !known(t.Name.Space) && t.Name.Space != "" {
 		f.skip = true // a foreign extension: ignored
 	}
 	rd.stack = append(rd.stack, f)
@@ -794,6 +789,12 @@ func (rd *reader) attachment() error {
 	}
 	rd.curHasData = true
 	rd.atts = append(rd.atts, *a)
+	if bytes.HasSuffix(bytes.TrimSpace(rd.cr.tag), []byte("/>")) {
+		// <ContentTransferEncoded/>: an empty attachment, and the bytes
+		// after it are the parent's.
+		rd.stream = &attStream{h: sha256.New(), w: io.Discard}
+		return nil
+	}
 	var w io.Writer = io.Discard
 	if rd.sink != nil {
 		var err error

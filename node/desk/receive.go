@@ -21,7 +21,10 @@ type Incoming struct {
 }
 
 // Notification is a step of a document this agency sent, at one of its
-// recipients, recorded in the register of documents sent.
+// recipients, recorded in the register of documents sent; or the sender's
+// request to recall a document this agency received (Body.Status
+// RECALL_REQUESTED), recorded in the register of documents received, Sent
+// nil, AgencyName the sender's.
 type Notification struct {
 	Body    *lienthongv1.ReceiptBody
 	Receipt *lienthongv1.Receipt
