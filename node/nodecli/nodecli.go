@@ -160,7 +160,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	idDir := fs.String("id", m.Getenv("LTNODE_ID"), "thư mục định danh cơ quan `D/agencies/CODE` (LTNODE_ID)")
 	dbPath := fs.String("db", m.Getenv("LTNODE_DB"), "tệp sổ văn bản và hộp thư đi `FILE` (LTNODE_DB); mặc định node.db trong thư mục định danh")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", cliutil.ErrUsage, err)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
