@@ -18,10 +18,12 @@ import (
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/edxml"
+	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/edxmlconn"
+	"github.com/lienthong/lienthong/node/nodecli"
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -537,4 +539,87 @@ func TestEdxmlCLI(t *testing.T) {
 	if rc == 0 || !strings.Contains(stderr, "dòng 2: XML sai cú pháp") {
 		t.Errorf("malformed import: exit %d, %s", rc, stderr)
 	}
+}
+
+// TestEdxmlRun runs `ltnode run --edxml-in --edxml-out` for a sender and
+// a recipient: a package dropped into the sender's folder comes out of
+// the recipient's as edXML, and the recipient's step comes back to the
+// sender's as a status message.
+func TestEdxmlRun(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type folders struct{ in, out, inbox string }
+	start := func(code string) (folders, func()) {
+		root := t.TempDir()
+		f := folders{filepath.Join(root, "in"), filepath.Join(root, "out"), filepath.Join(root, "inbox")}
+		var stdout, stderr bytes.Buffer
+		m := &nodecli.Main{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string {
+			switch k {
+			case "LTNODE_HUB":
+				return h.Addr()
+			case "LTNODE_ID":
+				return provision.Layout{Dir: dir}.Agency(code)
+			}
+			return ""
+		}}
+		done := make(chan int, 1)
+		go func() {
+			done <- m.Run(ctx, []string{"run", "--out", f.inbox, "--edxml-in", f.in, "--edxml-out", f.out, "--interval", "100ms"})
+		}()
+		return f, func() {
+			if rc := <-done; rc != 0 {
+				t.Errorf("ltnode run (%s): exit %d\n%s%s", code, rc, stdout.String(), stderr.String())
+			}
+		}
+	}
+	sf, waitS := start(district)
+	rf, waitR := start(commune)
+	pdf1, _ := writePDF(t, dir, district, "a.pdf", samplepdf.Options{Title: "A"})
+	pdf2, _ := writePDF(t, dir, district, "b.pdf", samplepdf.Options{Title: "B"})
+	pkg := edxmlPackage(t, dir, "new.edxml", pdf1, pdf2)
+	must(t, os.MkdirAll(sf.in, 0o755))
+	must(t, os.WriteFile(filepath.Join(sf.in, ".cv.tmp"), pkg, 0o644))
+	must(t, os.Rename(filepath.Join(sf.in, ".cv.tmp"), filepath.Join(sf.in, "cv.edxml")))
+	pkgCopy := filepath.Join(t.TempDir(), "cv.edxml")
+	must(t, os.WriteFile(pkgCopy, pkg, 0o644))
+	in, _ := readEdxml(t, pkgCopy)
+	id := edxml.MessageID(in.Package.Header.DocumentID, edxml.BusinessNew, "")
+
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("still waiting for %s", what)
+			}
+		}
+	}
+	exists := func(p string) func() bool {
+		return func() bool { _, err := os.Stat(p); return err == nil }
+	}
+	waitFor("the recipient's edXML", exists(filepath.Join(rf.out, id+".edxml")))
+	waitFor("the package in sent/", exists(filepath.Join(sf.in, edxmlconn.SentDir, "cv.edxml")))
+	out, _ := readEdxml(t, filepath.Join(rf.out, id+".edxml"))
+	if out.Package.Header.Subject != in.Package.Header.Subject {
+		t.Errorf("recipient's subject %q", out.Package.Header.Subject)
+	}
+	if rc, stdout, stderr := ltnode(t, h.Addr(), dir, commune, "--db", filepath.Join(t.TempDir(), "x.db"), "status", id, "received"); rc != 0 {
+		t.Fatalf("status: exit %d\n%s%s", rc, stdout, stderr)
+	}
+	var status string
+	waitFor("the sender's status message", func() bool {
+		m, _ := filepath.Glob(filepath.Join(sf.out, id+"."+commune+".03.*.status.edxml"))
+		if len(m) == 1 {
+			status = m[0]
+		}
+		return len(m) == 1
+	})
+	sm, _ := readEdxml(t, status)
+	if sm.Status.Code != edxml.CodeAccepted || sm.Status.From.OrganID != commune {
+		t.Errorf("status %+v", sm.Status)
+	}
+	cancel()
+	waitS()
+	waitR()
 }
