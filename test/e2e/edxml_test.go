@@ -247,6 +247,15 @@ func TestEdxmlRecall(t *testing.T) {
 		!strings.Contains(status.Convert(err).Message(), "chỉ nơi gửi") {
 		t.Errorf("recipient asking for a recall: %v", err)
 	}
+	// Not a recipient of it, or none named.
+	if _, err := sender.desk.RequestRecall(ctx, id, deptTC, ""); status.Code(err) != codes.NotFound ||
+		!strings.Contains(status.Convert(err).Message(), "không gửi đến cơ quan "+deptTC) {
+		t.Errorf("recall from a non-recipient: %v", err)
+	}
+	if _, err := sender.desk.RequestRecall(ctx, id, "", ""); status.Code(err) != codes.InvalidArgument ||
+		!strings.Contains(status.Convert(err).Message(), "phải ghi nơi nhận") {
+		t.Errorf("recall without a recipient: %v", err)
+	}
 	for _, r := range []string{commune, commune2} {
 		_, err := sender.desk.RequestRecall(ctx, id, r, "Ban hành sai thẩm quyền")
 		must(t, err)
