@@ -102,12 +102,11 @@ func Read(r io.Reader, sink Sink, lim Limits) (*Message, error) {
 // CharData token of the whole attachment).
 type countingReader struct {
 	r     *bufio.Reader
-	n     int64 // bytes consumed
-	lines int   // newlines consumed
-	run   int   // bytes since the last '<' or '>'
-	ltAt  int64 // offset of the last '<'
-	tag   []byte
-	keep  bool // append consumed bytes to tag
+	n     int64  // bytes consumed
+	lines int    // newlines consumed
+	run   int    // bytes since the last '<' or '>'
+	ltAt  int64  // offset of the last '<'
+	tag   []byte // bytes since the last '<': the current tag
 	// capture, while capturing, receives every byte consumed (the
 	// Signature element), up to capMax.
 	capture   []byte
@@ -152,7 +151,7 @@ func (c *countingReader) ReadByte() (byte, error) {
 		c.limErr = errRun
 		return 0, errRun
 	}
-	if c.keep && len(c.tag) <= c.maxRun {
+	if len(c.tag) <= c.maxRun {
 		c.tag = append(c.tag, b)
 	}
 	if c.capturing {
@@ -211,7 +210,7 @@ type reader struct {
 }
 
 func newReader(r io.Reader, sink Sink, lim Limits) *reader {
-	cr := &countingReader{r: bufio.NewReaderSize(r, 64<<10), max: lim.MaxTotal, maxRun: lim.MaxText, keep: true, capMax: lim.MaxSignature}
+	cr := &countingReader{r: bufio.NewReaderSize(r, 64<<10), max: lim.MaxTotal, maxRun: lim.MaxText, capMax: lim.MaxSignature}
 	dec := xml.NewDecoder(cr)
 	dec.Strict = true
 	// Only the five predefined entities; a document declaring others
