@@ -63,7 +63,8 @@ func (l Limits) withDefaults() Limits {
 }
 
 // Sink returns the writer that receives the decoded bytes of attachment a
-// (Index, ContentID, Name and ContentType known so far). Read calls it
+// (Index, and the ContentID, Name and ContentType its Attachment element
+// gave before the content, completed from the manifest). Read calls it
 // once per attachment, in the order of the package, and never closes the
 // writer. When Read fails, the caller discards whatever the sinks got.
 type Sink func(a Attachment) (io.Writer, error)
@@ -787,6 +788,16 @@ func (rd *reader) attachment() error {
 		return rd.fail(lienthong.KindInvalid, "tệp đính kèm có hai ContentTransferEncoded (two contents in one attachment)")
 	}
 	rd.curHasData = true
+	// What the Attachment element left out so far comes from the
+	// manifest (read before the attachments), so the sink sees a name.
+	for j := range rd.refs {
+		ref := rd.refs[j]
+		if (a.ContentID != "" && ref.ContentID == a.ContentID) || (a.ContentID == "" && j == a.Index) {
+			a.ContentID, a.Name = cmp(a.ContentID, ref.ContentID), cmp(a.Name, ref.AttachmentName)
+			a.ContentType, a.Description = cmp(a.ContentType, ref.ContentType), cmp(a.Description, ref.Description)
+			break
+		}
+	}
 	rd.atts = append(rd.atts, *a)
 	if bytes.HasSuffix(bytes.TrimSpace(rd.cr.tag), []byte("/>")) {
 		// <ContentTransferEncoded/>: an empty attachment, and the bytes

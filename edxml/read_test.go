@@ -115,6 +115,23 @@ func TestReadGoldenNew(t *testing.T) {
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("package:\n got %+v\nwant %+v", *p, *want)
 	}
+	// The second Attachment element names nothing but its ContentId: the
+	// sink still gets the manifest's name.
+	var names []string
+	fh, err := os.Open("testdata/new.edxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := edxml.Read(fh, func(a edxml.Attachment) (io.Writer, error) {
+		names = append(names, a.Name+"|"+a.ContentType)
+		return io.Discard, nil
+	}, edxml.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"cong-van-123.txt|text/plain", "phu-luc.txt|text/plain"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("sink saw %q, want %q", names, want)
+	}
 	if got[0].String() != body1 || got[1].String() != body2 {
 		t.Errorf("attachments decoded as %q, %q", got[0], got[1])
 	}
