@@ -10,7 +10,6 @@ import (
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/edxml"
 	"github.com/lienthong/lienthong/internal/cliutil"
-	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/edxmlconn"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -23,6 +22,7 @@ type edxmlResult struct {
 	Notation  string   `json:"notation,omitempty"`
 	Legacy    string   `json:"legacy_namespace,omitempty"`
 	Files     []string `json:"files,omitempty"`
+	Status    string   `json:"status,omitempty"`
 }
 
 // edxmlVerb is `ltnode edxml import PKG.edxml` and `ltnode edxml export
@@ -41,9 +41,16 @@ func (m *Main) edxmlVerb(ctx context.Context, args []string, s *session) error {
 		if err != nil {
 			return err
 		}
-		imp, err := edxmlConnector(d).Import(ctx, pos[1])
+		imp, err := edxmlconn.ForDesk(d, "", "").Conn.Import(ctx, pos[1])
 		if err != nil {
 			return err
+		}
+		if st := imp.Status; st != nil {
+			if *asJSON {
+				return m.printJSON(edxmlResult{MessageID: imp.MessageID, Status: string(st.Code)})
+			}
+			fmt.Fprintf(m.Stdout, "Đã báo trạng thái %s của văn bản %s (%s)\n", st.Code, st.ResponseFor.Code, imp.MessageID)
+			return nil
 		}
 		h := imp.Package.Header
 		res := edxmlResult{MessageID: imp.MessageID, Number: h.Code.Number, Notation: h.Code.Notation}
@@ -79,22 +86,6 @@ func (m *Main) edxmlVerb(ctx context.Context, args []string, s *session) error {
 		return nil
 	}
 	return cliutil.Usagef("edxml cần import PKG.edxml hoặc export ID --out DIR")
-}
-
-// edxmlConnector is the connector of the desk: it sends through the
-// desk's outbox.
-func edxmlConnector(d *desk.Desk) *edxmlconn.Connector {
-	work := filepath.Join(filepath.Dir(d.Register().OutboxDir()), "edxml-work")
-	return &edxmlconn.Connector{
-		Code: d.Code(), Work: work,
-		Sender: edxmlconn.SenderFunc(func(ctx context.Context, doc node.Document) (string, error) {
-			out, err := d.Send(ctx, doc, nil)
-			if err != nil {
-				return "", err
-			}
-			return out.MessageID, nil
-		}),
-	}
 }
 
 // edxmlExport writes a received document as a package, or the status
@@ -133,24 +124,11 @@ func edxmlExport(ctx context.Context, d *desk.Desk, id, out string) ([]string, e
 	return paths, nil
 }
 
-// edxmlWatcher is the folder connector of ltnode run.
-func edxmlWatcher(d *desk.Desk, in, out string, event func(edxmlconn.Event)) *edxmlconn.Watcher {
-	return &edxmlconn.Watcher{
-		Conn: edxmlConnector(d), In: in, Out: out, Event: event,
-		Lookup: func(ctx context.Context, id string) (*lienthongv1.Envelope, error) {
-			t, err := d.Track(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return t.Envelope, nil
-		},
-	}
-}
-
 // runEdxml starts the folder connector of ltnode run and chains its
 // exports after the printer's handlers; stop waits for it to end.
 func (m *Main) runEdxml(ctx context.Context, d *desk.Desk, in, out string, r *runPrinter, h *desk.Handlers, interval time.Duration) (stop func()) {
-	w := edxmlWatcher(d, in, out, func(e edxmlconn.Event) {
+	w := edxmlconn.ForDesk(d, in, out)
+	w.Event = func(e edxmlconn.Event) {
 		switch {
 		case e.Err != nil:
 			r.event(runEvent{Type: "edxml-failed", MessageID: e.MessageID, Error: edxmlconn.Reason(e.Err)},
@@ -158,7 +136,7 @@ func (m *Main) runEdxml(ctx context.Context, d *desk.Desk, in, out string, r *ru
 		default:
 			r.event(runEvent{Type: "edxml", MessageID: e.MessageID}, fmt.Sprintf("edXML: %s (%s)", e.File, e.MessageID))
 		}
-	})
+	}
 	doc, note := h.Document, h.Notification
 	h.Document = func(in *desk.Incoming) error {
 		if doc != nil {

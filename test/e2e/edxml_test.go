@@ -20,7 +20,6 @@ import (
 	"github.com/lienthong/lienthong/edxml"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
-	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/edxmlconn"
 	"github.com/lienthong/lienthong/node/nodecli"
@@ -45,23 +44,9 @@ func newEdxmlNode(t *testing.T, addr, dir, code string) *edxmlNode {
 	must(t, err)
 	d, err := desk.New(desk.Config{Client: c, Register: reg, InboxDir: filepath.Join(root, "inbox")})
 	must(t, err)
-	n := &edxmlNode{code: code, desk: d, out: filepath.Join(root, "edxml-out")}
-	n.conn = &edxmlconn.Connector{Code: code, Work: filepath.Join(root, "work"),
-		Sender: edxmlconn.SenderFunc(func(ctx context.Context, doc node.Document) (string, error) {
-			s, err := d.Send(ctx, doc, nil)
-			if err != nil {
-				return "", err
-			}
-			return s.MessageID, nil
-		})}
-	n.watch = &edxmlconn.Watcher{Conn: n.conn, In: filepath.Join(root, "edxml-in"), Out: n.out, Interval: time.Second,
-		Lookup: func(ctx context.Context, id string) (*lienthongv1.Envelope, error) {
-			tr, err := d.Track(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return tr.Envelope, nil
-		}}
+	w := edxmlconn.ForDesk(d, filepath.Join(root, "edxml-in"), filepath.Join(root, "edxml-out"))
+	w.Interval = time.Second
+	n := &edxmlNode{code: code, desk: d, out: w.Out, conn: w.Conn, watch: w}
 	return n
 }
 
@@ -631,4 +616,85 @@ func TestEdxmlRun(t *testing.T) {
 	cancel()
 	waitS()
 	waitR()
+}
+
+// statusFile is an edXML status message as a product writes it (by hand
+// from the field list).
+func statusFile(from, code, description, documentID, number string) []byte {
+	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+  <edXMLEnvelope>
+    <edXMLHeader>
+      <MessageHeader>
+        <From><OrganId>` + from + `</OrganId></From>
+        <ResponseFor>
+          <OrganId>` + district + `</OrganId>
+          <Code>` + number + `/UBND-VP</Code>
+          <DocumentId>` + documentID + `</DocumentId>
+        </ResponseFor>
+        <StatusCode>` + code + `</StatusCode>
+        <Description>` + description + `</Description>
+        <Timestamp>` + edxml.FormatTimestamp(time.Now()) + `</Timestamp>
+      </MessageHeader>
+    </edXMLHeader>
+  </edXMLEnvelope>
+</edXML>
+`)
+}
+
+// TestEdxmlStatusFiles: products report steps by dropping status
+// messages into the folder: the recipient's 03, the sender's 13 and the
+// recipient's 16 each reach the other side as edXML; a status about an
+// unknown document fails with a reason.
+func TestEdxmlStatusFiles(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx := context.Background()
+	sender, rcpt := newEdxmlNode(t, h.Addr(), dir, district), newEdxmlNode(t, h.Addr(), dir, commune)
+	pdf1, _ := writePDF(t, dir, district, "a.pdf", samplepdf.Options{Title: "A"})
+	pdf2, _ := writePDF(t, dir, district, "b.pdf", samplepdf.Options{Title: "B"})
+	pkg := filepath.Join(t.TempDir(), "cv.edxml")
+	must(t, os.WriteFile(pkg, edxmlPackage(t, dir, "new.edxml", pdf1, pdf2), 0o644))
+	imp, err := sender.conn.Import(ctx, pkg)
+	must(t, err)
+	docID := imp.Package.Header.DocumentID
+	rcpt.receive(t)
+
+	drop := func(n *edxmlNode, name string, b []byte) {
+		t.Helper()
+		must(t, os.MkdirAll(n.watch.In, 0o755))
+		must(t, os.WriteFile(filepath.Join(n.watch.In, name), b, 0o644))
+		if _, err := n.watch.Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(n *edxmlNode, code edxml.StatusCode, from, description string) {
+		t.Helper()
+		for _, f := range n.receive(t) {
+			m, _ := readEdxml(t, f)
+			if s := m.Status; s != nil && s.Code == code && s.From.OrganID == from && s.Description == description {
+				return
+			}
+		}
+		t.Errorf("%s got no status %s from %s (%q)", n.code, code, from, description)
+	}
+	drop(rcpt, "03.edxml", statusFile(commune, "03", "Đã vào sổ", docID, "123"))
+	expect(sender, edxml.CodeAccepted, commune, "Đã vào sổ")
+	drop(sender, "13.edxml", statusFile(district, "13", "Sai thể thức", docID, "123"))
+	expect(rcpt, edxml.CodeRecallRequest, district, "Sai thể thức")
+	drop(rcpt, "16.edxml", statusFile(commune, "16", "Đã phân công xử lý", docID, "123"))
+	expect(sender, edxml.CodeRecallRefused, commune, "Đã phân công xử lý")
+	for _, n := range []*edxmlNode{sender, rcpt} {
+		sent, err := os.ReadDir(filepath.Join(n.watch.In, edxmlconn.SentDir))
+		must(t, err)
+		failed, _ := os.ReadDir(filepath.Join(n.watch.In, edxmlconn.FailedDir))
+		if len(failed) != 0 || len(sent) == 0 {
+			t.Errorf("%s: sent %v, failed %v", n.code, sent, failed)
+		}
+	}
+	drop(rcpt, "unknown.edxml", statusFile(commune, "05", "", district+",2020/01/01,9/UBND-VP", "9"))
+	reason, err := os.ReadFile(filepath.Join(rcpt.watch.In, edxmlconn.FailedDir, "unknown.edxml"+edxmlconn.ReasonSuffix))
+	if err != nil || !strings.Contains(string(reason), "không tìm thấy văn bản "+district+",2020/01/01,9/UBND-VP") {
+		t.Errorf("status about an unknown document: %q, %v", reason, err)
+	}
 }
