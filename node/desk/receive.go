@@ -21,7 +21,10 @@ type Incoming struct {
 }
 
 // Notification is a step of a document this agency sent, at one of its
-// recipients, recorded in the register of documents sent.
+// recipients, recorded in the register of documents sent; or the sender's
+// request to recall a document this agency received (Body.Status
+// RECALL_REQUESTED), recorded in the register of documents received, Sent
+// nil, AgencyName the sender's.
 type Notification struct {
 	Body    *lienthongv1.ReceiptBody
 	Receipt *lienthongv1.Receipt
@@ -83,6 +86,18 @@ func (d *Desk) Receive(ctx context.Context, wait bool, h Handlers) (Received, er
 		Wait:     wait,
 		OnStored: d.stored,
 		OnNotification: func(body *lienthongv1.ReceiptBody, r *lienthongv1.Receipt) error {
+			if body.GetStatus() == lienthongv1.Status_STATUS_RECALL_REQUESTED && body.GetAgency() == d.Code() {
+				// The sender of a document received here asks for it back:
+				// a step of the register of documents received.
+				if _, err := d.reg.SetStatus(body, r); err != nil {
+					return err
+				}
+				n.Notifications++
+				if h.Notification == nil {
+					return nil
+				}
+				return h.Notification(&Notification{Body: body, Receipt: r, AgencyName: d.Name(ctx, body.GetSender())})
+			}
 			sent, _, err := d.reg.RecordNotification(body)
 			if err != nil {
 				return err

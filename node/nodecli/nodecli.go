@@ -72,6 +72,9 @@ Lệnh / verbs:
             MESSAGE_ID --file F [--file F]
   register  sổ văn bản đi/đến    [sent|received|outbox|refused] [--search TEXT] [--overdue] [--json]
   run       chạy thường trực: chuyển hộp thư đi và nhận văn bản   --out DIR [--interval 5s] [--json]
+            [--edxml-in DIR --edxml-out DIR]  (gói edXML đặt vào DIR được gửi, chuyển sang sent/ hoặc failed/;
+             văn bản đến và trạng thái ra thành tệp .edxml)
+  edxml     gói edXML (QCVN 102:2016)   import PKG.edxml | export ID --out DIR [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
   declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
             --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
@@ -111,11 +114,12 @@ var verbUsage = map[string]string{
 	"status":   "status MESSAGE_ID received|rejected|assigned|in-progress|done [--reason TEXT] [--json]\n  báo trục bước xử lý văn bản đến",
 	"track":    "track MESSAGE_ID [--json]\n  theo dõi văn bản: trạng thái từng nơi nhận và biên nhận do trục ký",
 	"register": "register [sent|received|outbox|refused] [--search TEXT] [--overdue] [--json]\n  sổ văn bản đi, đến, hộp thư đi, văn bản bị trục từ chối",
-	"run":      "run --out DIR [--interval 5s] [--json]\n  chạy thường trực: chuyển hộp thư đi và nhận văn bản",
+	"run":      "run --out DIR [--interval 5s] [--json] [--edxml-in DIR --edxml-out DIR]\n  chạy thường trực: chuyển hộp thư đi và nhận văn bản",
 	"agencies": "agencies [--under CODE] [--json]\n  danh bạ cơ quan",
 	"declare":  "declare --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type T] [--json]\n  khai báo văn bản đi không qua trục",
 	"sign":     "sign IN.pdf OUT.pdf (--key KEY.pem --cert CERT.pem | --pkcs11 MODULE.so [--token-label L] [--key-label K]) [tham số]\n  ký số tệp PDF (PAdES), bằng tệp khóa hoặc USB token; PIN từ LTNODE_PIN, --pin-file hoặc hỏi khi chạy",
 	"verify":   "verify F.pdf --trust ROOTS.pem [tham số]\n  kiểm tra chữ ký số của tệp PDF (exit 0 hợp lệ, 1 không hợp lệ, 2 không đọc được)",
+	"edxml":    "edxml import PKG.edxml | edxml export ID --out DIR [--json]\n  gửi một gói edXML (QCVN 102:2016) qua hộp thư đi; xuất văn bản đến hoặc trạng thái văn bản đi thành edXML",
 	"ltv":      "ltv IN.pdf OUT.pdf --trust ROOTS.pem --crl CRL.pem [--tsa URL]\n  thêm dữ liệu kiểm tra dài hạn (PAdES B-LT, B-LTA)",
 }
 
@@ -209,6 +213,8 @@ func (m *Main) dispatch(ctx context.Context, verb string, rest []string, s *sess
 		return m.verify(ctx, rest)
 	case "ltv":
 		return m.ltv(ctx, rest)
+	case "edxml":
+		return m.edxmlVerb(ctx, rest, s)
 	case "help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -154,6 +154,8 @@ func (m *Main) runNode(ctx context.Context, args []string, s *session) error {
 	out := fs.String("out", "", "thư mục lưu văn bản đến")
 	interval := fs.Duration("interval", 5*time.Second, "chu kỳ chuyển hộp thư đi")
 	asJSON := fs.Bool("json", false, "in mỗi sự kiện một dòng JSON")
+	edxmlIn := fs.String("edxml-in", "", "thư mục nhận gói edXML để gửi")
+	edxmlOut := fs.String("edxml-out", "", "thư mục ghi văn bản đến và trạng thái thành edXML")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
@@ -161,16 +163,24 @@ func (m *Main) runNode(ctx context.Context, args []string, s *session) error {
 	if *out == "" || len(pos) > 0 || *interval <= 0 {
 		return cliutil.Usagef("run cần --out DIR (và --interval dương)")
 	}
+	if (*edxmlIn == "") != (*edxmlOut == "") {
+		return cliutil.Usagef("run cần cả --edxml-in và --edxml-out")
+	}
 	d, err := s.desk(deskConfig{online: true, inbox: *out})
 	if err != nil {
 		return err
 	}
 	r := &runPrinter{printer: printer{m: m, d: d, ctx: ctx, json: *asJSON}}
+	handlers := r.handlers()
+	if *edxmlIn != "" {
+		stop := m.runEdxml(ctx, d, *edxmlIn, *edxmlOut, r, &handlers, *interval)
+		defer stop()
+	}
 	if !*asJSON {
 		fmt.Fprintf(m.Stdout, "ltnode run: %s, trục %s, văn bản đến vào %s (Ctrl-C để dừng)\n", d.Named(ctx, d.Code()), s.hubAddr, *out)
 	}
 	err = d.Run(ctx, *interval, desk.RunHandlers{
-		Handlers:  r.handlers(),
+		Handlers:  handlers,
 		Forwarded: r.forwarded,
 		Reconnecting: func(err error, backoff time.Duration) {
 			msg := "trục đóng kết nối"

@@ -102,7 +102,7 @@ type Received struct {
 func closed(s lienthongv1.Status) bool {
 	switch s {
 	case lienthongv1.Status_STATUS_DONE, lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED,
-		lienthongv1.Status_STATUS_QUARANTINED:
+		lienthongv1.Status_STATUS_QUARANTINED, lienthongv1.Status_STATUS_RECALL_AGREED:
 		return true
 	}
 	return false
