@@ -35,7 +35,7 @@ func initHub(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "hub")
 	var out, errb bytes.Buffer
 	m := &hubcli.Main{Stdout: &out, Stderr: &errb}
-	if code := m.Run(context.Background(), []string{"init", "--dir", dir}); code != 0 {
+	if code := m.Run(context.Background(), []string{"init", "--dir", dir, "--sample"}); code != 0 {
 		t.Fatalf("lthub init exit %d: %s", code, errb.String())
 	}
 	return dir
