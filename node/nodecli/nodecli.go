@@ -62,6 +62,7 @@ Lệnh / verbs:
   track     theo dõi văn bản     MESSAGE_ID [--json]
   register  sổ văn bản đi/đến    [sent|received|outbox] [--search TEXT] [--overdue] [--json]
   run       chạy thường trực: chuyển hộp thư đi và nhận văn bản   --out DIR [--interval 5s] [--json]
+  serve     trang làm việc của văn thư trong trình duyệt   --http 127.0.0.1:PORT --out DIR [--interval 5s]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
   declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
             --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
@@ -144,6 +145,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.register(rest, s)
 	case "run":
 		return m.runNode(ctx, rest, s)
+	case "serve":
+		return m.serve(ctx, rest, s)
 	case "agencies":
 		return m.agencies(ctx, rest, s.connect)
 	case "declare":

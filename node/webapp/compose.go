@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lienthong/lienthong/node/desk"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -113,11 +114,11 @@ func (s *Server) compose(w http.ResponseWriter, r *http.Request) {
 		"Next": nextNumber(s.cfg.Desk.Register(), s.cfg.Now().In(zone()).Format("2006"))}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	list, err := s.cfg.Desk.Agencies(ctx)
+	list, err := s.cfg.Desk.Agencies(ctx, "")
 	if err != nil {
 		data["DirectoryError"] = node.Describe(err)
 	}
-	data["Choices"] = choices(list, s.cfg.Desk.Self().Code)
+	data["Choices"] = choices(list, s.cfg.Desk.Code())
 	s.render(w, r, http.StatusOK, "compose.html", data)
 }
 
@@ -146,8 +147,8 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	doc := node.Document{Recipients: mf.Value["noi-nhan"], Number: v("so"), Notation: v("ky-hieu"), DocumentType: v("loai"),
 		Subject: v("trich-yeu"), Signer: v("nguoi-ky"), DueDate: v("han")}
 	var err error
-	if doc.Urgency, err = parseUrgency(v("do-khan")); err != nil {
-		s.answer(w, http.StatusBadRequest, sendAnswer{Error: err.Error()})
+	if doc.Urgency, err = desk.ParseUrgency(v("do-khan")); err != nil {
+		s.answer(w, http.StatusBadRequest, sendAnswer{Error: node.Describe(err)})
 		return
 	}
 	var missing []string
@@ -180,15 +181,20 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		}
 		doc.Files = append(doc.Files, node.File{Path: path})
 	}
-	if err := s.signFiles(r, tmp, doc.Files); err != nil {
+	if doc.Files, err = s.signFiles(r, tmp, doc.Files); err != nil {
 		s.answer(w, http.StatusUnprocessableEntity, sendAnswer{Error: err.Error()})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
 	defer cancel()
-	out, err := s.cfg.Desk.Send(ctx, doc)
+	out, err := s.cfg.Desk.Send(ctx, doc, nil)
 	if err != nil {
-		s.answer(w, http.StatusUnprocessableEntity, sendAnswer{Error: node.Describe(err)})
+		msg := node.Describe(err)
+		var refused *desk.RefusedError
+		if errors.As(err, &refused) {
+			msg = "Trục từ chối văn bản: " + node.Describe(refused.Err)
+		}
+		s.answer(w, httpStatus(err), sendAnswer{Error: msg})
 		return
 	}
 	text := "Đã gửi văn bản " + doc.Number + "/" + doc.Notation
@@ -222,60 +228,68 @@ func saveUpload(dir string, fh *multipart.FileHeader) (string, error) {
 	return path, dst.Close()
 }
 
-// signFiles signs each PDF in place when the form asks: with a key file
-// and certificate uploaded with the form, or with a key in a PKCS#11
-// token whose PIN the clerk typed. Neither the key nor the PIN is kept.
-func (s *Server) signFiles(r *http.Request, tmp string, files []node.File) error {
+// signFiles signs each PDF when the form asks, with desk.PAdES: with a
+// key file and certificate uploaded with the form, or with a key in a
+// PKCS#11 token whose PIN the clerk typed. Neither the key nor the PIN is
+// kept. It returns the files to send.
+func (s *Server) signFiles(r *http.Request, tmp string, files []node.File) ([]node.File, error) {
 	mode := r.PostFormValue("ky")
 	if mode == "" || mode == "khong" {
-		return nil
+		return files, nil
 	}
 	certs, err := uploadedCerts(r.MultipartForm.File["chung-thu"])
 	if err != nil {
-		return err
+		return nil, err
 	}
-	opts := pades.SignOptions{Certificate: certs[0], Chain: certs[1:], Reason: "Phát hành", Time: s.cfg.Now()}
+	signer := &desk.PAdES{Options: pades.SignOptions{Certificate: certs[0], Chain: certs[1:], Reason: "Phát hành"}, Now: s.cfg.Now}
 	switch mode {
 	case "tep":
 		fhs := r.MultipartForm.File["khoa"]
 		if len(fhs) != 1 {
-			return errors.New("Chọn tệp khóa bí mật để ký (choose the key file)")
+			return nil, errors.New("chọn tệp khóa bí mật để ký (choose the key file)")
 		}
 		// LoadKey reads a file: the key goes to the request's private
-		// temporary folder (mode 0600), removed with it.
+		// temporary folder (mode 0700), removed with it.
 		kdir := filepath.Join(tmp, "khoa")
 		if err := os.Mkdir(kdir, 0o700); err != nil {
-			return err
+			return nil, err
 		}
 		path, err := saveUpload(kdir, fhs[0])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		key, err := pki.LoadKey(path)
+		os.Remove(path)
 		if err != nil {
-			return fmt.Errorf("tệp khóa không đọc được (unreadable key file): %w", err)
+			return nil, fmt.Errorf("tệp khóa không đọc được (unreadable key file): %w", err)
 		}
-		opts.Signer = key
+		signer.Options.Signer = key
 	case "the":
 		k, err := pkcs11.Open(pkcs11.Config{Module: strings.TrimSpace(r.PostFormValue("thu-vien")), TokenLabel: strings.TrimSpace(r.PostFormValue("the")),
 			PIN: r.PostFormValue("pin"), KeyLabel: strings.TrimSpace(r.PostFormValue("nhan-khoa"))})
 		if err != nil {
-			return fmt.Errorf("không mở được thẻ ký số (PKCS#11 token): %w", err)
+			return nil, fmt.Errorf("không mở được thẻ ký số (PKCS#11 token): %w", err)
 		}
 		defer k.Close()
-		opts.Signer = k
+		signer.Options.Signer = k
 	default:
-		return fmt.Errorf("cách ký %q không rõ (unknown signing mode)", mode)
+		return nil, fmt.Errorf("cách ký %q không rõ (unknown signing mode)", mode)
 	}
-	for _, f := range files {
+	out := slices.Clone(files)
+	for i, f := range files {
 		if !strings.EqualFold(filepath.Ext(f.Path), ".pdf") {
 			continue
 		}
-		if err := pades.SignFile(f.Path, f.Path, opts); err != nil {
-			return fmt.Errorf("ký tệp %s không được: %w", filepath.Base(f.Path), err)
+		signed := filepath.Join(filepath.Dir(f.Path), "ky", filepath.Base(f.Path))
+		if err := os.MkdirAll(filepath.Dir(signed), 0o700); err != nil {
+			return nil, err
 		}
+		if err := signer.SignPDF(r.Context(), f.Path, signed); err != nil {
+			return nil, fmt.Errorf("chưa ký được: %w", err)
+		}
+		out[i].Path = signed
 	}
-	return nil
+	return out, nil
 }
 
 func readUpload(fh *multipart.FileHeader) ([]byte, error) {
@@ -300,18 +314,4 @@ func uploadedCerts(fhs []*multipart.FileHeader) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("tệp chứng thư số không đọc được (unreadable certificate file): %w", err)
 	}
 	return certs, nil
-}
-
-func parseUrgency(s string) (lienthongv1.Urgency, error) {
-	switch s {
-	case "", "normal":
-		return lienthongv1.Urgency_URGENCY_NORMAL, nil
-	case "urgent":
-		return lienthongv1.Urgency_URGENCY_URGENT, nil
-	case "very-urgent":
-		return lienthongv1.Urgency_URGENCY_VERY_URGENT, nil
-	case "flash":
-		return lienthongv1.Urgency_URGENCY_FLASH, nil
-	}
-	return 0, fmt.Errorf("độ khẩn %q không hợp lệ (unknown urgency)", s)
 }

@@ -2,7 +2,12 @@ package webapp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/node/desk"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,9 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 
-	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -41,25 +44,28 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// names maps agency codes to names, from the directory when the hub
-// answers; a code the page cannot name is shown as is.
-func (s *Server) names(ctx context.Context) map[string]string {
-	out := map[string]string{s.cfg.Desk.Self().Code: s.cfg.Desk.Self().Name}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	list, err := s.cfg.Desk.Agencies(ctx)
-	if err != nil {
-		return out
+// name is an agency's name from the directory (the desk's copy when the
+// hub is away), or its code when it has none.
+func (s *Server) name(ctx context.Context, code string) string {
+	if n := s.cfg.Desk.Name(ctx, code); n != "" {
+		return n
 	}
-	for _, a := range list {
-		out[a.GetCode()] = a.GetName()
-	}
-	return out
+	return code
 }
+
+// self is this node's agency.
+func (s *Server) self(ctx context.Context) Agency {
+	c := s.cfg.Desk.Code()
+	return Agency{Code: c, Name: s.name(ctx, c)}
+}
+
+// Agency is an agency as the pages name it: the name shown, the code on
+// hover.
+type Agency struct{ Code, Name string }
 
 // unread counts received documents not yet taken in (still "delivered").
 func (s *Server) unread() int {
-	list, err := s.cfg.Desk.Register().ReceivedList(register.Query{})
+	list, err := s.cfg.Desk.ReceivedList(register.Query{})
 	if err != nil {
 		return 0
 	}
@@ -94,23 +100,22 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := inboxFilter{From: q.Get("tu"), To: q.Get("den"), Sender: q.Get("noi-gui"), Status: q.Get("trang-thai"),
 		Search: q.Get("q"), Overdue: q.Get("qua-han") != ""}
-	reg := s.cfg.Desk.Register()
-	list, err := reg.ReceivedList(register.Query{Search: f.Search, Overdue: f.Overdue})
+	list, err := s.cfg.Desk.ReceivedList(register.Query{Search: f.Search, Overdue: f.Overdue})
 	if err != nil {
 		s.internal(w, r, "đọc sổ văn bản đến", err)
 		return
 	}
-	names, today := s.names(r.Context()), reg.Today()
+	today := s.cfg.Desk.Register().Today()
 	var rows []receivedRow
 	senders := map[string]string{}
 	for _, d := range slices.Backward(list) { // newest first
-		senders[d.Sender] = names[d.Sender]
+		senders[d.Sender] = s.name(r.Context(), d.Sender)
 		day := d.ReceivedAt.In(zone()).Format(time.DateOnly)
 		if (f.From != "" && day < f.From) || (f.To != "" && day > f.To) || (f.Sender != "" && d.Sender != f.Sender) ||
 			(f.Status != "" && d.Status.Name() != f.Status) {
 			continue
 		}
-		rows = append(rows, receivedRow{Received: d, SenderName: nameOr(names, d.Sender), Overdue: d.Overdue(today)})
+		rows = append(rows, receivedRow{Received: d, SenderName: s.name(r.Context(), d.Sender), Overdue: d.Overdue(today)})
 	}
 	s.render(w, r, http.StatusOK, "inbox.html", map[string]any{"Title": "Văn bản đến", "Nav": "den", "Rows": rows,
 		"Filter": f, "Senders": senders, "Statuses": receivedStatuses})
@@ -122,29 +127,18 @@ var receivedStatuses = []lienthongv1.Status{
 	lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE, lienthongv1.Status_STATUS_REJECTED,
 }
 
-func nameOr(names map[string]string, code string) string {
-	if n := names[code]; n != "" {
-		return n
-	}
-	return code
-}
-
-// delivery reads the delivery header kept in a received document's
-// folder: the envelope with its files and the hub's verification.
-func delivery(dir string) (*lienthongv1.Envelope, *lienthongv1.Verification, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, node.DeliveryFile))
+// docInfo reads the description the desk wrote in a received
+// document's folder (desk.InfoFile): files, signatures.
+func docInfo(dir string) (*desk.DocInfo, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, desk.InfoFile))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var h lienthongv1.DeliveryHeader
-	if err := proto.Unmarshal(raw, &h); err != nil {
-		return nil, nil, err
+	info := new(desk.DocInfo)
+	if err := json.Unmarshal(raw, info); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", desk.InfoFile, err)
 	}
-	env := new(lienthongv1.Envelope)
-	if err := proto.Unmarshal(h.GetEnvelope().GetEnvelope(), env); err != nil {
-		return nil, nil, err
-	}
-	return env, h.GetVerification(), nil
+	return info, nil
 }
 
 func (s *Server) received(w http.ResponseWriter, r *http.Request) {
@@ -158,14 +152,14 @@ func (s *Server) received(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := map[string]any{"Title": "Văn bản đến " + d.Number + "/" + d.Notation, "Nav": "den", "Doc": d,
-		"SenderName": nameOr(s.names(r.Context()), d.Sender), "Overdue": d.Overdue(reg.Today()), "Steps": clerkSteps(d.Status)}
+		"SenderName": s.name(r.Context(), d.Sender), "Overdue": d.Overdue(reg.Today()), "Steps": clerkSteps(d.Status)}
 	if d.Dir != "" {
-		env, v, err := delivery(d.Dir)
+		info, err := docInfo(d.Dir)
 		if err != nil {
 			s.internal(w, r, "đọc văn bản đã nhận", err)
 			return
 		}
-		data["Files"], data["Signatures"], data["Indication"], data["Signer"] = env.GetFiles(), signatures(v), v.GetIndication(), env.GetSigner()
+		data["Info"] = info
 	}
 	s.render(w, r, http.StatusOK, "received.html", data)
 }
@@ -202,16 +196,16 @@ func (s *Server) receivedFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "Không có văn bản này (not found).")
 		return
 	}
-	env, _, err := delivery(d.Dir)
+	info, err := docInfo(d.Dir)
 	n, nerr := strconv.Atoi(r.PathValue("n"))
-	if err != nil || nerr != nil || n < 0 || n >= len(env.GetFiles()) {
+	if err != nil || nerr != nil || n < 0 || n >= len(info.Files) {
 		s.fail(w, r, http.StatusNotFound, "Không có tệp này (no such file).")
 		return
 	}
-	fi := env.GetFiles()[n]
+	fi := info.Files[n]
 	// The name was checked when the document was stored (one path
 	// element, not reserved); Base keeps it so.
-	f, err := os.Open(filepath.Join(d.Dir, filepath.Base(fi.GetName())))
+	f, err := os.Open(filepath.Join(d.Dir, filepath.Base(fi.Name)))
 	if err != nil {
 		s.internal(w, r, "mở tệp", err)
 		return
@@ -222,12 +216,12 @@ func (s *Server) receivedFile(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "mở tệp", err)
 		return
 	}
-	ct := fi.GetMediaType()
+	ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(fi.Name)))
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+urlPathEscape(fi.GetName()))
+	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+urlPathEscape(fi.Name))
 	// The PDF viewer needs no script of the page: a sandbox keeps a
 	// hostile file from acting as this origin.
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; object-src 'self'; plugin-types application/pdf")
@@ -236,44 +230,37 @@ func (s *Server) receivedFile(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) step(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	name := r.PostFormValue("buoc")
-	var st lienthongv1.Status
-	for v := range lienthongv1.Status_name {
-		if lienthongv1.Status(v).Name() == name {
-			st = lienthongv1.Status(v)
-		}
-	}
-	reason := strings.TrimSpace(r.PostFormValue("ly-do"))
-	switch st {
-	case lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE:
-	case lienthongv1.Status_STATUS_ASSIGNED:
-		if to := strings.TrimSpace(r.PostFormValue("giao-cho")); to != "" {
-			reason = "Giao cho: " + to
-		}
-	case lienthongv1.Status_STATUS_REJECTED:
-		if reason == "" {
-			s.fail(w, r, http.StatusBadRequest, "Từ chối văn bản cần nêu lý do (a refusal needs a reason).")
-			return
-		}
-	default:
-		s.fail(w, r, http.StatusBadRequest, "Bước xử lý không hợp lệ (unknown step) "+strconv.Quote(name)+".")
+	st, err := desk.ParseStep(r.PostFormValue("buoc"))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, node.Describe(err))
 		return
+	}
+	reason := r.PostFormValue("ly-do")
+	if to := strings.TrimSpace(r.PostFormValue("giao-cho")); st == lienthongv1.Status_STATUS_ASSIGNED && to != "" {
+		reason = "Giao cho: " + to
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	if err := s.cfg.Desk.Report(ctx, id, st, reason); err != nil {
-		s.fail(w, r, httpStatus(err), "Chưa báo được bước "+st.Label()+": "+node.Describe(err))
+	rep, err := s.cfg.Desk.Report(ctx, id, st, reason)
+	if err != nil {
+		s.fail(w, r, httpStatus(err), "Chưa báo được bước “"+st.Label()+"”: "+node.Describe(err))
 		return
 	}
-	s.Notify(Event{Kind: "buoc", Text: "Đã báo " + st.Label(), MessageID: id})
+	if rep.RecordErr != nil {
+		s.cfg.Logger.Error("recording a step", "id", id, "err", rep.RecordErr)
+	}
+	s.Notify(Event{Kind: "buoc", Text: "Đã báo: " + st.Label(), MessageID: id})
 	http.Redirect(w, r, "/den/"+id, http.StatusSeeOther)
 }
 
 // httpStatus maps a failed call of the Desk to a status: the hub's
 // refusal is the clerk's to fix (422), an unreachable hub is 503.
 func httpStatus(err error) int {
-	if node.Unreachable(err) {
+	switch {
+	case node.Unreachable(err), errors.Is(err, desk.ErrOffline):
 		return http.StatusServiceUnavailable
+	case lienthong.ErrorKind(err) == lienthong.KindInvalid:
+		return http.StatusBadRequest
 	}
 	return http.StatusUnprocessableEntity
 }
@@ -291,31 +278,58 @@ type recipientRow struct {
 }
 
 func (s *Server) sentList(w http.ResponseWriter, r *http.Request) {
-	reg := s.cfg.Desk.Register()
 	q := register.Query{Search: r.URL.Query().Get("q"), Overdue: r.URL.Query().Get("qua-han") != ""}
-	list, err := reg.SentList(q)
+	// The register takes the hub's statuses first (Track's truth), when
+	// the hub answers in time; else the page shows what it holds.
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	refreshErr := s.cfg.Desk.Refresh(ctx)
+	cancel()
+	list, err := s.cfg.Desk.Sent(q)
 	if err != nil {
 		s.internal(w, r, "đọc sổ văn bản đi", err)
 		return
 	}
-	outbox, err := reg.Outbox()
+	outbox, err := s.cfg.Desk.Outbox(q)
 	if err != nil {
 		s.internal(w, r, "đọc hộp thư đi", err)
 		return
 	}
-	names, today := s.names(r.Context()), reg.Today()
+	refused, err := s.cfg.Desk.Refused(q)
+	if err != nil {
+		s.internal(w, r, "đọc danh sách văn bản bị từ chối", err)
+		return
+	}
+	today := s.cfg.Desk.Register().Today()
 	var rows []sentRow
 	for _, d := range slices.Backward(list) {
-		rows = append(rows, sentRow{Sent: d, Recipients: recipientRows(d.Recipients, names), Overdue: d.Overdue(today)})
+		rows = append(rows, sentRow{Sent: d, Recipients: s.recipientRows(r.Context(), d.Recipients), Overdue: d.Overdue(today)})
 	}
-	s.render(w, r, http.StatusOK, "sent.html", map[string]any{"Title": "Văn bản đi", "Nav": "di", "Rows": rows,
-		"Outbox": outbox, "Search": q.Search, "Overdue": q.Overdue, "Names": names})
+	var queued []outboxRow
+	for _, o := range outbox {
+		row := outboxRow{Outgoing: o}
+		for _, c := range o.Recipients {
+			row.To = append(row.To, Agency{Code: c, Name: s.name(r.Context(), c)})
+		}
+		queued = append(queued, row)
+	}
+	data := map[string]any{"Title": "Văn bản đi", "Nav": "di", "Rows": rows,
+		"Outbox": queued, "Refused": refused, "Search": q.Search, "Overdue": q.Overdue}
+	if refreshErr != nil {
+		data["RefreshError"] = node.Describe(refreshErr)
+	}
+	s.render(w, r, http.StatusOK, "sent.html", data)
 }
 
-func recipientRows(list []register.Recipient, names map[string]string) []recipientRow {
+// outboxRow is a document of the outbox with its recipients named.
+type outboxRow struct {
+	*register.Outgoing
+	To []Agency
+}
+
+func (s *Server) recipientRows(ctx context.Context, list []register.Recipient) []recipientRow {
 	out := make([]recipientRow, len(list))
 	for i, rc := range list {
-		out[i] = recipientRow{Recipient: rc, Name: nameOr(names, rc.Agency)}
+		out[i] = recipientRow{Recipient: rc, Name: s.name(ctx, rc.Agency)}
 	}
 	return out
 }
@@ -329,13 +343,12 @@ type timelineStep struct {
 func (s *Server) sent(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	reg := s.cfg.Desk.Register()
-	names := s.names(r.Context())
-	data := map[string]any{"Title": "Văn bản đi", "Nav": "di", "Names": names}
+	data := map[string]any{"Title": "Văn bản đi", "Nav": "di", "New": r.URL.Query().Get("moi") != ""}
 	d, err := reg.SentDoc(id)
 	switch {
 	case errors.Is(err, register.ErrNotFound):
 		// Maybe still in the outbox.
-		list, err := reg.Outbox()
+		list, err := s.cfg.Desk.Outbox(register.Query{})
 		if err != nil {
 			s.internal(w, r, "đọc hộp thư đi", err)
 			return
@@ -347,13 +360,19 @@ func (s *Server) sent(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		refused, err := s.cfg.Desk.Refused(register.Query{Search: id})
+		if err == nil && len(refused) == 1 {
+			data["Refused"] = refused[0]
+			s.render(w, r, http.StatusOK, "sentdoc.html", data)
+			return
+		}
 		s.fail(w, r, http.StatusNotFound, "Không có văn bản này trong sổ văn bản đi (not in the register).")
 		return
 	case err != nil:
 		s.internal(w, r, "đọc sổ văn bản đi", err)
 		return
 	}
-	data["Doc"], data["Recipients"], data["Overdue"] = d, recipientRows(d.Recipients, names), d.Overdue(reg.Today())
+	data["Doc"], data["Recipients"], data["Overdue"] = d, s.recipientRows(r.Context(), d.Recipients), d.Overdue(reg.Today())
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	tr, err := s.cfg.Desk.Track(ctx, id)
@@ -363,15 +382,15 @@ func (s *Server) sent(w http.ResponseWriter, r *http.Request) {
 		var steps []timelineStep
 		for _, rc := range tr.Receipts {
 			b := rc.Body
-			steps = append(steps, timelineStep{Time: vnTime(b.GetTime().AsTime()), Agency: b.GetAgency(), Name: nameOr(names, b.GetAgency()),
+			steps = append(steps, timelineStep{Time: vnTime(b.GetTime().AsTime()), Agency: b.GetAgency(), Name: s.name(r.Context(), b.GetAgency()),
 				Status: b.GetStatus().Label(), Reason: b.GetReason(), ReceiptID: b.GetReceiptId(), Valid: rc.Err == nil})
 		}
-		data["Timeline"], data["Signatures"], data["Indication"] = steps, signatures(tr.Verification), tr.Verification.GetIndication()
+		data["Timeline"], data["Signatures"] = steps, desk.SignaturesOf(tr.Verification)
 		// Track is the truth: the page shows its per-recipient steps.
 		rows := make([]recipientRow, 0, len(tr.Recipients))
 		for _, rs := range tr.Recipients {
 			rows = append(rows, recipientRow{Recipient: register.Recipient{Agency: rs.GetAgency(), Status: rs.GetStatus(),
-				Time: rs.GetTime().AsTime()}, Name: nameOr(names, rs.GetAgency())})
+				Time: rs.GetTime().AsTime()}, Name: s.name(r.Context(), rs.GetAgency())})
 		}
 		data["Recipients"] = rows
 	}
@@ -397,7 +416,7 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
-	if err := s.cfg.Desk.Forward(ctx); err != nil {
+	if _, err := s.cfg.Desk.Forward(ctx, nil); err != nil {
 		s.internal(w, r, "chuyển hộp thư đi", err)
 		return
 	}
@@ -421,26 +440,18 @@ func (s *Server) declareForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) declare(w http.ResponseWriter, r *http.Request) {
-	req := &lienthongv1.DeclareRequest{Number: strings.TrimSpace(r.PostFormValue("so")), Notation: strings.TrimSpace(r.PostFormValue("ky-hieu")),
-		IssueDate: strings.TrimSpace(r.PostFormValue("ngay")), DocumentType: strings.TrimSpace(r.PostFormValue("loai"))}
-	switch r.PostFormValue("kieu") {
-	case "paper":
-		req.Kind = lienthongv1.DeclarationKind_DECLARATION_KIND_PAPER
-	case "secret":
-		req.Kind = lienthongv1.DeclarationKind_DECLARATION_KIND_SECRET
-	default:
-		s.fail(w, r, http.StatusBadRequest, "Chọn văn bản giấy hoặc văn bản mật (kind must be paper or secret).")
-		return
-	}
-	data := map[string]any{"Title": "Khai báo văn bản không qua trục", "Nav": "khai-bao", "Form": req, "Figures": s.figures("")}
-	if _, err := envelope.Declaration(req.Number, req.Notation, req.IssueDate, req.DocumentType, s.cfg.Now()); err != nil {
+	decl := desk.Declaration{Number: r.PostFormValue("so"), Notation: r.PostFormValue("ky-hieu"),
+		IssueDate: r.PostFormValue("ngay"), DocumentType: r.PostFormValue("loai")}
+	data := map[string]any{"Title": "Khai báo văn bản không qua trục", "Nav": "khai-bao", "Form": decl, "Figures": s.figures("")}
+	var err error
+	if decl.Kind, err = desk.ParseDeclarationKind(r.PostFormValue("kieu")); err != nil {
 		data["Error"] = node.Describe(err)
-		s.render(w, r, http.StatusUnprocessableEntity, "declare.html", data)
+		s.render(w, r, http.StatusBadRequest, "declare.html", data)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	dup, err := s.cfg.Desk.Declare(ctx, req)
+	dup, err := s.cfg.Desk.Declare(ctx, decl)
 	if err != nil {
 		data["Error"] = node.Describe(err)
 		s.render(w, r, httpStatus(err), "declare.html", data)
@@ -454,9 +465,9 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request) {
 // year), from its register: documents sent through the hub, received,
 // and those overdue.
 type figures struct {
-	Year                                  string
-	Sent, SentOverdue, Received, Overdue  int
-	Outbox                                int
+	Year                                 string
+	Sent, SentOverdue, Received, Overdue int
+	Outbox                               int
 }
 
 func (s *Server) figures(year string) figures {
@@ -486,7 +497,7 @@ func (s *Server) figures(year string) figures {
 			}
 		}
 	}
-	if list, err := reg.Outbox(); err == nil {
+	if list, err := s.cfg.Desk.Outbox(register.Query{}); err == nil {
 		f.Outbox = len(list)
 	}
 	return f

@@ -33,6 +33,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/lienthong/lienthong/node/desk"
 )
 
 //go:embed templates/*.html
@@ -49,8 +51,11 @@ type Config struct {
 	// Token opens a session (the ?token= of the link printed at start);
 	// empty: a random one, see Server.Token.
 	Token string
-	// Desk is the clerk's work: the node library.
-	Desk Desk
+	// Desk is the clerk's work: the node library's use cases.
+	Desk *desk.Desk
+	// Interval is how often the outbox is forwarded while serving;
+	// default 5 s.
+	Interval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives errors that make a 500; none if nil.
@@ -103,10 +108,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.Token = randomToken()
 	}
 	s := &Server{cfg: cfg, guard: newGuard(cfg.Token, cfg.Listen), pages: map[string]*template.Template{}, events: newBroker()}
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {
-		if n == "templates/layout.html" {
+		if n == "templates/layout.html" || n == "templates/parts.html" {
 			continue
 		}
 		s.pages[n[len("templates/"):]] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, n))
@@ -180,7 +185,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		data = map[string]any{}
 	}
 	data["CSRF"], _ = r.Context().Value(csrfKey{}).(string)
-	data["Self"] = s.cfg.Desk.Self()
+	data["Self"] = s.self(r.Context())
 	data["Unread"] = s.unread()
 	data["Now"] = vnTime(s.cfg.Now())
 	var b bytes.Buffer

@@ -1,0 +1,57 @@
+package nodecli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/lienthong/lienthong/internal/cliutil"
+	"github.com/lienthong/lienthong/node/desk"
+	"github.com/lienthong/lienthong/node/webapp"
+)
+
+// serve is `ltnode serve --http 127.0.0.1:PORT --out DIR`: the clerk's web
+// app (package webapp) on the loopback address, with the desk working
+// behind it as `ltnode run` does, until ctx ends.
+func (m *Main) serve(ctx context.Context, args []string, s *session) error {
+	fs := m.newFlags("serve")
+	listen := fs.String("http", "127.0.0.1:8080", "địa chỉ `HOST:PORT` của trang làm việc (chỉ loopback)")
+	out := fs.String("out", "", "thư mục lưu văn bản đến")
+	interval := fs.Duration("interval", 5*time.Second, "chu kỳ chuyển hộp thư đi")
+	pos, err := cliutil.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" || len(pos) > 0 || *interval <= 0 {
+		return cliutil.Usagef("serve cần --out DIR (và --interval dương)")
+	}
+	// Refused before anything is opened: no TLS, no login, so never on
+	// the network.
+	if err := webapp.CheckListen(*listen); err != nil {
+		return cliutil.Usagef("%s", err)
+	}
+	c, reg, err := s.connectWithRegister()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	d, err := desk.New(desk.Config{Client: c, Register: reg, InboxDir: *out, Now: s.now})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("mở cổng %s cho trang làm việc (listening): %w", *listen, err)
+	}
+	srv, err := webapp.New(webapp.Config{Listen: ln.Addr().String(), Desk: d, Now: s.now, Interval: *interval,
+		Logger: slog.New(slog.NewTextHandler(m.Stderr, nil))})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Trang làm việc của văn thư (%s): mở đường dẫn sau trong trình duyệt trên máy này\n%s\n(Ctrl-C để dừng)\n",
+		c.Identity().Code, srv.Link())
+	return srv.Serve(ctx, ln)
+}
