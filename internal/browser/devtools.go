@@ -54,7 +54,9 @@ type protocolError struct {
 	Data    string `json:"data"`
 }
 
-func (e *protocolError) Error() string { return fmt.Sprintf("devtools: %s (%d) %s", e.Message, e.Code, e.Data) }
+func (e *protocolError) Error() string {
+	return fmt.Sprintf("devtools: %s (%d) %s", e.Message, e.Code, e.Data)
+}
 
 // message is any message of the protocol: a command's reply (ID) or an
 // event (Method).

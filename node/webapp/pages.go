@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
