@@ -144,7 +144,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
-	doc := node.Document{Recipients: mf.Value["noi-nhan"], Number: v("so"), Notation: v("ky-hieu"), DocumentType: v("loai"),
+	var to []string
+	for _, r := range mf.Value["noi-nhan"] {
+		// The "other code" box may hold several, or none.
+		to = append(to, strings.FieldsFunc(r, func(c rune) bool { return c == ',' || c == ';' || c == ' ' })...)
+	}
+	doc := node.Document{Recipients: to, Number: v("so"), Notation: v("ky-hieu"), DocumentType: v("loai"),
 		Subject: v("trich-yeu"), Signer: v("nguoi-ky"), DueDate: v("han")}
 	var err error
 	if doc.Urgency, err = desk.ParseUrgency(v("do-khan")); err != nil {
