@@ -255,7 +255,7 @@ func TestClerkWebApp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 
-	xa := serveDesk(t, ctx, addr, dir, commune)   // UBND xã Đông Hòa
+	xa := serveDesk(t, ctx, addr, dir, commune)     // UBND xã Đông Hòa
 	huyen := serveDesk(t, ctx, addr, dir, district) // UBND huyện Đông Sơn
 	huyen.wait(t, ctx, `document.body.dataset.live === "1"`)
 	// A mark the page keeps only as long as it is not reloaded.
@@ -280,7 +280,7 @@ func TestClerkWebApp(t *testing.T) {
 	}
 	due := time.Now().In(lienthong.Zone()).AddDate(0, 1, 0)
 	xa.fill(t, ctx, map[string]string{
-		`input[name="noi-nhan"][value="` + district + `"]`:         "on",
+		`input[name="noi-nhan"][value="` + district + `"]`:      "on",
 		`input[name="noi-nhan"][value="commune:000.00.32.H53"]`: "on",
 		"#ky-hieu": "KH-UBND", "#trich-yeu": "Kế hoạch phòng, chống lụt bão năm 2026", "#nguoi-ky": "Nguyễn Văn An",
 		"#han": due.Format(time.DateOnly), `input[name="ky"][value="tep"]`: "on",
