@@ -160,6 +160,13 @@ func (s *Server) received(w http.ResponseWriter, r *http.Request) {
 		}
 		data["Info"] = info
 	}
+	// The hub's receipts of this agency's steps are the timeline; the
+	// register holds only the latest step.
+	if _, steps, err := s.track(r.Context(), d.MessageID); err != nil {
+		data["TrackError"] = node.Describe(err)
+	} else {
+		data["Timeline"] = steps
+	}
 	s.render(w, r, http.StatusOK, "received.html", data)
 }
 
@@ -335,7 +342,7 @@ func (s *Server) recipientRows(ctx context.Context, list []register.Recipient) [
 
 // timelineStep is one receipt of a sent document, as Track returns it.
 type timelineStep struct {
-	Time, Agency, Name, Status, Reason, ReceiptID string
+	Time, Agency, Name, Status, StatusName, Reason, ReceiptID string
 	Valid                                         bool
 }
 
@@ -372,18 +379,10 @@ func (s *Server) sent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data["Doc"], data["Recipients"], data["Overdue"] = d, s.recipientRows(r.Context(), d.Recipients), d.Overdue(reg.Today())
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	tr, err := s.cfg.Desk.Track(ctx, id)
+	tr, steps, err := s.track(r.Context(), id)
 	if err != nil {
 		data["TrackError"] = node.Describe(err)
 	} else {
-		var steps []timelineStep
-		for _, rc := range tr.Receipts {
-			b := rc.Body
-			steps = append(steps, timelineStep{Time: vnTime(b.GetTime().AsTime()), Agency: b.GetAgency(), Name: s.name(r.Context(), b.GetAgency()),
-				Status: b.GetStatus().Label(), Reason: b.GetReason(), ReceiptID: b.GetReceiptId(), Valid: rc.Err == nil})
-		}
 		data["Timeline"], data["Signatures"] = steps, desk.SignaturesOf(tr.Verification)
 		// Track is the truth: the page shows its per-recipient steps.
 		rows := make([]recipientRow, 0, len(tr.Recipients))
@@ -394,6 +393,25 @@ func (s *Server) sent(w http.ResponseWriter, r *http.Request) {
 		data["Recipients"] = rows
 	}
 	s.render(w, r, http.StatusOK, "sentdoc.html", data)
+}
+
+// track asks the hub for a document's receipts (within a few seconds:
+// the page falls back on the register when the hub is away) and lists
+// them as a timeline, oldest first.
+func (s *Server) track(ctx context.Context, id string) (*desk.Tracking, []timelineStep, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	tr, err := s.cfg.Desk.Track(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var steps []timelineStep
+	for _, rc := range tr.Receipts {
+		b := rc.Body
+		steps = append(steps, timelineStep{Time: vnTime(b.GetTime().AsTime()), Agency: b.GetAgency(), Name: s.name(ctx, b.GetAgency()),
+			Status: b.GetStatus().Label(), StatusName: b.GetStatus().Name(), Reason: b.GetReason(), ReceiptID: b.GetReceiptId(), Valid: rc.Err == nil})
+	}
+	return tr, steps, nil
 }
 
 func (s *Server) receipt(w http.ResponseWriter, r *http.Request) {

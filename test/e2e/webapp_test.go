@@ -394,6 +394,15 @@ func TestClerkWebApp(t *testing.T) {
 	if got := huyen.text(t, ctx, `#doc [data-field="status"]`); !strings.HasPrefix(got, "hoàn thành") {
 		t.Errorf("district's status text %q", got)
 	}
+	// The timeline is the hub's receipts of the district's steps.
+	var steps []string
+	huyen.eval(t, ctx, `Array.from(document.querySelectorAll("#timeline li")).map(li => li.dataset.status)`, &steps)
+	if got := strings.Join(steps, " "); !strings.HasSuffix(got, "delivered received assigned done") {
+		t.Errorf("district's timeline %q, want … delivered received assigned done", got)
+	}
+	if got := huyen.text(t, ctx, `#timeline li[data-status="assigned"]`); !strings.Contains(got, "Giao cho: Phòng Tài nguyên và Môi trường") || !strings.Contains(got, "+07:00") {
+		t.Errorf("the assignment in the timeline: %q", got)
+	}
 	huyen.shot(t, ctx, shots, "5-den-xong.png")
 	// The district's register as ltnode prints it says the same.
 	rc, out, errs := ltnode(t, addr, dir, district, "register", "received", "--json")
