@@ -343,7 +343,7 @@ func (s *Server) recipientRows(ctx context.Context, list []register.Recipient) [
 // timelineStep is one receipt of a sent document, as Track returns it.
 type timelineStep struct {
 	Time, Agency, Name, Status, StatusName, Reason, ReceiptID string
-	Valid                                         bool
+	Valid                                                     bool
 }
 
 func (s *Server) sent(w http.ResponseWriter, r *http.Request) {
