@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"github.com/lienthong/lienthong/internal/browser"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node/nodecli"
+	"github.com/lienthong/lienthong/signing/pkcs11"
+	"github.com/lienthong/lienthong/signing/pki"
 )
 
 // clerkDesk is `ltnode serve --http` running for one agency, and a
@@ -231,6 +234,51 @@ func trackStatuses(t *testing.T, addr, dir, code, id string) map[string]string {
 	return m
 }
 
+const softhsmModule = "/usr/lib/softhsm/libsofthsm2.so"
+
+// tokenSigner makes a SoftHSM2 token holding a key labelled "lanh-dao"
+// and certifies it with the province CA of hub directory dir, as the
+// national CA would a leader's USB token. It returns the token's label and
+// PIN and the certificate's PEM file; ok is false (the test logged why)
+// when SoftHSM2 is not installed.
+func tokenSigner(t *testing.T, dir, commonName string) (label, pin, certFile string, ok bool) {
+	t.Helper()
+	if _, err := os.Stat(softhsmModule); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s: %v (apt-get install softhsm2)", softhsmModule, err)
+		}
+		t.Logf("not signing with a token: %s not found: apt-get install softhsm2", softhsmModule)
+		return "", "", "", false
+	}
+	tmp := t.TempDir()
+	tokens := filepath.Join(tmp, "tokens")
+	must(t, os.Mkdir(tokens, 0o700))
+	conf := filepath.Join(tmp, "softhsm2.conf")
+	must(t, os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600))
+	t.Setenv("SOFTHSM2_CONF", conf)
+	label, pin = "the-ky-so", "246810"
+	if out, err := exec.Command("softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "135790").CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
+	}
+	tok, err := pkcs11.OpenToken(pkcs11.Config{Module: softhsmModule, TokenLabel: label, PIN: pin})
+	must(t, err)
+	key, err := tok.GenerateECDSAP256("lanh-dao")
+	must(t, err)
+	l := provision.Layout{Dir: dir}
+	caCerts, err := pki.LoadCertificates(l.CACert())
+	must(t, err)
+	caKey, err := pki.LoadKey(l.CAKey())
+	must(t, err)
+	now := time.Now()
+	cert, err := (&pki.Authority{Cert: caCerts[0], Key: caKey}).IssueFor(pki.Request{CommonName: commonName,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), Usage: pki.DocumentSigning}, key.Public())
+	must(t, err)
+	must(t, tok.Close())
+	certFile = filepath.Join(tmp, "lanh-dao.pem")
+	must(t, os.WriteFile(certFile, pki.CertPEM(cert), 0o644))
+	return label, pin, certFile, true
+}
+
 // TestClerkWebApp is the clerks' day in two browsers: a commune's clerk
 // composes a document in the page, attaches a PDF, signs it there with
 // the agency's key file and sends it to the district and to a group; the
@@ -415,6 +463,43 @@ func TestClerkWebApp(t *testing.T) {
 		t.Errorf("ltnode register received --json: %v, want status done, number 1", e)
 	}
 
+	// A leader's token: the PIN is typed in the page.
+	nextWant := "2"
+	if label, pin, certFile, ok := tokenSigner(t, dir, "Trần Thị Bình"); ok {
+		nextWant = "3"
+		xa.open(t, ctx, "/soan")
+		xa.fill(t, ctx, map[string]string{
+			`input[name="noi-nhan"][value="` + district + `"]`: "on", "#ky-hieu": "QĐ-UBND", "#trich-yeu": "Quyết định ký bằng thẻ",
+			`input[name="ky"][value="the"]`: "on", "#thu-vien": softhsmModule, "#the": label, "#nhan-khoa": "lanh-dao", "#pin": pin,
+		})
+		must(t, xa.tab.SetFiles(ctx, "#tep", pdf))
+		must(t, xa.tab.SetFiles(ctx, "#chung-thu", certFile))
+		xa.click(t, ctx, "#send")
+		xa.sent(t, ctx, "accepted")
+		var signers []string
+		xa.eval(t, ctx, `Array.from(document.querySelectorAll('#signatures td[data-field="signer"]')).map(e => e.textContent)`, &signers)
+		if len(signers) != 1 || signers[0] != "Trần Thị Bình" {
+			t.Errorf("signed with the token: signers %q, want [Trần Thị Bình]", signers)
+		}
+		if ind := xa.attr(t, ctx, `#main p[data-field="indication"]`, "data-indication"); ind != "TOTAL-PASSED" {
+			t.Errorf("signed with the token: indication %q", ind)
+		}
+		xa.shot(t, ctx, shots, "5b-ky-bang-the.png")
+		// A wrong PIN is the page's error, and nothing is sent.
+		xa.open(t, ctx, "/soan")
+		xa.fill(t, ctx, map[string]string{
+			`input[name="noi-nhan"][value="` + district + `"]`: "on", "#ky-hieu": "QĐ-UBND", "#trich-yeu": "Sai mã PIN",
+			`input[name="ky"][value="the"]`: "on", "#thu-vien": softhsmModule, "#the": label, "#nhan-khoa": "lanh-dao", "#pin": "000000",
+		})
+		must(t, xa.tab.SetFiles(ctx, "#tep", pdf))
+		must(t, xa.tab.SetFiles(ctx, "#chung-thu", certFile))
+		xa.click(t, ctx, "#send")
+		xa.wait(t, ctx, `!document.getElementById("send-error").hidden`)
+		if msg := xa.text(t, ctx, "#send-error"); !strings.Contains(msg, "không mở được thẻ ký số") {
+			t.Errorf("wrong PIN: the page says %q", msg)
+		}
+	}
+
 	// Refusals: an unsigned PDF, an unknown recipient; each shown with the
 	// hub's message, nothing left in the outbox.
 	unsigned, _ := writePDF(t, dir, "", "chua-ky.pdf", samplepdf.Options{Title: "Chua ky"})
@@ -459,8 +544,8 @@ func TestClerkWebApp(t *testing.T) {
 	// goes out when the hub is back.
 	h.stop()
 	xa.open(t, ctx, "/soan")
-	if next := xa.attr(t, ctx, "#so", "value"); next != "2" {
-		t.Errorf("suggested number %q, want 2", next)
+	if next := xa.attr(t, ctx, "#so", "value"); next != nextWant {
+		t.Errorf("suggested number %q, want %s", next, nextWant)
 	}
 	signed, _ := writePDF(t, dir, commune, "bao-cao.pdf", samplepdf.Options{Title: "Bao cao"})
 	xa.fill(t, ctx, map[string]string{"#other": district, "#ky-hieu": "BC-UBND", "#trich-yeu": "Báo cáo khi trục dừng"})
