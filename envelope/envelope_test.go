@@ -152,6 +152,8 @@ func TestFileName(t *testing.T) {
 		{"Delivery.PB", "file name reserved by the node"},
 		{"receipt-delivered.pb", "file name reserved by the node"},
 		{"envelope.json", "file name reserved by the node"},
+		{"Thong-Tin.json", "file name reserved by the node"},
+		{"thong-tin.json.tmp", "file name reserved by the node"},
 		{"CON", "tên thiết bị Windows dành riêng"},
 		{"nul.txt", "file name reserved on Windows"},
 		{"Com1.pdf", "file name reserved on Windows"},

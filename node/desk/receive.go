@@ -73,6 +73,9 @@ func (d *Desk) Receive(ctx context.Context, wait bool, h Handlers) (Received, er
 	if err != nil {
 		return n, err
 	}
+	// The directory is loaded under ctx now, so that naming senders while
+	// storing never waits on the hub.
+	d.Name(ctx, "")
 	if d.inbox == "" {
 		return n, errNoInbox
 	}
@@ -143,7 +146,7 @@ func (d *Desk) stored(r *node.Received) error {
 	if err != nil {
 		return err
 	}
-	return writeInfo(r, entry, d.Name(context.Background(), r.Envelope.GetSender()))
+	return writeInfo(r.Dir, Describe(r, entry, d.Name(context.Background(), r.Envelope.GetSender())))
 }
 
 // RunHandlers are told what Run does. Any may be nil; they may be called
