@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/cliutil"
-	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/webapp"
 )
 
@@ -32,12 +31,7 @@ func (m *Main) serve(ctx context.Context, args []string, s *session) error {
 	if err := webapp.CheckListen(*listen); err != nil {
 		return cliutil.Usagef("%s", err)
 	}
-	c, reg, err := s.connectWithRegister()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	d, err := desk.New(desk.Config{Client: c, Register: reg, InboxDir: *out, Now: s.now})
+	d, err := s.desk(deskConfig{online: true, inbox: *out})
 	if err != nil {
 		return err
 	}
@@ -52,6 +46,6 @@ func (m *Main) serve(ctx context.Context, args []string, s *session) error {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "Trang làm việc của văn thư (%s): mở đường dẫn sau trong trình duyệt trên máy này\n%s\n(Ctrl-C để dừng)\n",
-		c.Identity().Code, srv.Link())
+		d.Named(ctx, d.Code()), srv.Link())
 	return srv.Serve(ctx, ln)
 }

@@ -186,13 +186,15 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		}
 		doc.Files = append(doc.Files, node.File{Path: path})
 	}
-	if doc.Files, err = s.signFiles(r, tmp, doc.Files); err != nil {
-		s.answer(w, http.StatusUnprocessableEntity, sendAnswer{Error: err.Error()})
+	signer, closeSigner, err := s.signer(r, tmp)
+	if err != nil {
+		s.answer(w, http.StatusUnprocessableEntity, sendAnswer{Error: node.Describe(err)})
 		return
 	}
+	defer closeSigner()
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
 	defer cancel()
-	out, err := s.cfg.Desk.Send(ctx, doc, nil)
+	out, err := s.cfg.Desk.SendSigned(ctx, doc, signer, nil)
 	if err != nil {
 		msg := node.Describe(err)
 		var refused *desk.RefusedError
@@ -233,68 +235,55 @@ func saveUpload(dir string, fh *multipart.FileHeader) (string, error) {
 	return path, dst.Close()
 }
 
-// signFiles signs each PDF when the form asks, with desk.PAdES: with a
-// key file and certificate uploaded with the form, or with a key in a
-// PKCS#11 token whose PIN the clerk typed. Neither the key nor the PIN is
-// kept. It returns the files to send.
-func (s *Server) signFiles(r *http.Request, tmp string, files []node.File) ([]node.File, error) {
+// signer is the signer the form asks for (nil: the files are sent as
+// they are): a key file and certificate uploaded with the form, or a key
+// in a PKCS#11 token whose PIN the clerk typed. Neither the key nor the
+// PIN is kept; done closes the token once the document is sent.
+func (s *Server) signer(r *http.Request, tmp string) (signer desk.PDFSigner, done func(), err error) {
+	done = func() {}
 	mode := r.PostFormValue("ky")
 	if mode == "" || mode == "khong" {
-		return files, nil
+		return nil, done, nil
 	}
 	certs, err := uploadedCerts(r.MultipartForm.File["chung-thu"])
 	if err != nil {
-		return nil, err
+		return nil, done, err
 	}
-	signer := &desk.PAdES{Options: pades.SignOptions{Certificate: certs[0], Chain: certs[1:], Reason: "Phát hành"}, Now: s.cfg.Now}
+	p := &desk.PAdES{Options: pades.SignOptions{Certificate: certs[0], Chain: certs[1:], Reason: "Phát hành"}, Now: s.cfg.Now}
 	switch mode {
 	case "tep":
 		fhs := r.MultipartForm.File["khoa"]
 		if len(fhs) != 1 {
-			return nil, errors.New("chọn tệp khóa bí mật để ký (choose the key file)")
+			return nil, done, errors.New("chọn tệp khóa bí mật để ký (choose the key file)")
 		}
 		// LoadKey reads a file: the key goes to the request's private
-		// temporary folder (mode 0700), removed with it.
+		// temporary folder (mode 0700), removed at once.
 		kdir := filepath.Join(tmp, "khoa")
 		if err := os.Mkdir(kdir, 0o700); err != nil {
-			return nil, err
+			return nil, done, err
 		}
 		path, err := saveUpload(kdir, fhs[0])
 		if err != nil {
-			return nil, err
+			return nil, done, err
 		}
 		key, err := pki.LoadKey(path)
 		os.Remove(path)
 		if err != nil {
-			return nil, fmt.Errorf("tệp khóa không đọc được (unreadable key file): %w", err)
+			return nil, done, fmt.Errorf("tệp khóa không đọc được (unreadable key file): %w", err)
 		}
-		signer.Options.Signer = key
+		p.Options.Signer = key
 	case "the":
 		k, err := pkcs11.Open(pkcs11.Config{Module: strings.TrimSpace(r.PostFormValue("thu-vien")), TokenLabel: strings.TrimSpace(r.PostFormValue("the")),
 			PIN: r.PostFormValue("pin"), KeyLabel: strings.TrimSpace(r.PostFormValue("nhan-khoa"))})
 		if err != nil {
-			return nil, fmt.Errorf("không mở được thẻ ký số (PKCS#11 token): %w", err)
+			return nil, done, fmt.Errorf("không mở được thẻ ký số (PKCS#11 token): %w", err)
 		}
-		defer k.Close()
-		signer.Options.Signer = k
+		p.Options.Signer = k
+		done = func() { k.Close() }
 	default:
-		return nil, fmt.Errorf("cách ký %q không rõ (unknown signing mode)", mode)
+		return nil, done, fmt.Errorf("cách ký %q không rõ (unknown signing mode)", mode)
 	}
-	out := slices.Clone(files)
-	for i, f := range files {
-		if !strings.EqualFold(filepath.Ext(f.Path), ".pdf") {
-			continue
-		}
-		signed := filepath.Join(filepath.Dir(f.Path), "ky", filepath.Base(f.Path))
-		if err := os.MkdirAll(filepath.Dir(signed), 0o700); err != nil {
-			return nil, err
-		}
-		if err := signer.SignPDF(r.Context(), f.Path, signed); err != nil {
-			return nil, fmt.Errorf("chưa ký được: %w", err)
-		}
-		out[i].Path = signed
-	}
-	return out, nil
+	return p, done, nil
 }
 
 func readUpload(fh *multipart.FileHeader) ([]byte, error) {
@@ -308,7 +297,7 @@ func readUpload(fh *multipart.FileHeader) ([]byte, error) {
 
 func uploadedCerts(fhs []*multipart.FileHeader) ([]*x509.Certificate, error) {
 	if len(fhs) != 1 {
-		return nil, errors.New("Chọn tệp chứng thư số của người ký (choose the signer's certificate file)")
+		return nil, errors.New("chọn tệp chứng thư số của người ký (choose the signer's certificate file)")
 	}
 	raw, err := readUpload(fhs[0])
 	if err != nil {

@@ -2,9 +2,7 @@ package webapp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/node/desk"
 	"mime"
@@ -126,20 +124,6 @@ var receivedStatuses = []lienthongv1.Status{
 	lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE, lienthongv1.Status_STATUS_REJECTED,
 }
 
-// docInfo reads the description the desk wrote in a received
-// document's folder (desk.InfoFile): files, signatures.
-func docInfo(dir string) (*desk.DocInfo, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, desk.InfoFile))
-	if err != nil {
-		return nil, err
-	}
-	info := new(desk.DocInfo)
-	if err := json.Unmarshal(raw, info); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", desk.InfoFile, err)
-	}
-	return info, nil
-}
-
 func (s *Server) received(w http.ResponseWriter, r *http.Request) {
 	reg := s.cfg.Desk.Register()
 	d, err := reg.ReceivedDoc(r.PathValue("id"))
@@ -153,7 +137,7 @@ func (s *Server) received(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{"Title": "Văn bản đến " + d.Number + "/" + d.Notation, "Nav": "den", "Doc": d,
 		"SenderName": s.name(r.Context(), d.Sender), "Overdue": d.Overdue(reg.Today()), "Steps": clerkSteps(d.Status)}
 	if d.Dir != "" {
-		info, err := docInfo(d.Dir)
+		info, err := s.cfg.Desk.Info(r.Context(), d.MessageID)
 		if err != nil {
 			s.internal(w, r, "đọc văn bản đã nhận", err)
 			return
@@ -202,7 +186,7 @@ func (s *Server) receivedFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "Không có văn bản này (not found).")
 		return
 	}
-	info, err := docInfo(d.Dir)
+	info, err := s.cfg.Desk.Info(r.Context(), d.MessageID)
 	n, nerr := strconv.Atoi(r.PathValue("n"))
 	if err != nil || nerr != nil || n < 0 || n >= len(info.Files) {
 		s.fail(w, r, http.StatusNotFound, "Không có tệp này (no such file).")
