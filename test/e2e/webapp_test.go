@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -539,6 +542,54 @@ func TestClerkWebApp(t *testing.T) {
 	if rc != 0 || strings.Contains(out, "TB-UBND") {
 		t.Errorf("after refusals, ltnode register outbox --json (exit %d): %s", rc, out)
 	}
+
+	// A page of another origin on the same machine (same site: the
+	// SameSite=Strict cookie goes along) can neither read the app nor
+	// post to it.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>x</title></head><body>
+<form id="f" method="post" action="%s/khai-bao"><input name="kieu" value="paper"><input name="so" value="99"><input name="ky-hieu" value="GIA-MAO">
+<input name="ngay" value="%s"><input name="csrf" value="doan-bua"></form></body></html>`, xa.base(), time.Now().In(lienthong.Zone()).Format(time.DateOnly))
+	}))
+	defer evil.Close()
+	must(t, xa.tab.Navigate(ctx, evil.URL))
+	var read string
+	xa.eval(t, ctx, fmt.Sprintf(`fetch(%q, {credentials: "include"}).then(r => "read " + r.status, e => "blocked: " + e.name)`, xa.base()+"/den"), &read)
+	if read != "blocked: TypeError" {
+		t.Errorf("another origin's script reading /den: %s, want blocked", read)
+	}
+	xa.eval(t, ctx, `document.getElementById("f").submit(), true`, nil)
+	xa.wait(t, ctx, `location.pathname === "/khai-bao" && document.readyState === "complete"`)
+	if got, status := xa.text(t, ctx, "#error"), xa.attr(t, ctx, "#error", "data-status"); status != "403" || !strings.Contains(got, "trang của nơi khác") {
+		t.Errorf("a form of another origin posting a declaration: %s %q, want 403 and the refusal", status, got)
+	}
+	xa.shot(t, ctx, shots, "6-3-noi-khac.png")
+
+	// A paper document declared in the page; declared again, the hub
+	// says it has it.
+	today := time.Now().In(lienthong.Zone()).Format(time.DateOnly)
+	for _, want := range []string{"Đã khai báo văn bản 45/QĐ-UBND", "đã được khai báo trước đó"} {
+		xa.open(t, ctx, "/khai-bao")
+		xa.fill(t, ctx, map[string]string{`#declare input[name="so"]`: "45", `#declare input[name="ky-hieu"]`: "QĐ-UBND",
+			`#declare input[name="ngay"]`: today, `#declare input[name="loai"]`: "Quyết định"})
+		xa.click(t, ctx, "#declare button")
+		xa.wait(t, ctx, `document.getElementById("declared") !== null || document.getElementById("declare-error") !== null`)
+		if got := xa.text(t, ctx, "#declared"); !strings.Contains(got, want) {
+			t.Errorf("declaring: the page says %q (error: %q), want %q", got, xa.text(t, ctx, "#declare-error"), want)
+		}
+	}
+	// The agency's figures on that page are its register's, as ltnode
+	// lists it.
+	rc, out, _ = ltnode(t, addr, dir, commune, "register", "sent", "--json")
+	var sentList []any
+	if err := json.Unmarshal([]byte(out), &sentList); rc != 0 || err != nil {
+		t.Fatalf("ltnode register sent --json: exit %d, %v\n%s", rc, err, out)
+	}
+	if got := xa.text(t, ctx, `#figures [data-field="sent"]`); got != strconv.Itoa(len(sentList)) {
+		t.Errorf("figures: sent %s, ltnode register sent --json lists %d", got, len(sentList))
+	}
+	xa.shot(t, ctx, shots, "6-4-khai-bao.png")
 
 	// The hub goes down: the document waits, the page says so, and it
 	// goes out when the hub is back.
