@@ -76,9 +76,10 @@ var (
 		"Phiên làm việc của trang đã cũ hoặc không hợp lệ: hãy tải lại trang rồi thử lại (missing or wrong CSRF token)."}
 )
 
-// check returns the session's CSRF token, or why the request is refused.
-// A GET that carries ?token= is the link printed at start: it makes a new
-// session (see login).
+// check returns the session's CSRF token, or why the request is refused,
+// from its headers alone: a request refused here has its body unread. A
+// state-changing request then needs checkCSRF. The link printed at start
+// (GET /?token=) is login's.
 func (g *guard) check(r *http.Request) (csrf string, ref *refusal) {
 	if !g.hostOK(r.Host) {
 		return "", &refuseHost
@@ -116,14 +117,20 @@ func (g *guard) check(r *http.Request) (csrf string, ref *refusal) {
 	if site != "" && site != "same-origin" {
 		return "", &refuseCrossSite
 	}
+	return csrf, nil
+}
+
+// checkCSRF checks a state-changing request's CSRF token (header, or form
+// field once the body is parsed) against its session's.
+func checkCSRF(r *http.Request, csrf string) *refusal {
 	got := r.Header.Get("X-CSRF-Token")
 	if got == "" {
-		got = r.PostFormValue("csrf") // multipart forms are parsed by the handler's limit first
+		got = r.PostFormValue("csrf")
 	}
 	if got == "" || !equal(got, csrf) {
-		return "", &refuseCSRF
+		return &refuseCSRF
 	}
-	return csrf, nil
+	return nil
 }
 
 func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead }

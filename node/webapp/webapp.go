@@ -139,18 +139,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.login(w, r)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		// Bound what a form may bring before it is parsed for its token.
+	csrf, ref := s.guard.check(r)
+	if ref != nil {
+		s.fail(w, r, ref.status, ref.text)
+		return
+	}
+	if !safeMethod(r.Method) {
+		// Bound what a form may bring, and read it only for a session.
 		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
 		if err := r.ParseMultipartForm(32 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 			s.fail(w, r, http.StatusRequestEntityTooLarge, "Tệp tải lên quá lớn hoặc không đọc được (upload too large or unreadable): "+err.Error())
 			return
 		}
-	}
-	csrf, ref := s.guard.check(r)
-	if ref != nil {
-		s.fail(w, r, ref.status, ref.text)
-		return
+		if ref := checkCSRF(r, csrf); ref != nil {
+			s.fail(w, r, ref.status, ref.text)
+			return
+		}
 	}
 	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), csrfKey{}, csrf)))
 }
