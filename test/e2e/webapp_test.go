@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,12 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/browser"
 	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/nodecli"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/pkcs11"
 	"github.com/lienthong/lienthong/signing/pki"
 )
@@ -357,6 +362,24 @@ func TestClerkWebApp(t *testing.T) {
 	if signer := xa.text(t, ctx, `#signatures td[data-field="signer"]`); signer == "" || signer == "<none>" {
 		t.Errorf("result page names no signer")
 	}
+	// The hub's receipt, downloaded from the page, verifies offline with
+	// the province root and names the document.
+	var receiptB64 string
+	xa.eval(t, ctx, `(async function(){
+		const a = document.querySelector('#accepted a[download]');
+		const b = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
+		let s = ""; b.forEach(x => s += String.fromCharCode(x)); return btoa(s);
+	})()`, &receiptB64)
+	rcptRaw, err := base64.StdEncoding.DecodeString(receiptB64)
+	must(t, err)
+	var rcpt lienthongv1.Receipt
+	must(t, proto.Unmarshal(rcptRaw, &rcpt))
+	cid, err := node.LoadIdentity(ad)
+	must(t, err)
+	if tr := node.CheckReceipt(&rcpt, cid.Roots); tr.Err != nil || tr.Body.GetMessageId() != id ||
+		tr.Body.GetReceiptId() != xa.text(t, ctx, `#accepted [data-field="receipt_id"]`) {
+		t.Errorf("downloaded receipt: %v, message %s, receipt %s", tr.Err, tr.Body.GetMessageId(), tr.Body.GetReceiptId())
+	}
 	want := map[string]string{district: "accepted", "000.01.32.H53": "accepted", "000.02.32.H53": "accepted", "000.03.32.H53": "accepted"}
 	pageStatuses := func(d *clerkDesk) map[string]string {
 		var m map[string]string
@@ -506,6 +529,8 @@ func TestClerkWebApp(t *testing.T) {
 	// Refusals: an unsigned PDF, an unknown recipient; each shown with the
 	// hub's message, nothing left in the outbox.
 	unsigned, _ := writePDF(t, dir, "", "chua-ky.pdf", samplepdf.Options{Title: "Chua ky"})
+	unsignedBytes, err := os.ReadFile(unsigned)
+	must(t, err)
 	for i, c := range []struct {
 		name, to, other string
 		sign            bool
@@ -528,7 +553,22 @@ func TestClerkWebApp(t *testing.T) {
 			must(t, xa.tab.SetFiles(ctx, "#khoa", filepath.Join(ad, "key.pem")))
 		}
 		xa.fill(t, ctx, f)
-		must(t, xa.tab.SetFiles(ctx, "#tep", unsigned))
+		if c.sign {
+			must(t, xa.tab.SetFiles(ctx, "#tep", unsigned))
+		} else {
+			// Dropped on the page, as from the file manager.
+			xa.eval(t, ctx, fmt.Sprintf(`(function(){
+				const bin = atob(%q), b = new Uint8Array(bin.length);
+				for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+				const dt = new DataTransfer();
+				dt.items.add(new File([b], "chua-ky.pdf", {type: "application/pdf"}));
+				dt.items.add(new File(["x"], "ghi-chu.txt", {type: "text/plain"}));
+				document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+				return true})()`, base64.StdEncoding.EncodeToString(unsignedBytes)), nil)
+			if got := xa.text(t, ctx, "#chosen"); !strings.HasPrefix(got, "chua-ky.pdf (") || strings.Contains(got, "ghi-chu") {
+				t.Errorf("after the drop the page lists %q, want the PDF only", got)
+			}
+		}
 		xa.click(t, ctx, "#send")
 		xa.wait(t, ctx, `!document.getElementById("send-error").hidden`)
 		msg := xa.text(t, ctx, "#send-error")
