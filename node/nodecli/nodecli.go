@@ -300,17 +300,31 @@ type deskConfig struct {
 // desk builds the clerk's desk the verbs work on.
 func (s *session) desk(cfg deskConfig) (*desk.Desk, error) {
 	var c *node.Client
+	var reg *register.Register
+	var err error
 	if cfg.online || (s.hubAddr != "" && s.idDir != "") {
-		var err error
-		if c, err = s.connect(); err != nil {
-			return nil, err
-		}
+		c, reg, err = s.connectWithRegister()
+	} else {
+		reg, err = s.register()
 	}
-	reg, err := s.register()
 	if err != nil {
 		return nil, err
 	}
 	return desk.New(desk.Config{Client: c, Register: reg, InboxDir: cfg.inbox, Signer: cfg.signer, Now: s.now})
+}
+
+// connectWithRegister dials the hub and opens the local register; the
+// session closes the connection.
+func (s *session) connectWithRegister() (*node.Client, *register.Register, error) {
+	c, err := s.connect()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := s.register()
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, reg, nil
 }
 
 // newFlags returns a verb's flag set; its help (--help) goes to stdout

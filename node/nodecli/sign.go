@@ -22,6 +22,7 @@ import (
 // document is refused and no OUT.pdf is written.
 func (m *Main) sign(ctx context.Context, args []string) error {
 	fs := m.newFlags("sign")
+	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	keyPath := fs.String("key", "", "khóa bí mật PEM của người ký / cơ quan")
 	certPath := fs.String("cert", "", "chứng thư số PEM của người ký")
 	chainPath := fs.String("chain", "", "chứng thư trung gian PEM (tùy chọn)")
@@ -31,7 +32,6 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	tsaURL := fs.String("tsa", "", "URL của máy chủ cấp dấu thời gian RFC 3161 (PAdES B-T), tùy chọn")
 	var trustFiles cliutil.List
 	fs.Var(&trustFiles, "trust", "chứng thư gốc tin cậy PEM để kiểm tra các chữ ký có sẵn (lặp lại được)")
-	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
