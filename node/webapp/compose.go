@@ -117,6 +117,15 @@ func (s *Server) compose(w http.ResponseWriter, r *http.Request) {
 	list, err := s.cfg.Desk.Agencies(ctx, "")
 	if err != nil {
 		data["DirectoryError"] = node.Describe(err)
+		// The copy of the directory kept in the register: the clerk
+		// still picks by name while the hub is away.
+		if dir, derr := s.cfg.Desk.Register().Directory(); derr == nil {
+			for _, a := range dir.Agencies {
+				k := lienthongv1.AgencyKind_value["AGENCY_KIND_"+strings.ToUpper(a.Kind)]
+				list = append(list, &lienthongv1.Agency{Code: a.Code, Name: a.Name, Kind: lienthongv1.AgencyKind(k)})
+			}
+			data["DirectoryAt"] = vnTime(dir.FetchedAt)
+		}
 	}
 	data["Choices"] = choices(list, s.cfg.Desk.Code())
 	s.render(w, r, http.StatusOK, "compose.html", data)
