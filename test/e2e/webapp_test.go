@@ -644,6 +644,14 @@ func TestClerkWebApp(t *testing.T) {
 	if got := xa.text(t, ctx, "#hub-down"); !strings.Contains(got, "Chưa kết nối được trục") {
 		t.Errorf("compose with the hub down says %q", got)
 	}
+	// First an unsigned one, which the hub will refuse when it is back.
+	xa.fill(t, ctx, map[string]string{`input[name="noi-nhan"][value="` + district + `"]`: "on", "#ky-hieu": "CV-UBND", "#trich-yeu": "Chưa ký, chờ trục"})
+	must(t, xa.tab.SetFiles(ctx, "#tep", unsigned))
+	xa.click(t, ctx, "#send")
+	xa.sent(t, ctx, "queued")
+	var failingID string
+	xa.eval(t, ctx, `location.pathname.slice(4)`, &failingID)
+	xa.open(t, ctx, "/soan")
 	xa.fill(t, ctx, map[string]string{`input[name="noi-nhan"][value="` + district + `"]`: "on", "#ky-hieu": "BC-UBND", "#trich-yeu": "Báo cáo khi trục dừng"})
 	must(t, xa.tab.SetFiles(ctx, "#tep", signed))
 	xa.click(t, ctx, "#send")
@@ -662,6 +670,20 @@ func TestClerkWebApp(t *testing.T) {
 	// The page refreshes itself when the outbox forwards it.
 	xa.wait(t, ctx, `document.getElementById("accepted") !== null`)
 	xa.shot(t, ctx, shots, "8-da-gui-lai.png")
+	// The unsigned one is in the outbox, refused with the hub's reason;
+	// the clerk drops it.
+	xa.open(t, ctx, "/di")
+	failedRow := fmt.Sprintf(`#outbox tr[data-id=%q]`, failingID)
+	if st, msg := xa.attr(t, ctx, failedRow, "data-state"), xa.text(t, ctx, failedRow+` [data-field="state"]`); st != "failed" || !strings.Contains(msg, "chưa ký") {
+		t.Errorf("outbox row of the unsigned document: state %q, %q", st, msg)
+	}
+	xa.shot(t, ctx, shots, "9-hop-thu-di.png")
+	xa.click(t, ctx, failedRow+` form[action$="/bo"] button`)
+	xa.wait(t, ctx, fmt.Sprintf(`location.pathname === "/di" && document.readyState === "complete" && document.querySelector(%q) === null`, failedRow))
+	rc, out, _ = ltnode(t, addr, dir, commune, "register", "outbox", "--json")
+	if rc != 0 || strings.Contains(out, failingID) {
+		t.Errorf("after dropping, ltnode register outbox --json (exit %d): %s", rc, out)
+	}
 	huyen.open(t, ctx, "/den")
 	huyen.wait(t, ctx, fmt.Sprintf(`document.querySelector('#received tr[data-id=%q]') !== null`, queuedID))
 	if got := trackStatuses(t, addr, dir, commune, queuedID)[district]; got == "" {
