@@ -19,6 +19,7 @@ func (m *Main) serve(ctx context.Context, args []string, s *session) error {
 	listen := fs.String("http", "127.0.0.1:8080", "địa chỉ `HOST:PORT` của trang làm việc (chỉ loopback)")
 	out := fs.String("out", "", "thư mục lưu văn bản đến")
 	interval := fs.Duration("interval", 5*time.Second, "chu kỳ chuyển hộp thư đi")
+	asJSON := fs.Bool("json", false, "in đường dẫn của trang dạng JSON (một dòng: url, listen, agency)")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
@@ -45,7 +46,15 @@ func (m *Main) serve(ctx context.Context, args []string, s *session) error {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "Trang làm việc của văn thư (%s): mở đường dẫn sau trong trình duyệt trên máy này\n%s\n(Ctrl-C để dừng)\n",
-		d.Named(ctx, d.Code()), srv.Link())
+	if *asJSON {
+		err = m.printJSONLine(map[string]string{"url": srv.Link(), "listen": ln.Addr().String(), "agency": d.Code()})
+	} else {
+		_, err = fmt.Fprintf(m.Stdout, "Trang làm việc của văn thư (%s): mở đường dẫn sau trong trình duyệt trên máy này\n%s\n(Ctrl-C để dừng)\n",
+			d.Named(ctx, d.Code()), srv.Link())
+	}
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	return srv.Serve(ctx, ln)
 }

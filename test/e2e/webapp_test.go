@@ -666,7 +666,7 @@ func TestClerkWebApp(t *testing.T) {
 	if e := func() map[string]any { var v any; _ = json.Unmarshal([]byte(out), &v); return jsonFind(v, queuedID) }(); rc != 0 || e == nil || e["state"] != "queued" {
 		t.Errorf("ltnode register outbox --json (exit %d) for %s: %v", rc, queuedID, e)
 	}
-	h = startHubWith(t, hub.Config{Dir: dir, Listen: addr})
+	startHubWith(t, hub.Config{Dir: dir, Listen: addr})
 	// The page refreshes itself when the outbox forwards it.
 	xa.wait(t, ctx, `document.getElementById("accepted") !== null`)
 	xa.shot(t, ctx, shots, "8-da-gui-lai.png")
