@@ -214,7 +214,7 @@ func (s *Server) receivedFile(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+urlPathEscape(fi.Name))
 	// The PDF viewer needs no script of the page: a sandbox keeps a
 	// hostile file from acting as this origin.
-	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; object-src 'self'; plugin-types application/pdf")
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'")
 	http.ServeContent(w, r, "", st.ModTime(), f)
 }
 

@@ -440,6 +440,11 @@ func TestClerkWebApp(t *testing.T) {
 	if ind := huyen.attr(t, ctx, `#main p[data-field="indication"]`, "data-indication"); ind != "TOTAL-PASSED" {
 		t.Errorf("district's view: indication %q, want TOTAL-PASSED", ind)
 	}
+	// Opened in the browser's own PDF viewer.
+	must(t, huyen.tab.Navigate(ctx, huyen.base()+"/den/"+id+"/tep/0"))
+	huyen.wait(t, ctx, `document.contentType === "application/pdf"`)
+	time.Sleep(time.Second) // the viewer draws the page; the screenshot is for people
+	huyen.shot(t, ctx, shots, "3b-pdf.png")
 
 	// The commune watches its register of documents sent while the
 	// district reports each step.
