@@ -106,7 +106,7 @@ var verbUsage = map[string]string{
 	"track":    "track MESSAGE_ID [--json]\n  theo dõi văn bản: trạng thái từng nơi nhận và biên nhận do trục ký",
 	"register": "register [sent|received|outbox|refused] [--search TEXT] [--overdue] [--json]\n  sổ văn bản đi, đến, hộp thư đi, văn bản bị trục từ chối",
 	"run":      "run --out DIR [--interval 5s] [--json]\n  chạy thường trực: chuyển hộp thư đi và nhận văn bản",
-	"serve":    "serve --http 127.0.0.1:PORT --out DIR [--interval 5s] [--json]\n  trang làm việc của văn thư trong trình duyệt (chỉ trên máy này), và chạy thường trực như run",
+	"serve":    "serve --http 127.0.0.1:PORT --out DIR [--interval 5s] [--pkcs11 FILE] [--json]\n  trang làm việc của văn thư trong trình duyệt (chỉ trên máy này), và chạy thường trực như run",
 	"agencies": "agencies [--under CODE] [--json]\n  danh bạ cơ quan",
 	"declare":  "declare --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type T] [--json]\n  khai báo văn bản đi không qua trục",
 	"sign":     "sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [tham số]\n  ký số tệp PDF (PAdES)",

@@ -110,7 +110,7 @@ func nextNumber(reg *register.Register, year string) string {
 }
 
 func (s *Server) compose(w http.ResponseWriter, r *http.Request) {
-	data := map[string]any{"Title": "Soạn và gửi", "Nav": "soan",
+	data := map[string]any{"Title": "Soạn và gửi", "Nav": "soan", "Modules": s.cfg.PKCS11Modules,
 		"Next": nextNumber(s.cfg.Desk.Register(), s.cfg.Now().In(zone()).Format("2006"))}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
@@ -282,7 +282,11 @@ func (s *Server) signer(r *http.Request, tmp string) (signer desk.PDFSigner, don
 		}
 		p.Options.Signer = key
 	case "the":
-		k, err := pkcs11.Open(pkcs11.Config{Module: strings.TrimSpace(r.PostFormValue("thu-vien")), TokenLabel: strings.TrimSpace(r.PostFormValue("the")),
+		module := r.PostFormValue("thu-vien")
+		if !slices.Contains(s.cfg.PKCS11Modules, module) {
+			return nil, done, fmt.Errorf("thư viện PKCS#11 %q không nằm trong danh sách ltnode serve cho phép (--pkcs11) (module not allowed)", module)
+		}
+		k, err := pkcs11.Open(pkcs11.Config{Module: module, TokenLabel: strings.TrimSpace(r.PostFormValue("the")),
 			PIN: r.PostFormValue("pin"), KeyLabel: strings.TrimSpace(r.PostFormValue("nhan-khoa"))})
 		if err != nil {
 			return nil, done, fmt.Errorf("không mở được thẻ ký số (PKCS#11 token): %w", err)

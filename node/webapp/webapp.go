@@ -53,6 +53,10 @@ type Config struct {
 	Token string
 	// Desk is the clerk's work: the node library's use cases.
 	Desk *desk.Desk
+	// PKCS11Modules are the PKCS#11 libraries the page may load to sign
+	// with a token. The page offers only these: a form must not make the
+	// node load any library it names.
+	PKCS11Modules []string
 	// Interval is how often the outbox is forwarded while serving;
 	// default 5 s.
 	Interval time.Duration

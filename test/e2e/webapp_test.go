@@ -529,6 +529,15 @@ func TestClerkWebApp(t *testing.T) {
 		if msg := xa.text(t, ctx, "#send-error"); !strings.Contains(msg, "không mở được thẻ ký số") {
 			t.Errorf("wrong PIN: the page says %q", msg)
 		}
+		// A library the node was not told to offer is not loaded, even
+		// if the form names it.
+		xa.eval(t, ctx, `(function(){const s = document.getElementById("thu-vien"); s.add(new Option("/tmp/khac.so")); s.value = "/tmp/khac.so"; return true})()`, nil)
+		xa.fill(t, ctx, map[string]string{"#pin": pin})
+		xa.click(t, ctx, "#send")
+		xa.wait(t, ctx, `document.getElementById("send-error").textContent.includes("khac.so")`)
+		if msg := xa.text(t, ctx, "#send-error"); !strings.Contains(msg, "không nằm trong danh sách") {
+			t.Errorf("another PKCS#11 library: the page says %q", msg)
+		}
 	}
 
 	// Refusals: an unsigned PDF, an unknown recipient; each shown with the
