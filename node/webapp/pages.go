@@ -85,6 +85,10 @@ type receivedRow struct {
 	*register.Received
 	SenderName string
 	Overdue    bool
+	// Signatures is the hub's check of the document's PDF signatures
+	// (from its description in the inbox folder); nil when unsigned or
+	// not stored.
+	Signatures *desk.Signatures
 }
 
 // inboxFilter is the inbox's search form.
@@ -112,7 +116,13 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) {
 			(f.Status != "" && d.Status.Name() != f.Status) {
 			continue
 		}
-		rows = append(rows, receivedRow{Received: d, SenderName: s.name(r.Context(), d.Sender), Overdue: d.Overdue(today)})
+		row := receivedRow{Received: d, SenderName: s.name(r.Context(), d.Sender), Overdue: d.Overdue(today)}
+		if d.Dir != "" {
+			if info, err := s.cfg.Desk.Info(r.Context(), d.MessageID); err == nil {
+				row.Signatures = info.Signatures
+			}
+		}
+		rows = append(rows, row)
 	}
 	s.render(w, r, http.StatusOK, "inbox.html", map[string]any{"Title": "Văn bản đến", "Nav": "den", "Rows": rows,
 		"Filter": f, "Senders": senders, "Statuses": receivedStatuses})

@@ -406,6 +406,12 @@ func TestClerkWebApp(t *testing.T) {
 			t.Errorf("district's inbox %s: %q, want %q", sel, got, want)
 		}
 	}
+	if ind := huyen.attr(t, ctx, row+`[data-field="signatures"] [data-indication]`, "data-indication"); ind != "TOTAL-PASSED" {
+		t.Errorf("district's inbox: signature indication %q, want TOTAL-PASSED", ind)
+	}
+	if signer := huyen.text(t, ctx, row+`[data-field="signatures"] [data-field="signer"]`); !strings.Contains(signer, commune) || !strings.HasSuffix(signer, "+07:00") {
+		t.Errorf("district's inbox: signer %q, want the signer's name and the signing time", signer)
+	}
 	if code := huyen.attr(t, ctx, row+`[data-field="sender"]`, "title"); code != commune {
 		t.Errorf("sender's code on hover %q, want %s", code, commune)
 	}
