@@ -706,7 +706,22 @@ func TestClerkWebApp(t *testing.T) {
 	}
 	huyen.open(t, ctx, "/den")
 	huyen.wait(t, ctx, fmt.Sprintf(`document.querySelector('#received tr[data-id=%q]') !== null`, queuedID))
-	if got := trackStatuses(t, addr, dir, commune, queuedID)[district]; got == "" {
-		t.Errorf("ltnode track %s: the district is no recipient", queuedID)
+	// The district refuses it, with a reason the commune reads.
+	xa.open(t, ctx, "/di")
+	huyen.open(t, ctx, "/den/"+queuedID)
+	huyen.fill(t, ctx, map[string]string{`input[name="ly-do"]`: "Sai thẩm quyền, đề nghị gửi Sở Tài chính"})
+	huyen.click(t, ctx, `button[data-step="rejected"]`)
+	huyen.wait(t, ctx, `document.querySelector('#doc [data-field="status"]').dataset.status === "rejected"`)
+	if got := huyen.text(t, ctx, `#doc [data-field="status"]`); got != "từ chối — Sai thẩm quyền, đề nghị gửi Sở Tài chính" {
+		t.Errorf("district's status after refusing: %q", got)
 	}
+	cell := fmt.Sprintf(`#sent tr[data-id=%q] li[data-agency=%q]`, queuedID, district)
+	xa.wait(t, ctx, fmt.Sprintf(`(e => e && e.dataset.status === "rejected")(document.querySelector(%q))`, cell))
+	if got := xa.text(t, ctx, cell); !strings.Contains(got, "từ chối (Sai thẩm quyền, đề nghị gửi Sở Tài chính)") {
+		t.Errorf("commune's register shows %q", got)
+	}
+	if got := trackStatuses(t, addr, dir, commune, queuedID)[district]; got != "rejected" {
+		t.Errorf("ltnode track %s: the district's status %q, want rejected", queuedID, got)
+	}
+	xa.shot(t, ctx, shots, "10-bi-tu-choi.png")
 }
