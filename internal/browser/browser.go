@@ -2,10 +2,11 @@
 // hub serves can be checked as a real browser renders them: the DOM after
 // parsing (DumpDOM) and a picture of the page (Screenshot).
 //
-// It runs the browser's command line, not the DevTools protocol, to need
-// nothing beyond Debian's chromium package (apt-get install chromium). Each
-// call starts a fresh browser with a throwaway profile and waits for it to
-// exit.
+// DumpDOM and Screenshot run the browser's command line, to need nothing
+// beyond Debian's chromium package (apt-get install chromium); each call
+// starts a fresh browser with a throwaway profile and waits for it to exit.
+// Tab (devtools.go) drives a page through the DevTools protocol, for tests
+// that act as a user: type, pick files, click, wait for what the page shows.
 package browser
 
 import (

@@ -75,6 +75,7 @@ Lệnh / verbs:
             [--edxml-in DIR --edxml-out DIR]  (gói edXML đặt vào DIR được gửi, chuyển sang sent/ hoặc failed/;
              văn bản đến và trạng thái ra thành tệp .edxml)
   edxml     gói edXML (QCVN 102:2016)   import PKG.edxml | export ID --out DIR [--json]
+  serve     trang làm việc của văn thư trong trình duyệt   --http 127.0.0.1:PORT --out DIR [--interval 5s] [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
   declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
             --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
@@ -115,6 +116,7 @@ var verbUsage = map[string]string{
 	"track":    "track MESSAGE_ID [--json]\n  theo dõi văn bản: trạng thái từng nơi nhận và biên nhận do trục ký",
 	"register": "register [sent|received|outbox|refused] [--search TEXT] [--overdue] [--json]\n  sổ văn bản đi, đến, hộp thư đi, văn bản bị trục từ chối",
 	"run":      "run --out DIR [--interval 5s] [--json] [--edxml-in DIR --edxml-out DIR]\n  chạy thường trực: chuyển hộp thư đi và nhận văn bản",
+	"serve":    "serve --http 127.0.0.1:PORT --out DIR [--interval 5s] [--pkcs11 FILE] [--json]\n  trang làm việc của văn thư trong trình duyệt (chỉ trên máy này), và chạy thường trực như run",
 	"agencies": "agencies [--under CODE] [--json]\n  danh bạ cơ quan",
 	"declare":  "declare --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type T] [--json]\n  khai báo văn bản đi không qua trục",
 	"sign":     "sign IN.pdf OUT.pdf (--key KEY.pem --cert CERT.pem | --pkcs11 MODULE.so [--token-label L] [--key-label K]) [tham số]\n  ký số tệp PDF (PAdES), bằng tệp khóa hoặc USB token; PIN từ LTNODE_PIN, --pin-file hoặc hỏi khi chạy",
@@ -203,6 +205,8 @@ func (m *Main) dispatch(ctx context.Context, verb string, rest []string, s *sess
 		return m.register(ctx, rest, s)
 	case "run":
 		return m.runNode(ctx, rest, s)
+	case "serve":
+		return m.serve(ctx, rest, s)
 	case "agencies":
 		return m.agencies(ctx, rest, s)
 	case "declare":
