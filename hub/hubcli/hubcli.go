@@ -25,6 +25,7 @@ import (
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/quarantine"
 	"github.com/lienthong/lienthong/hub/store"
+	"github.com/lienthong/lienthong/internal/buildinfo"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -59,6 +60,7 @@ Cách dùng / usage:
   lthub counters check|rebuild --dir D
                                             đối chiếu / dựng lại bộ đếm báo cáo từ văn bản đã lưu
   lthub quarantine list --dir D [--json]    văn bản bị cách ly vì tệp lưu trên trục bị hỏng
+  lthub version                             phiên bản của chương trình (module version, VCS revision)
   (agency, report, counters, quarantine: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
    khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
 `
@@ -91,6 +93,9 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.counters(ctx, args[1:])
 	case "quarantine":
 		return m.quarantine(ctx, args[1:])
+	case "version":
+		fmt.Fprintln(m.Stdout, "lthub "+buildinfo.Read().String())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -143,6 +148,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	overload.AddFlags(fs)
 	indeterminate := fs.String("indeterminate", "refuse", "văn bản có chữ ký chưa xác định được (INDETERMINATE, vd CRL hết hạn): refuse (từ chối) hoặc flag (nhận và đánh dấu)")
 	revFetch := fs.Duration("revocation-fetch", 0, "tải OCSP/CRL theo địa chỉ trong chứng thư, tối đa thời gian này cho mỗi văn bản (0: không tải, chỉ dùng D/trust/crls và dữ liệu trong PDF)")
+	metricsAddr := fs.String("metrics-listen", "", "địa chỉ HTTP chỉ cho /metrics, /healthz, /readyz `HOST:PORT` (Prometheus; nên để 127.0.0.1, xem docs/operations.md)")
 	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi tệp không quá 512 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
@@ -170,7 +176,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if *checkAll {
 		st.CheckUpTo = math.MaxInt64
 	}
-	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
+	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, MetricsListen: *metricsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
 		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload,
 		Indeterminate: ip, RevocationFetch: *revFetch, Store: st})
 	if err != nil {
@@ -199,6 +205,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if a := h.HTTPSAddr(); a != "" {
 		fmt.Fprintf(m.Stdout, "lthub: dashboard on https://%s/ (operator certificate)\n", a)
+	}
+	if a := h.MetricsAddr(); a != "" {
+		fmt.Fprintf(m.Stdout, "lthub: metrics on http://%s/metrics\n", a)
 	}
 	if m.Ready != nil {
 		m.Ready(h)

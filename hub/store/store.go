@@ -76,6 +76,8 @@ type Options struct {
 	// fails with ErrDamaged if the check finds a fault. Zero means
 	// DefaultCheckUpTo; negative, no check; math.MaxInt64, always.
 	CheckUpTo int64
+	// Observer, if set, is told how long blob and group commits take.
+	Observer Observer
 }
 
 const (
@@ -88,6 +90,7 @@ const (
 type Store struct {
 	dir   string
 	db    *bolt.DB
+	obs   Observer
 	log   *slog.Logger
 	blobs *blobDir
 	b     *batcher
@@ -162,6 +165,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{
 		dir:       dir,
 		db:        db,
+		obs:       opts.Observer,
 		log:       opts.Logger,
 		blobs:     blobs,
 		b:         newBatcher(db, opts.MaxBatchDelay, opts.MaxBatchSize),
@@ -169,6 +173,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		subs:      make(map[string]map[chan struct{}]struct{}),
 	}
 	s.b.onPanic = s.panicked
+	if opts.Observer != nil {
+		s.b.observe = opts.Observer.Committed
+	}
 	go s.b.run()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.sweepCancel = cancel

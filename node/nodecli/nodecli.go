@@ -19,6 +19,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong/internal/buildinfo"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	"github.com/lienthong/lienthong/internal/termsafe"
 	"github.com/lienthong/lienthong/node"
@@ -72,6 +73,7 @@ Lệnh / verbs:
             (thêm dữ liệu kiểm tra dài hạn: chuỗi chứng thư và CRL vào DSS (PAdES B-LT),
              với --tsa thêm dấu thời gian tài liệu (B-LTA))
             (exit 0 hợp lệ, 1 không hợp lệ/bị sửa/chưa ký, 2 không đọc được)
+  ltnode version                 phiên bản của chương trình (module version, VCS revision)
 
 Ví dụ / example:
   ltnode --hub 127.0.0.1:7443 --id hub/agencies/000.01.31.H53 send \
@@ -154,6 +156,9 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.verify(ctx, rest)
 	case "ltv":
 		return m.ltv(ctx, rest)
+	case "version":
+		fmt.Fprintln(m.Stdout, "ltnode "+buildinfo.Read().String())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

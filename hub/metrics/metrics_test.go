@@ -1,0 +1,98 @@
+package metrics
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/lienthong/lienthong"
+)
+
+func counterValue(fams []*dto.MetricFamily, name string) float64 {
+	for _, f := range fams {
+		if f.GetName() == name {
+			var v float64
+			for _, m := range f.GetMetric() {
+				v += m.GetCounter().GetValue()
+			}
+			return v
+		}
+	}
+	return -1
+}
+
+// /readyz answers 503 naming each problem: stopping, a store that cannot
+// take writes, a disk under the free-space floor.
+func TestReadyz(t *testing.T) {
+	stopped := make(chan struct{})
+	close(stopped)
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		cfg  Config
+		code int
+		want []string
+	}{
+		{"ready", Config{DataDir: dir, MinFree: 1, Stopping: make(chan struct{}), Store: func() error { return nil }}, http.StatusOK, []string{`"status":"ready"`}},
+		{"stopping", Config{Stopping: stopped}, http.StatusServiceUnavailable, []string{"stopping"}},
+		{"store damaged", Config{Store: func() error { return errors.New("hub database is damaged") }}, http.StatusServiceUnavailable, []string{"store: hub database is damaged"}},
+		{"disk full", Config{DataDir: dir, MinFree: math.MaxUint64}, http.StatusServiceUnavailable, []string{"disk full", "MiB free"}},
+		{"disk unreadable", Config{DataDir: dir + "/missing"}, http.StatusServiceUnavailable, []string{"disk: no such file or directory"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := New(tt.cfg)
+			rec := httptest.NewRecorder()
+			m.Readyz().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			if rec.Code != tt.code {
+				t.Errorf("status %d, want %d (%s)", rec.Code, tt.code, rec.Body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(rec.Body.String(), w) {
+					t.Errorf("body %s does not say %q", rec.Body, w)
+				}
+			}
+		})
+	}
+}
+
+// Every error kind has a reason label of its own, and the labels are
+// those the alert rules and dashboard use.
+func TestReasonNames(t *testing.T) {
+	seen := map[string]lienthong.Kind{}
+	for k := lienthong.KindInternal; k <= lienthong.KindBusy; k++ {
+		r := Reason(k)
+		if prev, dup := seen[r]; dup {
+			t.Errorf("kinds %d and %d share reason %q", prev, k, r)
+		}
+		seen[r] = k
+	}
+	for k, want := range map[lienthong.Kind]string{lienthong.KindDiskFull: "disk_full", lienthong.KindBusy: "busy", lienthong.KindNotFound: "not_found", lienthong.KindInternal: "internal"} {
+		if got := Reason(k); got != want {
+			t.Errorf("Reason(%d) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// Two Metrics in one process do not collide: each has its own registry.
+func TestOwnRegistry(t *testing.T) {
+	a, b := New(Config{}), New(Config{})
+	a.Acknowledged()
+	fa, err := a.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := b.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	va, vb := counterValue(fa, "lienthong_acknowledgements_total"), counterValue(fb, "lienthong_acknowledgements_total")
+	if va != 1 || vb != 0 {
+		t.Errorf("acknowledgements: a %v, b %v; want 1 and 0", va, vb)
+	}
+}
