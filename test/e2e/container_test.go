@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/hub/hubcli"
+	"github.com/lienthong/lienthong/internal/samplepdf"
+)
+
+// The container image's start-up, as plain processes: the image's
+// entrypoint (deploy/entrypoint.sh) with the environment deploy/compose.yaml
+// gives the hub and the three nodes, the binaries the Containerfile
+// builds, a data directory per container as its volume. The hub
+// initialises the sample province on its first start, the nodes run
+// `ltnode run`, a document from the commune reaches the district and the
+// province, /readyz and /metrics answer, nothing is written outside the
+// volumes, and SIGTERM stops every process cleanly. (This machine has no
+// container engine; make compose-demo runs the same with one.)
+func TestContainerEntrypoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds lthub and ltnode")
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+"/", "../../cmd/lthub", "../../cmd/ltnode")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	entrypoint, err := filepath.Abs("../../deploy/entrypoint.sh")
+	must(t, err)
+	root := t.TempDir()
+	// The image's working directory and home are /data; a process that
+	// wrote anywhere else (its working directory stands in for the
+	// read-only root) would show up in cwd.
+	cwd := filepath.Join(root, "root")
+	must(t, os.Mkdir(cwd, 0o755))
+	vol := func(name string) string {
+		d := filepath.Join(root, "volumes", name)
+		must(t, os.MkdirAll(d, 0o700))
+		return d
+	}
+	hubData := vol("hubdata")
+	initFlags := ""
+	if usage := hubUsage(); strings.Contains(usage, "--sample") {
+		initFlags = "--sample" // the production init makes the sample province only when asked
+	}
+	start := func(name string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *lineWatch) {
+		cmd := exec.Command("sh", append([]string{entrypoint}, args...)...)
+		cmd.Dir = cwd
+		cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "HOME=" + hubData, "TMPDIR=" + t.TempDir()}, env...)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		out, err := cmd.StdoutPipe()
+		must(t, err)
+		must(t, cmd.Start())
+		w := watchLines(out)
+		t.Cleanup(func() {
+			if cmd.ProcessState == nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+		})
+		return cmd, &errb, w
+	}
+
+	hubCmd, hubLog, hubOut := start("hub", []string{
+		"LTHUB_DIR=" + filepath.Join(hubData, "hub"), "LTHUB_INIT=sample", "LTHUB_INIT_FLAGS=" + initFlags,
+		"LTHUB_LISTEN=127.0.0.1:0", "LTHUB_METRICS_LISTEN=127.0.0.1:0",
+	}, "hub")
+	addr := hubOut.await(t, "lthub: serving on ", hubLog)
+	metricsURL := strings.TrimSuffix(hubOut.await(t, "lthub: metrics on ", hubLog), "/metrics")
+	if body := getOK(t, metricsURL+"/readyz"); !strings.Contains(body, `"status":"ready"`) {
+		t.Fatalf("/readyz = %s", body)
+	}
+
+	hubDir := filepath.Join(hubData, "hub")
+	type nodeProc struct {
+		cmd   *exec.Cmd
+		log   *bytes.Buffer
+		inbox string
+	}
+	nodes := map[string]nodeProc{}
+	for name, code := range map[string]string{"province": province, "district": district, "commune": commune} {
+		data := vol(name)
+		cmd, log, _ := start(name, []string{
+			"LTNODE_HUB=" + addr, "LTNODE_ID=" + filepath.Join(hubDir, "agencies", code),
+			"LTNODE_DB=" + filepath.Join(data, "node.db"), "LTNODE_OUT=" + filepath.Join(data, "inbox"),
+		}, "node")
+		nodes[name] = nodeProc{cmd, log, filepath.Join(data, "inbox")}
+	}
+
+	// The commune's clerk sends (a register of its own: ltnode run holds
+	// node.db), as make compose-demo does inside the commune's container.
+	pdf, sum := writePDF(t, hubDir, commune, "qd-12.pdf", samplepdf.Options{Title: "Quyet dinh"})
+	send := exec.Command(filepath.Join(bin, "ltnode"), "send", "--to", district+","+province, "--file", pdf,
+		"--number", "12", "--notation", "QĐ-UBND", "--subject", "Thử nghiệm triển khai bằng container", "--json")
+	send.Dir = cwd
+	send.Env = []string{"LTNODE_HUB=" + addr, "LTNODE_ID=" + filepath.Join(hubDir, "agencies", commune),
+		"LTNODE_DB=" + filepath.Join(root, "volumes", "commune", "send.db")}
+	out, err := send.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ltnode send: %v\n%s", err, out)
+	}
+	msg := decodeJSON[struct {
+		MessageID string `json:"message_id"`
+	}](t, string(out)).MessageID
+	for _, name := range []string{"district", "province"} {
+		got := filepath.Join(nodes[name].inbox, msg, "qd-12.pdf")
+		waitUntil(t, func() bool { _, err := os.Stat(got); return err == nil })
+		if s := fileSHA256(t, got); s != sum {
+			t.Errorf("%s stored %s with SHA-256 %s, want %s", name, got, s, sum)
+		}
+	}
+	s := scrapeMetrics(t, metricsURL+"/metrics")
+	if n := s.value("lienthong_documents_accepted_total"); n != 1 {
+		t.Errorf("documents accepted = %v, want 1", n)
+	}
+	waitUntil(t, func() bool {
+		return scrapeMetrics(t, metricsURL+"/metrics").value("lienthong_acknowledgements_total") == 2
+	})
+
+	// SIGTERM (the image's STOPSIGNAL) ends every process with status 0.
+	stop := func(name string, cmd *exec.Cmd, log *bytes.Buffer) {
+		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s after SIGTERM: %v\n%s", name, err, log)
+			}
+		case <-time.After(45 * time.Second):
+			t.Errorf("%s did not stop within 45 s of SIGTERM", name)
+		}
+	}
+	for name, n := range nodes {
+		stop(name, n.cmd, n.log)
+	}
+	stop("hub", hubCmd, hubLog)
+
+	if entries, err := os.ReadDir(cwd); err != nil || len(entries) > 0 {
+		t.Errorf("written outside the volumes (in the working directory): %v %v", entries, err)
+	}
+}
+
+// hubUsage is what `lthub help` prints.
+func hubUsage() string {
+	var out bytes.Buffer
+	(&hubcli.Main{Stdout: &out, Stderr: io.Discard}).Run(context.Background(), []string{"help"})
+	return out.String()
+}
+
+// lineWatch collects the lines a process prints.
+type lineWatch struct{ lines chan string }
+
+func watchLines(r io.Reader) *lineWatch {
+	w := &lineWatch{lines: make(chan string, 64)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			select {
+			case w.lines <- sc.Text():
+			default:
+			}
+		}
+		close(w.lines)
+	}()
+	return w
+}
+
+// await returns the rest of the first line starting with prefix.
+func (w *lineWatch) await(t *testing.T, prefix string, log fmt.Stringer) string {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case l, ok := <-w.lines:
+			if !ok {
+				t.Fatalf("process ended before printing %q\n%s", prefix, log)
+			}
+			if rest, found := strings.CutPrefix(l, prefix); found {
+				return rest
+			}
+		case <-timeout:
+			t.Fatalf("no line %q within 60 s\n%s", prefix, log)
+		}
+	}
+}
