@@ -8,7 +8,8 @@
 #         inside a container loopback would hide it from Prometheus; publish
 #         it only on a private network), LTHUB_HTTP (unset: no dashboard).
 #         With LTHUB_INIT=sample and no hub in LTHUB_DIR yet, first runs
-#         `lthub init` with LTHUB_INIT_FLAGS (the demo's sample province).
+#         `lthub init --sample` (the demo's sample province) with
+#         LTHUB_INIT_FLAGS added.
 #   node  ltnode run for the agency identity LTNODE_ID (D/agencies/CODE),
 #         hub LTNODE_HUB, register LTNODE_DB, documents into LTNODE_OUT
 #         (default /data/inbox).
@@ -27,8 +28,14 @@ hub)
 			echo "lienthong: không có trục trong $dir: chạy \`lthub init --dir $dir\` (hoặc khôi phục bản sao lưu) vào volume dữ liệu trước (no hub directory in $dir)" >&2
 			exit 78
 		fi
-		# shellcheck disable=SC2086 # LTHUB_INIT_FLAGS is a list of flags
-		lthub init --dir "$dir" ${LTHUB_INIT_FLAGS:-}
+		flags=${LTHUB_INIT_FLAGS:-}
+		# Builds whose init makes a production province by default take
+		# --sample for the demo's; earlier ones made the sample unasked.
+		if lthub init -h 2>&1 | grep -q -- '-sample'; then
+			flags="--sample $flags"
+		fi
+		# shellcheck disable=SC2086 # a list of flags
+		lthub init --dir "$dir" $flags
 	fi
 	set -- serve --dir "$dir" --listen "${LTHUB_LISTEN:-0.0.0.0:7443}" \
 		--metrics-listen "${LTHUB_METRICS_LISTEN:-0.0.0.0:9464}" \

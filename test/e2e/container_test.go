@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lienthong/lienthong/hub/hubcli"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 )
 
@@ -50,10 +48,6 @@ func TestContainerEntrypoint(t *testing.T) {
 		return d
 	}
 	hubData := vol("hubdata")
-	initFlags := ""
-	if usage := hubUsage(); strings.Contains(usage, "--sample") {
-		initFlags = "--sample" // the production init makes the sample province only when asked
-	}
 	start := func(name string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *lineWatch) {
 		cmd := exec.Command("sh", append([]string{entrypoint}, args...)...)
 		cmd.Dir = cwd
@@ -74,7 +68,7 @@ func TestContainerEntrypoint(t *testing.T) {
 	}
 
 	hubCmd, hubLog, hubOut := start("hub", []string{
-		"LTHUB_DIR=" + filepath.Join(hubData, "hub"), "LTHUB_INIT=sample", "LTHUB_INIT_FLAGS=" + initFlags,
+		"LTHUB_DIR=" + filepath.Join(hubData, "hub"), "LTHUB_INIT=sample",
 		"LTHUB_LISTEN=127.0.0.1:0", "LTHUB_METRICS_LISTEN=127.0.0.1:0",
 	}, "hub")
 	addr := hubOut.await(t, "lthub: serving on ", hubLog)
@@ -151,13 +145,6 @@ func TestContainerEntrypoint(t *testing.T) {
 	if entries, err := os.ReadDir(cwd); err != nil || len(entries) > 0 {
 		t.Errorf("written outside the volumes (in the working directory): %v %v", entries, err)
 	}
-}
-
-// hubUsage is what `lthub help` prints.
-func hubUsage() string {
-	var out bytes.Buffer
-	(&hubcli.Main{Stdout: &out, Stderr: io.Discard}).Run(context.Background(), []string{"help"})
-	return out.String()
 }
 
 // lineWatch collects the lines a process prints.
