@@ -14,8 +14,10 @@ GHZ_VERSION := v0.120.0
 
 all: build
 
+# -buildvcs=auto: lthub/ltnode version show the git revision when built from
+# a clone, even where GOFLAGS turns VCS stamping off.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/lthub ./cmd/ltnode ./internal/samplepdf/cmd/samplepdf
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/lthub ./cmd/ltnode ./internal/samplepdf/cmd/samplepdf
 
 # The README's test command: vet, then every test with the race detector,
 # including the end-to-end tests through a real hub on loopback.
