@@ -147,6 +147,18 @@ func New(cfg Config) *Metrics {
 	build.WithLabelValues(bi.Version, bi.Revision, bi.GoVersion).Set(1)
 	m.reg.MustRegister(build)
 
+	// Series that alerts and rates read exist from the start, at zero.
+	for _, v := range []string{"valid", "unsigned", "indeterminate", "not_checked"} {
+		m.accepted.WithLabelValues(v)
+	}
+	for k := lienthong.KindInternal; k <= lienthong.KindBusy; k++ {
+		m.refused.WithLabelValues(Reason(k))
+	}
+	m.refused.WithLabelValues("client_gone")
+	for _, method := range []string{"Send", "Receive"} {
+		m.openStreams.WithLabelValues(method)
+	}
+
 	m.grpc = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
 		grpcprom.WithHistogramBuckets([]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})))
 	m.reg.MustRegister(m.grpc, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
