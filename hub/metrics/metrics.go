@@ -194,7 +194,10 @@ func (m *Metrics) InitializeGRPC(g *grpc.Server) { m.grpc.InitializeMetrics(g) }
 
 // Handler serves the registry in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, Timeout: m.cfg.ScrapeTimeout + 5*time.Second})
+	// ContinueOnError: a collector failing must not blank the whole scrape
+	// (and with it the alerts on everything else).
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError,
+		Timeout: m.cfg.ScrapeTimeout + 5*time.Second})
 }
 
 // Accepted implements exchange.Observer.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -94,5 +95,51 @@ func TestOwnRegistry(t *testing.T) {
 	va, vb := counterValue(fa, "lienthong_acknowledgements_total"), counterValue(fb, "lienthong_acknowledgements_total")
 	if va != 1 || vb != 0 {
 		t.Errorf("acknowledgements: a %v, b %v; want 1 and 0", va, vb)
+	}
+}
+
+// Certificates sharing a role and a name (an operator's old and renewed
+// certificate during the overlap) give one series, the latest expiry;
+// the scrape does not fail on them.
+func TestCertificateExpiryOneSeriesPerName(t *testing.T) {
+	t1 := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	t2 := t1.AddDate(1, 0, 0)
+	m := New(Config{Certificates: func() []Certificate {
+		return []Certificate{
+			{Role: "hub", Name: "hub.example.gov.vn", NotAfter: t1},
+			{Role: "operator", Name: "Trung tâm CNTT", NotAfter: t2},
+			{Role: "operator", Name: "Trung tâm CNTT", NotAfter: t1},
+		}
+	}})
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() != "lienthong_certificate_expiry_timestamp_seconds" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			var role, name string
+			for _, l := range s.GetLabel() {
+				switch l.GetName() {
+				case "role":
+					role = l.GetValue()
+				case "name":
+					name = l.GetValue()
+				}
+			}
+			got[role+"/"+name] = s.GetGauge().GetValue()
+		}
+	}
+	want := map[string]float64{"hub/hub.example.gov.vn": float64(t1.Unix()), "operator/Trung tâm CNTT": float64(t2.Unix())}
+	if len(got) != len(want) {
+		t.Fatalf("series %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
 	}
 }

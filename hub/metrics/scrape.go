@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -52,8 +53,24 @@ func (c *scraped) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if cfg.Certificates != nil {
+		// One series per role and name: during a rotation the old and the
+		// new certificate share a name, and what matters is whether the
+		// newest will last.
+		type key struct{ role, name string }
+		latest := make(map[key]time.Time)
+		var order []key
 		for _, crt := range cfg.Certificates() {
-			ch <- prometheus.MustNewConstMetric(descCertExpiry, prometheus.GaugeValue, float64(crt.NotAfter.Unix()), crt.Role, crt.Name)
+			k := key{crt.Role, crt.Name}
+			prev, seen := latest[k]
+			if !seen {
+				order = append(order, k)
+			}
+			if !seen || crt.NotAfter.After(prev) {
+				latest[k] = crt.NotAfter
+			}
+		}
+		for _, k := range order {
+			ch <- prometheus.MustNewConstMetric(descCertExpiry, prometheus.GaugeValue, float64(latest[k].Unix()), k.role, k.name)
 		}
 	}
 	ready := 1.0
