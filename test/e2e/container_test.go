@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,6 +76,16 @@ func TestContainerEntrypoint(t *testing.T) {
 	metricsURL := strings.TrimSuffix(hubOut.await(t, "lthub: metrics on ", hubLog), "/metrics")
 	if body := getOK(t, metricsURL+"/readyz"); !strings.Contains(body, `"status":"ready"`) {
 		t.Fatalf("/readyz = %s", body)
+	}
+
+	// Any other first argument is a command: the build's version.
+	for _, prog := range []string{"lthub", "ltnode"} {
+		v := exec.Command("sh", entrypoint, prog, "version")
+		v.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
+		out, err := v.CombinedOutput()
+		if err != nil || !regexp.MustCompile(`^`+prog+` \S+ .*go1\.\d+`).Match(out) {
+			t.Errorf("%s version: %v, %q", prog, err, out)
+		}
 	}
 
 	hubDir := filepath.Join(hubData, "hub")
