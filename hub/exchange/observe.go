@@ -20,7 +20,8 @@ type Observer interface {
 	// Verified: checking a document's signatures took d; err is policy's
 	// refusal, or nil.
 	Verified(d time.Duration, v *lienthongv1.Verification, err error)
-	// Delivered: a document was streamed whole to a recipient.
+	// Delivered: a document was streamed whole to a recipient (not one
+	// aborted because a stored file was damaged).
 	Delivered()
 	// Acknowledged: a recipient acknowledged a delivery.
 	Acknowledged()

@@ -439,7 +439,6 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 			if err := s.deliver(ctx, stream, id, buf); err != nil {
 				return s.refuse(ctx, "Receive", err, "message_id", id)
 			}
-			s.cfg.Observer.Delivered()
 			sent[id] = true
 		}
 		notices, err := s.cfg.Store.Notices(ctx, caller.GetCode())
@@ -498,7 +497,11 @@ func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeServic
 			return fmt.Errorf("sending file %d of %s: %w", i, id, err)
 		}
 	}
-	return stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_End{End: &lienthongv1.DeliveryEnd{MessageId: id}}})
+	if err := stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_End{End: &lienthongv1.DeliveryEnd{MessageId: id}}}); err != nil {
+		return err
+	}
+	s.cfg.Observer.Delivered()
+	return nil
 }
 
 func (s *Service) streamBlob(stream lienthongv1.ExchangeService_ReceiveServer, index uint32, ref store.BlobRef, buf []byte) error {

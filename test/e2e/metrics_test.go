@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -447,4 +448,44 @@ func TestPromtool(t *testing.T) {
 	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0"})
 	body := getOK(t, "http://"+h.MetricsAddr()+"/metrics")
 	run(strings.NewReader(body), "check", "metrics")
+}
+
+// A document taken out of delivery because a stored file is damaged is
+// not counted as delivered: of two documents for the district, one
+// damaged, deliveries and acknowledgements move by one each.
+func TestMetricsQuarantinedIsNotDelivered(t *testing.T) {
+	dir := initHub(t)
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0"})
+	url := "http://" + h.MetricsAddr() + "/metrics"
+	sender := client(t, h.Addr(), dir, commune)
+	sendPDF(t, dir, sender, commune, "1", "Van ban lanh", district)
+	_, damaged := sendPDF(t, dir, sender, commune, "2", "Van ban se hong", district)
+	damageBlob(t, dir, damaged)
+	before := scrapeMetrics(t, url)
+
+	recv := client(t, h.Addr(), dir, district)
+	var got []string
+	err := recv.ReceiveInto(context.Background(), filepath.Join(t.TempDir(), "in"), node.ReceiveOptions{}, func(r *node.Received) error {
+		got = append(got, r.MessageID)
+		return nil
+	})
+	var notStored *node.NotStoredError
+	if !errors.As(err, &notStored) || len(notStored.Docs) != 1 {
+		t.Fatalf("receive: %v, want the damaged document reported as not stored", err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("received %d documents, want the 1 undamaged", len(got))
+	}
+	after := scrapeMetrics(t, url)
+	for _, c := range []struct {
+		name string
+		want float64
+	}{{"lienthong_deliveries_total", 1}, {"lienthong_acknowledgements_total", 1}} {
+		if d := after.value(c.name) - before.value(c.name); d != c.want {
+			t.Errorf("%s moved by %v, want %v", c.name, d, c.want)
+		}
+	}
+	if n := after.value("lienthong_queue_pending", "level", "district"); n != 0 {
+		t.Errorf("pending for districts = %v, want 0 (one acknowledged, one quarantined)", n)
+	}
 }
