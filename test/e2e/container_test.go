@@ -9,18 +9,23 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v2"
+
 	"github.com/lienthong/lienthong/internal/samplepdf"
 )
 
 // The container image's start-up, as plain processes: the image's
-// entrypoint (deploy/entrypoint.sh) with the environment deploy/compose.yaml
-// gives the hub and the three nodes, the binaries the Containerfile
-// builds, a data directory per container as its volume. The hub
+// entrypoint (deploy/entrypoint.sh) with the commands and environment
+// deploy/compose.yaml gives the hub and the three nodes (read from it;
+// only paths move into a data directory per container, its volume, and
+// listeners onto free loopback ports), the binaries the Containerfile
+// builds. The hub
 // initialises the sample province on its first start, the nodes run
 // `ltnode run`, a document from the commune reaches the district and the
 // province, /readyz and /metrics answer, nothing is written outside the
@@ -68,10 +73,39 @@ func TestContainerEntrypoint(t *testing.T) {
 		return cmd, &errb, w
 	}
 
-	hubCmd, hubLog, hubOut := start("hub", []string{
-		"LTHUB_DIR=" + filepath.Join(hubData, "hub"), "LTHUB_INIT=sample",
-		"LTHUB_LISTEN=127.0.0.1:0", "LTHUB_METRICS_LISTEN=127.0.0.1:0",
-	}, "hub")
+	compose := readCompose(t)
+	// Each service's environment from compose.yaml, its paths moved into
+	// the service's volumes and its listeners onto free loopback ports.
+	envOf := func(service, dataVol string, set map[string]string) []string {
+		t.Helper()
+		svc, ok := compose.Services[service]
+		if !ok {
+			t.Fatalf("compose.yaml has no service %s", service)
+		}
+		var env []string
+		for k, v := range svc.Environment {
+			switch {
+			case set[k] != "":
+				v = set[k]
+			case strings.HasPrefix(v, "/data/"):
+				v = filepath.Join(dataVol, strings.TrimPrefix(v, "/data/"))
+			case strings.HasPrefix(v, "/hub/"):
+				v = filepath.Join(hubData, strings.TrimPrefix(v, "/hub/"))
+			}
+			env = append(env, k+"="+v)
+		}
+		for k, v := range set {
+			if _, ok := svc.Environment[k]; !ok {
+				env = append(env, k+"="+v)
+			}
+		}
+		return env
+	}
+	hubCmd, hubLog, hubOut := start("hub", envOf("hub", hubData, map[string]string{
+		// The image's default, /data/hub, in this test's volume.
+		"LTHUB_DIR":    filepath.Join(hubData, "hub"),
+		"LTHUB_LISTEN": "127.0.0.1:0", "LTHUB_METRICS_LISTEN": "127.0.0.1:0",
+	}), compose.Services["hub"].Command...)
 	addr := hubOut.await(t, "lthub: serving on ", hubLog)
 	metricsURL := strings.TrimSuffix(hubOut.await(t, "lthub: metrics on ", hubLog), "/metrics")
 	if body := getOK(t, metricsURL+"/readyz"); !strings.Contains(body, `"status":"ready"`) {
@@ -97,10 +131,11 @@ func TestContainerEntrypoint(t *testing.T) {
 	nodes := map[string]nodeProc{}
 	for name, code := range map[string]string{"province": province, "district": district, "commune": commune} {
 		data := vol(name)
-		cmd, log, _ := start(name, []string{
-			"LTNODE_HUB=" + addr, "LTNODE_ID=" + filepath.Join(hubDir, "agencies", code),
-			"LTNODE_DB=" + filepath.Join(data, "node.db"), "LTNODE_OUT=" + filepath.Join(data, "inbox"),
-		}, "node")
+		env := envOf(name, data, map[string]string{"LTNODE_HUB": addr})
+		if want := "LTNODE_ID=" + filepath.Join(hubDir, "agencies", code); !slices.Contains(env, want) {
+			t.Fatalf("compose.yaml: %s's environment %v lacks %s", name, env, want)
+		}
+		cmd, log, _ := start(name, env, compose.Services[name].Command...)
 		nodes[name] = nodeProc{cmd, log, filepath.Join(data, "inbox")}
 	}
 
@@ -155,6 +190,54 @@ func TestContainerEntrypoint(t *testing.T) {
 
 	if entries, err := os.ReadDir(cwd); err != nil || len(entries) > 0 {
 		t.Errorf("written outside the volumes (in the working directory): %v %v", entries, err)
+	}
+}
+
+// composeFile is what the tests read of deploy/compose.yaml.
+type composeFile struct {
+	Services map[string]struct {
+		Command     []string          `yaml:"command"`
+		Environment map[string]string `yaml:"environment"`
+		ReadOnly    bool              `yaml:"read_only"`
+		User        string            `yaml:"user"`
+		CapDrop     []string          `yaml:"cap_drop"`
+		Volumes     []string          `yaml:"volumes"`
+	} `yaml:"services"`
+}
+
+func readCompose(t *testing.T) composeFile {
+	t.Helper()
+	raw, err := os.ReadFile("../../deploy/compose.yaml")
+	must(t, err)
+	var c composeFile
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	return c
+}
+
+// compose.yaml runs a hub and the three nodes hardened: read-only root,
+// an unprivileged user, no capabilities, data only in volumes.
+func TestComposeFileHardened(t *testing.T) {
+	c := readCompose(t)
+	for _, name := range []string{"hub", "province", "district", "commune"} {
+		svc, ok := c.Services[name]
+		switch {
+		case !ok:
+			t.Errorf("no service %s", name)
+			continue
+		case !svc.ReadOnly:
+			t.Errorf("%s: read_only is not set", name)
+		case svc.User == "" || strings.HasPrefix(svc.User, "0"):
+			t.Errorf("%s: user %q, want an unprivileged one", name, svc.User)
+		case !slices.Equal(svc.CapDrop, []string{"ALL"}):
+			t.Errorf("%s: cap_drop %v, want [ALL]", name, svc.CapDrop)
+		case len(svc.Command) == 0:
+			t.Errorf("%s: no command (role)", name)
+		}
+		if !slices.ContainsFunc(svc.Volumes, func(v string) bool { return strings.HasSuffix(v, ":/data") }) {
+			t.Errorf("%s: no volume on /data", name)
+		}
 	}
 }
 
