@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,5 +90,53 @@ func TestSystemdUnits(t *testing.T) {
 			}
 			t.Errorf("systemd-analyze verify %s: %s", unit, line)
 		}
+	}
+}
+
+// The Containerfile builds in one stage and runs in another, as an
+// unprivileged user, with /data its volume and deploy/entrypoint.sh its
+// entrypoint; every file it copies from the build context exists.
+func TestContainerfile(t *testing.T) {
+	raw, err := os.ReadFile("../../Containerfile")
+	must(t, err)
+	var froms, users, volumes, entrypoints []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		rest := f[1:]
+		switch strings.ToUpper(f[0]) {
+		case "FROM":
+			froms = append(froms, strings.Join(rest, " "))
+		case "USER":
+			users = append(users, rest[0])
+		case "VOLUME":
+			volumes = append(volumes, rest...)
+		case "ENTRYPOINT":
+			entrypoints = append(entrypoints, strings.Join(rest, " "))
+		case "COPY":
+			if strings.HasPrefix(rest[0], "--from=") {
+				continue
+			}
+			for _, src := range rest[:len(rest)-1] {
+				if _, err := os.Stat(filepath.Join("../..", src)); err != nil {
+					t.Errorf("COPY %s: %v", src, err)
+				}
+			}
+		}
+	}
+	if len(froms) != 2 || !strings.Contains(froms[0], " AS build") {
+		t.Errorf("stages %q, want a build stage and a runtime stage", froms)
+	}
+	if len(users) != 1 || strings.HasPrefix(users[0], "0") || strings.HasPrefix(users[0], "root") {
+		t.Errorf("USER %q, want one unprivileged user", users)
+	}
+	if !slices.Equal(volumes, []string{"/data"}) {
+		t.Errorf("VOLUME %q, want /data", volumes)
+	}
+	if len(entrypoints) != 1 || !strings.Contains(entrypoints[0], "lienthong-entrypoint") ||
+		!strings.Contains(string(raw), "COPY deploy/entrypoint.sh /usr/local/bin/lienthong-entrypoint") {
+		t.Errorf("ENTRYPOINT %q, want deploy/entrypoint.sh", entrypoints)
 	}
 }
