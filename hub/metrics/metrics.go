@@ -94,6 +94,8 @@ type Metrics struct {
 	blobBytes    prometheus.Counter
 	commitSecs   prometheus.Histogram
 	batchWrites  prometheus.Histogram
+	flushSecs    prometheus.Histogram
+	flushWaiters prometheus.Histogram
 	openStreams  *prometheus.GaugeVec
 }
 
@@ -137,6 +139,8 @@ func New(cfg Config) *Metrics {
 	m.blobBytes = counter("blob_bytes_total", "Bytes of files made durable.").WithLabelValues()
 	m.commitSecs = histogram("store_commit_seconds", "Time bbolt takes to commit (write and fsync) one group commit.", prometheus.ExponentialBuckets(0.0005, 2, 14))
 	m.batchWrites = histogram("store_batch_writes", "Writes carried by one group commit.", prometheus.ExponentialBuckets(1, 2, 9))
+	m.flushSecs = histogram("flush_seconds", "Time of one flush (syncfs) of the file system holding the stored files.", prometheus.ExponentialBuckets(0.0005, 2, 14))
+	m.flushWaiters = histogram("flush_waiters", "Blob commits served by one shared flush.", prometheus.ExponentialBuckets(1, 2, 9))
 	m.openStreams = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "open_streams",
 		Help: "Streaming calls open now, by method (Send, Receive)."}, []string{"method"})
 	m.reg.MustRegister(m.openStreams)
@@ -247,6 +251,12 @@ func (m *Metrics) BlobCommitted(size int64, d time.Duration) {
 func (m *Metrics) Committed(writes int, d time.Duration) {
 	m.commitSecs.Observe(d.Seconds())
 	m.batchWrites.Observe(float64(writes))
+}
+
+// Flushed implements store.Observer.
+func (m *Metrics) Flushed(waiters int, d time.Duration) {
+	m.flushSecs.Observe(d.Seconds())
+	m.flushWaiters.Observe(float64(waiters))
 }
 
 // label is s, or def when s is empty.

@@ -19,6 +19,9 @@ type Observer interface {
 	// Committed: one group commit carried writes writes, and bbolt's
 	// commit (its writes and fsync) took d.
 	Committed(writes int, d time.Duration)
+	// Flushed: one flush of the blob file system (syncfs, shared by the
+	// blob commits waiting for it) served waiters and took d.
+	Flushed(waiters int, d time.Duration)
 }
 
 // QueueStat is one recipient's queue: documents accepted for it and not

@@ -15,9 +15,10 @@ import (
 
 // recorder is an Observer that keeps what it is told.
 type recorder struct {
-	mu     sync.Mutex
-	blobs  []int64
-	writes []int
+	mu      sync.Mutex
+	blobs   []int64
+	writes  []int
+	waiters []int
 }
 
 func (r *recorder) BlobCommitted(size int64, d time.Duration) {
@@ -30,6 +31,12 @@ func (r *recorder) Committed(writes int, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.writes = append(r.writes, writes)
+}
+
+func (r *recorder) Flushed(waiters int, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.waiters = append(r.waiters, waiters)
 }
 
 // Queues gives each waiting recipient its count and the accepted time of
@@ -85,6 +92,11 @@ func TestQueuesAndObserver(t *testing.T) {
 	}
 	if total != 4 { // three Accepts and one Ack
 		t.Errorf("writes observed in group commits: %v (sum %d), want sum 4", rec.writes, total)
+	}
+	// Each blob commit waits for two flushes (before and after its rename);
+	// one after another here, so each flush served one commit.
+	if len(rec.waiters) != 6 || slices.ContainsFunc(rec.waiters, func(n int) bool { return n != 1 }) {
+		t.Errorf("flushes observed: %v, want 6 serving one commit each", rec.waiters)
 	}
 	if err := s.Ready(); err != nil {
 		t.Errorf("Ready on an open store: %v", err)

@@ -175,6 +175,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.b.onPanic = s.panicked
 	if opts.Observer != nil {
 		s.b.observe = opts.Observer.Committed
+		blobs.sync.OnFlush = opts.Observer.Flushed
 	}
 	go s.b.run()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -166,6 +166,7 @@ func TestMetricsCountExactly(t *testing.T) {
 		{"blob commits", delta(mid, "lienthong_blob_commit_seconds"), 7},
 		{"blob bytes", delta(mid, "lienthong_blob_bytes_total"), bytesSent},
 		{"writes carried by group commits", mid.histSum("lienthong_store_batch_writes") - before.histSum("lienthong_store_batch_writes"), 7},
+		{"blob commits served by flushes (two each)", mid.histSum("lienthong_flush_waiters") - before.histSum("lienthong_flush_waiters"), 14},
 		{"pending for districts", mid.value("lienthong_queue_pending", "level", "district"), 7},
 		{"pending for communes", mid.value("lienthong_queue_pending", "level", "commune"), 0},
 		{"district recipients waiting", mid.value("lienthong_queue_recipients", "level", "district"), 1},
