@@ -10,12 +10,14 @@ BUF_VERSION := v1.75.0
 STATICCHECK_VERSION := v0.8.2
 GHZ_VERSION := v0.120.0
 
-.PHONY: all build test soak edxml-large fuzz-short bench bench-verify bench-report bench-year profile ghz lint demo proto tools clean
+.PHONY: all build test soak edxml-large fuzz-short bench bench-verify bench-report bench-year profile ghz lint demo compose-demo proto tools clean
 
 all: build
 
+# -buildvcs=auto: lthub/ltnode version show the git revision when built from
+# a clone, even where GOFLAGS turns VCS stamping off.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/lthub ./cmd/ltnode ./internal/samplepdf/cmd/samplepdf
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/lthub ./cmd/ltnode ./internal/samplepdf/cmd/samplepdf
 
 # The README's test command: vet, then every test with the race detector,
 # including the end-to-end tests through a real hub on loopback.
@@ -105,6 +107,12 @@ lint:
 # province, receives it at both, prints the receipts, stops the hub.
 demo: build
 	BIN=$(BIN) bash deploy/demo.sh
+
+# The container image and deploy/compose.yaml (a hub and three nodes):
+# build, start, send a document, check it arrived, stop. Says so and
+# fails when no container engine (docker or podman) is running.
+compose-demo:
+	bash deploy/compose-demo.sh
 
 tools:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ import (
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/limit"
+	"github.com/lienthong/lienthong/hub/metrics"
 	"github.com/lienthong/lienthong/hub/policy"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/quarantine"
@@ -58,6 +60,10 @@ type Config struct {
 	// centre's reverse proxy), since anyone who reaches it sees the
 	// figures.
 	HTTP string
+	// MetricsListen, if set, serves /metrics, /healthz and /readyz (and
+	// nothing else) over plain HTTP on this address, for a Prometheus
+	// that must not reach the dashboard. /metrics is also on HTTP.
+	MetricsListen string
 	// HTTPS, if set, serves the same over TLS with the hub's certificate,
 	// and the dashboard only to clients presenting an operator
 	// certificate (D/operators), as the admin service does.
@@ -116,7 +122,9 @@ type Hub struct {
 	// operators holds the SHA-256 of the certificates allowed on the
 	// admin service.
 	operators atomic.Pointer[map[[32]byte]bool]
-	admin     *admin.Service
+	// operatorCerts are the certificates of D/operators, for their expiry.
+	operatorCerts atomic.Pointer[[]*x509.Certificate]
+	admin         *admin.Service
 	// auth authorises every call; its Invalidate makes open Receive
 	// streams re-check their callers after a trust or directory reload.
 	auth     *exchange.Authenticator
@@ -129,6 +137,11 @@ type Hub struct {
 	// signer and leaf sign the audit chain's head.
 	signer crypto.Signer
 	leaf   *x509.Certificate
+	// metrics counts what the exchange and the store do and answers
+	// /metrics and /readyz.
+	metrics *metrics.Metrics
+	// certs are the certificates whose expiry is exported.
+	certs []metrics.Certificate
 }
 
 // Init creates a new hub directory with a development PKI and the sample
@@ -207,6 +220,37 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		cfg.Store.Now = cfg.Now
 	}
 
+	h.certs = append(h.certs, metrics.Certificate{Role: "hub", Name: leaf.Subject.CommonName, NotAfter: leaf.NotAfter})
+	if cas, err := pki.LoadCertificates(l.CACert()); err == nil {
+		for _, r := range cas {
+			h.certs = append(h.certs, metrics.Certificate{Role: "province_ca", Name: r.Subject.CommonName, NotAfter: r.NotAfter})
+		}
+	}
+	h.metrics = metrics.New(metrics.Config{
+		Queues: func(ctx context.Context) ([]store.QueueStat, error) {
+			if h.store == nil {
+				return nil, store.ErrClosed
+			}
+			return h.store.Queues(ctx)
+		},
+		Level: func(code string) string {
+			if a, ok := h.dir.Load().Lookup(code); ok {
+				return directory.KindName(a.GetKind())
+			}
+			return "unknown"
+		},
+		DataDir:      l.Data(),
+		Certificates: h.certificates,
+		Store: func() error {
+			if h.store == nil {
+				return store.ErrClosed
+			}
+			return h.store.Ready()
+		},
+		Stopping: h.stopping,
+		Now:      cfg.Now,
+	})
+	cfg.Store.Observer = h.metrics
 	if h.store, err = openStore(cfg.Dir, cfg.Store); err != nil {
 		return nil, err
 	}
@@ -250,8 +294,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}), lim, cfg.Logger)
 	h.grpc = grpc.NewServer(append([]grpc.ServerOption{
 		grpc.Creds(creds),
-		grpc.ChainUnaryInterceptor(h.auth.Unary, auditor.Unary),
-		grpc.ChainStreamInterceptor(h.auth.Stream, auditor.Stream),
+		grpc.ChainUnaryInterceptor(h.metrics.UnaryInterceptor(), h.auth.Unary, auditor.Unary),
+		grpc.ChainStreamInterceptor(h.metrics.StreamInterceptor(), h.auth.Stream, auditor.Stream),
 		grpc.InitialWindowSize(exchange.StreamWindow),
 		grpc.InitialConnWindowSize(exchange.ConnWindow),
 	}, lim.ServerOptions()...)...)
@@ -263,7 +307,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Receipts: issuer, Quarantine: h.quarantine,
 		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Indeterminate: cfg.Indeterminate, Fetcher: policy.NewFetcher(cfg.RevocationFetch), LTV: cfg.LTV, Now: cfg.Now},
 		Now:      cfg.Now,
-		Overload: lim, Authenticator: h.auth,
+		Overload: lim, Authenticator: h.auth, Observer: h.metrics,
 	}).Register(h.grpc)
 	reg := registry.New(registry.Config{Store: h.store, Reload: h.ReloadDirectory, ClientCAs: pool, Now: cfg.Now, Logger: cfg.Logger})
 	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, Registry: reg, Now: cfg.Now, Logger: cfg.Logger,
@@ -271,6 +315,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	h.admin.Register(h.grpc)
 	h.health = health.NewServer()
 	healthpb.RegisterHealthServer(h.grpc, h.health)
+	h.metrics.InitializeGRPC(h.grpc)
 
 	if h.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, listenError("--listen", cfg.Listen, err)
@@ -287,6 +332,13 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 			return nil, listenError("--http", cfg.HTTP, err)
 		}
 		h.web = append(h.web, webServer{lis: lis, srv: h.httpServer(h.httpHandler(false))})
+	}
+	if cfg.MetricsListen != "" {
+		lis, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return nil, listenError("--metrics-listen", cfg.MetricsListen, err)
+		}
+		h.web = append(h.web, webServer{lis: lis, srv: h.httpServer(h.metricsHandler()), metrics: true})
 	}
 	if cfg.HTTPS != "" {
 		lis, err := net.Listen("tcp", cfg.HTTPS)
@@ -434,6 +486,7 @@ func (h *Hub) loadOperators() error {
 		return fmt.Errorf("listing operator certificates: %w", err)
 	}
 	set := make(map[[32]byte]bool, len(files))
+	var all []*x509.Certificate
 	for _, f := range files {
 		certs, err := pki.LoadCertificates(f)
 		if err != nil {
@@ -442,8 +495,10 @@ func (h *Hub) loadOperators() error {
 		for _, c := range certs {
 			set[sha256.Sum256(c.Raw)] = true
 		}
+		all = append(all, certs...)
 	}
 	h.operators.Store(&set)
+	h.operatorCerts.Store(&all)
 	return nil
 }
 
@@ -473,11 +528,13 @@ type webServer struct {
 	lis net.Listener
 	srv *http.Server
 	tls bool
+	// metrics: the --metrics-listen listener.
+	metrics bool
 }
 
 func (h *Hub) webAddr(secure bool) string {
 	for _, w := range h.web {
-		if w.tls == secure {
+		if w.tls == secure && !w.metrics {
 			return w.lis.Addr().String()
 		}
 	}
@@ -489,6 +546,19 @@ func (h *Hub) HTTPAddr() string { return h.webAddr(false) }
 
 // HTTPSAddr is the HTTPS listen address, or "".
 func (h *Hub) HTTPSAddr() string { return h.webAddr(true) }
+
+// MetricsAddr is the --metrics-listen address, or "".
+func (h *Hub) MetricsAddr() string {
+	for _, w := range h.web {
+		if w.metrics {
+			return w.lis.Addr().String()
+		}
+	}
+	return ""
+}
+
+// Metrics exposes the hub's metrics, for tests.
+func (h *Hub) Metrics() *metrics.Metrics { return h.metrics }
 
 // Scrub checks every stored file once, unthrottled unless ScrubRate is
 // set, and quarantines the documents naming a damaged one, as the
@@ -520,7 +590,7 @@ func (h *Hub) Serve(ctx context.Context) error {
 	go func() { h.quarantine.Run(scrubCtx); close(scrubbed) }()
 	signed := make(chan struct{})
 	go func() { h.signAuditHeads(scrubCtx); close(signed) }()
-	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "agencies", len(h.dir.Load().All()), "operators", len(*h.operators.Load()))
+	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "metrics", h.MetricsAddr(), "agencies", len(h.dir.Load().All()), "operators", len(*h.operators.Load()))
 
 	var serveErr error
 	select {
@@ -593,10 +663,62 @@ func (h *Hub) closeResources() {
 	}
 }
 
-// httpHandler serves /healthz and the dashboard; with operatorsOnly, the
-// dashboard answers only requests made with an operator certificate.
+// httpHandler serves /healthz, /readyz and the dashboard, and on plain
+// HTTP /metrics; with operatorsOnly (HTTPS), the dashboard answers only
+// requests made with an operator certificate.
 func (h *Hub) httpHandler(operatorsOnly bool) http.Handler {
+	mux := h.healthMux()
+	if !operatorsOnly {
+		// Prometheus scrapes plain HTTP; on HTTPS /metrics would need an
+		// operator certificate in every scraper.
+		mux.Handle("GET /metrics", h.metrics.Handler())
+	}
+	var board http.Handler = dashboard.New(dashboard.Config{
+		Report: h.admin.Build, Now: h.cfg.Now, Logger: h.log, ProvinceName: h.cfg.ProvinceName,
+	})
+	if operatorsOnly {
+		board = h.requireOperator(board)
+	}
+	mux.Handle("/", board)
+	return mux
+}
+
+// metricsHandler serves --metrics-listen: /metrics and health, nothing of
+// the dashboard.
+func (h *Hub) metricsHandler() http.Handler {
+	mux := h.healthMux()
+	mux.Handle("GET /metrics", h.metrics.Handler())
+	return mux
+}
+
+// certificates lists the certificates whose expiry is exported: the
+// hub's, the province root's and the operators'.
+func (h *Hub) certificates() []metrics.Certificate {
+	out := slices.Clone(h.certs)
+	if ops := h.operatorCerts.Load(); ops != nil {
+		for _, c := range *ops {
+			out = append(out, metrics.Certificate{Role: "operator", Name: c.Subject.CommonName, NotAfter: c.NotAfter})
+		}
+	}
+	// Each agency's latest accepted TLS certificate: the node that stops
+	// connecting on that date.
+	now := time.Now()
+	if h.cfg.Now != nil {
+		now = h.cfg.Now()
+	}
+	for _, a := range h.dir.Load().All() {
+		if na, ok := registry.CertificateExpiry(a, now); ok {
+			out = append(out, metrics.Certificate{Role: "agency", Name: a.GetCode(), NotAfter: na})
+		}
+	}
+	return out
+}
+
+// healthMux serves /healthz (live: the hub answers, 503 once stopping)
+// and /readyz (ready to take documents: store open, disk not full).
+func (h *Hub) healthMux() *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.Handle("GET /readyz", h.metrics.Readyz())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		select {
@@ -607,13 +729,6 @@ func (h *Hub) httpHandler(operatorsOnly bool) http.Handler {
 			json.NewEncoder(w).Encode(map[string]any{"status": "serving", "agencies": len(h.dir.Load().All())})
 		}
 	})
-	var board http.Handler = dashboard.New(dashboard.Config{
-		Report: h.admin.Build, Now: h.cfg.Now, Logger: h.log, ProvinceName: h.cfg.ProvinceName,
-	})
-	if operatorsOnly {
-		board = h.requireOperator(board)
-	}
-	mux.Handle("/", board)
 	return mux
 }
 

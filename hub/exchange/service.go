@@ -130,6 +130,9 @@ type Config struct {
 	// Authenticator re-checks the callers of long Receive streams; nil
 	// checks them only when the stream opens.
 	Authenticator *Authenticator
+	// Observer is told of acceptances, refusals, verifications and
+	// deliveries (the hub's metrics); nil tells nobody.
+	Observer Observer
 }
 
 // Service implements lienthongv1.ExchangeServiceServer.
@@ -153,6 +156,9 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	return &Service{cfg: cfg, log: cfg.Logger, guard: newGuard(cfg.Overload, cfg.Authenticator)}
 }
 
@@ -165,8 +171,10 @@ func (s *Service) dir() *directory.Directory { return s.cfg.Directory.Load() }
 func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any) error {
 	caller, _ := CallerFrom(ctx)
 	attrs = append(attrs, "op", op, "agency", caller.GetCode(), "error", err.Error())
+	gone := clientGone(ctx, err)
+	s.cfg.Observer.Refused(op, lienthong.ErrorKind(err), gone)
 	switch {
-	case clientGone(ctx, err):
+	case gone:
 		s.log.InfoContext(ctx, "request ended by the client", attrs...)
 	case lienthong.ErrorKind(err) == lienthong.KindDiskFull:
 		s.log.ErrorContext(ctx, "hub disk full: free space on the data directory's disk; senders keep their documents queued", attrs...)
@@ -208,6 +216,7 @@ func (s *Service) Send(stream lienthongv1.ExchangeService_SendServer) error {
 	if err != nil {
 		return s.refuse(ctx, "Send", err, "message_id", msgID)
 	}
+	s.cfg.Observer.Accepted(resp.GetDuplicate(), resp.GetVerification())
 	return stream.SendAndClose(resp)
 }
 
@@ -277,7 +286,9 @@ func (s *Service) accept(ctx context.Context, sender string, env *lienthongv1.En
 	sum [32]byte, recipients []string, refs []store.BlobRef, link *store.Link) (acceptedDoc, error) {
 	verification := &lienthongv1.Verification{EnvelopeSignatureValid: true}
 	if s.cfg.Verifier != nil {
+		start := time.Now()
 		v, err := s.cfg.Verifier.VerifyDocument(ctx, env, refs, s.cfg.Store.OpenBlob)
+		s.cfg.Observer.Verified(time.Since(start), v, err)
 		if err != nil {
 			s.cfg.Store.DiscardBlobs(refs)
 			return acceptedDoc{}, err
@@ -499,6 +510,7 @@ func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeServic
 	}
 	caller, _ := CallerFrom(ctx)
 	s.cfg.Store.Note(audit.Entry{Kind: audit.KindDelivered, Actor: "hub", Subject: id, Detail: "to=" + caller.GetCode()})
+	s.cfg.Observer.Delivered()
 	return nil
 }
 
@@ -556,6 +568,7 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 	if err != nil {
 		return nil, s.refuse(ctx, "Ack", fmt.Errorf("recording delivery of %s: %w", id, err))
 	}
+	s.cfg.Observer.Acknowledged()
 	return &lienthongv1.AckResponse{Receipt: stored}, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/hub/quarantine"
 	"github.com/lienthong/lienthong/hub/store"
+	"github.com/lienthong/lienthong/internal/buildinfo"
 	"github.com/lienthong/lienthong/internal/cliutil"
 )
 
@@ -87,6 +88,7 @@ Cách dùng / usage:
   lthub audit verify --dir D                kiểm tra chuỗi nhật ký kiểm toán, chỉ ra bản ghi đầu tiên bị sửa
   lthub audit export --dir D [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                                             xuất nhật ký kiểm toán (JSON Lines)
+  lthub version                             phiên bản của chương trình (module version, VCS revision)
   (agency list|show|export|import|add|update|suspend|activate|bind|issue|rotate, report, counters, quarantine, backup, verify, audit: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
    khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
 `
@@ -134,6 +136,9 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.cert(ctx, args[1:])
 	case "operator":
 		return m.operator(ctx, args[1:])
+	case "version":
+		fmt.Fprintln(m.Stdout, "lthub "+buildinfo.Read().String())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -210,6 +215,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	revFetch := fs.Duration("revocation-fetch", 0, "tải OCSP/CRL theo địa chỉ trong chứng thư, tối đa thời gian này cho mỗi văn bản (0: không tải, chỉ dùng D/trust/crls và dữ liệu trong PDF)")
 	cpuProfile := fs.String("cpu-profile", "", "ghi hồ sơ CPU (pprof) của toàn bộ thời gian chạy vào `FILE`, để đo hiệu năng (CPU profile of the whole run, for performance work)")
 	ltv := fs.Bool("ltv", false, "gửi kèm mỗi văn bản hợp lệ dữ liệu kiểm tra dài hạn (chuỗi chứng thư, CRL, OCSP) mà trục đã dùng, để văn bản vẫn kiểm tra được sau khi chứng thư hết hạn (PAdES B-LT)")
+	metricsAddr := fs.String("metrics-listen", "", "địa chỉ HTTP chỉ cho /metrics, /healthz, /readyz `HOST:PORT` (Prometheus; nên để 127.0.0.1, xem docs/operations.md)")
 	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi tệp không quá 512 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
@@ -237,7 +243,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if *checkAll {
 		st.CheckUpTo = math.MaxInt64
 	}
-	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
+	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, MetricsListen: *metricsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
 		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload,
 		Indeterminate: ip, RevocationFetch: *revFetch, LTV: *ltv, Store: st})
 	if err != nil {
@@ -266,6 +272,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if a := h.HTTPSAddr(); a != "" {
 		fmt.Fprintf(m.Stdout, "lthub: dashboard on https://%s/ (operator certificate)\n", a)
+	}
+	if a := h.MetricsAddr(); a != "" {
+		fmt.Fprintf(m.Stdout, "lthub: metrics on http://%s/metrics\n", a)
 	}
 	if m.Ready != nil {
 		m.Ready(h)

@@ -64,6 +64,8 @@ type batcher struct {
 	// onPanic is told of a panic in a transaction, with its stack, and
 	// returns the error its ops get (see Store.panicked).
 	onPanic func(p any, stack []byte) error
+	// observe, if set, is told of every group commit (Options.Observer).
+	observe func(writes int, d time.Duration)
 }
 
 func newBatcher(db *bolt.DB, delay time.Duration, max int) *batcher {
@@ -186,12 +188,16 @@ func (b *batcher) commit(ops []*op) {
 			ops = slices.Delete(ops, failed, failed+1)
 			continue
 		}
+		start := time.Now()
 		if err := b.safelyCommit(tx); err != nil {
 			for _, o := range ops {
 				o.err = fmt.Errorf("committing transaction: %w", err)
 				finish(o)
 			}
 			return
+		}
+		if b.observe != nil {
+			b.observe(len(ops), time.Since(start))
 		}
 		b.last = len(ops)
 		b.commits.Add(1)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lienthong/lienthong/internal/fsutil"
 
@@ -230,6 +231,7 @@ func (w *BlobWriter) Commit(ctx context.Context) (BlobRef, error) {
 		return BlobRef{}, errors.New("committing blob: already committed or aborted")
 	}
 	w.done = true
+	start := time.Now()
 	d := w.s.blobs
 	ref := BlobRef{SHA256: w.Sum(), Size: w.n}
 	tmp := w.f.Name()
@@ -287,6 +289,9 @@ func (w *BlobWriter) Commit(ctx context.Context) (BlobRef, error) {
 		}
 		w.s.release([]BlobRef{ref}, true)
 		return BlobRef{}, fmt.Errorf("committing blob %s: %w", ref, err)
+	}
+	if w.s.obs != nil {
+		w.s.obs.BlobCommitted(ref.Size, time.Since(start))
 	}
 	return ref, nil
 }

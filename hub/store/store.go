@@ -85,6 +85,8 @@ type Options struct {
 	CheckUpTo int64
 	// Now is the clock of audit entries; nil means time.Now.
 	Now func() time.Time
+	// Observer, if set, is told how long blob and group commits take.
+	Observer Observer
 }
 
 const (
@@ -97,6 +99,7 @@ const (
 type Store struct {
 	dir   string
 	db    *bolt.DB
+	obs   Observer
 	log   *slog.Logger
 	blobs *blobDir
 	b     *batcher
@@ -177,6 +180,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{
 		dir:       dir,
 		db:        db,
+		obs:       opts.Observer,
 		log:       opts.Logger,
 		blobs:     blobs,
 		b:         newBatcher(db, opts.MaxBatchDelay, opts.MaxBatchSize),
@@ -185,6 +189,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:       opts.Now,
 	}
 	s.b.onPanic = s.panicked
+	if opts.Observer != nil {
+		s.b.observe = opts.Observer.Committed
+		blobs.sync.OnFlush = opts.Observer.Flushed
+	}
 	go s.b.run()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.sweepCancel = cancel

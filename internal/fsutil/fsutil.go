@@ -12,6 +12,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // SyncDir fsyncs the directory dir.
@@ -52,6 +53,10 @@ type GroupSync struct {
 	running bool
 
 	flushes atomic.Uint64
+
+	// OnFlush, if set before the first Sync, is told of every flush: how
+	// long it took and how many callers it served (the hub's metrics).
+	OnFlush func(waiters int, d time.Duration)
 }
 
 // flush is one flush and the callers waiting for it.
@@ -128,8 +133,13 @@ func (g *GroupSync) run() {
 			g.mu.Unlock()
 			return
 		}
+		waiters := f.waiters
 		g.mu.Unlock()
+		start := time.Now()
 		f.err = g.sync()
+		if g.OnFlush != nil {
+			g.OnFlush(waiters, time.Since(start))
+		}
 		g.flushes.Add(1)
 		close(f.done)
 	}

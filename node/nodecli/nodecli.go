@@ -19,6 +19,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong/internal/buildinfo"
 	"github.com/lienthong/lienthong/internal/cliutil"
 	"github.com/lienthong/lienthong/internal/termsafe"
 	"github.com/lienthong/lienthong/node"
@@ -87,6 +88,7 @@ Lệnh / verbs:
             (thêm dữ liệu kiểm tra dài hạn: chuỗi chứng thư và CRL vào DSS (PAdES B-LT),
              với --tsa thêm dấu thời gian tài liệu (B-LTA))
             (exit 0 hợp lệ, 1 không hợp lệ/bị sửa/chưa ký, 2 không đọc được)
+  ltnode version                 phiên bản của chương trình (module version, VCS revision)
 
 Thời điểm in theo giờ Việt Nam (+07:00); với --json theo RFC 3339.
 
@@ -219,6 +221,9 @@ func (m *Main) dispatch(ctx context.Context, verb string, rest []string, s *sess
 		return m.ltv(ctx, rest)
 	case "edxml":
 		return m.edxmlVerb(ctx, rest, s)
+	case "version":
+		fmt.Fprintln(m.Stdout, "ltnode "+buildinfo.Read().String())
+		return nil
 	case "help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
