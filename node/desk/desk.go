@@ -46,6 +46,11 @@ type Desk struct {
 	signer PDFSigner
 	now    func() time.Time
 
+	// forwarding makes this desk's passes over the outbox one at a time:
+	// two at once would upload the same queued document twice (the hub
+	// then answers the second with the first's receipt, as a duplicate).
+	forwarding sync.Mutex
+
 	// mu guards the directory: loaded from the hub once per desk (and
 	// again by a full Agencies listing), or from the register's copy,
 	// namesCached, at namesAt, while the hub does not answer.

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -385,4 +387,40 @@ func TestDeclare(t *testing.T) {
 	if k, err := desk.ParseDeclarationKind("Secret"); err != nil || k != lienthongv1.DeclarationKind_DECLARATION_KIND_SECRET {
 		t.Errorf("ParseDeclarationKind = %v, %v", k, err)
 	}
+}
+
+// TestConcurrentSends: several sends on one desk at once (the web app's
+// requests, ltnode run's timer) each get their own document accepted once,
+// never another's receipt taken for a duplicate: the passes over the
+// outbox take turns.
+func TestConcurrentSends(t *testing.T) {
+	dir := initHub(t)
+	addr, _ := serveHub(t, dir, "127.0.0.1:0")
+	com := agencyDesk(t, dir, addr, commune, nil)
+	pdf := writePDF(t, dir, commune, "Công văn.pdf")
+	const n = 8
+	results := make([]*desk.Sending, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			doc := document(district, pdf)
+			doc.Number = strconv.Itoa(100 + i)
+			results[i], errs[i] = com.Send(ctx(t), doc, nil)
+		})
+	}
+	wg.Wait()
+	ids := make(map[string]bool)
+	for i := range n {
+		must(t, errs[i])
+		r := results[i]
+		if r.Queued || r.Result == nil || r.Result.Duplicate || r.Result.MessageID != r.MessageID {
+			t.Fatalf("send %d: %+v", i, r)
+		}
+		ids[r.MessageID] = true
+	}
+	if len(ids) != n {
+		t.Fatalf("%d distinct documents, want %d", len(ids), n)
+	}
+	assertOutbox(t, com, 0)
 }

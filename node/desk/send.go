@@ -109,7 +109,7 @@ func (d *Desk) SendSigned(ctx context.Context, doc node.Document, signer PDFSign
 	}
 	id := p.Envelope.GetMessageId()
 	out := &Sending{MessageID: id, Envelope: p.Envelope}
-	rep, err := c.Forward(ctx, d.reg, progress)
+	rep, err := d.forward(ctx, c, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +192,13 @@ func (d *Desk) Forward(ctx context.Context, progress node.Progress) (*node.Forwa
 	if err != nil {
 		return nil, err
 	}
+	return d.forward(ctx, c, progress)
+}
+
+// forward runs one pass over the outbox, after any other of this desk's.
+func (d *Desk) forward(ctx context.Context, c *node.Client, progress node.Progress) (*node.ForwardReport, error) {
+	d.forwarding.Lock()
+	defer d.forwarding.Unlock()
 	return c.Forward(ctx, d.reg, progress)
 }
 
@@ -267,7 +274,7 @@ func (d *Desk) Resend(ctx context.Context, id string, files []string, progress n
 	if _, err := d.reg.Resend(id, files); err != nil {
 		return nil, err
 	}
-	rep, err := c.Forward(ctx, d.reg, progress)
+	rep, err := d.forward(ctx, c, progress)
 	if err != nil {
 		return nil, err
 	}
