@@ -17,7 +17,7 @@ import (
 func TestConfigurationReferenceComplete(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/configuration.md")
 	must(t, err)
-	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9][a-z0-9-]*)`)
 	flagsOf := func(run func(stderr *bytes.Buffer)) []string {
 		var errb bytes.Buffer
 		run(&errb)
