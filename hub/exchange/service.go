@@ -161,6 +161,9 @@ func (s *Service) dir() *directory.Directory { return s.cfg.Directory.Load() }
 func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any) error {
 	caller, _ := CallerFrom(ctx)
 	attrs = append(attrs, "op", op, "agency", caller.GetCode(), "error", err.Error())
+	if sys := SystemFrom(ctx); sys != "" {
+		attrs = append(attrs, "gateway_system", sys)
+	}
 	switch {
 	case clientGone(ctx, err):
 		s.log.InfoContext(ctx, "request ended by the client", attrs...)
@@ -510,18 +513,11 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 		}
 		return &lienthongv1.AckResponse{}, nil
 	}
-	id := req.GetMessageId()
-	doc, err := s.findDocument(ctx, id)
-	if err == nil && !slices.Contains(doc.Recipients, caller.GetCode()) {
-		err = store.ErrNotFound
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.refuse(ctx, "Ack", lienthong.Errorf(lienthong.KindNotFound, "văn bản %s không gửi đến cơ quan %s (no such delivery)", id, caller.GetCode()))
-	}
+	doc, err := s.addressedTo(ctx, req.GetMessageId(), caller.GetCode())
 	if err != nil {
-		return nil, s.refuse(ctx, "Ack", fmt.Errorf("loading message %s: %w", id, err))
+		return nil, s.refuse(ctx, "Ack", err)
 	}
-	id = doc.MessageID
+	id := doc.MessageID
 	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
 		MessageId: id, Status: lienthongv1.Status_STATUS_DELIVERED, Agency: caller.GetCode(),
 		EnvelopeSha256: doc.EnvelopeSHA256[:], Sender: doc.Sender,
