@@ -217,33 +217,46 @@ const (
 	// queue and will never deliver it (no edXML code). The sender must send
 	// it again.
 	Status_STATUS_QUARANTINED Status = 9
+	// The recall flow of QCVN 102:2016 for a document the recipient already
+	// fetched: the sender asks the recipient to give it back (13), the
+	// recipient agrees — it then deletes or marks the document revoked,
+	// Decree 30/2020 art. 21 — (15) or refuses (16).
+	Status_STATUS_RECALL_REQUESTED Status = 10 // 13 đề nghị thu hồi
+	Status_STATUS_RECALL_AGREED    Status = 11 // 15 đồng ý thu hồi
+	Status_STATUS_RECALL_REFUSED   Status = 12 // 16 từ chối thu hồi
 )
 
 // Enum value maps for Status.
 var (
 	Status_name = map[int32]string{
-		0: "STATUS_UNSPECIFIED",
-		1: "STATUS_ACCEPTED",
-		2: "STATUS_DELIVERED",
-		3: "STATUS_REJECTED",
-		4: "STATUS_RECEIVED",
-		5: "STATUS_ASSIGNED",
-		6: "STATUS_IN_PROGRESS",
-		7: "STATUS_DONE",
-		8: "STATUS_REVOKED",
-		9: "STATUS_QUARANTINED",
+		0:  "STATUS_UNSPECIFIED",
+		1:  "STATUS_ACCEPTED",
+		2:  "STATUS_DELIVERED",
+		3:  "STATUS_REJECTED",
+		4:  "STATUS_RECEIVED",
+		5:  "STATUS_ASSIGNED",
+		6:  "STATUS_IN_PROGRESS",
+		7:  "STATUS_DONE",
+		8:  "STATUS_REVOKED",
+		9:  "STATUS_QUARANTINED",
+		10: "STATUS_RECALL_REQUESTED",
+		11: "STATUS_RECALL_AGREED",
+		12: "STATUS_RECALL_REFUSED",
 	}
 	Status_value = map[string]int32{
-		"STATUS_UNSPECIFIED": 0,
-		"STATUS_ACCEPTED":    1,
-		"STATUS_DELIVERED":   2,
-		"STATUS_REJECTED":    3,
-		"STATUS_RECEIVED":    4,
-		"STATUS_ASSIGNED":    5,
-		"STATUS_IN_PROGRESS": 6,
-		"STATUS_DONE":        7,
-		"STATUS_REVOKED":     8,
-		"STATUS_QUARANTINED": 9,
+		"STATUS_UNSPECIFIED":      0,
+		"STATUS_ACCEPTED":         1,
+		"STATUS_DELIVERED":        2,
+		"STATUS_REJECTED":         3,
+		"STATUS_RECEIVED":         4,
+		"STATUS_ASSIGNED":         5,
+		"STATUS_IN_PROGRESS":      6,
+		"STATUS_DONE":             7,
+		"STATUS_REVOKED":          8,
+		"STATUS_QUARANTINED":      9,
+		"STATUS_RECALL_REQUESTED": 10,
+		"STATUS_RECALL_AGREED":    11,
+		"STATUS_RECALL_REFUSED":   12,
 	}
 )
 
@@ -525,8 +538,12 @@ type Envelope struct {
 	SecurityLevel    SecurityLevel `protobuf:"varint,13,opt,name=security_level,json=securityLevel,proto3,enum=lienthong.v1.SecurityLevel" json:"security_level,omitempty"`
 	DueDate          string        `protobuf:"bytes,14,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"` // YYYY-MM-DD, optional
 	Files            []*FileInfo   `protobuf:"bytes,15,rep,name=files,proto3" json:"files,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The fields of a QCVN 102:2016 (edXML) package that have no home
+	// above, for a document that came in as edXML: it goes out as the same
+	// edXML. Absent for documents sent natively.
+	Edxml         *EdxmlHeader `protobuf:"bytes,16,opt,name=edxml,proto3" json:"edxml,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Envelope) Reset() {
@@ -664,6 +681,604 @@ func (x *Envelope) GetFiles() []*FileInfo {
 	return nil
 }
 
+func (x *Envelope) GetEdxml() *EdxmlHeader {
+	if x != nil {
+		return x.Edxml
+	}
+	return nil
+}
+
+// EdxmlOrganization is an edXML From/To organisation.
+type EdxmlOrganization struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	OrganId              string                 `protobuf:"bytes,1,opt,name=organ_id,json=organId,proto3" json:"organ_id,omitempty"`
+	OrganizationInCharge string                 `protobuf:"bytes,2,opt,name=organization_in_charge,json=organizationInCharge,proto3" json:"organization_in_charge,omitempty"`
+	OrganName            string                 `protobuf:"bytes,3,opt,name=organ_name,json=organName,proto3" json:"organ_name,omitempty"`
+	OrganAdd             string                 `protobuf:"bytes,4,opt,name=organ_add,json=organAdd,proto3" json:"organ_add,omitempty"`
+	Email                string                 `protobuf:"bytes,5,opt,name=email,proto3" json:"email,omitempty"`
+	Telephone            string                 `protobuf:"bytes,6,opt,name=telephone,proto3" json:"telephone,omitempty"`
+	Fax                  string                 `protobuf:"bytes,7,opt,name=fax,proto3" json:"fax,omitempty"`
+	Website              string                 `protobuf:"bytes,8,opt,name=website,proto3" json:"website,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *EdxmlOrganization) Reset() {
+	*x = EdxmlOrganization{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdxmlOrganization) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdxmlOrganization) ProtoMessage() {}
+
+func (x *EdxmlOrganization) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdxmlOrganization.ProtoReflect.Descriptor instead.
+func (*EdxmlOrganization) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *EdxmlOrganization) GetOrganId() string {
+	if x != nil {
+		return x.OrganId
+	}
+	return ""
+}
+
+func (x *EdxmlOrganization) GetOrganizationInCharge() string {
+	if x != nil {
+		return x.OrganizationInCharge
+	}
+	return ""
+}
+
+func (x *EdxmlOrganization) GetOrganName() string {
+	if x != nil {
+		return x.OrganName
+	}
+	return ""
+}
+
+func (x *EdxmlOrganization) GetOrganAdd() string {
+	if x != nil {
+		return x.OrganAdd
+	}
+	return ""
+}
+
+func (x *EdxmlOrganization) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *EdxmlOrganization) GetTelephone() string {
+	if x != nil {
+		return x.Telephone
+	}
+	return ""
+}
+
+func (x *EdxmlOrganization) GetFax() string {
+	if x != nil {
+		return x.Fax
+	}
+	return ""
+}
+
+func (x *EdxmlOrganization) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+// EdxmlResponseFor names a document an edXML document answers.
+type EdxmlResponseFor struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	OrganId          string                 `protobuf:"bytes,1,opt,name=organ_id,json=organId,proto3" json:"organ_id,omitempty"`
+	Code             string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	PromulgationDate string                 `protobuf:"bytes,3,opt,name=promulgation_date,json=promulgationDate,proto3" json:"promulgation_date,omitempty"` // YYYY-MM-DD
+	DocumentId       string                 `protobuf:"bytes,4,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *EdxmlResponseFor) Reset() {
+	*x = EdxmlResponseFor{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdxmlResponseFor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdxmlResponseFor) ProtoMessage() {}
+
+func (x *EdxmlResponseFor) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdxmlResponseFor.ProtoReflect.Descriptor instead.
+func (*EdxmlResponseFor) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *EdxmlResponseFor) GetOrganId() string {
+	if x != nil {
+		return x.OrganId
+	}
+	return ""
+}
+
+func (x *EdxmlResponseFor) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *EdxmlResponseFor) GetPromulgationDate() string {
+	if x != nil {
+		return x.PromulgationDate
+	}
+	return ""
+}
+
+func (x *EdxmlResponseFor) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+// EdxmlStaff is an edXML StaffInfo.
+type EdxmlStaff struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	Staff         string                 `protobuf:"bytes,2,opt,name=staff,proto3" json:"staff,omitempty"`
+	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Mobile        string                 `protobuf:"bytes,4,opt,name=mobile,proto3" json:"mobile,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EdxmlStaff) Reset() {
+	*x = EdxmlStaff{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdxmlStaff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdxmlStaff) ProtoMessage() {}
+
+func (x *EdxmlStaff) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdxmlStaff.ProtoReflect.Descriptor instead.
+func (*EdxmlStaff) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EdxmlStaff) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *EdxmlStaff) GetStaff() string {
+	if x != nil {
+		return x.Staff
+	}
+	return ""
+}
+
+func (x *EdxmlStaff) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *EdxmlStaff) GetMobile() string {
+	if x != nil {
+		return x.Mobile
+	}
+	return ""
+}
+
+// EdxmlReplacement is an edXML ReplacementInfo.
+type EdxmlReplacement struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	OrganIds      []string               `protobuf:"bytes,2,rep,name=organ_ids,json=organIds,proto3" json:"organ_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EdxmlReplacement) Reset() {
+	*x = EdxmlReplacement{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdxmlReplacement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdxmlReplacement) ProtoMessage() {}
+
+func (x *EdxmlReplacement) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdxmlReplacement.ProtoReflect.Descriptor instead.
+func (*EdxmlReplacement) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EdxmlReplacement) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *EdxmlReplacement) GetOrganIds() []string {
+	if x != nil {
+		return x.OrganIds
+	}
+	return nil
+}
+
+// EdxmlFile is the manifest entry of one file: the envelope's file of the
+// same index.
+type EdxmlFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContentId     string                 `protobuf:"bytes,1,opt,name=content_id,json=contentId,proto3" json:"content_id,omitempty"`
+	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EdxmlFile) Reset() {
+	*x = EdxmlFile{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdxmlFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdxmlFile) ProtoMessage() {}
+
+func (x *EdxmlFile) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdxmlFile.ProtoReflect.Descriptor instead.
+func (*EdxmlFile) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EdxmlFile) GetContentId() string {
+	if x != nil {
+		return x.ContentId
+	}
+	return ""
+}
+
+func (x *EdxmlFile) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// EdxmlHeader holds the edXML fields the Envelope has no field for.
+type EdxmlHeader struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	From                 *EdxmlOrganization     `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To                   []*EdxmlOrganization   `protobuf:"bytes,2,rep,name=to,proto3" json:"to,omitempty"`
+	DocumentId           string                 `protobuf:"bytes,3,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"` // OrganId,YYYY/MM/DD,number/notation
+	PromulgationPlace    string                 `protobuf:"bytes,4,opt,name=promulgation_place,json=promulgationPlace,proto3" json:"promulgation_place,omitempty"`
+	Type                 string                 `protobuf:"bytes,5,opt,name=type,proto3" json:"type,omitempty"` // DocumentType/Type
+	TypeDetail           string                 `protobuf:"bytes,6,opt,name=type_detail,json=typeDetail,proto3" json:"type_detail,omitempty"`
+	Content              string                 `protobuf:"bytes,7,opt,name=content,proto3" json:"content,omitempty"`
+	SignerCompetence     string                 `protobuf:"bytes,8,opt,name=signer_competence,json=signerCompetence,proto3" json:"signer_competence,omitempty"`
+	SignerPosition       string                 `protobuf:"bytes,9,opt,name=signer_position,json=signerPosition,proto3" json:"signer_position,omitempty"`
+	ToPlaces             []string               `protobuf:"bytes,10,rep,name=to_places,json=toPlaces,proto3" json:"to_places,omitempty"`
+	Priority             string                 `protobuf:"bytes,11,opt,name=priority,proto3" json:"priority,omitempty"` // OtherInfo/Priority as written
+	SphereOfPromulgation string                 `protobuf:"bytes,12,opt,name=sphere_of_promulgation,json=sphereOfPromulgation,proto3" json:"sphere_of_promulgation,omitempty"`
+	TyperNotation        string                 `protobuf:"bytes,13,opt,name=typer_notation,json=typerNotation,proto3" json:"typer_notation,omitempty"`
+	PromulgationAmount   string                 `protobuf:"bytes,14,opt,name=promulgation_amount,json=promulgationAmount,proto3" json:"promulgation_amount,omitempty"`
+	PageAmount           string                 `protobuf:"bytes,15,opt,name=page_amount,json=pageAmount,proto3" json:"page_amount,omitempty"`
+	Direction            string                 `protobuf:"bytes,16,opt,name=direction,proto3" json:"direction,omitempty"`
+	Appendixes           []string               `protobuf:"bytes,17,rep,name=appendixes,proto3" json:"appendixes,omitempty"`
+	SteeringType         string                 `protobuf:"bytes,18,opt,name=steering_type,json=steeringType,proto3" json:"steering_type,omitempty"`
+	ResponseFor          []*EdxmlResponseFor    `protobuf:"bytes,19,rep,name=response_for,json=responseFor,proto3" json:"response_for,omitempty"`
+	BusinessDocumentId   string                 `protobuf:"bytes,20,opt,name=business_document_id,json=businessDocumentId,proto3" json:"business_document_id,omitempty"`
+	BusinessReason       string                 `protobuf:"bytes,21,opt,name=business_reason,json=businessReason,proto3" json:"business_reason,omitempty"`
+	Paper                string                 `protobuf:"bytes,22,opt,name=paper,proto3" json:"paper,omitempty"`
+	Staff                *EdxmlStaff            `protobuf:"bytes,23,opt,name=staff,proto3" json:"staff,omitempty"`
+	BusinessDocumentInfo string                 `protobuf:"bytes,24,opt,name=business_document_info,json=businessDocumentInfo,proto3" json:"business_document_info,omitempty"`
+	Replacements         []*EdxmlReplacement    `protobuf:"bytes,25,rep,name=replacements,proto3" json:"replacements,omitempty"`
+	Files                []*EdxmlFile           `protobuf:"bytes,26,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *EdxmlHeader) Reset() {
+	*x = EdxmlHeader{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdxmlHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdxmlHeader) ProtoMessage() {}
+
+func (x *EdxmlHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdxmlHeader.ProtoReflect.Descriptor instead.
+func (*EdxmlHeader) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *EdxmlHeader) GetFrom() *EdxmlOrganization {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *EdxmlHeader) GetTo() []*EdxmlOrganization {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *EdxmlHeader) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetPromulgationPlace() string {
+	if x != nil {
+		return x.PromulgationPlace
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetTypeDetail() string {
+	if x != nil {
+		return x.TypeDetail
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetSignerCompetence() string {
+	if x != nil {
+		return x.SignerCompetence
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetSignerPosition() string {
+	if x != nil {
+		return x.SignerPosition
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetToPlaces() []string {
+	if x != nil {
+		return x.ToPlaces
+	}
+	return nil
+}
+
+func (x *EdxmlHeader) GetPriority() string {
+	if x != nil {
+		return x.Priority
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetSphereOfPromulgation() string {
+	if x != nil {
+		return x.SphereOfPromulgation
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetTyperNotation() string {
+	if x != nil {
+		return x.TyperNotation
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetPromulgationAmount() string {
+	if x != nil {
+		return x.PromulgationAmount
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetPageAmount() string {
+	if x != nil {
+		return x.PageAmount
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetDirection() string {
+	if x != nil {
+		return x.Direction
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetAppendixes() []string {
+	if x != nil {
+		return x.Appendixes
+	}
+	return nil
+}
+
+func (x *EdxmlHeader) GetSteeringType() string {
+	if x != nil {
+		return x.SteeringType
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetResponseFor() []*EdxmlResponseFor {
+	if x != nil {
+		return x.ResponseFor
+	}
+	return nil
+}
+
+func (x *EdxmlHeader) GetBusinessDocumentId() string {
+	if x != nil {
+		return x.BusinessDocumentId
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetBusinessReason() string {
+	if x != nil {
+		return x.BusinessReason
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetPaper() string {
+	if x != nil {
+		return x.Paper
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetStaff() *EdxmlStaff {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+func (x *EdxmlHeader) GetBusinessDocumentInfo() string {
+	if x != nil {
+		return x.BusinessDocumentInfo
+	}
+	return ""
+}
+
+func (x *EdxmlHeader) GetReplacements() []*EdxmlReplacement {
+	if x != nil {
+		return x.Replacements
+	}
+	return nil
+}
+
+func (x *EdxmlHeader) GetFiles() []*EdxmlFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
 // SignedEnvelope carries the serialized Envelope and the sending agency's
 // signature over exactly those bytes.
 type SignedEnvelope struct {
@@ -678,7 +1293,7 @@ type SignedEnvelope struct {
 
 func (x *SignedEnvelope) Reset() {
 	*x = SignedEnvelope{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[2]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +1305,7 @@ func (x *SignedEnvelope) String() string {
 func (*SignedEnvelope) ProtoMessage() {}
 
 func (x *SignedEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[2]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +1318,7 @@ func (x *SignedEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedEnvelope.ProtoReflect.Descriptor instead.
 func (*SignedEnvelope) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{2}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SignedEnvelope) GetEnvelope() []byte {
@@ -732,7 +1347,7 @@ type FileChunk struct {
 
 func (x *FileChunk) Reset() {
 	*x = FileChunk{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[3]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +1359,7 @@ func (x *FileChunk) String() string {
 func (*FileChunk) ProtoMessage() {}
 
 func (x *FileChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[3]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +1372,7 @@ func (x *FileChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileChunk.ProtoReflect.Descriptor instead.
 func (*FileChunk) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{3}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FileChunk) GetFileIndex() uint32 {
@@ -787,7 +1402,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[4]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +1414,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[4]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +1427,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{4}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SendRequest) GetPart() isSendRequest_Part {
@@ -871,7 +1486,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[5]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1498,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[5]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1511,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{5}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SendResponse) GetReceipt() *Receipt {
@@ -935,7 +1550,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[6]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1562,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[6]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1575,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{6}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Receipt) GetBody() []byte {
@@ -1006,7 +1621,7 @@ type ReceiptBody struct {
 
 func (x *ReceiptBody) Reset() {
 	*x = ReceiptBody{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[7]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1633,7 @@ func (x *ReceiptBody) String() string {
 func (*ReceiptBody) ProtoMessage() {}
 
 func (x *ReceiptBody) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[7]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1646,7 @@ func (x *ReceiptBody) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptBody.ProtoReflect.Descriptor instead.
 func (*ReceiptBody) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{7}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReceiptBody) GetReceiptId() string {
@@ -1116,7 +1731,7 @@ type Verification struct {
 
 func (x *Verification) Reset() {
 	*x = Verification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[8]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1743,7 @@ func (x *Verification) String() string {
 func (*Verification) ProtoMessage() {}
 
 func (x *Verification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[8]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1756,7 @@ func (x *Verification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Verification.ProtoReflect.Descriptor instead.
 func (*Verification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{8}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Verification) GetVerdict() string {
@@ -1188,7 +1803,7 @@ type FileVerification struct {
 
 func (x *FileVerification) Reset() {
 	*x = FileVerification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[9]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1815,7 @@ func (x *FileVerification) String() string {
 func (*FileVerification) ProtoMessage() {}
 
 func (x *FileVerification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[9]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1828,7 @@ func (x *FileVerification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileVerification.ProtoReflect.Descriptor instead.
 func (*FileVerification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{9}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FileVerification) GetName() string {
@@ -1288,7 +1903,7 @@ type SignatureVerification struct {
 
 func (x *SignatureVerification) Reset() {
 	*x = SignatureVerification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1915,7 @@ func (x *SignatureVerification) String() string {
 func (*SignatureVerification) ProtoMessage() {}
 
 func (x *SignatureVerification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[10]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1928,7 @@ func (x *SignatureVerification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignatureVerification.ProtoReflect.Descriptor instead.
 func (*SignatureVerification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SignatureVerification) GetField() string {
@@ -1417,7 +2032,7 @@ type RevocationCheck struct {
 
 func (x *RevocationCheck) Reset() {
 	*x = RevocationCheck{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +2044,7 @@ func (x *RevocationCheck) String() string {
 func (*RevocationCheck) ProtoMessage() {}
 
 func (x *RevocationCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[11]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +2057,7 @@ func (x *RevocationCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevocationCheck.ProtoReflect.Descriptor instead.
 func (*RevocationCheck) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RevocationCheck) GetSubject() string {
@@ -1548,7 +2163,7 @@ type ReceiveRequest struct {
 
 func (x *ReceiveRequest) Reset() {
 	*x = ReceiveRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1560,7 +2175,7 @@ func (x *ReceiveRequest) String() string {
 func (*ReceiveRequest) ProtoMessage() {}
 
 func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[12]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1573,7 +2188,7 @@ func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReceiveRequest) GetAgency() string {
@@ -1602,7 +2217,7 @@ type DeliveryHeader struct {
 
 func (x *DeliveryHeader) Reset() {
 	*x = DeliveryHeader{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +2229,7 @@ func (x *DeliveryHeader) String() string {
 func (*DeliveryHeader) ProtoMessage() {}
 
 func (x *DeliveryHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[13]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +2242,7 @@ func (x *DeliveryHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryHeader.ProtoReflect.Descriptor instead.
 func (*DeliveryHeader) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeliveryHeader) GetEnvelope() *SignedEnvelope {
@@ -1661,7 +2276,7 @@ type DeliveryEnd struct {
 
 func (x *DeliveryEnd) Reset() {
 	*x = DeliveryEnd{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +2288,7 @@ func (x *DeliveryEnd) String() string {
 func (*DeliveryEnd) ProtoMessage() {}
 
 func (x *DeliveryEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[14]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +2301,7 @@ func (x *DeliveryEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryEnd.ProtoReflect.Descriptor instead.
 func (*DeliveryEnd) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeliveryEnd) GetMessageId() string {
@@ -1708,7 +2323,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +2335,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +2348,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Notification) GetReceipt() *Receipt {
@@ -1759,7 +2374,7 @@ type DeliveryAbort struct {
 
 func (x *DeliveryAbort) Reset() {
 	*x = DeliveryAbort{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1771,7 +2386,7 @@ func (x *DeliveryAbort) String() string {
 func (*DeliveryAbort) ProtoMessage() {}
 
 func (x *DeliveryAbort) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1784,7 +2399,7 @@ func (x *DeliveryAbort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryAbort.ProtoReflect.Descriptor instead.
 func (*DeliveryAbort) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeliveryAbort) GetMessageId() string {
@@ -1817,7 +2432,7 @@ type ReceiveResponse struct {
 
 func (x *ReceiveResponse) Reset() {
 	*x = ReceiveResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +2444,7 @@ func (x *ReceiveResponse) String() string {
 func (*ReceiveResponse) ProtoMessage() {}
 
 func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +2457,7 @@ func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReceiveResponse) GetPart() isReceiveResponse_Part {
@@ -1943,7 +2558,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2570,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2583,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AckRequest) GetMessageId() string {
@@ -1994,7 +2609,7 @@ type AckResponse struct {
 
 func (x *AckResponse) Reset() {
 	*x = AckResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2621,7 @@ func (x *AckResponse) String() string {
 func (*AckResponse) ProtoMessage() {}
 
 func (x *AckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2634,7 @@ func (x *AckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
 func (*AckResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AckResponse) GetReceipt() *Receipt {
@@ -2038,7 +2653,7 @@ type TrackRequest struct {
 
 func (x *TrackRequest) Reset() {
 	*x = TrackRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2665,7 @@ func (x *TrackRequest) String() string {
 func (*TrackRequest) ProtoMessage() {}
 
 func (x *TrackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2678,7 @@ func (x *TrackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackRequest.ProtoReflect.Descriptor instead.
 func (*TrackRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TrackRequest) GetMessageId() string {
@@ -2085,7 +2700,7 @@ type RecipientStatus struct {
 
 func (x *RecipientStatus) Reset() {
 	*x = RecipientStatus{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2712,7 @@ func (x *RecipientStatus) String() string {
 func (*RecipientStatus) ProtoMessage() {}
 
 func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2725,7 @@ func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecipientStatus.ProtoReflect.Descriptor instead.
 func (*RecipientStatus) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RecipientStatus) GetAgency() string {
@@ -2149,7 +2764,7 @@ type TrackResponse struct {
 
 func (x *TrackResponse) Reset() {
 	*x = TrackResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2776,7 @@ func (x *TrackResponse) String() string {
 func (*TrackResponse) ProtoMessage() {}
 
 func (x *TrackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2789,7 @@ func (x *TrackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackResponse.ProtoReflect.Descriptor instead.
 func (*TrackResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TrackResponse) GetEnvelope() *SignedEnvelope {
@@ -2225,14 +2840,17 @@ type ReportStatusRequest struct {
 	// cannot decode). The hub then takes it out of the queue without an
 	// acknowledgement and records the rejection, so later documents are
 	// not held behind it.
-	CannotStore   bool `protobuf:"varint,4,opt,name=cannot_store,json=cannotStore,proto3" json:"cannot_store,omitempty"`
+	CannotStore bool `protobuf:"varint,4,opt,name=cannot_store,json=cannotStore,proto3" json:"cannot_store,omitempty"`
+	// For RECALL_REQUESTED, which the sender reports: the recipient asked
+	// to give the document back.
+	Recipient     string `protobuf:"bytes,5,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2244,7 +2862,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2257,7 +2875,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReportStatusRequest) GetMessageId() string {
@@ -2288,6 +2906,13 @@ func (x *ReportStatusRequest) GetCannotStore() bool {
 	return false
 }
 
+func (x *ReportStatusRequest) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
 type ReportStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Receipt       *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
@@ -2297,7 +2922,7 @@ type ReportStatusResponse struct {
 
 func (x *ReportStatusResponse) Reset() {
 	*x = ReportStatusResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2309,7 +2934,7 @@ func (x *ReportStatusResponse) String() string {
 func (*ReportStatusResponse) ProtoMessage() {}
 
 func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2322,7 +2947,7 @@ func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusResponse.ProtoReflect.Descriptor instead.
 func (*ReportStatusResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReportStatusResponse) GetReceipt() *Receipt {
@@ -2346,7 +2971,7 @@ type Agency struct {
 
 func (x *Agency) Reset() {
 	*x = Agency{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2983,7 @@ func (x *Agency) String() string {
 func (*Agency) ProtoMessage() {}
 
 func (x *Agency) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2996,7 @@ func (x *Agency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agency.ProtoReflect.Descriptor instead.
 func (*Agency) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Agency) GetCode() string {
@@ -2419,7 +3044,7 @@ type ListAgenciesRequest struct {
 
 func (x *ListAgenciesRequest) Reset() {
 	*x = ListAgenciesRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2431,7 +3056,7 @@ func (x *ListAgenciesRequest) String() string {
 func (*ListAgenciesRequest) ProtoMessage() {}
 
 func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2444,7 +3069,7 @@ func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesRequest.ProtoReflect.Descriptor instead.
 func (*ListAgenciesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListAgenciesRequest) GetUnder() string {
@@ -2463,7 +3088,7 @@ type ListAgenciesResponse struct {
 
 func (x *ListAgenciesResponse) Reset() {
 	*x = ListAgenciesResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +3100,7 @@ func (x *ListAgenciesResponse) String() string {
 func (*ListAgenciesResponse) ProtoMessage() {}
 
 func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +3113,7 @@ func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesResponse.ProtoReflect.Descriptor instead.
 func (*ListAgenciesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListAgenciesResponse) GetAgencies() []*Agency {
@@ -2511,7 +3136,7 @@ type DeclareRequest struct {
 
 func (x *DeclareRequest) Reset() {
 	*x = DeclareRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2523,7 +3148,7 @@ func (x *DeclareRequest) String() string {
 func (*DeclareRequest) ProtoMessage() {}
 
 func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2536,7 +3161,7 @@ func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareRequest.ProtoReflect.Descriptor instead.
 func (*DeclareRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{28}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeclareRequest) GetKind() DeclarationKind {
@@ -2584,7 +3209,7 @@ type DeclareResponse struct {
 
 func (x *DeclareResponse) Reset() {
 	*x = DeclareResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2596,7 +3221,7 @@ func (x *DeclareResponse) String() string {
 func (*DeclareResponse) ProtoMessage() {}
 
 func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2609,7 +3234,7 @@ func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareResponse.ProtoReflect.Descriptor instead.
 func (*DeclareResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{29}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeclareResponse) GetDuplicate() bool {
@@ -2629,7 +3254,7 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\n" +
 	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x16\n" +
-	"\x06sha256\x18\x04 \x01(\fR\x06sha256\"\xb8\x04\n" +
+	"\x06sha256\x18\x04 \x01(\fR\x06sha256\"\xe9\x04\n" +
 	"\bEnvelope\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x16\n" +
@@ -2650,7 +3275,73 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\aurgency\x18\f \x01(\x0e2\x15.lienthong.v1.UrgencyR\aurgency\x12B\n" +
 	"\x0esecurity_level\x18\r \x01(\x0e2\x1b.lienthong.v1.SecurityLevelR\rsecurityLevel\x12\x19\n" +
 	"\bdue_date\x18\x0e \x01(\tR\adueDate\x12,\n" +
-	"\x05files\x18\x0f \x03(\v2\x16.lienthong.v1.FileInfoR\x05files\"J\n" +
+	"\x05files\x18\x0f \x03(\v2\x16.lienthong.v1.FileInfoR\x05files\x12/\n" +
+	"\x05edxml\x18\x10 \x01(\v2\x19.lienthong.v1.EdxmlHeaderR\x05edxml\"\x80\x02\n" +
+	"\x11EdxmlOrganization\x12\x19\n" +
+	"\borgan_id\x18\x01 \x01(\tR\aorganId\x124\n" +
+	"\x16organization_in_charge\x18\x02 \x01(\tR\x14organizationInCharge\x12\x1d\n" +
+	"\n" +
+	"organ_name\x18\x03 \x01(\tR\torganName\x12\x1b\n" +
+	"\torgan_add\x18\x04 \x01(\tR\borganAdd\x12\x14\n" +
+	"\x05email\x18\x05 \x01(\tR\x05email\x12\x1c\n" +
+	"\ttelephone\x18\x06 \x01(\tR\ttelephone\x12\x10\n" +
+	"\x03fax\x18\a \x01(\tR\x03fax\x12\x18\n" +
+	"\awebsite\x18\b \x01(\tR\awebsite\"\x8f\x01\n" +
+	"\x10EdxmlResponseFor\x12\x19\n" +
+	"\borgan_id\x18\x01 \x01(\tR\aorganId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12+\n" +
+	"\x11promulgation_date\x18\x03 \x01(\tR\x10promulgationDate\x12\x1f\n" +
+	"\vdocument_id\x18\x04 \x01(\tR\n" +
+	"documentId\"p\n" +
+	"\n" +
+	"EdxmlStaff\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12\x14\n" +
+	"\x05staff\x18\x02 \x01(\tR\x05staff\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x16\n" +
+	"\x06mobile\x18\x04 \x01(\tR\x06mobile\"P\n" +
+	"\x10EdxmlReplacement\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x1b\n" +
+	"\torgan_ids\x18\x02 \x03(\tR\borganIds\"L\n" +
+	"\tEdxmlFile\x12\x1d\n" +
+	"\n" +
+	"content_id\x18\x01 \x01(\tR\tcontentId\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xc0\b\n" +
+	"\vEdxmlHeader\x123\n" +
+	"\x04from\x18\x01 \x01(\v2\x1f.lienthong.v1.EdxmlOrganizationR\x04from\x12/\n" +
+	"\x02to\x18\x02 \x03(\v2\x1f.lienthong.v1.EdxmlOrganizationR\x02to\x12\x1f\n" +
+	"\vdocument_id\x18\x03 \x01(\tR\n" +
+	"documentId\x12-\n" +
+	"\x12promulgation_place\x18\x04 \x01(\tR\x11promulgationPlace\x12\x12\n" +
+	"\x04type\x18\x05 \x01(\tR\x04type\x12\x1f\n" +
+	"\vtype_detail\x18\x06 \x01(\tR\n" +
+	"typeDetail\x12\x18\n" +
+	"\acontent\x18\a \x01(\tR\acontent\x12+\n" +
+	"\x11signer_competence\x18\b \x01(\tR\x10signerCompetence\x12'\n" +
+	"\x0fsigner_position\x18\t \x01(\tR\x0esignerPosition\x12\x1b\n" +
+	"\tto_places\x18\n" +
+	" \x03(\tR\btoPlaces\x12\x1a\n" +
+	"\bpriority\x18\v \x01(\tR\bpriority\x124\n" +
+	"\x16sphere_of_promulgation\x18\f \x01(\tR\x14sphereOfPromulgation\x12%\n" +
+	"\x0etyper_notation\x18\r \x01(\tR\rtyperNotation\x12/\n" +
+	"\x13promulgation_amount\x18\x0e \x01(\tR\x12promulgationAmount\x12\x1f\n" +
+	"\vpage_amount\x18\x0f \x01(\tR\n" +
+	"pageAmount\x12\x1c\n" +
+	"\tdirection\x18\x10 \x01(\tR\tdirection\x12\x1e\n" +
+	"\n" +
+	"appendixes\x18\x11 \x03(\tR\n" +
+	"appendixes\x12#\n" +
+	"\rsteering_type\x18\x12 \x01(\tR\fsteeringType\x12A\n" +
+	"\fresponse_for\x18\x13 \x03(\v2\x1e.lienthong.v1.EdxmlResponseForR\vresponseFor\x120\n" +
+	"\x14business_document_id\x18\x14 \x01(\tR\x12businessDocumentId\x12'\n" +
+	"\x0fbusiness_reason\x18\x15 \x01(\tR\x0ebusinessReason\x12\x14\n" +
+	"\x05paper\x18\x16 \x01(\tR\x05paper\x12.\n" +
+	"\x05staff\x18\x17 \x01(\v2\x18.lienthong.v1.EdxmlStaffR\x05staff\x124\n" +
+	"\x16business_document_info\x18\x18 \x01(\tR\x14businessDocumentInfo\x12B\n" +
+	"\freplacements\x18\x19 \x03(\v2\x1e.lienthong.v1.EdxmlReplacementR\freplacements\x12-\n" +
+	"\x05files\x18\x1a \x03(\v2\x17.lienthong.v1.EdxmlFileR\x05files\"J\n" +
 	"\x0eSignedEnvelope\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\">\n" +
@@ -2782,13 +3473,14 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"recipients\x18\x03 \x03(\v2\x1d.lienthong.v1.RecipientStatusR\n" +
 	"recipients\x12>\n" +
 	"\fverification\x18\x04 \x01(\v2\x1a.lienthong.v1.VerificationR\fverification\x12.\n" +
-	"\x13related_message_ids\x18\x05 \x03(\tR\x11relatedMessageIds\"\x9d\x01\n" +
+	"\x13related_message_ids\x18\x05 \x03(\tR\x11relatedMessageIds\"\xbb\x01\n" +
 	"\x13ReportStatusRequest\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12,\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x14.lienthong.v1.StatusR\x06status\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12!\n" +
-	"\fcannot_store\x18\x04 \x01(\bR\vcannotStore\"G\n" +
+	"\fcannot_store\x18\x04 \x01(\bR\vcannotStore\x12\x1c\n" +
+	"\trecipient\x18\x05 \x01(\tR\trecipient\"G\n" +
 	"\x14ReportStatusResponse\x12/\n" +
 	"\areceipt\x18\x01 \x01(\v2\x15.lienthong.v1.ReceiptR\areceipt\"\xc1\x01\n" +
 	"\x06Agency\x12\x12\n" +
@@ -2827,7 +3519,7 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x15SECURITY_LEVEL_NORMAL\x10\x01\x12\x1f\n" +
 	"\x1bSECURITY_LEVEL_CONFIDENTIAL\x10\x02\x12\x19\n" +
 	"\x15SECURITY_LEVEL_SECRET\x10\x03\x12\x1d\n" +
-	"\x19SECURITY_LEVEL_TOP_SECRET\x10\x04*\xdf\x01\n" +
+	"\x19SECURITY_LEVEL_TOP_SECRET\x10\x04*\xb1\x02\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTATUS_ACCEPTED\x10\x01\x12\x14\n" +
@@ -2838,7 +3530,11 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x12STATUS_IN_PROGRESS\x10\x06\x12\x0f\n" +
 	"\vSTATUS_DONE\x10\a\x12\x12\n" +
 	"\x0eSTATUS_REVOKED\x10\b\x12\x16\n" +
-	"\x12STATUS_QUARANTINED\x10\t*\xa8\x01\n" +
+	"\x12STATUS_QUARANTINED\x10\t\x12\x1b\n" +
+	"\x17STATUS_RECALL_REQUESTED\x10\n" +
+	"\x12\x18\n" +
+	"\x14STATUS_RECALL_AGREED\x10\v\x12\x19\n" +
+	"\x15STATUS_RECALL_REFUSED\x10\f*\xa8\x01\n" +
 	"\n" +
 	"AgencyKind\x12\x1b\n" +
 	"\x17AGENCY_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -2877,7 +3573,7 @@ func file_lienthong_v1_exchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(BusinessType)(0),             // 0: lienthong.v1.BusinessType
 	(Urgency)(0),                  // 1: lienthong.v1.Urgency
@@ -2888,95 +3584,108 @@ var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(DeclarationKind)(0),          // 6: lienthong.v1.DeclarationKind
 	(*FileInfo)(nil),              // 7: lienthong.v1.FileInfo
 	(*Envelope)(nil),              // 8: lienthong.v1.Envelope
-	(*SignedEnvelope)(nil),        // 9: lienthong.v1.SignedEnvelope
-	(*FileChunk)(nil),             // 10: lienthong.v1.FileChunk
-	(*SendRequest)(nil),           // 11: lienthong.v1.SendRequest
-	(*SendResponse)(nil),          // 12: lienthong.v1.SendResponse
-	(*Receipt)(nil),               // 13: lienthong.v1.Receipt
-	(*ReceiptBody)(nil),           // 14: lienthong.v1.ReceiptBody
-	(*Verification)(nil),          // 15: lienthong.v1.Verification
-	(*FileVerification)(nil),      // 16: lienthong.v1.FileVerification
-	(*SignatureVerification)(nil), // 17: lienthong.v1.SignatureVerification
-	(*RevocationCheck)(nil),       // 18: lienthong.v1.RevocationCheck
-	(*ReceiveRequest)(nil),        // 19: lienthong.v1.ReceiveRequest
-	(*DeliveryHeader)(nil),        // 20: lienthong.v1.DeliveryHeader
-	(*DeliveryEnd)(nil),           // 21: lienthong.v1.DeliveryEnd
-	(*Notification)(nil),          // 22: lienthong.v1.Notification
-	(*DeliveryAbort)(nil),         // 23: lienthong.v1.DeliveryAbort
-	(*ReceiveResponse)(nil),       // 24: lienthong.v1.ReceiveResponse
-	(*AckRequest)(nil),            // 25: lienthong.v1.AckRequest
-	(*AckResponse)(nil),           // 26: lienthong.v1.AckResponse
-	(*TrackRequest)(nil),          // 27: lienthong.v1.TrackRequest
-	(*RecipientStatus)(nil),       // 28: lienthong.v1.RecipientStatus
-	(*TrackResponse)(nil),         // 29: lienthong.v1.TrackResponse
-	(*ReportStatusRequest)(nil),   // 30: lienthong.v1.ReportStatusRequest
-	(*ReportStatusResponse)(nil),  // 31: lienthong.v1.ReportStatusResponse
-	(*Agency)(nil),                // 32: lienthong.v1.Agency
-	(*ListAgenciesRequest)(nil),   // 33: lienthong.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),  // 34: lienthong.v1.ListAgenciesResponse
-	(*DeclareRequest)(nil),        // 35: lienthong.v1.DeclareRequest
-	(*DeclareResponse)(nil),       // 36: lienthong.v1.DeclareResponse
-	(*timestamppb.Timestamp)(nil), // 37: google.protobuf.Timestamp
+	(*EdxmlOrganization)(nil),     // 9: lienthong.v1.EdxmlOrganization
+	(*EdxmlResponseFor)(nil),      // 10: lienthong.v1.EdxmlResponseFor
+	(*EdxmlStaff)(nil),            // 11: lienthong.v1.EdxmlStaff
+	(*EdxmlReplacement)(nil),      // 12: lienthong.v1.EdxmlReplacement
+	(*EdxmlFile)(nil),             // 13: lienthong.v1.EdxmlFile
+	(*EdxmlHeader)(nil),           // 14: lienthong.v1.EdxmlHeader
+	(*SignedEnvelope)(nil),        // 15: lienthong.v1.SignedEnvelope
+	(*FileChunk)(nil),             // 16: lienthong.v1.FileChunk
+	(*SendRequest)(nil),           // 17: lienthong.v1.SendRequest
+	(*SendResponse)(nil),          // 18: lienthong.v1.SendResponse
+	(*Receipt)(nil),               // 19: lienthong.v1.Receipt
+	(*ReceiptBody)(nil),           // 20: lienthong.v1.ReceiptBody
+	(*Verification)(nil),          // 21: lienthong.v1.Verification
+	(*FileVerification)(nil),      // 22: lienthong.v1.FileVerification
+	(*SignatureVerification)(nil), // 23: lienthong.v1.SignatureVerification
+	(*RevocationCheck)(nil),       // 24: lienthong.v1.RevocationCheck
+	(*ReceiveRequest)(nil),        // 25: lienthong.v1.ReceiveRequest
+	(*DeliveryHeader)(nil),        // 26: lienthong.v1.DeliveryHeader
+	(*DeliveryEnd)(nil),           // 27: lienthong.v1.DeliveryEnd
+	(*Notification)(nil),          // 28: lienthong.v1.Notification
+	(*DeliveryAbort)(nil),         // 29: lienthong.v1.DeliveryAbort
+	(*ReceiveResponse)(nil),       // 30: lienthong.v1.ReceiveResponse
+	(*AckRequest)(nil),            // 31: lienthong.v1.AckRequest
+	(*AckResponse)(nil),           // 32: lienthong.v1.AckResponse
+	(*TrackRequest)(nil),          // 33: lienthong.v1.TrackRequest
+	(*RecipientStatus)(nil),       // 34: lienthong.v1.RecipientStatus
+	(*TrackResponse)(nil),         // 35: lienthong.v1.TrackResponse
+	(*ReportStatusRequest)(nil),   // 36: lienthong.v1.ReportStatusRequest
+	(*ReportStatusResponse)(nil),  // 37: lienthong.v1.ReportStatusResponse
+	(*Agency)(nil),                // 38: lienthong.v1.Agency
+	(*ListAgenciesRequest)(nil),   // 39: lienthong.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),  // 40: lienthong.v1.ListAgenciesResponse
+	(*DeclareRequest)(nil),        // 41: lienthong.v1.DeclareRequest
+	(*DeclareResponse)(nil),       // 42: lienthong.v1.DeclareResponse
+	(*timestamppb.Timestamp)(nil), // 43: google.protobuf.Timestamp
 }
 var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.v1.Envelope.business_type:type_name -> lienthong.v1.BusinessType
 	1,  // 1: lienthong.v1.Envelope.urgency:type_name -> lienthong.v1.Urgency
 	2,  // 2: lienthong.v1.Envelope.security_level:type_name -> lienthong.v1.SecurityLevel
 	7,  // 3: lienthong.v1.Envelope.files:type_name -> lienthong.v1.FileInfo
-	9,  // 4: lienthong.v1.SendRequest.envelope:type_name -> lienthong.v1.SignedEnvelope
-	10, // 5: lienthong.v1.SendRequest.chunk:type_name -> lienthong.v1.FileChunk
-	13, // 6: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
-	15, // 7: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
-	3,  // 8: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
-	37, // 9: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
-	16, // 10: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
-	17, // 11: lienthong.v1.FileVerification.signatures:type_name -> lienthong.v1.SignatureVerification
-	37, // 12: lienthong.v1.SignatureVerification.signing_time:type_name -> google.protobuf.Timestamp
-	18, // 13: lienthong.v1.SignatureVerification.revocation:type_name -> lienthong.v1.RevocationCheck
-	37, // 14: lienthong.v1.RevocationCheck.this_update:type_name -> google.protobuf.Timestamp
-	37, // 15: lienthong.v1.RevocationCheck.next_update:type_name -> google.protobuf.Timestamp
-	37, // 16: lienthong.v1.RevocationCheck.revoked_at:type_name -> google.protobuf.Timestamp
-	9,  // 17: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
-	13, // 18: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
-	15, // 19: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
-	13, // 20: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
-	20, // 21: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
-	10, // 22: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
-	21, // 23: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
-	22, // 24: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
-	23, // 25: lienthong.v1.ReceiveResponse.abort:type_name -> lienthong.v1.DeliveryAbort
-	13, // 26: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
-	3,  // 27: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
-	37, // 28: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
-	9,  // 29: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
-	13, // 30: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
-	28, // 31: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
-	15, // 32: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
-	3,  // 33: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
-	13, // 34: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
-	4,  // 35: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
-	5,  // 36: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
-	32, // 37: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
-	6,  // 38: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
-	11, // 39: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
-	19, // 40: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
-	25, // 41: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
-	27, // 42: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
-	33, // 43: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
-	30, // 44: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
-	35, // 45: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
-	12, // 46: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
-	24, // 47: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
-	26, // 48: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
-	29, // 49: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
-	34, // 50: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
-	31, // 51: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
-	36, // 52: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
-	46, // [46:53] is the sub-list for method output_type
-	39, // [39:46] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	14, // 4: lienthong.v1.Envelope.edxml:type_name -> lienthong.v1.EdxmlHeader
+	9,  // 5: lienthong.v1.EdxmlHeader.from:type_name -> lienthong.v1.EdxmlOrganization
+	9,  // 6: lienthong.v1.EdxmlHeader.to:type_name -> lienthong.v1.EdxmlOrganization
+	10, // 7: lienthong.v1.EdxmlHeader.response_for:type_name -> lienthong.v1.EdxmlResponseFor
+	11, // 8: lienthong.v1.EdxmlHeader.staff:type_name -> lienthong.v1.EdxmlStaff
+	12, // 9: lienthong.v1.EdxmlHeader.replacements:type_name -> lienthong.v1.EdxmlReplacement
+	13, // 10: lienthong.v1.EdxmlHeader.files:type_name -> lienthong.v1.EdxmlFile
+	15, // 11: lienthong.v1.SendRequest.envelope:type_name -> lienthong.v1.SignedEnvelope
+	16, // 12: lienthong.v1.SendRequest.chunk:type_name -> lienthong.v1.FileChunk
+	19, // 13: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
+	21, // 14: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
+	3,  // 15: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
+	43, // 16: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
+	22, // 17: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
+	23, // 18: lienthong.v1.FileVerification.signatures:type_name -> lienthong.v1.SignatureVerification
+	43, // 19: lienthong.v1.SignatureVerification.signing_time:type_name -> google.protobuf.Timestamp
+	24, // 20: lienthong.v1.SignatureVerification.revocation:type_name -> lienthong.v1.RevocationCheck
+	43, // 21: lienthong.v1.RevocationCheck.this_update:type_name -> google.protobuf.Timestamp
+	43, // 22: lienthong.v1.RevocationCheck.next_update:type_name -> google.protobuf.Timestamp
+	43, // 23: lienthong.v1.RevocationCheck.revoked_at:type_name -> google.protobuf.Timestamp
+	15, // 24: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
+	19, // 25: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
+	21, // 26: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
+	19, // 27: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
+	26, // 28: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
+	16, // 29: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
+	27, // 30: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
+	28, // 31: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
+	29, // 32: lienthong.v1.ReceiveResponse.abort:type_name -> lienthong.v1.DeliveryAbort
+	19, // 33: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
+	3,  // 34: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
+	43, // 35: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
+	15, // 36: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
+	19, // 37: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
+	34, // 38: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
+	21, // 39: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
+	3,  // 40: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
+	19, // 41: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
+	4,  // 42: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
+	5,  // 43: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
+	38, // 44: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
+	6,  // 45: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
+	17, // 46: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
+	25, // 47: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
+	31, // 48: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
+	33, // 49: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
+	39, // 50: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
+	36, // 51: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
+	41, // 52: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
+	18, // 53: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
+	30, // 54: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
+	32, // 55: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
+	35, // 56: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
+	40, // 57: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
+	37, // 58: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
+	42, // 59: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
+	53, // [53:60] is the sub-list for method output_type
+	46, // [46:53] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_exchange_proto_init() }
@@ -2984,11 +3693,11 @@ func file_lienthong_v1_exchange_proto_init() {
 	if File_lienthong_v1_exchange_proto != nil {
 		return
 	}
-	file_lienthong_v1_exchange_proto_msgTypes[4].OneofWrappers = []any{
+	file_lienthong_v1_exchange_proto_msgTypes[10].OneofWrappers = []any{
 		(*SendRequest_Envelope)(nil),
 		(*SendRequest_Chunk)(nil),
 	}
-	file_lienthong_v1_exchange_proto_msgTypes[17].OneofWrappers = []any{
+	file_lienthong_v1_exchange_proto_msgTypes[23].OneofWrappers = []any{
 		(*ReceiveResponse_Header)(nil),
 		(*ReceiveResponse_Chunk)(nil),
 		(*ReceiveResponse_End)(nil),
@@ -3001,7 +3710,7 @@ func file_lienthong_v1_exchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_exchange_proto_rawDesc), len(file_lienthong_v1_exchange_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   30,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

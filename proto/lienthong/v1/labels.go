@@ -24,6 +24,12 @@ func (s Status) Label() string {
 		return "đã bị thu hồi"
 	case Status_STATUS_QUARANTINED:
 		return "hỏng trên trục"
+	case Status_STATUS_RECALL_REQUESTED:
+		return "nơi gửi đề nghị thu hồi"
+	case Status_STATUS_RECALL_AGREED:
+		return "đồng ý thu hồi"
+	case Status_STATUS_RECALL_REFUSED:
+		return "từ chối thu hồi"
 	}
 	return s.Name()
 }
