@@ -59,6 +59,9 @@ Cách dùng / usage:
   lthub counters check|rebuild --dir D
                                             đối chiếu / dựng lại bộ đếm báo cáo từ văn bản đã lưu
   lthub quarantine list --dir D [--json]    văn bản bị cách ly vì tệp lưu trên trục bị hỏng
+  lthub gateway add-system --dir D CODE [--id ID]   cấp X-SystemId/X-SecretKey cho phần mềm quản lý văn bản của một cơ quan
+  lthub gateway remove-system --dir D ID            thu hồi
+  lthub gateway list --dir D                        (cổng HTTP cho phần mềm: lthub serve --gateway :8444)
   (agency, report, counters, quarantine: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
    khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
 `
@@ -91,6 +94,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.counters(ctx, args[1:])
 	case "quarantine":
 		return m.quarantine(ctx, args[1:])
+	case "gateway":
+		return m.gatewayVerb(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -143,6 +148,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	overload.AddFlags(fs)
 	indeterminate := fs.String("indeterminate", "refuse", "văn bản có chữ ký chưa xác định được (INDETERMINATE, vd CRL hết hạn): refuse (từ chối) hoặc flag (nhận và đánh dấu)")
 	revFetch := fs.Duration("revocation-fetch", 0, "tải OCSP/CRL theo địa chỉ trong chứng thư, tối đa thời gian này cho mỗi văn bản (0: không tải, chỉ dùng D/trust/crls và dữ liệu trong PDF)")
+	gatewayAddr := fs.String("gateway", "", "địa chỉ HTTPS `HOST:PORT` của cổng kết nối cho phần mềm quản lý văn bản (sendEdoc, getReceivedEdocList, …); cấp tài khoản bằng lthub gateway add-system")
+	gatewayPlain := fs.Bool("gateway-plain-loopback", false, "cổng kết nối dùng HTTP thường, chỉ trên 127.0.0.1 (sau reverse proxy TLS, hoặc thử nghiệm)")
+	gatewaySHA1 := fs.Bool("gateway-allow-sha1", false, "nhận gói tin edXML ký bằng rsa-sha1 (phần mềm cũ); mặc định từ chối")
 	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi tệp không quá 512 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
@@ -172,7 +180,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
 		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload,
-		Indeterminate: ip, RevocationFetch: *revFetch, Store: st})
+		Indeterminate: ip, RevocationFetch: *revFetch, Store: st,
+		Gateway: *gatewayAddr, GatewayPlainLoopback: *gatewayPlain, GatewayAllowSHA1: *gatewaySHA1})
 	if err != nil {
 		return err
 	}
@@ -199,6 +208,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if a := h.HTTPSAddr(); a != "" {
 		fmt.Fprintf(m.Stdout, "lthub: dashboard on https://%s/ (operator certificate)\n", a)
+	}
+	if a := h.GatewayAddr(); a != "" {
+		scheme := "https"
+		if *gatewayPlain {
+			scheme = "http"
+		}
+		fmt.Fprintf(m.Stdout, "lthub: e-office gateway on %s://%s/\n", scheme, a)
 	}
 	if m.Ready != nil {
 		m.Ready(h)
