@@ -59,6 +59,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"os"
 	"path"
@@ -170,15 +171,23 @@ func (g *Gateway) authenticate(r *http.Request) (context.Context, error) {
 	return g.cfg.Auth.AuthorizeSystem(r.Context(), sys.Agency, sys.ID, g.cfg.Cert)
 }
 
-// param reads a parameter from the headers, then the form or query.
+// param reads a parameter from the headers, then the query, then a
+// url-encoded form body (a multipart body is sendEdoc's, which reads its
+// fields as it streams).
 func param(r *http.Request, names ...string) string {
 	for _, n := range names {
 		if v := r.Header.Get(n); v != "" {
 			return strings.TrimSpace(v)
 		}
 	}
+	q := r.URL.Query()
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
+		if err := r.ParseForm(); err == nil {
+			q = r.Form
+		}
+	}
 	for _, n := range names {
-		if v := r.FormValue(n); v != "" {
+		if v := q.Get(n); v != "" {
 			return strings.TrimSpace(v)
 		}
 	}

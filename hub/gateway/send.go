@@ -45,20 +45,23 @@ func messageTypeOf(t edxml.BusinessDocType) string {
 // caller's agency. Nothing is stored unless the exchange accepts it; the
 // spool files go on every path.
 func (g *Gateway) sendEdoc(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	mt := param(r, "messagetype", "messageType")
-	want, known := messageTypes[strings.ToLower(mt)]
-	if mt != "" && !known {
-		return lienthong.Errorf(lienthong.KindInvalid,
-			"messageType %q không hợp lệ; dùng edoc, revocation, update hoặc replacement (unknown messageType)", clip(mt))
-	}
 	dir, err := os.MkdirTemp(g.cfg.Spool, "send-")
 	if err != nil {
 		return fmt.Errorf("creating spool: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	pkgPath, sum, err := g.spoolUpload(r, dir)
+	pkgPath, sum, fields, err := g.spoolUpload(r, dir)
 	if err != nil {
 		return err
+	}
+	mt := param(r, "messagetype", "messageType")
+	if mt == "" {
+		mt = fields["messagetype"]
+	}
+	want, known := messageTypes[strings.ToLower(mt)]
+	if mt != "" && !known {
+		return lienthong.Errorf(lienthong.KindInvalid,
+			"messageType %q không hợp lệ; dùng edoc, revocation, update hoặc replacement (unknown messageType)", clip(mt))
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(pkgPath) }
 
@@ -143,18 +146,19 @@ func (g *Gateway) sendEdoc(ctx context.Context, w http.ResponseWriter, r *http.R
 }
 
 // spoolUpload copies the package part of a multipart upload to dir and
-// returns its path and SHA-256. Other parts are skipped; a second
-// package part is refused.
-func (g *Gateway) spoolUpload(r *http.Request, dir string) (string, [32]byte, error) {
+// returns its path and SHA-256, and the other small fields (names in
+// lower case). A second package part is refused.
+func (g *Gateway) spoolUpload(r *http.Request, dir string) (string, [32]byte, map[string]string, error) {
 	var sum [32]byte
+	fields := map[string]string{}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(ct, "multipart/") {
-		return "", sum, lienthong.Errorf(lienthong.KindInvalid,
+		return "", sum, nil, lienthong.Errorf(lienthong.KindInvalid,
 			"sendEdoc cần yêu cầu multipart/form-data có trường edocFile chứa tệp .edxml; Content-Type nhận được: %q (not a multipart upload)", clip(r.Header.Get("Content-Type")))
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return "", sum, lienthong.Wrap(lienthong.KindInvalid, err, "yêu cầu multipart không đọc được (malformed multipart)")
+		return "", sum, nil, lienthong.Wrap(lienthong.KindInvalid, err, "yêu cầu multipart không đọc được (malformed multipart)")
 	}
 	limit := g.cfg.Limits
 	if limit.MaxTotal <= 0 {
@@ -168,20 +172,24 @@ func (g *Gateway) spoolUpload(r *http.Request, dir string) (string, [32]byte, er
 			break
 		}
 		if err != nil {
-			return "", sum, lienthong.Wrap(lienthong.KindInvalid, err, "yêu cầu multipart không đọc được (malformed multipart)")
+			return "", sum, nil, lienthong.Wrap(lienthong.KindInvalid, err, "yêu cầu multipart không đọc được (malformed multipart)")
 		}
 		name := part.FormName()
 		if name != "edocFile" && name != "file_doc" {
+			if part.FileName() == "" && len(fields) < 20 {
+				v, _ := io.ReadAll(io.LimitReader(part, 1<<10))
+				fields[strings.ToLower(name)] = strings.TrimSpace(string(v))
+			}
 			part.Close()
 			continue
 		}
 		if found {
-			return "", sum, lienthong.Errorf(lienthong.KindInvalid, "mỗi lần sendEdoc chỉ gửi một tệp edocFile (more than one package)")
+			return "", sum, nil, lienthong.Errorf(lienthong.KindInvalid, "mỗi lần sendEdoc chỉ gửi một tệp edocFile (more than one package)")
 		}
 		found = true
 		f, err := os.Create(dst)
 		if err != nil {
-			return "", sum, fmt.Errorf("spooling package: %w", err)
+			return "", sum, nil, fmt.Errorf("spooling package: %w", err)
 		}
 		h := sha256.New()
 		n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(part, limit.MaxTotal+1))
@@ -189,21 +197,21 @@ func (g *Gateway) spoolUpload(r *http.Request, dir string) (string, [32]byte, er
 			err = cerr
 		}
 		if err != nil {
-			return "", sum, lienthong.Wrap(lienthong.KindInvalid, err, "không nhận hết tệp edocFile (upload interrupted)")
+			return "", sum, nil, lienthong.Wrap(lienthong.KindInvalid, err, "không nhận hết tệp edocFile (upload interrupted)")
 		}
 		if n > limit.MaxTotal {
-			return "", sum, lienthong.Errorf(lienthong.KindTooLarge, "tệp edocFile vượt %d byte (package too large)", limit.MaxTotal)
+			return "", sum, nil, lienthong.Errorf(lienthong.KindTooLarge, "tệp edocFile vượt %d byte (package too large)", limit.MaxTotal)
 		}
 		if n == 0 {
-			return "", sum, lienthong.Errorf(lienthong.KindInvalid, "tệp edocFile rỗng (empty package)")
+			return "", sum, nil, lienthong.Errorf(lienthong.KindInvalid, "tệp edocFile rỗng (empty package)")
 		}
 		copy(sum[:], h.Sum(nil))
 	}
 	if !found {
-		return "", sum, lienthong.Errorf(lienthong.KindInvalid,
+		return "", sum, nil, lienthong.Errorf(lienthong.KindInvalid,
 			"thiếu trường edocFile: gửi tệp .edxml trong trường multipart tên edocFile (missing edocFile)")
 	}
-	return dst, sum, nil
+	return dst, sum, fields, nil
 }
 
 // verificationJSON is the hub's verification as the product reads it.

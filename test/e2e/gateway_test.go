@@ -1,0 +1,459 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/edxml"
+	"github.com/lienthong/lienthong/hub"
+	"github.com/lienthong/lienthong/hub/gateway"
+	"github.com/lienthong/lienthong/hub/hubcli"
+	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/signing/pki"
+)
+
+// eoffice is an e-office product calling the gateway with nothing but
+// net/http, as the products' SDKs do: parameters in headers, the package
+// as a multipart field, JSON answers.
+type eoffice struct {
+	t        *testing.T
+	base     string
+	id       string
+	secret   string
+	http     *http.Client
+}
+
+// gwAnswer is the SDKs' answer envelope.
+type gwAnswer struct {
+	Status           string          `json:"status"`
+	ErrorCode        string          `json:"ErrorCode"`
+	ErrorDesc        string          `json:"ErrorDesc"`
+	DocID            string          `json:"DocId"`
+	Data             json.RawMessage `json:"data"`
+	Verification     json.RawMessage `json:"verification"`
+	PackageSignature json.RawMessage `json:"packageSignature"`
+	// code is the HTTP status.
+	code int
+}
+
+type gwItem struct {
+	DocID       string `json:"docId"`
+	ServiceType string `json:"serviceType"`
+	MessageType string `json:"messageType"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+	Status      string `json:"status"`
+	StatusCode  string `json:"statusCode"`
+	Subject     string `json:"subject"`
+}
+
+type gwSent struct {
+	SenderDocID       string `json:"senderDocId"`
+	FromCode          string `json:"fromCode"`
+	ToCode            string `json:"toCode"`
+	ReceiveStatus     string `json:"receiveStatus"`
+	ReceiveStatusCode string `json:"receiveStatusCode"`
+	ReceiveStatusDesc string `json:"receiveStatusDesc"`
+}
+
+// addSystem runs `lthub gateway add-system` and returns the credentials
+// it prints once.
+func addSystem(t *testing.T, dir, code string) (id, secret string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	m := &hubcli.Main{Stdout: &out, Stderr: &errb}
+	if rc := m.Run(context.Background(), []string{"gateway", "add-system", "--dir", dir, code}); rc != 0 {
+		t.Fatalf("gateway add-system %s exit %d: %s", code, rc, errb.String())
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(l, "X-SystemId: "); ok {
+			id = v
+		}
+		if v, ok := strings.CutPrefix(l, "X-SecretKey: "); ok {
+			secret = v
+		}
+	}
+	if !strings.HasPrefix(id, code+".") || len(secret) != 43 {
+		t.Fatalf("add-system printed %q", out.String())
+	}
+	return id, secret
+}
+
+// startGatewayHub serves dir with the gateway on TLS and returns it with
+// an HTTP client trusting the province root.
+func startGatewayHub(t *testing.T, dir string) (*runningHub, *http.Client) {
+	t.Helper()
+	h := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Gateway: "127.0.0.1:0"})
+	roots, err := pki.LoadCertificates(provision.Layout{Dir: dir}.CACert())
+	must(t, err)
+	pool := x509.NewCertPool()
+	for _, r := range roots {
+		pool.AddCert(r)
+	}
+	c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	t.Cleanup(c.CloseIdleConnections)
+	return h, c
+}
+
+func (e *eoffice) do(op string, headers map[string]string, body io.Reader, contentType string) gwAnswer {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.base+"/"+op, body)
+	must(e.t, err)
+	if e.id != "" {
+		req.Header.Set("X-SystemId", e.id)
+	}
+	if e.secret != "" {
+		req.Header.Set("X-SecretKey", e.secret)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.http.Do(req)
+	must(e.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	must(e.t, err)
+	var a gwAnswer
+	if err := json.Unmarshal(raw, &a); err != nil {
+		e.t.Fatalf("%s: HTTP %d, body not JSON: %q", op, resp.StatusCode, raw)
+	}
+	a.code = resp.StatusCode
+	return a
+}
+
+// ok calls op and fails the test unless it succeeded.
+func (e *eoffice) ok(op string, headers map[string]string) gwAnswer {
+	e.t.Helper()
+	a := e.do(op, headers, nil, "")
+	if a.code != http.StatusOK || a.Status != "OK" || a.ErrorCode != "0" {
+		e.t.Fatalf("%s %v: HTTP %d %+v", op, headers, a.code, a)
+	}
+	return a
+}
+
+// sendEdoc uploads pkg as the multipart field field.
+func (e *eoffice) sendEdoc(field string, pkg []byte, messageType string) gwAnswer {
+	e.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if messageType != "" {
+		must(e.t, mw.WriteField("messagetype", messageType))
+	}
+	if field != "" {
+		fw, err := mw.CreateFormFile(field, "edoc.edxml")
+		must(e.t, err)
+		fw.Write(pkg)
+	}
+	must(e.t, mw.Close())
+	return e.do("sendEdoc", nil, &body, mw.FormDataContentType())
+}
+
+func (e *eoffice) received() []gwItem {
+	e.t.Helper()
+	var items []gwItem
+	must(e.t, json.Unmarshal(e.ok("getReceivedEdocList", map[string]string{"servicetype": "eDoc", "messagetype": "edoc"}).Data, &items))
+	return items
+}
+
+// buildPackage writes an edXML package from sender to recipients with the
+// PDF at pdfPath, using the edxml writer as a product's builder would.
+func buildPackage(t *testing.T, sender string, to []string, number, pdfPath string) []byte {
+	t.Helper()
+	info, err := os.Stat(pdfPath)
+	must(t, err)
+	p := &edxml.Package{Namespace: edxml.Namespace}
+	p.Header.From = edxml.Organization{OrganID: sender, OrganName: "UBND xã"}
+	for _, c := range to {
+		p.Header.To = append(p.Header.To, edxml.Organization{OrganID: c})
+	}
+	p.Header.Code = edxml.Code{Number: number, Notation: "UBND-VP"}
+	p.Header.Promulgation = edxml.Promulgation{Place: "Bến Tre", Date: time.Now().Format("2006-01-02")}
+	p.Header.DocumentID = edxml.DocumentID(sender, p.Header.Promulgation.Date, number, "UBND-VP")
+	p.Header.DocumentType = edxml.DocumentType{Type: "1", TypeName: "Công văn"}
+	p.Header.Subject = "V/v kết nối phần mềm quản lý văn bản " + number
+	p.Header.Signer = edxml.SignerInfo{FullName: "Nguyễn Văn A"}
+	p.Header.Other.Priority = "0"
+	p.Business = edxml.Business{DocumentID: p.Header.DocumentID, DocType: edxml.BusinessNew}
+	p.Attachments = []edxml.Attachment{{Index: 0, ContentID: "cid:1", Name: filepath.Base(pdfPath), ContentType: "application/pdf", Size: info.Size()}}
+	p.References = []edxml.Reference{{ContentID: "cid:1", ContentType: "application/pdf", AttachmentName: filepath.Base(pdfPath)}}
+	var buf bytes.Buffer
+	must(t, edxml.Write(&buf, p, func(edxml.Attachment) (io.ReadCloser, error) { return os.Open(pdfPath) }))
+	return buf.Bytes()
+}
+
+// TestGatewayRoundTrip: a commune's e-office product sends a package
+// through the gateway to the district (another product on the gateway)
+// and the province (an ltnode); both receive it, report their steps, and
+// the commune's product sees them; then a node sends to the district's
+// product, which receives it as edXML.
+func TestGatewayRoundTrip(t *testing.T) {
+	dir := initHub(t)
+	cid, csecret := addSystem(t, dir, commune)
+	did, dsecret := addSystem(t, dir, district)
+	h, hc := startGatewayHub(t, dir)
+	base := "https://" + h.GatewayAddr() + "/api/edoc" // any prefix: the product's configured URL
+	communeApp := &eoffice{t: t, base: base, id: cid, secret: csecret, http: hc}
+	districtApp := &eoffice{t: t, base: base, id: did, secret: dsecret, http: hc}
+
+	pdf, pdfSum := writePDF(t, dir, commune, "cv-15.pdf", samplepdf.Options{Title: "Cong van 15", Pages: 2})
+	pkg := buildPackage(t, commune, []string{district, province}, "15", pdf)
+
+	sent := communeApp.sendEdoc("edocFile", pkg, "edoc")
+	if sent.code != http.StatusOK || sent.Status != "OK" || sent.DocID == "" {
+		t.Fatalf("sendEdoc: HTTP %d %+v", sent.code, sent)
+	}
+	var verification struct {
+		Verdict string `json:"verdict"`
+		Files   []struct {
+			Name    string   `json:"name"`
+			Verdict string   `json:"verdict"`
+			Signers []string `json:"signers"`
+		} `json:"files"`
+	}
+	must(t, json.Unmarshal(sent.Verification, &verification))
+	if verification.Verdict != "valid" || len(verification.Files) != 1 || verification.Files[0].Name != "cv-15.pdf" {
+		t.Fatalf("verification = %s", sent.Verification)
+	}
+	if string(sent.PackageSignature) != `{"present":false,"valid":false,"trusted":false}` {
+		t.Fatalf("packageSignature = %s", sent.PackageSignature)
+	}
+	// The national SDK's field name and a re-send: the same document.
+	again := communeApp.sendEdoc("file_doc", pkg, "")
+	if again.code != http.StatusOK || again.DocID != sent.DocID || !strings.Contains(again.ErrorDesc, "duplicate") {
+		t.Fatalf("re-send: HTTP %d %+v", again.code, again)
+	}
+
+	// The district's product polls, fetches, accepts, finishes.
+	items := districtApp.received()
+	if len(items) != 1 || items[0].DocID != sent.DocID || items[0].From != commune || items[0].To != district ||
+		items[0].Status != "inbox" || items[0].MessageType != "edoc" || items[0].ServiceType != "eDoc" {
+		t.Fatalf("district inbox = %+v", items)
+	}
+	got := districtApp.ok("getEdoc", map[string]string{"docId": sent.DocID, "filePath": "xml"})
+	var b64 string
+	must(t, json.Unmarshal(got.Data, &b64))
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	must(t, err)
+	var att bytes.Buffer
+	msg, err := edxml.Read(bytes.NewReader(raw), func(edxml.Attachment) (io.Writer, error) { return &att, nil }, edxml.Limits{})
+	must(t, err)
+	if p := msg.Package; p == nil || p.Header.From.OrganID != commune || p.Header.Code.Number != "15" ||
+		p.Header.Subject != "V/v kết nối phần mềm quản lý văn bản 15" || len(p.Attachments) != 1 || p.Attachments[0].Name != "cv-15.pdf" {
+		t.Fatalf("package from getEdoc = %+v", msg.Package)
+	}
+	if sum := sha256.Sum256(att.Bytes()); hex.EncodeToString(sum[:]) != pdfSum {
+		t.Fatal("the PDF from getEdoc differs from the one sent")
+	}
+	for _, st := range []string{"acceptance", "processing", "done", "done"} { // the repeat is a product retrying
+		a := districtApp.ok("updateStatus", map[string]string{"docId": sent.DocID, "status": st})
+		if a.DocID != sent.DocID {
+			t.Fatalf("updateStatus %s = %+v", st, a)
+		}
+	}
+	if items := districtApp.received(); len(items) != 0 {
+		t.Fatalf("district inbox after acknowledging = %+v", items)
+	}
+
+	// The province is an ltnode: it receives the same document and accepts it.
+	rc, out, errs := ltnode(t, h.Addr(), dir, province, "inbox", "--out", t.TempDir(), "--json")
+	if rc != 0 {
+		t.Fatalf("province inbox exit %d: %s", rc, errs)
+	}
+	if in := inboxLines(t, out); len(in) != 1 || in[0].MessageID != sent.DocID || in[0].Sender != commune {
+		t.Fatalf("province inbox = %+v", in)
+	}
+	if rc, _, errs := ltnode(t, h.Addr(), dir, province, "status", sent.DocID, "received"); rc != 0 {
+		t.Fatalf("province status exit %d: %s", rc, errs)
+	}
+
+	// The commune's product sees both recipients' steps.
+	var rows []gwSent
+	must(t, json.Unmarshal(communeApp.ok("getSentEdocList", map[string]string{"docId": sent.DocID}).Data, &rows))
+	slices.SortFunc(rows, func(a, b gwSent) int { return strings.Compare(a.ToCode, b.ToCode) })
+	if len(rows) != 2 ||
+		rows[0].ToCode != province || rows[0].ReceiveStatus != "acceptance" || rows[0].ReceiveStatusCode != "03" ||
+		rows[1].ToCode != district || rows[1].ReceiveStatus != "done" || rows[1].ReceiveStatusCode != "06" || rows[1].FromCode != commune {
+		t.Fatalf("getSentEdocList = %+v", rows)
+	}
+	// …and the status notifications, as status messages to fetch and acknowledge.
+	var notices []gwItem
+	for _, it := range communeApp.received() {
+		if it.ServiceType == "status" {
+			notices = append(notices, it)
+		}
+	}
+	if len(notices) < 4 {
+		t.Fatalf("commune's status notifications = %+v", notices)
+	}
+	st := communeApp.ok("getEdoc", map[string]string{"docId": notices[0].DocID})
+	must(t, json.Unmarshal(st.Data, &b64))
+	raw, err = base64.StdEncoding.DecodeString(b64)
+	must(t, err)
+	smsg, err := edxml.Read(bytes.NewReader(raw), nil, edxml.Limits{})
+	must(t, err)
+	if smsg.Status == nil || string(smsg.Status.Code) != notices[0].StatusCode {
+		t.Fatalf("status message = %+v, notice %+v", smsg.Status, notices[0])
+	}
+	for _, n := range notices {
+		communeApp.ok("updateStatus", map[string]string{"docId": n.DocID, "status": "done"})
+	}
+	for _, it := range communeApp.received() {
+		if it.ServiceType == "status" {
+			t.Fatalf("notification left after acknowledging: %+v", it)
+		}
+	}
+
+	// A node sends to the district; its product receives edXML.
+	pdf2, _ := writePDF(t, dir, province, "qd-7.pdf", samplepdf.Options{Title: "Quyet dinh 7"})
+	rc, out, errs = ltnode(t, h.Addr(), dir, province, "send", "--to", district, "--file", pdf2,
+		"--number", "7", "--notation", "QĐ-UBND", "--subject", "Quyết định 7", "--json")
+	if rc != 0 {
+		t.Fatalf("province send exit %d: %s", rc, errs)
+	}
+	fromNode := decodeJSON[sendJSON](t, out)
+	items = districtApp.received()
+	if len(items) != 1 || items[0].DocID != fromNode.MessageID || items[0].From != province || items[0].Subject != "Quyết định 7" {
+		t.Fatalf("district inbox = %+v", items)
+	}
+	got = districtApp.ok("getEdoc", map[string]string{"docId": fromNode.MessageID})
+	must(t, json.Unmarshal(got.Data, &b64))
+	raw, err = base64.StdEncoding.DecodeString(b64)
+	must(t, err)
+	if msg, err := edxml.Read(bytes.NewReader(raw), nil, edxml.Limits{}); err != nil || msg.Package.Header.Code.Notation != "QĐ-UBND" {
+		t.Fatalf("package of a node's document: %v %+v", err, msg)
+	}
+	districtApp.ok("updateStatus", map[string]string{"docId": fromNode.MessageID, "status": "rejection", "description": "Gửi nhầm nơi nhận"})
+	rc, out, errs = ltnode(t, h.Addr(), dir, province, "track", fromNode.MessageID, "--json")
+	if rc != 0 {
+		t.Fatalf("track exit %d: %s", rc, errs)
+	}
+	if tr := decodeJSON[trackJSON](t, out); len(tr.Recipients) != 1 || tr.Recipients[0].Status != "rejected" {
+		t.Fatalf("track = %+v", tr)
+	}
+}
+
+// TestGatewayRefusals: wrong or missing credentials, another agency's
+// documents, malformed uploads and a package in another agency's name
+// each get a precise status and message, and nothing is stored.
+func TestGatewayRefusals(t *testing.T) {
+	dir := initHub(t)
+	cid, csecret := addSystem(t, dir, commune)
+	did, dsecret := addSystem(t, dir, district)
+	goneID, goneSecret := addSystem(t, dir, commune2)
+	var out, errb bytes.Buffer
+	if rc := (&hubcli.Main{Stdout: &out, Stderr: &errb}).Run(context.Background(), []string{"gateway", "remove-system", "--dir", dir, goneID}); rc != 0 {
+		t.Fatalf("remove-system exit %d: %s", rc, errb.String())
+	}
+	h, hc := startGatewayHub(t, dir)
+	base := "https://" + h.GatewayAddr()
+	communeApp := &eoffice{t: t, base: base, id: cid, secret: csecret, http: hc}
+	districtApp := &eoffice{t: t, base: base, id: did, secret: dsecret, http: hc}
+
+	// A document for the province only: the district may not read it.
+	pdf, _ := writePDF(t, dir, commune, "cv-16.pdf", samplepdf.Options{Title: "Cong van 16"})
+	sent := communeApp.sendEdoc("edocFile", buildPackage(t, commune, []string{province}, "16", pdf), "edoc")
+	if sent.code != http.StatusOK {
+		t.Fatalf("sendEdoc: HTTP %d %+v", sent.code, sent)
+	}
+	stats := func() [3]int {
+		st, err := h.Store().Stats(context.Background())
+		must(t, err)
+		spool, err := os.ReadDir(filepath.Join(gateway.SystemsDir(dir), "spool"))
+		must(t, err)
+		return [3]int{st.Documents, st.Blobs + st.TmpFiles, len(spool)}
+	}
+	before := stats()
+	if before != [3]int{1, 1, 0} {
+		t.Fatalf("store after one send = %v", before)
+	}
+
+	notMultipart := func(e *eoffice) gwAnswer {
+		return e.do("sendEdoc", nil, strings.NewReader("<edXML/>"), "application/xml")
+	}
+	badMultipart := func(e *eoffice) gwAnswer {
+		return e.do("sendEdoc", nil, strings.NewReader("--xyz\r\nContent-Disposition: form-data; name=\"edocFile\"\r\n\r\nabc"), "multipart/form-data; boundary=xyz")
+	}
+	other := buildPackage(t, district, []string{province}, "17", pdf)
+	for _, tc := range []struct {
+		name string
+		call func() gwAnswer
+		code int
+		want string
+	}{
+		{"no credentials", func() gwAnswer { return (&eoffice{t: t, base: base, http: hc}).do("getReceivedEdocList", nil, nil, "") },
+			http.StatusUnauthorized, "missing X-SystemId / X-SecretKey"},
+		{"wrong secret", func() gwAnswer {
+			return (&eoffice{t: t, base: base, id: cid, secret: dsecret, http: hc}).do("getReceivedEdocList", nil, nil, "")
+		}, http.StatusUnauthorized, "invalid X-SystemId or X-SecretKey"},
+		{"revoked system", func() gwAnswer {
+			return (&eoffice{t: t, base: base, id: goneID, secret: goneSecret, http: hc}).do("getReceivedEdocList", nil, nil, "")
+		}, http.StatusUnauthorized, "invalid X-SystemId or X-SecretKey"},
+		{"national SDK HMAC", func() gwAnswer {
+			return (&eoffice{t: t, base: base, id: cid, http: hc}).do("getReceivedEdocList", map[string]string{"XroadVnpt-hash-header": "ab12"}, nil, "")
+		}, http.StatusUnauthorized, "XroadVnpt HMAC authentication not supported"},
+		{"another agency's document", func() gwAnswer {
+			return districtApp.do("getEdoc", map[string]string{"docId": sent.DocID}, nil, "")
+		}, http.StatusNotFound, "không gửi đến cơ quan " + district},
+		{"status of another agency's document", func() gwAnswer {
+			return districtApp.do("updateStatus", map[string]string{"docId": sent.DocID, "status": "acceptance"}, nil, "")
+		}, http.StatusForbidden, "not a party to the message"},
+		{"missing docId", func() gwAnswer { return districtApp.do("getEdoc", nil, nil, "") }, http.StatusBadRequest, "missing docId"},
+		{"unknown status", func() gwAnswer {
+			return districtApp.do("updateStatus", map[string]string{"docId": sent.DocID, "status": "seen"}, nil, "")
+		}, http.StatusBadRequest, "unknown status"},
+		{"not multipart", func() gwAnswer { return notMultipart(communeApp) }, http.StatusBadRequest, "not a multipart upload"},
+		{"bad multipart", func() gwAnswer { return badMultipart(communeApp) }, http.StatusBadRequest, "upload interrupted"},
+		{"missing edocFile", func() gwAnswer { return communeApp.sendEdoc("attachment", []byte("x"), "edoc") }, http.StatusBadRequest, "missing edocFile"},
+		{"unknown messageType", func() gwAnswer { return communeApp.sendEdoc("edocFile", other, "circular") }, http.StatusBadRequest, "unknown messageType"},
+		{"messageType not the package's", func() gwAnswer { return communeApp.sendEdoc("edocFile", other, "revocation") }, http.StatusBadRequest, "messageType does not match the package"},
+		{"not edXML", func() gwAnswer { return communeApp.sendEdoc("edocFile", []byte("<html/>"), "edoc") }, http.StatusBadRequest, "edXML"},
+		{"From another agency", func() gwAnswer { return communeApp.sendEdoc("edocFile", other, "edoc") },
+			http.StatusForbidden, "sender does not match the system's agency"},
+		{"unknown operation", func() gwAnswer { return communeApp.do("deleteEdoc", nil, nil, "") }, http.StatusNotFound, "unknown operation"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.call()
+			if a.code != tc.code || a.Status != "FAIL" || a.ErrorCode != strconv.Itoa(tc.code) || !strings.Contains(a.ErrorDesc, tc.want) {
+				t.Fatalf("HTTP %d %+v, want %d FAIL containing %q", a.code, a, tc.code, tc.want)
+			}
+			if after := stats(); after != before {
+				t.Fatalf("store changed: %v → %v", before, after)
+			}
+		})
+	}
+	// The district's list never shows the province's document.
+	if items := districtApp.received(); len(items) != 0 {
+		t.Fatalf("district inbox = %+v", items)
+	}
+}
+
+// TestGatewayPlainHTTPRefused: plain HTTP only on loopback.
+func TestGatewayPlainHTTPRefused(t *testing.T) {
+	dir := initHub(t)
+	_, err := hub.Open(context.Background(), hub.Config{Dir: dir, Listen: "127.0.0.1:0", Gateway: "0.0.0.0:0", GatewayPlainLoopback: true})
+	var se *hub.StartError
+	if !errors.As(err, &se) || !strings.Contains(se.Message, "plain HTTP refused off loopback") {
+		t.Fatalf("hub.Open = %v", err)
+	}
+}
