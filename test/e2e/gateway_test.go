@@ -34,11 +34,11 @@ import (
 // net/http, as the products' SDKs do: parameters in headers, the package
 // as a multipart field, JSON answers.
 type eoffice struct {
-	t        *testing.T
-	base     string
-	id       string
-	secret   string
-	http     *http.Client
+	t      *testing.T
+	base   string
+	id     string
+	secret string
+	http   *http.Client
 }
 
 // gwAnswer is the SDKs' answer envelope.
