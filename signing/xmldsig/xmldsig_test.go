@@ -7,11 +7,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"io"
 	"math/big"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -19,29 +16,8 @@ import (
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/signing/xmldsig"
+	"github.com/lienthong/lienthong/signing/xmldsig/xmldsigtest"
 )
-
-// pyC14N canonicalizes doc with Python's ElementTree (C14N 2.0, which
-// renders namespaces as Exclusive C14N 1.0 does): an implementation
-// independent of ours, so that the signatures the tests make do not
-// merely agree with the verifier's own canonicalizer.
-func pyC14N(t *testing.T, doc string) []byte {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 not found")
-		}
-		t.Skip("python3 not found: install the Debian package python3")
-	}
-	cmd := exec.Command(py, "-c", "import sys, xml.etree.ElementTree as ET; sys.stdout.buffer.write(ET.canonicalize(sys.stdin.buffer.read().decode('utf-8')).encode('utf-8'))")
-	cmd.Stdin = strings.NewReader(doc)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python canonicalize: %v", err)
-	}
-	return out
-}
 
 type signer struct {
 	key  *rsa.PrivateKey
@@ -72,39 +48,18 @@ func newSigner(t *testing.T) signer {
 }
 
 const (
-	rsaSHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-	rsaSHA1   = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
-	sha256URI = "http://www.w3.org/2001/04/xmlenc#sha256"
-	sha1URI   = "http://www.w3.org/2000/09/xmldsig#sha1"
+	rsaSHA256 = xmldsigtest.RSASHA256
+	rsaSHA1   = xmldsigtest.RSASHA1
+	sha256URI = xmldsigtest.SHA256
+	sha1URI   = xmldsigtest.SHA1
 )
 
-// sign puts an enveloped signature where doc has <!--SIG-->.
+// sign puts an enveloped signature where doc has <!--SIG-->; c14n is
+// the method named in the signature (the document must render the same
+// under it as under Exclusive C14N).
 func (s signer) sign(t *testing.T, doc, sigAlg, digestAlg, c14n string, h crypto.Hash) string {
 	t.Helper()
-	without := strings.Replace(doc, "<!--SIG-->", "", 1)
-	dh := h.New()
-	dh.Write(pyC14N(t, without))
-	signedInfo := `<ds:SignedInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">` +
-		`<ds:CanonicalizationMethod Algorithm="` + c14n + `"/>` +
-		`<ds:SignatureMethod Algorithm="` + sigAlg + `"/>` +
-		`<ds:Reference URI=""><ds:Transforms>` +
-		`<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>` +
-		`<ds:Transform Algorithm="` + c14n + `"/></ds:Transforms>` +
-		`<ds:DigestMethod Algorithm="` + digestAlg + `"/>` +
-		`<ds:DigestValue>` + base64.StdEncoding.EncodeToString(dh.Sum(nil)) + `</ds:DigestValue></ds:Reference></ds:SignedInfo>`
-	sh := h.New()
-	sh.Write(pyC14N(t, signedInfo))
-	value, err := rsa.SignPKCS1v15(rand.Reader, s.key, h, sh.Sum(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The SignedInfo as written declares ds itself; inside Signature the
-	// declaration is redundant and canonicalization drops it either way.
-	sig := `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">` + signedInfo +
-		"<ds:SignatureValue>\n" + base64.StdEncoding.EncodeToString(value) + "\n</ds:SignatureValue>" +
-		"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>" + base64.StdEncoding.EncodeToString(s.cert.Raw) +
-		"</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>"
-	return strings.Replace(doc, "<!--SIG-->", sig, 1)
+	return xmldsigtest.Sign(t, doc, s.key, s.cert, sigAlg, digestAlg, c14n, h)
 }
 
 // pkg is an edXML-like package with what canonicalization must get

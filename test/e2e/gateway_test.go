@@ -3,14 +3,19 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -28,6 +33,7 @@ import (
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/signing/pki"
+	"github.com/lienthong/lienthong/signing/xmldsig/xmldsigtest"
 )
 
 // eoffice is an e-office product calling the gateway with nothing but
@@ -455,5 +461,88 @@ func TestGatewayPlainHTTPRefused(t *testing.T) {
 	var se *hub.StartError
 	if !errors.As(err, &se) || !strings.Contains(se.Message, "plain HTTP refused off loopback") {
 		t.Fatalf("hub.Open = %v", err)
+	}
+}
+
+// TestGatewayPackageSignature: a package's XMLDSig signature is
+// verified and reported; a tampered package and a legacy rsa-sha1 one
+// are refused with nothing stored, the latter accepted once the hub
+// runs with --gateway-allow-sha1.
+func TestGatewayPackageSignature(t *testing.T) {
+	dir := initHub(t)
+	cid, csecret := addSystem(t, dir, commune)
+	h, hc := startGatewayHub(t, dir)
+	app := &eoffice{t: t, base: "https://" + h.GatewayAddr(), id: cid, secret: csecret, http: hc}
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Văn thư UBND xã 1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	must(t, err)
+	cert, err := x509.ParseCertificate(der)
+	must(t, err)
+	pkgFor := func(number string) string {
+		pdf, _ := writePDF(t, dir, commune, "cv-"+number+".pdf", samplepdf.Options{Title: "Cong van " + number})
+		pkg := string(buildPackage(t, commune, []string{district}, number, pdf))
+		if !strings.Contains(pkg, "</edXML:edXMLHeader>") {
+			t.Fatalf("package has no edXMLHeader end tag:\n%.600s", pkg)
+		}
+		return strings.Replace(pkg, "</edXML:edXMLHeader>", xmldsigtest.Placeholder+"</edXML:edXMLHeader>", 1)
+	}
+	count := func(h *runningHub) int {
+		st, err := h.Store().Stats(context.Background())
+		must(t, err)
+		return st.Documents
+	}
+
+	signed := xmldsigtest.Sign(t, pkgFor("21"), key, cert, xmldsigtest.RSASHA256, xmldsigtest.SHA256, xmldsigtest.ExcC14N, crypto.SHA256)
+	a := app.sendEdoc("edocFile", []byte(signed), "edoc")
+	if a.code != http.StatusOK {
+		t.Fatalf("signed package: HTTP %d %+v", a.code, a)
+	}
+	var sig struct {
+		Present, Valid, Trusted bool
+		Signer                  string
+		SignatureMethod         string
+		Problems                []string
+	}
+	must(t, json.Unmarshal(a.PackageSignature, &sig))
+	if !sig.Present || !sig.Valid || sig.Trusted || sig.Signer != "Văn thư UBND xã 1" || sig.SignatureMethod != "rsa-sha256" ||
+		len(sig.Problems) != 1 || !strings.Contains(sig.Problems[0], "signer not trusted") {
+		t.Fatalf("packageSignature = %s", a.PackageSignature)
+	}
+
+	legacy := xmldsigtest.Sign(t, pkgFor("22"), key, cert, xmldsigtest.RSASHA1, xmldsigtest.SHA1, xmldsigtest.ExcC14N, crypto.SHA1)
+	for _, tc := range []struct {
+		name string
+		pkg  string
+		code int
+		want string
+	}{
+		{"tampered", strings.Replace(xmldsigtest.Sign(t, pkgFor("23"), key, cert, xmldsigtest.RSASHA256, xmldsigtest.SHA256, xmldsigtest.ExcC14N, crypto.SHA256),
+			"V/v kết nối", "V/v ngắt kết nối", 1), http.StatusBadRequest, "package digest mismatch"},
+		{"rsa-sha1", legacy, http.StatusConflict, "--gateway-allow-sha1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := count(h)
+			a := app.sendEdoc("edocFile", []byte(tc.pkg), "edoc")
+			if a.code != tc.code || !strings.Contains(a.ErrorDesc, tc.want) {
+				t.Fatalf("HTTP %d %+v, want %d containing %q", a.code, a, tc.code, tc.want)
+			}
+			if after := count(h); after != before {
+				t.Fatalf("documents %d → %d", before, after)
+			}
+		})
+	}
+
+	// The legacy sender is accepted by a hub started with the flag.
+	h.stop()
+	h2 := startHubWith(t, hub.Config{Dir: dir, Listen: "127.0.0.1:0", Gateway: "127.0.0.1:0", GatewayAllowSHA1: true})
+	app.base = "https://" + h2.GatewayAddr()
+	a = app.sendEdoc("edocFile", []byte(legacy), "edoc")
+	must(t, json.Unmarshal(a.PackageSignature, &sig))
+	if a.code != http.StatusOK || !sig.Valid || sig.SignatureMethod != "rsa-sha1" {
+		t.Fatalf("legacy package with --gateway-allow-sha1: HTTP %d %+v", a.code, a)
 	}
 }
