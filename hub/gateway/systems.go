@@ -55,9 +55,17 @@ type Systems struct {
 	byID  map[string]System
 }
 
+// fileStamp identifies a version of the file: every save renames a new
+// file into place, so the file identity changes with the content even
+// when the size and modification time (to its granularity) do not.
 type fileStamp struct {
 	mod  time.Time
 	size int64
+	info os.FileInfo
+}
+
+func (a fileStamp) same(b fileStamp) bool {
+	return a.info != nil && b.info != nil && a.mod.Equal(b.mod) && a.size == b.size && os.SameFile(a.info, b.info)
 }
 
 // SystemsDir is where the gateway keeps its credentials in a hub
@@ -200,8 +208,8 @@ func (s *Systems) load(create bool) error {
 	if err != nil {
 		return fmt.Errorf("reading gateway systems: %w", err)
 	}
-	stamp := fileStamp{mod: info.ModTime(), size: info.Size()}
-	if s.byID != nil && stamp == s.stamp {
+	stamp := fileStamp{mod: info.ModTime(), size: info.Size(), info: info}
+	if s.byID != nil && stamp.same(s.stamp) {
 		return nil
 	}
 	data, err := os.ReadFile(s.path())
