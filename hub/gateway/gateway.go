@@ -96,14 +96,19 @@ type Config struct {
 	Spool string
 	// Limits bound a package (zero: edxml defaults).
 	Limits edxml.Limits
+	// MaxSends bounds the uploads spooled at once (default 8): each
+	// holds up to a package and its attachments on disk before the
+	// exchange's own upload budget sees it.
+	MaxSends int
 	Logger *slog.Logger
 	Now    func() time.Time
 }
 
 // Gateway serves the operations.
 type Gateway struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	sends chan struct{}
 }
 
 // New returns a Gateway; it empties the spool of a previous run.
@@ -120,7 +125,10 @@ func New(cfg Config) (*Gateway, error) {
 	if err := os.MkdirAll(cfg.Spool, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the gateway spool: %w", err)
 	}
-	return &Gateway{cfg: cfg, log: cfg.Logger}, nil
+	if cfg.MaxSends <= 0 {
+		cfg.MaxSends = 8
+	}
+	return &Gateway{cfg: cfg, log: cfg.Logger, sends: make(chan struct{}, cfg.MaxSends)}, nil
 }
 
 // Handler returns the HTTP handler of the operations.

@@ -45,6 +45,13 @@ func messageTypeOf(t edxml.BusinessDocType) string {
 // caller's agency. Nothing is stored unless the exchange accepts it; the
 // spool files go on every path.
 func (g *Gateway) sendEdoc(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	select {
+	case g.sends <- struct{}{}:
+		defer func() { <-g.sends }()
+	default:
+		return lienthong.Errorf(lienthong.KindBusy,
+			"cổng kết nối đang nhận %d gói tin cùng lúc; hãy gửi lại sau ít phút (gateway busy: %d uploads in progress)", cap(g.sends), cap(g.sends))
+	}
 	dir, err := os.MkdirTemp(g.cfg.Spool, "send-")
 	if err != nil {
 		return fmt.Errorf("creating spool: %w", err)

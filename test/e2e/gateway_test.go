@@ -401,6 +401,8 @@ func TestGatewayRefusals(t *testing.T) {
 		return e.do("sendEdoc", nil, strings.NewReader("--xyz\r\nContent-Disposition: form-data; name=\"edocFile\"\r\n\r\nabc"), "multipart/form-data; boundary=xyz")
 	}
 	other := buildPackage(t, district, []string{province}, "17", pdf)
+	unsignedPDF, _ := writePDF(t, dir, "", "cv-18.pdf", samplepdf.Options{Title: "Cong van 18"})
+	unsigned := buildPackage(t, commune, []string{province}, "18", unsignedPDF)
 	for _, tc := range []struct {
 		name string
 		call func() gwAnswer
@@ -436,6 +438,8 @@ func TestGatewayRefusals(t *testing.T) {
 		{"not edXML", func() gwAnswer { return communeApp.sendEdoc("edocFile", []byte("<html/>"), "edoc") }, http.StatusBadRequest, "edXML"},
 		{"From another agency", func() gwAnswer { return communeApp.sendEdoc("edocFile", other, "edoc") },
 			http.StatusForbidden, "sender does not match the system's agency"},
+		{"unsigned PDF inside", func() gwAnswer { return communeApp.sendEdoc("edocFile", unsigned, "edoc") },
+			http.StatusConflict, "unsigned document refused"},
 		{"unknown operation", func() gwAnswer { return communeApp.do("deleteEdoc", nil, nil, "") }, http.StatusNotFound, "unknown operation"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -544,5 +548,57 @@ func TestGatewayPackageSignature(t *testing.T) {
 	must(t, json.Unmarshal(a.PackageSignature, &sig))
 	if a.code != http.StatusOK || !sig.Valid || sig.SignatureMethod != "rsa-sha1" {
 		t.Fatalf("legacy package with --gateway-allow-sha1: HTTP %d %+v", a.code, a)
+	}
+}
+
+// TestGatewayRevocation: a product revokes a document it sent through
+// the gateway; the recipient's product, which had not fetched it, sees
+// only the revocation, as a node would.
+func TestGatewayRevocation(t *testing.T) {
+	dir := initHub(t)
+	cid, csecret := addSystem(t, dir, commune)
+	did, dsecret := addSystem(t, dir, district)
+	h, hc := startGatewayHub(t, dir)
+	base := "https://" + h.GatewayAddr()
+	communeApp := &eoffice{t: t, base: base, id: cid, secret: csecret, http: hc}
+	districtApp := &eoffice{t: t, base: base, id: did, secret: dsecret, http: hc}
+
+	pdf, _ := writePDF(t, dir, commune, "cv-30.pdf", samplepdf.Options{Title: "Cong van 30"})
+	orig := communeApp.sendEdoc("edocFile", buildPackage(t, commune, []string{district}, "30", pdf), "edoc")
+	if orig.code != http.StatusOK {
+		t.Fatalf("sendEdoc: HTTP %d %+v", orig.code, orig)
+	}
+	// The revocation names the original by its edXML DocumentId.
+	p := &edxml.Package{Namespace: edxml.Namespace}
+	p.Header.From = edxml.Organization{OrganID: commune}
+	p.Header.To = []edxml.Organization{{OrganID: district}}
+	p.Header.Code = edxml.Code{Number: "31", Notation: "UBND-VP"}
+	p.Header.Promulgation = edxml.Promulgation{Date: time.Now().Format("2006-01-02")}
+	p.Header.DocumentID = edxml.DocumentID(commune, p.Header.Promulgation.Date, "31", "UBND-VP")
+	p.Header.DocumentType = edxml.DocumentType{Type: "1", TypeName: "Công văn"}
+	p.Header.Subject = "Thu hồi công văn 30"
+	p.Header.Signer = edxml.SignerInfo{FullName: "Nguyễn Văn A"}
+	p.Business = edxml.Business{DocType: edxml.BusinessRevoke, Reason: "Ban hành nhầm",
+		DocumentID: edxml.DocumentID(commune, time.Now().Format("2006-01-02"), "30", "UBND-VP")}
+	// The hub wants the revocation notice itself as a file, as ltnode send --revokes does.
+	notice, _ := writePDF(t, dir, commune, "thu-hoi.pdf", samplepdf.Options{Title: "Thu hoi 30"})
+	info, err := os.Stat(notice)
+	must(t, err)
+	p.Attachments = []edxml.Attachment{{ContentID: "cid:1", Name: "thu-hoi.pdf", ContentType: "application/pdf", Size: info.Size()}}
+	p.References = []edxml.Reference{{ContentID: "cid:1", ContentType: "application/pdf", AttachmentName: "thu-hoi.pdf"}}
+	var buf bytes.Buffer
+	must(t, edxml.Write(&buf, p, func(edxml.Attachment) (io.ReadCloser, error) { return os.Open(notice) }))
+	rev := communeApp.sendEdoc("edocFile", buf.Bytes(), "revocation")
+	if rev.code != http.StatusOK || rev.DocID == orig.DocID {
+		t.Fatalf("revocation: HTTP %d %+v", rev.code, rev)
+	}
+	items := districtApp.received()
+	if len(items) != 1 || items[0].DocID != rev.DocID || items[0].MessageType != "revocation" {
+		t.Fatalf("district inbox after the revocation = %+v", items)
+	}
+	var rows []gwSent
+	must(t, json.Unmarshal(communeApp.ok("getSentEdocList", map[string]string{"docId": orig.DocID}).Data, &rows))
+	if len(rows) != 1 || rows[0].ToCode != district || rows[0].ReceiveStatus != "revocation" {
+		t.Fatalf("original after revocation = %+v", rows)
 	}
 }
