@@ -100,8 +100,8 @@ type Config struct {
 	// holds up to a package and its attachments on disk before the
 	// exchange's own upload budget sees it.
 	MaxSends int
-	Logger *slog.Logger
-	Now    func() time.Time
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Gateway serves the operations.
