@@ -17,6 +17,8 @@ const (
 	DeliveryFile = "delivery.pb"
 	// DeliveredFile holds the hub's signed "delivered" receipt.
 	DeliveredFile = "receipt-delivered.pb"
+	// InfoFile describes the document for a clerk (package node/desk).
+	InfoFile = "thong-tin.json"
 	// PartialPrefix starts the name of the folder a document is written
 	// in before it is complete (in the inbox folder, beside the
 	// documents' folders).
@@ -34,7 +36,7 @@ const MaxFileName = 255
 func reservedByNode(name string) bool {
 	lower := strings.ToLower(name)
 	switch lower {
-	case DeliveryFile, "envelope.json", "envelope.pb":
+	case DeliveryFile, InfoFile, InfoFile + ".tmp", "envelope.json", "envelope.pb":
 		return true
 	}
 	// receipt-*.pb: the receipts the node keeps beside the files.
@@ -65,7 +67,7 @@ func reservedOnWindows(name string) bool {
 // character and none of / \ : * ? " < > |, not start with a dot or a
 // space nor end with a dot or a space, not be a device name Windows
 // reserves (CON, NUL.txt, COM1...), and not be a name the node writes
-// itself (delivery.pb, receipt-*.pb).
+// itself (delivery.pb, thong-tin.json, receipt-*.pb).
 func FileName(name string) error {
 	q := quote(name)
 	switch {

@@ -67,6 +67,9 @@ type Document struct {
 	SecurityLevel    lienthongv1.SecurityLevel
 	DueDate          string
 	Files            []File
+	// Edxml holds the fields of an edXML package with no home above
+	// (package edxml), for a document imported from one.
+	Edxml *lienthongv1.EdxmlHeader
 }
 
 // Prepared is a document ready to upload: its signed envelope and the
@@ -110,6 +113,7 @@ func (id *Identity) Prepare(doc Document) (*Prepared, error) {
 		BusinessType: doc.BusinessType, RelatedMessageId: doc.RelatedMessageID,
 		Number: doc.Number, Notation: doc.Notation, IssueDate: doc.IssueDate, DocumentType: doc.DocumentType,
 		Subject: doc.Subject, Signer: doc.Signer, Urgency: doc.Urgency, SecurityLevel: doc.SecurityLevel, DueDate: doc.DueDate,
+		Edxml: doc.Edxml,
 	}
 	p := &Prepared{Envelope: env}
 	for _, f := range doc.Files {

@@ -13,6 +13,7 @@ targets=(
   "FuzzParseCMS ./signing/pades"
   "FuzzDifferences ./signing/pades"
   "FuzzParseToken ./signing/tsp"
+  "FuzzRead ./edxml"
 )
 for t in "${targets[@]}"; do
   set -- $t

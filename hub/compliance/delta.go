@@ -132,7 +132,7 @@ func (d *Delta) Accepted(doc *Doc) {
 
 // Step counts a recipient's step on a document: its acknowledgement
 // (DELIVERED), and the steps that finish it (DONE, REJECTED, REVOKED,
-// QUARANTINED: the hub will never deliver it, so it is not overdue at the
+// RECALL_AGREED, QUARANTINED: the hub will never deliver it, so it is not overdue at the
 // recipient; the sender is told to send it again). Other steps count
 // nothing.
 func (d *Delta) Step(doc *Doc, recipient string, status lienthongv1.Status, at time.Time) {
@@ -142,7 +142,8 @@ func (d *Delta) Step(doc *Doc, recipient string, status lienthongv1.Status, at t
 		return
 	case lienthongv1.Status_STATUS_DONE:
 		d.at(recipient, DayOf(at)).Done.Observe(at.Sub(doc.AcceptedAt))
-	case lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED, lienthongv1.Status_STATUS_QUARANTINED:
+	case lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED, lienthongv1.Status_STATUS_QUARANTINED,
+		lienthongv1.Status_STATUS_RECALL_AGREED:
 	default:
 		return
 	}

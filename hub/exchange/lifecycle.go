@@ -54,7 +54,11 @@ func (s *Service) route(sender string, env *lienthongv1.Envelope, original *stor
 
 // nextStatuses is the processing graph of QCVN 102:2016 as the hub
 // enforces it: a recipient first acknowledges (delivered), then receives
-// or rejects; rejected, done and revoked are final.
+// or rejects; rejected, done, revoked and recall agreed are final. A
+// recall request (13) may come at any step after delivery, even done: the
+// recipient answers it, agreeing (15, final: it deletes or marks the
+// document revoked, Decree 30/2020 art. 21) or refusing (16, after which
+// it carries on processing).
 func nextStatuses(from lienthongv1.Status) []lienthongv1.Status {
 	const (
 		rejected   = lienthongv1.Status_STATUS_REJECTED
@@ -62,16 +66,23 @@ func nextStatuses(from lienthongv1.Status) []lienthongv1.Status {
 		assigned   = lienthongv1.Status_STATUS_ASSIGNED
 		inProgress = lienthongv1.Status_STATUS_IN_PROGRESS
 		done       = lienthongv1.Status_STATUS_DONE
+		recall     = lienthongv1.Status_STATUS_RECALL_REQUESTED
 	)
 	switch from {
 	case lienthongv1.Status_STATUS_DELIVERED:
-		return []lienthongv1.Status{received, rejected}
+		return []lienthongv1.Status{received, rejected, recall}
 	case received:
-		return []lienthongv1.Status{assigned, inProgress, done}
+		return []lienthongv1.Status{assigned, inProgress, done, recall}
 	case assigned:
-		return []lienthongv1.Status{inProgress, done}
+		return []lienthongv1.Status{inProgress, done, recall}
 	case inProgress:
-		return []lienthongv1.Status{done}
+		return []lienthongv1.Status{done, recall}
+	case done:
+		return []lienthongv1.Status{recall}
+	case recall:
+		return []lienthongv1.Status{lienthongv1.Status_STATUS_RECALL_AGREED, lienthongv1.Status_STATUS_RECALL_REFUSED}
+	case lienthongv1.Status_STATUS_RECALL_REFUSED:
+		return []lienthongv1.Status{assigned, inProgress, done, recall}
 	}
 	return nil
 }
@@ -82,9 +93,17 @@ func checkTransition(id string, to lienthongv1.Status) store.TransitionCheck {
 		switch {
 		case from == lienthongv1.Status_STATUS_REVOKED:
 			return lienthong.Errorf(lienthong.KindFailedPrecondition, "văn bản %s đã bị nơi gửi thu hồi (document revoked)", id)
+		case from == lienthongv1.Status_STATUS_ACCEPTED && to == lienthongv1.Status_STATUS_RECALL_REQUESTED:
+			return lienthong.Errorf(lienthong.KindFailedPrecondition,
+				"nơi nhận chưa nhận về văn bản %s; hãy thu hồi bằng `ltnode revoke` thay vì đề nghị thu hồi (not fetched yet: revoke it instead)", id)
 		case from == lienthongv1.Status_STATUS_ACCEPTED:
 			return lienthong.Errorf(lienthong.KindFailedPrecondition,
 				"văn bản %s chưa được nhận về; hãy chạy `ltnode inbox` trước (document not yet fetched and acknowledged)", id)
+		case from == lienthongv1.Status_STATUS_RECALL_AGREED:
+			return lienthong.Errorf(lienthong.KindFailedPrecondition, "văn bản %s đã được nơi nhận đồng ý thu hồi (document recalled)", id)
+		case (to == lienthongv1.Status_STATUS_RECALL_AGREED || to == lienthongv1.Status_STATUS_RECALL_REFUSED) && from != lienthongv1.Status_STATUS_RECALL_REQUESTED:
+			return lienthong.Errorf(lienthong.KindFailedPrecondition,
+				"nơi gửi chưa đề nghị thu hồi văn bản %s; không có gì để trả lời (no recall request to answer)", id)
 		case !slices.Contains(nextStatuses(from), to):
 			return lienthong.Errorf(lienthong.KindFailedPrecondition,
 				"không thể chuyển văn bản %s từ \"%s\" sang \"%s\" (illegal status transition %s → %s)",
@@ -140,38 +159,68 @@ func (s *Service) reportStatus(ctx context.Context, caller string, req *lienthon
 		reason, check = CannotStorePrefix+reason, checkCannotStore(id)
 	}
 	switch to {
-	case lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_ASSIGNED, lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE:
+	case lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_ASSIGNED, lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE,
+		lienthongv1.Status_STATUS_RECALL_REQUESTED, lienthongv1.Status_STATUS_RECALL_AGREED, lienthongv1.Status_STATUS_RECALL_REFUSED:
 	case lienthongv1.Status_STATUS_REJECTED:
 		if strings.TrimSpace(req.GetReason()) == "" {
 			return nil, lienthong.Errorf(lienthong.KindInvalid, "từ chối văn bản phải nêu lý do (a rejection needs a reason)")
 		}
 	default:
 		return nil, lienthong.Errorf(lienthong.KindInvalid,
-			"trạng thái %s không báo được; dùng received, rejected, assigned, in-progress hoặc done", to)
+			"trạng thái %s không báo được; dùng received, rejected, assigned, in-progress, done, recall-requested, recall-agreed hoặc recall-refused", to)
 	}
 	// The reason is signed into a receipt and shown to the sender.
 	if err := envelope.StatusText(req.GetReason()); err != nil {
 		return nil, err
 	}
+	// A recall request is the sender's step about one recipient; every
+	// other step is the recipient's own.
+	recipient := caller
+	if to == lienthongv1.Status_STATUS_RECALL_REQUESTED {
+		recipient = req.GetRecipient()
+		if recipient == "" {
+			return nil, lienthong.Errorf(lienthong.KindInvalid, "đề nghị thu hồi phải ghi nơi nhận được đề nghị (recall request without a recipient)")
+		}
+	} else if req.GetRecipient() != "" && req.GetRecipient() != caller {
+		return nil, lienthong.Errorf(lienthong.KindPermission,
+			"chỉ báo được trạng thái của chính cơ quan mình, không phải của %s (a recipient reports only its own steps)", clip(req.GetRecipient()))
+	}
 	doc, err := s.findDocument(ctx, id)
-	if err == nil && !slices.Contains(doc.Recipients, caller) {
+	if err == nil && to == lienthongv1.Status_STATUS_RECALL_REQUESTED && doc.Sender != caller {
+		if slices.Contains(doc.Recipients, caller) {
+			return nil, lienthong.Errorf(lienthong.KindPermission,
+				"chỉ nơi gửi văn bản %s được đề nghị thu hồi (only the sender asks for a recall)", id)
+		}
+		err = store.ErrNotFound
+	}
+	if err == nil && !slices.Contains(doc.Recipients, recipient) {
+		if to != lienthongv1.Status_STATUS_RECALL_REQUESTED && doc.Sender == caller {
+			return nil, lienthong.Errorf(lienthong.KindPermission,
+				"nơi gửi không báo được trạng thái \"%s\" của văn bản %s; chỉ nơi nhận trả lời (only the recipient reports this step)", to.Label(), id)
+		}
 		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, lienthong.Errorf(lienthong.KindNotFound, "văn bản %s không gửi đến cơ quan %s (no such delivery)", id, caller)
+		return nil, lienthong.Errorf(lienthong.KindNotFound, "văn bản %s không gửi đến cơ quan %s (no such delivery)", id, recipient)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading message %s: %w", id, err)
 	}
 	id = doc.MessageID
 	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
-		MessageId: id, Status: to, Agency: caller, Reason: reason,
+		MessageId: id, Status: to, Agency: recipient, Reason: reason,
 		EnvelopeSha256: doc.EnvelopeSHA256[:], Sender: doc.Sender,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Store.Transition(ctx, id, caller, doc.Sender, rcpt, check); err != nil {
+	// The other party hears of the step: the recipient of a recall
+	// request, the sender of everything else.
+	notify := doc.Sender
+	if to == lienthongv1.Status_STATUS_RECALL_REQUESTED {
+		notify = recipient
+	}
+	if err := s.cfg.Store.Transition(ctx, id, recipient, notify, rcpt, check); err != nil {
 		return nil, err
 	}
 	return rcpt, nil

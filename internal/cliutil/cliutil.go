@@ -35,7 +35,9 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+			// %w twice: callers tell a request for help (flag.ErrHelp)
+			// from a mistake.
+			return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

@@ -3,25 +3,23 @@ package nodecli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/internal/cliutil"
-	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
-// reportable are the steps a recipient reports with `ltnode status`.
-var reportable = []lienthongv1.Status{
-	lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_ASSIGNED,
-	lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE,
-}
-
 // statusOutput is the --json form of status.
 type statusOutput struct {
 	MessageID string    `json:"message_id"`
+	Number    string    `json:"number,omitempty"`
+	Notation  string    `json:"notation,omitempty"`
 	Status    string    `json:"status"`
 	Reason    string    `json:"reason,omitempty"`
 	Agency    string    `json:"agency"`
@@ -40,68 +38,54 @@ func (m *Main) status(ctx context.Context, args []string, s *session) error {
 	if err != nil {
 		return err
 	}
-	var names []string
-	for _, st := range reportable {
-		names = append(names, st.Name())
-	}
 	if len(pos) != 2 {
-		return cliutil.Usagef("status cần MESSAGE_ID và một trạng thái: %s", strings.Join(names, "|"))
+		return cliutil.Usagef("status cần MESSAGE_ID và một trạng thái: %s", desk.StepNames())
 	}
 	id := pos[0]
-	var st lienthongv1.Status
-	for _, r := range reportable {
-		if r.Name() == strings.ToLower(pos[1]) {
-			st = r
-		}
+	st, err := desk.ParseStep(pos[1])
+	if err == nil {
+		err = desk.CheckStep(st, *reason)
 	}
-	if st == lienthongv1.Status_STATUS_UNSPECIFIED {
-		return cliutil.Usagef("trạng thái %q không hợp lệ: %s", pos[1], strings.Join(names, "|"))
+	if err != nil {
+		return cliutil.Usagef("%s", lienthong.ErrorMessage(err))
 	}
-	if st == lienthongv1.Status_STATUS_REJECTED && strings.TrimSpace(*reason) == "" {
-		return cliutil.Usagef("từ chối văn bản phải nêu lý do: --reason \"...\"")
-	}
-	c, reg, err := s.connectWithRegister()
+	d, err := s.desk(deskConfig{online: true})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	rcpt, err := c.ReportStatus(ctx, id, st, strings.TrimSpace(*reason))
+	rep, err := d.Report(ctx, id, st, *reason)
 	if err != nil {
 		return err
 	}
-	tr := node.CheckReceipt(rcpt, c.Identity().Roots)
-	if tr.Err != nil {
-		return tr.Err
-	}
-	body := tr.Body
+	body := rep.Body
 	out := statusOutput{MessageID: id, Status: body.GetStatus().Name(), Reason: body.GetReason(), Agency: body.GetAgency(),
-		ReceiptID: body.GetReceiptId(), Time: body.GetTime().AsTime(), Receipt: mustMarshal(rcpt)}
-	rec, regErr := reg.SetStatus(body, rcpt)
+		ReceiptID: body.GetReceiptId(), Time: desk.Local(body.GetTime().AsTime()), Receipt: mustMarshal(rep.Receipt)}
+	if rep.Entry != nil {
+		out.Number, out.Notation = rep.Entry.Number, rep.Entry.Notation
+	}
 	if *asJSON {
 		if err := m.printJSON(out); err != nil {
 			return err
 		}
 	} else {
 		doc := id
-		if regErr == nil && rec.Number != "" {
-			doc = rec.Number + "/" + rec.Notation
+		if out.Number != "" {
+			doc = out.Number + "/" + out.Notation
 		}
 		fmt.Fprintf(m.Stdout, "Đã báo trục: văn bản %s — %s.\n", doc, st.Label())
 		if out.Reason != "" {
 			fmt.Fprintf(m.Stdout, "Lý do:        %s\n", out.Reason)
 		}
 		fmt.Fprintf(m.Stdout, "Mã văn bản:   %s\nThời điểm:    %s\nBiên nhận:    %s (chữ ký của trục hợp lệ)\n",
-			id, formatTime(out.Time), out.ReceiptID)
+			id, formatTime(body.GetTime().AsTime()), out.ReceiptID)
 	}
-	if regErr != nil {
-		return fmt.Errorf("trục đã ghi nhận nhưng không ghi được vào sổ văn bản đến: %w", regErr)
-	}
-	return nil
+	return rep.RecordErr
 }
 
 // recipientItem is one recipient's step in `register --json`.
 type recipientItem struct {
 	Agency string    `json:"agency"`
+	Name   string    `json:"name,omitempty"`
 	Status string    `json:"status"`
 	Time   time.Time `json:"time"`
 	Reason string    `json:"reason,omitempty"`
@@ -133,12 +117,14 @@ type sentItem struct {
 type receivedItem struct {
 	MessageID        string    `json:"message_id"`
 	Sender           string    `json:"sender"`
+	SenderName       string    `json:"sender_name,omitempty"`
 	BusinessType     string    `json:"business_type"`
 	RelatedMessageID string    `json:"related_message_id,omitempty"`
 	Number           string    `json:"number"`
 	Notation         string    `json:"notation"`
 	DocumentType     string    `json:"document_type"`
 	Subject          string    `json:"subject"`
+	Urgency          string    `json:"urgency"`
 	IssueDate        string    `json:"issue_date"`
 	DueDate          string    `json:"due_date,omitempty"`
 	Dir              string    `json:"dir"`
@@ -168,7 +154,21 @@ type outboxItem struct {
 	Error       string     `json:"error,omitempty"`
 }
 
-func (m *Main) register(args []string, s *session) error {
+// refusedItem is a document the hub refused at send, in --json output.
+type refusedItem struct {
+	MessageID string    `json:"message_id"`
+	Number    string    `json:"number"`
+	Notation  string    `json:"notation"`
+	Subject   string    `json:"subject"`
+	To        []string  `json:"to"`
+	RefusedAt time.Time `json:"refused_at"`
+	Reason    string    `json:"reason"`
+}
+
+// books are the books `register` lists, in order.
+var books = []string{"sent", "received", "outbox", "refused"}
+
+func (m *Main) register(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("register")
 	search := fs.String("search", "", "tìm theo số, ký hiệu, trích yếu, mã cơ quan (không phân biệt hoa thường, dấu)")
 	overdue := fs.Bool("overdue", false, "chỉ các văn bản đã quá hạn xử lý mà chưa hoàn thành")
@@ -177,123 +177,142 @@ func (m *Main) register(args []string, s *session) error {
 	if err != nil {
 		return err
 	}
-	books := []string{"sent", "received", "outbox"}
+	list := books
 	switch {
 	case len(pos) > 1:
-		return cliutil.Usagef("register: chỉ một sổ: sent, received hoặc outbox")
+		return cliutil.Usagef("register: chỉ một sổ: sent, received, outbox hoặc refused")
 	case len(pos) == 1:
-		switch pos[0] {
-		case "sent", "received", "outbox":
-			books = pos
-		default:
-			return cliutil.Usagef("register: sổ %q không có; dùng sent (văn bản đi), received (văn bản đến) hoặc outbox (hộp thư đi)", pos[0])
+		if !slices.Contains(books, pos[0]) {
+			return cliutil.Usagef("register: sổ %q không có; dùng sent (văn bản đi), received (văn bản đến), outbox (hộp thư đi) hoặc refused (bị trục từ chối)", pos[0])
 		}
+		list = pos
 	}
-	reg, err := s.register()
+	d, err := s.desk(deskConfig{})
 	if err != nil {
 		return err
 	}
+	if d.Client() != nil && slices.Contains(list, "sent") {
+		// The register of documents sent tells what Track tells: the hub
+		// does not notify deliveries, so each open entry is asked.
+		rctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+		err := d.Refresh(rctx)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "ltnode: chưa cập nhật được trạng thái từ trục (%s); sổ văn bản đi theo lần cập nhật trước\n", cliutil.Describe(err))
+		}
+	}
 	q := register.Query{Search: *search, Overdue: *overdue}
-	today := reg.Today()
+	today := d.Register().Today()
 	all := map[string]any{}
-	for _, book := range books {
+	for _, book := range list {
 		var v any
 		switch book {
 		case "sent":
-			list, err := reg.SentList(q)
+			l, err := d.Sent(q)
 			if err != nil {
 				return err
 			}
-			v = sentItems(list, today)
+			v = sentItems(ctx, d, l, today)
 		case "received":
-			list, err := reg.ReceivedList(q)
+			l, err := d.ReceivedList(q)
 			if err != nil {
 				return err
 			}
-			v = receivedItems(list, today)
+			v = receivedItems(ctx, d, l, today)
 		case "outbox":
-			list, err := reg.Outbox()
+			l, err := d.Outbox(q)
 			if err != nil {
 				return err
 			}
-			v = outboxItems(list, q, today)
+			v = outboxItems(l)
+		case "refused":
+			l, err := d.Refused(q)
+			if err != nil {
+				return err
+			}
+			v = refusedItems(l)
 		}
 		all[book] = v
 	}
 	if *asJSON {
-		if len(books) == 1 {
-			return m.printJSON(all[books[0]])
+		if len(list) == 1 {
+			return m.printJSON(all[list[0]])
 		}
 		return m.printJSON(all)
 	}
-	for i, book := range books {
+	for i, book := range list {
 		if i > 0 {
 			fmt.Fprintln(m.Stdout)
 		}
 		switch book {
 		case "sent":
-			m.printSent(all[book].([]sentItem))
+			m.printSent(ctx, d, all[book].([]sentItem))
 		case "received":
-			m.printReceived(all[book].([]receivedItem))
+			m.printReceived(ctx, d, all[book].([]receivedItem))
 		case "outbox":
 			m.printOutbox(all[book].([]outboxItem))
+		case "refused":
+			m.printRefused(all[book].([]refusedItem))
 		}
 	}
 	return nil
 }
 
-func sentItems(list []*register.Sent, today string) []sentItem {
+// refreshTimeout bounds how long `register` waits for the hub's statuses.
+const refreshTimeout = 20 * time.Second
+
+func sentItems(ctx context.Context, d *desk.Desk, list []*register.Sent, today string) []sentItem {
 	out := []sentItem{}
 	for _, s := range list {
-		it := sentItem{MessageID: s.MessageID, BusinessType: businessName(s.BusinessType), RelatedMessageID: s.RelatedMessageID,
+		it := sentItem{MessageID: s.MessageID, BusinessType: desk.BusinessName(s.BusinessType), RelatedMessageID: s.RelatedMessageID,
 			Number: s.Number, Notation: s.Notation, DocumentType: s.DocumentType, Subject: s.Subject, IssueDate: s.IssueDate,
-			DueDate: s.DueDate, To: s.To, Recipients: []recipientItem{}, ReceiptID: s.ReceiptID, AcceptedAt: s.AcceptedAt,
+			DueDate: s.DueDate, To: s.To, Recipients: []recipientItem{}, ReceiptID: s.ReceiptID, AcceptedAt: desk.Local(s.AcceptedAt),
 			RevokedBy: s.RevokedBy, Links: s.Links, Overdue: s.Overdue(today)}
 		if it.To == nil {
 			it.To = []string{}
 		}
 		for _, r := range s.Recipients {
-			it.Recipients = append(it.Recipients, recipientItem{Agency: r.Agency, Status: r.Status.Name(), Time: r.Time, Reason: r.Reason})
+			it.Recipients = append(it.Recipients, recipientItem{Agency: r.Agency, Name: d.Name(ctx, r.Agency), Status: r.Status.Name(),
+				Time: desk.Local(r.Time), Reason: r.Reason})
 		}
 		out = append(out, it)
 	}
 	return out
 }
 
-func receivedItems(list []*register.Received, today string) []receivedItem {
+func receivedItems(ctx context.Context, d *desk.Desk, list []*register.Received, today string) []receivedItem {
 	out := []receivedItem{}
 	for _, r := range list {
-		out = append(out, receivedItem{MessageID: r.MessageID, Sender: r.Sender, BusinessType: businessName(r.BusinessType),
-			RelatedMessageID: r.RelatedMessageID, Number: r.Number, Notation: r.Notation, DocumentType: r.DocumentType,
-			Subject: r.Subject, IssueDate: r.IssueDate, DueDate: r.DueDate, Dir: r.Dir, ReceivedAt: r.ReceivedAt,
-			Status: r.Status.Name(), StatusAt: r.StatusAt, Reason: r.Reason, RevokedBy: r.RevokedBy, Links: r.Links,
-			Overdue: r.Overdue(today), NotStored: r.NotStored})
+		out = append(out, receivedItem{MessageID: r.MessageID, Sender: r.Sender, SenderName: d.Name(ctx, r.Sender),
+			BusinessType: desk.BusinessName(r.BusinessType), RelatedMessageID: r.RelatedMessageID, Number: r.Number, Notation: r.Notation,
+			DocumentType: r.DocumentType, Subject: r.Subject, Urgency: desk.UrgencyName(r.Urgency), IssueDate: r.IssueDate,
+			DueDate: r.DueDate, Dir: r.Dir, ReceivedAt: desk.Local(r.ReceivedAt), Status: r.Status.Name(), StatusAt: desk.Local(r.StatusAt),
+			Reason: r.Reason, RevokedBy: r.RevokedBy, Links: r.Links, Overdue: r.Overdue(today), NotStored: r.NotStored})
 	}
 	return out
 }
 
-// outboxItems lists the outbox, filtered like the registers: an outbox
-// document is overdue when its due date has passed while it waits.
-func outboxItems(list []*register.Outgoing, q register.Query, today string) []outboxItem {
+func outboxItems(list []*register.Outgoing) []outboxItem {
 	out := []outboxItem{}
-	words := strings.Fields(register.Fold(q.Search))
 	for _, o := range list {
-		hay := register.Fold(strings.Join(append([]string{o.MessageID, o.Number, o.Notation, o.Number + "/" + o.Notation, o.Subject}, o.Recipients...), "\n"))
-		match := true
-		for _, w := range words {
-			match = match && strings.Contains(hay, w)
-		}
-		if !match || (q.Overdue && (o.DueDate == "" || o.DueDate >= today)) {
-			continue
-		}
 		it := outboxItem{MessageID: o.MessageID, State: string(o.State), Number: o.Number, Notation: o.Notation, Subject: o.Subject,
-			To: o.Recipients, DueDate: o.DueDate, QueuedAt: o.QueuedAt, Attempts: o.Attempts, Error: o.Error}
+			To: o.Recipients, DueDate: o.DueDate, QueuedAt: desk.Local(o.QueuedAt), Attempts: o.Attempts, Error: o.Error,
+			LastAttempt: timePtr(o.LastAttempt)}
 		if it.To == nil {
 			it.To = []string{}
 		}
-		if !o.LastAttempt.IsZero() {
-			t := o.LastAttempt
-			it.LastAttempt = &t
+		out = append(out, it)
+	}
+	return out
+}
+
+func refusedItems(list []*register.Refused) []refusedItem {
+	out := []refusedItem{}
+	for _, f := range list {
+		it := refusedItem{MessageID: f.MessageID, Number: f.Number, Notation: f.Notation, Subject: f.Subject, To: f.Recipients,
+			RefusedAt: desk.Local(f.RefusedAt), Reason: f.Reason}
+		if it.To == nil {
+			it.To = []string{}
 		}
 		out = append(out, it)
 	}
@@ -310,14 +329,14 @@ func due(date string, overdue bool) string {
 	return date
 }
 
-func (m *Main) printSent(list []sentItem) {
+func (m *Main) printSent(ctx context.Context, d *desk.Desk, list []sentItem) {
 	fmt.Fprintf(m.Stdout, "SỔ VĂN BẢN ĐI (%d)\n", len(list))
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SỐ/KÝ HIỆU\tNGÀY GỬI\tTRÍCH YẾU\tHẠN XỬ LÝ\tNƠI NHẬN — TRẠNG THÁI")
 	for _, s := range list {
 		var steps []string
 		for _, r := range s.Recipients {
-			steps = append(steps, r.Agency+": "+statusByName(r.Status))
+			steps = append(steps, d.Named(ctx, r.Agency)+": "+statusByName(r.Status))
 		}
 		if s.RevokedBy != "" {
 			steps = append(steps, "(đã thu hồi bởi "+s.RevokedBy+")")
@@ -328,7 +347,7 @@ func (m *Main) printSent(list []sentItem) {
 	tw.Flush()
 }
 
-func (m *Main) printReceived(list []receivedItem) {
+func (m *Main) printReceived(ctx context.Context, d *desk.Desk, list []receivedItem) {
 	fmt.Fprintf(m.Stdout, "SỔ VĂN BẢN ĐẾN (%d)\n", len(list))
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SỐ/KÝ HIỆU\tNƠI GỬI\tNGÀY NHẬN\tTRÍCH YẾU\tHẠN XỬ LÝ\tTRẠNG THÁI")
@@ -340,7 +359,7 @@ func (m *Main) printReceived(list []receivedItem) {
 		if r.NotStored != "" {
 			st += " (không nhận được: " + r.NotStored + ")"
 		}
-		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Notation, r.Sender, formatTime(r.ReceivedAt), r.Subject,
+		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Notation, d.Named(ctx, r.Sender), formatTime(r.ReceivedAt), r.Subject,
 			due(r.DueDate, r.Overdue), st)
 	}
 	tw.Flush()
@@ -356,6 +375,16 @@ func (m *Main) printOutbox(list []outboxItem) {
 			st = "bị từ chối: " + o.Error
 		}
 		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\n", o.Number, o.Notation, o.MessageID, o.Subject, st)
+	}
+	tw.Flush()
+}
+
+func (m *Main) printRefused(list []refusedItem) {
+	fmt.Fprintf(m.Stdout, "BỊ TRỤC TỪ CHỐI KHI GỬI (%d)\n", len(list))
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SỐ/KÝ HIỆU\tMÃ VĂN BẢN\tTHỜI ĐIỂM\tTRÍCH YẾU\tLÝ DO")
+	for _, f := range list {
+		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\n", f.Number, f.Notation, f.MessageID, formatTime(f.RefusedAt), f.Subject, f.Reason)
 	}
 	tw.Flush()
 }

@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/internal/cliutil"
+	"github.com/lienthong/lienthong/node/desk"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
 // declare records on the hub a document the agency issued outside it (on
 // paper, or secret), so compliance figures count it.
-func (m *Main) declare(ctx context.Context, args []string, connect connectFunc) error {
+func (m *Main) declare(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("declare")
 	kind := fs.String("kind", "", "paper (văn bản giấy) hoặc secret (văn bản mật: không gửi qua trục, không tính vào tỷ lệ)")
 	number := fs.String("number", "", "số văn bản, ví dụ 45")
@@ -20,17 +20,15 @@ func (m *Main) declare(ctx context.Context, args []string, connect connectFunc) 
 	date := fs.String("date", "", "ngày ban hành YYYY-MM-DD")
 	docType := fs.String("type", "", "loại văn bản, ví dụ \"Quyết định\"")
 	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
-	if _, err := cliutil.Parse(fs, args); err != nil {
+	pos, err := cliutil.Parse(fs, args)
+	if err != nil {
 		return err
 	}
-	var pk lienthongv1.DeclarationKind
-	word := ""
-	switch strings.ToLower(strings.TrimSpace(*kind)) {
-	case "paper":
-		pk, word = lienthongv1.DeclarationKind_DECLARATION_KIND_PAPER, "giấy"
-	case "secret":
-		pk, word = lienthongv1.DeclarationKind_DECLARATION_KIND_SECRET, "mật"
-	default:
+	if len(pos) > 0 {
+		return cliutil.Usagef("declare: tham số thừa %q", pos)
+	}
+	pk, err := desk.ParseDeclarationKind(*kind)
+	if err != nil {
 		return cliutil.Usagef("declare cần --kind paper hoặc --kind secret (được %q)", *kind)
 	}
 	for _, f := range []struct{ name, v string }{{"--number", *number}, {"--notation", *notation}, {"--date", *date}} {
@@ -38,34 +36,30 @@ func (m *Main) declare(ctx context.Context, args []string, connect connectFunc) 
 			return cliutil.Usagef("declare cần %s", f.name)
 		}
 	}
-	req := &lienthongv1.DeclareRequest{
-		Kind: pk, Number: strings.TrimSpace(*number), Notation: strings.TrimSpace(*notation), IssueDate: strings.TrimSpace(*date),
-		DocumentType: strings.TrimSpace(*docType),
-	}
-	// The hub's rules, checked here first: the clerk hears the same
-	// message without a round trip.
-	if _, err := envelope.Declaration(req.Number, req.Notation, req.IssueDate, req.DocumentType, m.now()); err != nil {
-		return err
-	}
-	c, err := connect()
+	decl := desk.Declaration{Kind: pk, Number: strings.TrimSpace(*number), Notation: strings.TrimSpace(*notation),
+		IssueDate: strings.TrimSpace(*date), DocumentType: strings.TrimSpace(*docType)}
+	d, err := s.desk(deskConfig{online: true})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	resp, err := c.API().Declare(ctx, req)
+	dup, err := d.Declare(ctx, decl)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		return m.printJSON(map[string]any{
-			"kind": strings.ToLower(strings.TrimPrefix(req.Kind.String(), "DECLARATION_KIND_")), "number": req.Number,
-			"notation": req.Notation, "issue_date": req.IssueDate, "duplicate": resp.GetDuplicate(),
+			"kind": desk.DeclarationKindName(decl.Kind), "number": decl.Number,
+			"notation": decl.Notation, "issue_date": decl.IssueDate, "duplicate": dup,
 		})
 	}
-	if resp.GetDuplicate() {
-		fmt.Fprintf(m.Stdout, "Văn bản %s/%s (%s) đã được khai báo trước đó (văn bản %s).\n", req.Number, req.Notation, req.IssueDate, word)
+	word := map[lienthongv1.DeclarationKind]string{
+		lienthongv1.DeclarationKind_DECLARATION_KIND_PAPER:  "giấy",
+		lienthongv1.DeclarationKind_DECLARATION_KIND_SECRET: "mật",
+	}[decl.Kind]
+	if dup {
+		fmt.Fprintf(m.Stdout, "Văn bản %s/%s (%s) đã được khai báo trước đó (văn bản %s).\n", decl.Number, decl.Notation, decl.IssueDate, word)
 		return nil
 	}
-	fmt.Fprintf(m.Stdout, "Đã khai báo văn bản %s số %s/%s ngày %s.\n", word, req.Number, req.Notation, req.IssueDate)
+	fmt.Fprintf(m.Stdout, "Đã khai báo văn bản %s số %s/%s ngày %s.\n", word, decl.Number, decl.Notation, decl.IssueDate)
 	return nil
 }

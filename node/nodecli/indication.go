@@ -5,21 +5,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/lienthong/lienthong/node/desk"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
-
-// indicationLabel names an EN 319 102-1 indication for a clerk.
-func indicationLabel(ind string) string {
-	switch ind {
-	case "TOTAL-PASSED":
-		return "hợp lệ (TOTAL-PASSED)"
-	case "TOTAL-FAILED":
-		return "KHÔNG HỢP LỆ (TOTAL-FAILED)"
-	case "INDETERMINATE":
-		return "CHƯA XÁC ĐỊNH ĐƯỢC (INDETERMINATE)"
-	}
-	return ind
-}
 
 // printIndications writes the hub's verification of a document: the
 // indication of each signature that is not TOTAL-PASSED, with its
@@ -28,7 +16,7 @@ func printIndications(w io.Writer, indent string, v *lienthongv1.Verification) {
 	if v.GetIndication() == "" {
 		return
 	}
-	fmt.Fprintf(w, "%sChữ ký số (trục kiểm tra): %s\n", indent, indicationLabel(v.GetIndication()))
+	fmt.Fprintf(w, "%sChữ ký số (trục kiểm tra): %s\n", indent, desk.IndicationLabel(v.GetIndication()))
 	for _, f := range v.GetFiles() {
 		for _, s := range f.GetSignatures() {
 			if s.GetIndication() == "TOTAL-PASSED" {
@@ -38,8 +26,12 @@ func printIndications(w io.Writer, indent string, v *lienthongv1.Verification) {
 			if len(s.GetProblems()) > 0 {
 				why = ": " + strings.Join(s.GetProblems(), "; ")
 			}
-			fmt.Fprintf(w, "%s  %s, chữ ký %q của %s: %s/%s%s\n", indent, f.GetName(), s.GetField(), s.GetSigner(),
-				s.GetIndication(), s.GetSubIndication(), why)
+			at := ""
+			if t := s.GetSigningTime(); t != nil {
+				at = " (ký lúc " + desk.FormatTime(t.AsTime()) + ")"
+			}
+			fmt.Fprintf(w, "%s  %s, chữ ký %q của %s: %s/%s%s%s\n", indent, f.GetName(), s.GetField(), s.GetSigner(),
+				s.GetIndication(), s.GetSubIndication(), why, at)
 		}
 	}
 }

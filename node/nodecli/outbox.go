@@ -3,11 +3,11 @@ package nodecli
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/cliutil"
 	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/register"
 )
 
@@ -19,6 +19,8 @@ type syncOutput struct {
 	// Unreachable says why documents still wait (the hub is down).
 	Unreachable string         `json:"unreachable,omitempty"`
 	Documents   []syncDocument `json:"documents"`
+	// Dropped is the document --drop removed from the outbox.
+	Dropped string `json:"dropped,omitempty"`
 }
 
 // syncDocument is one document of the outbox, or forwarded by this pass.
@@ -47,40 +49,34 @@ func (m *Main) sync(ctx context.Context, args []string, s *session) error {
 	if len(pos) > 0 {
 		return cliutil.Usagef("sync: tham số thừa %q", pos)
 	}
-	reg, err := s.register()
-	if err != nil {
-		return err
-	}
 	if *drop != "" {
-		if err := reg.Drop(*drop); err != nil {
+		d, err := s.desk(deskConfig{})
+		if err != nil {
 			return err
+		}
+		if err := d.Drop(*drop); err != nil {
+			return err
+		}
+		if *asJSON {
+			return m.printJSON(syncOutput{Dropped: *drop, Documents: []syncDocument{}})
 		}
 		fmt.Fprintf(m.Stdout, "Đã bỏ văn bản %s khỏi hộp thư đi.\n", *drop)
 		return nil
 	}
-	c, err := s.connect()
+	d, err := s.desk(deskConfig{online: true})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	if *retry {
-		list, err := reg.Outbox()
-		if err != nil {
+		if err := d.Retry(""); err != nil {
 			return err
 		}
-		for _, o := range list {
-			if o.State == register.Failed {
-				if err := reg.Requeue(o.MessageID); err != nil {
-					return err
-				}
-			}
-		}
 	}
-	rep, err := c.Forward(ctx, reg, m.progressBar("Đang chuyển"))
+	rep, err := d.Forward(ctx, m.progressBar("Đang chuyển"))
 	if err != nil {
 		return err
 	}
-	list, err := reg.Outbox()
+	list, err := d.Outbox(register.Query{})
 	if err != nil {
 		return err
 	}
@@ -89,13 +85,12 @@ func (m *Main) sync(ctx context.Context, args []string, s *session) error {
 		out.Unreachable = node.Describe(rep.Unreachable)
 	}
 	for _, res := range rep.Forwarded {
-		at := res.Body.GetTime().AsTime()
-		d := syncDocument{MessageID: res.MessageID, State: "forwarded", Recipients: res.Body.GetRecipients(),
-			ReceiptID: res.Body.GetReceiptId(), AcceptedAt: &at, Duplicate: res.Duplicate}
-		if sent, err := reg.SentDoc(res.MessageID); err == nil {
-			d.Number, d.Notation, d.Subject = sent.Number, sent.Notation, sent.Subject
+		doc := syncDocument{MessageID: res.MessageID, State: "forwarded", Recipients: res.Body.GetRecipients(),
+			ReceiptID: res.Body.GetReceiptId(), AcceptedAt: timePtr(res.Body.GetTime().AsTime()), Duplicate: res.Duplicate}
+		if sent, err := d.Register().SentDoc(res.MessageID); err == nil {
+			doc.Number, doc.Notation, doc.Subject = sent.Number, sent.Notation, sent.Subject
 		}
-		out.Documents = append(out.Documents, d)
+		out.Documents = append(out.Documents, doc)
 	}
 	for _, o := range list {
 		if o.State == register.Failed {
@@ -151,20 +146,16 @@ type runEvent struct {
 	Time      time.Time `json:"time"`
 }
 
-// Reconnection backoff of run's Receive stream.
-const (
-	minBackoff = time.Second
-	maxBackoff = 30 * time.Second
-)
-
-// runNode is `ltnode run`: until ctx ends (SIGINT, SIGTERM), it forwards
-// the outbox every interval and keeps a waiting Receive stream open,
-// reconnecting with backoff when the hub goes away.
+// runNode is `ltnode run`: until ctx ends (SIGINT, SIGTERM), the desk
+// forwards the outbox every interval and keeps a waiting receive stream
+// open (desk.Run); this prints what happens.
 func (m *Main) runNode(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("run")
 	out := fs.String("out", "", "thư mục lưu văn bản đến")
 	interval := fs.Duration("interval", 5*time.Second, "chu kỳ chuyển hộp thư đi")
 	asJSON := fs.Bool("json", false, "in mỗi sự kiện một dòng JSON")
+	edxmlIn := fs.String("edxml-in", "", "thư mục nhận gói edXML để gửi")
+	edxmlOut := fs.String("edxml-out", "", "thư mục ghi văn bản đến và trạng thái thành edXML")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
@@ -172,77 +163,69 @@ func (m *Main) runNode(ctx context.Context, args []string, s *session) error {
 	if *out == "" || len(pos) > 0 || *interval <= 0 {
 		return cliutil.Usagef("run cần --out DIR (và --interval dương)")
 	}
-	c, reg, err := s.connectWithRegister()
+	if (*edxmlIn == "") != (*edxmlOut == "") {
+		return cliutil.Usagef("run cần cả --edxml-in và --edxml-out")
+	}
+	d, err := s.desk(deskConfig{online: true, inbox: *out})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	r := &nodeRunner{m: m, c: c, reg: reg, json: *asJSON}
-	r.rv = &receiver{m: m, reg: reg, json: *asJSON, mu: &r.mu}
-	if !*asJSON {
-		fmt.Fprintf(m.Stdout, "ltnode run: %s, trục %s, văn bản đến vào %s (Ctrl-C để dừng)\n", c.Identity().Code, s.hubAddr, *out)
+	r := &runPrinter{printer: printer{m: m, d: d, ctx: ctx, json: *asJSON}}
+	handlers := r.handlers()
+	if *edxmlIn != "" {
+		stop := m.runEdxml(ctx, d, s, *edxmlIn, *edxmlOut, r, &handlers, *interval)
+		defer stop()
 	}
-	// Neither loop gives up before ctx ends: a failure is told and tried
-	// again, as a service should.
-	var wg sync.WaitGroup
-	wg.Go(func() { r.forwardLoop(ctx, *interval) })
-	wg.Go(func() { r.receiveLoop(ctx, *out) })
-	wg.Wait()
+	if !*asJSON {
+		fmt.Fprintf(m.Stdout, "ltnode run: %s, trục %s, văn bản đến vào %s (Ctrl-C để dừng)\n", d.Named(ctx, d.Code()), s.hubAddr, *out)
+	}
+	err = d.Run(ctx, *interval, desk.RunHandlers{
+		Handlers:  handlers,
+		Forwarded: r.forwarded,
+		Reconnecting: func(err error, backoff time.Duration) {
+			msg := "trục đóng kết nối"
+			if err != nil {
+				msg = cliutil.Describe(err)
+			}
+			r.event(runEvent{Type: "reconnecting", Error: msg}, fmt.Sprintf("Mất kết nối nhận văn bản (%s); thử lại sau %s", msg, backoff))
+		},
+		Error: func(err error) {
+			r.event(runEvent{Type: "error", Error: cliutil.Describe(err)}, "Lỗi hộp thư đi: "+cliutil.Describe(err))
+		},
+	})
+	if err != nil {
+		return err
+	}
 	if !*asJSON {
 		fmt.Fprintln(m.Stdout, "ltnode run: đã dừng.")
 	}
 	return nil
 }
 
-type nodeRunner struct {
-	m    *Main
-	c    *node.Client
-	reg  *register.Register
-	rv   *receiver
-	json bool
-	mu   sync.Mutex // output
-	down bool       // the last pass found the hub unreachable
+// runPrinter prints what run does.
+type runPrinter struct {
+	printer
+	down bool // the last pass found the hub unreachable
 }
 
-func (r *nodeRunner) event(e runEvent, text string) {
+func (r *runPrinter) event(e runEvent, text string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.m.now()
 	if r.json {
-		e.Time = r.m.now()
+		e.Time = desk.Local(now)
 		r.m.printJSONLine(e)
 		return
 	}
-	fmt.Fprintf(r.m.Stdout, "%s %s\n", r.m.now().Format(time.TimeOnly), text)
+	fmt.Fprintf(r.m.Stdout, "%s %s\n", formatTime(now), text)
 }
 
-func (r *nodeRunner) forwardLoop(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := r.forward(ctx); err != nil && ctx.Err() == nil {
-			r.event(runEvent{Type: "error", Error: cliutil.Describe(err)}, "Lỗi hộp thư đi: "+cliutil.Describe(err))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// forward runs one pass over the outbox and tells what happened; an
-// unreachable hub is told once, until it comes back.
-func (r *nodeRunner) forward(ctx context.Context) error {
-	rep, err := r.c.Forward(ctx, r.reg, nil)
-	if err != nil {
-		return err
-	}
-	if ctx.Err() != nil {
-		return nil
-	}
+// forwarded tells one pass over the outbox; an unreachable hub is told
+// once, until it comes back.
+func (r *runPrinter) forwarded(rep *node.ForwardReport) {
 	for _, res := range rep.Forwarded {
 		e := runEvent{Type: "forwarded", MessageID: res.MessageID}
-		if sent, err := r.reg.SentDoc(res.MessageID); err == nil {
+		if sent, err := r.d.Register().SentDoc(res.MessageID); err == nil {
 			e.Number, e.Notation = sent.Number, sent.Notation
 		}
 		r.event(e, fmt.Sprintf("Đã chuyển văn bản %s/%s lên trục (%s), %d nơi nhận", e.Number, e.Notation, e.MessageID,
@@ -260,35 +243,5 @@ func (r *nodeRunner) forward(ctx context.Context) error {
 			fmt.Sprintf("Chưa kết nối được trục (%s); %d văn bản chờ trong hộp thư đi", msg, rep.Queued))
 	case rep.Unreachable == nil:
 		r.down = false
-	}
-	return nil
-}
-
-// receiveLoop keeps a waiting Receive stream open, reconnecting with
-// exponential backoff while the hub is away.
-func (r *nodeRunner) receiveLoop(ctx context.Context, outDir string) {
-	backoff := minBackoff
-	for {
-		started, before := time.Now(), r.rv.documents+r.rv.notifications
-		err := r.c.ReceiveInto(ctx, outDir, r.rv.options(true), r.rv.document)
-		if ctx.Err() != nil {
-			return
-		}
-		// A stream that lived long or brought something was a working
-		// connection: the backoff starts again.
-		if time.Since(started) > maxBackoff || r.rv.documents+r.rv.notifications > before {
-			backoff = minBackoff
-		}
-		msg := "trục đóng kết nối"
-		if err != nil {
-			msg = cliutil.Describe(err)
-		}
-		r.event(runEvent{Type: "reconnecting", Error: msg}, fmt.Sprintf("Mất kết nối nhận văn bản (%s); thử lại sau %s", msg, backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/node/desk"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -36,7 +37,7 @@ func printTree(w io.Writer, list []*lienthongv1.Agency) {
 		if a.GetStatus() != lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE {
 			state = "  [tạm ngừng]"
 		}
-		fmt.Fprintf(w, "%s%s  %s (%s)%s\n", strings.Repeat("  ", depth), a.GetCode(), a.GetName(), kindWord(a.GetKind()), state)
+		fmt.Fprintf(w, "%s%s  %s (%s)%s\n", strings.Repeat("  ", depth), a.GetCode(), a.GetName(), desk.KindName(a.GetKind()), state)
 		for _, ch := range children[a.GetCode()] {
 			walk(ch, depth+1)
 		}

@@ -3,35 +3,72 @@ package nodecli
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/lienthong/lienthong/internal/cliutil"
 	"github.com/lienthong/lienthong/node"
+	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/pades"
+	"github.com/lienthong/lienthong/signing/pki"
 )
 
-type connectFunc func() (*node.Client, error)
+// party is an agency in --json output: its code and, when the directory
+// knows it, its name.
+type party struct {
+	Code string `json:"code"`
+	Name string `json:"name,omitempty"`
+}
+
+func parties(ctx context.Context, d *desk.Desk, codes []string) []party {
+	out := []party{}
+	for _, c := range codes {
+		out = append(out, party{Code: c, Name: d.Name(ctx, c)})
+	}
+	return out
+}
+
+// named joins codes as a clerk reads them: "Name (CODE), ...".
+func named(ctx context.Context, d *desk.Desk, codes []string) string {
+	var out []string
+	for _, c := range codes {
+		out = append(out, d.Named(ctx, c))
+	}
+	return strings.Join(out, ", ")
+}
+
+// timePtr is t in Vietnam time for --json, nil when zero.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	l := desk.Local(t)
+	return &l
+}
 
 // sendOutput is the --json form of a send.
 type sendOutput struct {
 	MessageID string `json:"message_id"`
 	// Queued is true when the hub could not be reached: the document waits
 	// in the outbox and Unreachable says why.
-	Queued       bool                      `json:"queued"`
-	Unreachable  string                    `json:"unreachable,omitempty"`
-	Duplicate    bool                      `json:"duplicate"`
-	Recipients   []string                  `json:"recipients"`
-	ReceiptID    string                    `json:"receipt_id"`
-	AcceptedAt   *time.Time                `json:"accepted_at,omitempty"`
-	Verification *lienthongv1.Verification `json:"verification,omitempty"`
+	Queued      bool     `json:"queued"`
+	Unreachable string   `json:"unreachable,omitempty"`
+	Duplicate   bool     `json:"duplicate"`
+	Recipients  []string `json:"recipients"`
+	// RecipientNames are the recipients with their names, in the same
+	// order.
+	RecipientNames []party                   `json:"recipient_names"`
+	ReceiptID      string                    `json:"receipt_id"`
+	AcceptedAt     *time.Time                `json:"accepted_at,omitempty"`
+	Verification   *lienthongv1.Verification `json:"verification,omitempty"`
+	// Signed lists the PDFs signed with --sign before sending.
+	Signed []string `json:"signed,omitempty"`
 }
 
 func (m *Main) send(ctx context.Context, args []string, s *session) error {
@@ -53,6 +90,10 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 	revokes := fs.String("revokes", "", "thu hồi văn bản có mã ID")
 	updates := fs.String("updates", "", "cập nhật văn bản có mã ID")
 	replaces := fs.String("replaces", "", "thay thế văn bản có mã ID")
+	signKey := fs.String("sign", "", "ký số từng tệp PDF bằng khóa `KEY.pem` trước khi gửi (cần --cert)")
+	signCert := fs.String("cert", "", "chứng thư số PEM của người ký, với --sign")
+	signChain := fs.String("chain", "", "chứng thư trung gian PEM, với --sign (tùy chọn)")
+	signReason := fs.String("reason", "Phát hành", "lý do ký, với --sign")
 	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
@@ -81,158 +122,117 @@ func (m *Main) send(ctx context.Context, args []string, s *session) error {
 	if (len(to) == 0 && n == 0) || len(files) == 0 || *number == "" || *notation == "" || *subject == "" {
 		return cliutil.Usagef("send cần --to (trừ khi thu hồi/cập nhật/thay thế), --file, --number, --notation và --subject")
 	}
-	if doc.Urgency, err = parseUrgency(*urgency); err != nil {
-		return err
+	if doc.Urgency, err = desk.ParseUrgency(*urgency); err != nil {
+		return cliutil.Usagef("%s", err)
 	}
 	for _, f := range files {
 		doc.Files = append(doc.Files, node.File{Path: f})
 	}
-	c, reg, err := s.connectWithRegister()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	// Prepare, queue, then forward: the outbox holds the document (and a
-	// copy of its files) before the hub is asked, so nothing is lost if
-	// the hub is down or the answer never comes.
-	p, err := c.Identity().Prepare(doc)
-	if err != nil {
-		return err
-	}
-	if _, err := reg.Queue(p.Signed, p.Paths); err != nil {
-		return err
-	}
-	id := p.Envelope.GetMessageId()
-	rep, err := c.Forward(ctx, reg, m.progressBar("Đang gửi"))
-	if err != nil {
-		return err
-	}
-	var res *node.SendResult
-	others := 0
-	for _, f := range rep.Forwarded {
-		if f.MessageID == id {
-			res = f
-		} else {
-			others++
-		}
-	}
-	for _, f := range rep.Refused {
-		if f.MessageID == id {
-			// The clerk hears of the refusal now: nothing is left waiting.
-			if err := reg.Drop(id); err != nil {
-				return err
-			}
-			return f.Err
-		}
-	}
-	if others > 0 || len(rep.Refused) > 0 {
-		fmt.Fprintf(m.Stderr, "Hộp thư đi: đã chuyển thêm %d văn bản chờ trước đó, %d bị trục từ chối (xem `ltnode sync`).\n", others, len(rep.Refused))
-	}
-	out := sendOutput{MessageID: id, Recipients: []string{}}
-	if res == nil {
-		queued, sent, err := outboxState(reg, id)
-		if err != nil {
+	cfg := deskConfig{online: true}
+	if *signKey != "" || *signCert != "" {
+		if cfg.signer, err = keyFileSigner(*signKey, *signCert, *signChain, *signReason, m.Now); err != nil {
 			return err
 		}
-		switch {
-		case queued != nil && queued.State == register.Failed:
-			return fmt.Errorf("trục từ chối văn bản %s: %s", id, queued.Error)
-		case queued != nil:
-			out.Queued = true
-			if rep.Unreachable != nil {
-				out.Unreachable = node.Describe(rep.Unreachable)
+	}
+	d, err := s.desk(cfg)
+	if err != nil {
+		return err
+	}
+	res, err := d.Send(ctx, doc, m.progressBar("Đang gửi"))
+	if err != nil {
+		return err
+	}
+	if e := res.Earlier; e.Forwarded > 0 || len(e.Refused) > 0 {
+		fmt.Fprintf(m.Stderr, "Hộp thư đi: đã chuyển thêm %d văn bản chờ trước đó, %d bị trục từ chối (xem `ltnode sync`).\n", e.Forwarded, len(e.Refused))
+	}
+	out := sendOutput{MessageID: res.MessageID, Recipients: []string{}, RecipientNames: []party{}}
+	if cfg.signer != nil {
+		for _, f := range res.Envelope.GetFiles() {
+			if f.GetMediaType() == "application/pdf" {
+				out.Signed = append(out.Signed, f.GetName())
 			}
-			if *asJSON {
-				return m.printJSON(out)
-			}
-			fmt.Fprintf(m.Stdout, "Trục chưa nhận được văn bản %s/%s (lý do bên dưới): văn bản đang chờ trong hộp thư đi và sẽ được chuyển khi trục nhận lại\n"+
-				"(chạy `ltnode sync`, hoặc để `ltnode run` tự chuyển).\nMã văn bản:   %s\nLý do:        %s\n",
-				*number, *notation, id, out.Unreachable)
-			return nil
-		case sent != nil:
-			// Another ltnode (run) forwarded it first.
-			body := node.CheckReceipt(mustReceipt(sent.Accepted), c.Identity().Roots)
-			res = &node.SendResult{MessageID: id, Receipt: body.Receipt, Body: body.Body}
-		default:
-			return fmt.Errorf("văn bản %s không còn trong hộp thư đi mà cũng không có trong sổ văn bản đi", id)
 		}
 	}
-	at := res.Body.GetTime().AsTime()
+	if res.Queued {
+		out.Queued = true
+		if res.Unreachable != nil {
+			out.Unreachable = node.Describe(res.Unreachable)
+		}
+		if *asJSON {
+			return m.printJSON(out)
+		}
+		fmt.Fprintf(m.Stdout, "Trục chưa nhận được văn bản %s/%s (lý do bên dưới): văn bản đang chờ trong hộp thư đi và sẽ được chuyển khi trục nhận lại\n"+
+			"(chạy `ltnode sync`, hoặc để `ltnode run` tự chuyển).\nMã văn bản:   %s\nLý do:        %s\n",
+			*number, *notation, res.MessageID, out.Unreachable)
+		return nil
+	}
+	r := res.Result
 	out.Duplicate, out.Recipients, out.ReceiptID, out.AcceptedAt, out.Verification =
-		res.Duplicate, res.Body.GetRecipients(), res.Body.GetReceiptId(), &at, res.Verification
+		r.Duplicate, r.Body.GetRecipients(), r.Body.GetReceiptId(), timePtr(r.Body.GetTime().AsTime()), r.Verification
+	out.RecipientNames = parties(ctx, d, out.Recipients)
 	if *asJSON {
 		return m.printJSON(out)
 	}
-	if res.Duplicate {
+	if r.Duplicate {
 		fmt.Fprintf(m.Stdout, "Văn bản %s/%s đã được trục tiếp nhận trước đó; đây là biên nhận gốc.\n", *number, *notation)
 	} else {
 		fmt.Fprintf(m.Stdout, "Đã gửi văn bản %s/%s — trục đã tiếp nhận.\n", *number, *notation)
 	}
+	if len(out.Signed) > 0 {
+		fmt.Fprintf(m.Stdout, "Đã ký số:     %s\n", strings.Join(out.Signed, ", "))
+	}
 	fmt.Fprintf(m.Stdout, "Mã văn bản:   %s\nThời điểm:    %s\nBiên nhận:    %s (chữ ký của trục hợp lệ)\nNơi nhận (%d): %s\n",
-		out.MessageID, formatTime(at), out.ReceiptID, len(out.Recipients), strings.Join(out.Recipients, ", "))
-	if v := res.Verification.GetVerdict(); v != "" {
+		out.MessageID, formatTime(r.Body.GetTime().AsTime()), out.ReceiptID, len(out.Recipients), named(ctx, d, out.Recipients))
+	if v := r.Verification.GetVerdict(); v != "" {
 		fmt.Fprintf(m.Stdout, "Kiểm tra chữ ký số: %s\n", v)
 	}
-	printIndications(m.Stdout, "", res.Verification)
+	printIndications(m.Stdout, "", r.Verification)
 	return nil
 }
 
-// outboxState finds a document in the outbox or, once forwarded, in the
-// register of documents sent.
-func outboxState(reg *register.Register, id string) (*register.Outgoing, *register.Sent, error) {
-	list, err := reg.Outbox()
+// keyFileSigner is send --sign: the PDFs are signed with a key file
+// before they are queued.
+func keyFileSigner(keyPath, certPath, chainPath, reason string, now func() time.Time) (desk.PDFSigner, error) {
+	if keyPath == "" || certPath == "" {
+		return nil, cliutil.Usagef("ký khi gửi cần cả --sign KEY.pem và --cert CERT.pem")
+	}
+	key, err := pki.LoadKey(keyPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for _, o := range list {
-		if o.MessageID == id {
-			return o, nil, nil
+	certs, err := pki.LoadCertificates(certPath)
+	if err != nil {
+		return nil, err
+	}
+	chain := certs[1:]
+	if chainPath != "" {
+		more, err := pki.LoadCertificates(chainPath)
+		if err != nil {
+			return nil, err
 		}
+		chain = append(chain, more...)
 	}
-	sent, err := reg.SentDoc(id)
-	if errors.Is(err, register.ErrNotFound) {
-		return nil, nil, nil
-	}
-	return nil, sent, err
-}
-
-// mustReceipt decodes a receipt the register stored; a damaged one comes
-// out empty and fails verification.
-func mustReceipt(raw []byte) *lienthongv1.Receipt {
-	r := new(lienthongv1.Receipt)
-	if proto.Unmarshal(raw, r) != nil {
-		return new(lienthongv1.Receipt)
-	}
-	return r
-}
-
-func parseUrgency(s string) (lienthongv1.Urgency, error) {
-	switch strings.ToLower(s) {
-	case "normal", "thuong", "thường", "":
-		return lienthongv1.Urgency_URGENCY_NORMAL, nil
-	case "urgent", "khan", "khẩn":
-		return lienthongv1.Urgency_URGENCY_URGENT, nil
-	case "very-urgent", "thuong-khan", "thượng khẩn":
-		return lienthongv1.Urgency_URGENCY_VERY_URGENT, nil
-	case "flash", "hoa-toc", "hỏa tốc":
-		return lienthongv1.Urgency_URGENCY_FLASH, nil
-	}
-	return 0, cliutil.Usagef("độ khẩn %q không hợp lệ: normal, urgent, very-urgent, flash", s)
+	return &desk.PAdES{Options: pades.SignOptions{Signer: key, Certificate: certs[0], Chain: chain, Reason: reason}, Now: now}, nil
 }
 
 // inboxItem is one received document in --json output (one JSON object
 // per line, as documents arrive).
 type inboxItem struct {
-	Type      string   `json:"type"` // "document"
-	MessageID string   `json:"message_id"`
-	Sender    string   `json:"sender"`
-	Number    string   `json:"number"`
-	Notation  string   `json:"notation"`
-	Subject   string   `json:"subject"`
-	Dir       string   `json:"dir"`
-	Files     []string `json:"files"`
-	Duplicate bool     `json:"duplicate"`
-	Verdict   string   `json:"verdict,omitempty"`
+	Type       string   `json:"type"` // "document"
+	MessageID  string   `json:"message_id"`
+	Sender     string   `json:"sender"`
+	SenderName string   `json:"sender_name,omitempty"`
+	Number     string   `json:"number"`
+	Notation   string   `json:"notation"`
+	Subject    string   `json:"subject"`
+	Urgency    string   `json:"urgency"`
+	DueDate    string   `json:"due_date,omitempty"`
+	Dir        string   `json:"dir"`
+	Files      []string `json:"files"`
+	// Info is the path of the folder's thong-tin.json.
+	Info      string `json:"info"`
+	Duplicate bool   `json:"duplicate"`
+	Verdict   string `json:"verdict,omitempty"`
 	// Indication is the hub's EN 319 102-1 indication of the document.
 	Indication string `json:"indication,omitempty"`
 	// BusinessType and RelatedMessageID are set for a revocation, update
@@ -244,34 +244,44 @@ type inboxItem struct {
 // notificationItem is one notification in --json output: a step of a
 // document this agency sent, at one of its recipients.
 type notificationItem struct {
-	Type      string    `json:"type"` // "notification"
-	MessageID string    `json:"message_id"`
-	ReceiptID string    `json:"receipt_id"`
-	Agency    string    `json:"agency"`
-	Status    string    `json:"status"`
-	Reason    string    `json:"reason,omitempty"`
-	Time      time.Time `json:"time"`
-	Number    string    `json:"number,omitempty"`
-	Notation  string    `json:"notation,omitempty"`
-	Subject   string    `json:"subject,omitempty"`
+	Type       string    `json:"type"` // "notification"
+	MessageID  string    `json:"message_id"`
+	ReceiptID  string    `json:"receipt_id"`
+	Agency     string    `json:"agency"`
+	AgencyName string    `json:"agency_name,omitempty"`
+	Status     string    `json:"status"`
+	Reason     string    `json:"reason,omitempty"`
+	Time       time.Time `json:"time"`
+	Number     string    `json:"number,omitempty"`
+	Notation   string    `json:"notation,omitempty"`
+	Subject    string    `json:"subject,omitempty"`
 }
 
 // notStoredItem is one document this agency could not have, in --json
 // output: it could not store it, or the hub quarantined it.
 type notStoredItem struct {
-	Type      string `json:"type"` // "not_stored"
-	MessageID string `json:"message_id"`
-	Sender    string `json:"sender"`
-	Number    string `json:"number,omitempty"`
-	Notation  string `json:"notation,omitempty"`
-	Subject   string `json:"subject,omitempty"`
-	Reason    string `json:"reason"`
+	Type       string `json:"type"` // "not_stored"
+	MessageID  string `json:"message_id"`
+	Sender     string `json:"sender"`
+	SenderName string `json:"sender_name,omitempty"`
+	Number     string `json:"number,omitempty"`
+	Notation   string `json:"notation,omitempty"`
+	Subject    string `json:"subject,omitempty"`
+	Reason     string `json:"reason"`
 	// Status is the hub's view: "rejected" (the hub recorded that this
 	// node cannot store it), "quarantined" (damaged on the hub), or
 	// "accepted" (the hub could not be told: ReportError says why; it
 	// will be offered again).
 	Status      string `json:"status"`
 	ReportError string `json:"report_error,omitempty"`
+}
+
+// inboxSummary is the last line of `inbox --json`.
+type inboxSummary struct {
+	Type          string `json:"type"` // "summary"
+	Documents     int    `json:"documents"`
+	Notifications int    `json:"notifications"`
+	NotStored     int    `json:"not_stored"`
 }
 
 func (m *Main) inbox(ctx context.Context, args []string, s *session) error {
@@ -286,170 +296,133 @@ func (m *Main) inbox(ctx context.Context, args []string, s *session) error {
 	if *out == "" || len(pos) > 0 {
 		return cliutil.Usagef("inbox cần --out DIR")
 	}
-	c, reg, err := s.connectWithRegister()
+	d, err := s.desk(deskConfig{online: true, inbox: *out})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	if *wait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *wait)
 		defer cancel()
 	}
-	rv := &receiver{m: m, reg: reg, json: *asJSON}
-	err = c.ReceiveInto(ctx, *out, rv.options(*wait > 0), rv.document)
-	var notStored *node.NotStoredError
-	if err != nil && !errors.As(err, &notStored) {
+	pr := &printer{m: m, d: d, ctx: ctx, json: *asJSON}
+	n, err := d.Receive(ctx, *wait > 0, pr.handlers())
+	if err != nil {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintf(m.Stdout, "Đã nhận %d văn bản.\n", rv.documents)
-		if rv.notifications > 0 {
-			fmt.Fprintf(m.Stdout, "Đã nhận %d thông báo trạng thái văn bản đã gửi.\n", rv.notifications)
+		fmt.Fprintf(m.Stdout, "Đã nhận %d văn bản.\n", n.Documents)
+		if n.Notifications > 0 {
+			fmt.Fprintf(m.Stdout, "Đã nhận %d thông báo trạng thái văn bản đã gửi.\n", n.Notifications)
 		}
 	}
-	if rv.notStored > 0 {
-		return fmt.Errorf("%d văn bản không nhận được, xem ở trên và `ltnode register received` (%d documents not stored)", rv.notStored, rv.notStored)
+	if n.Undelivered > 0 {
+		return fmt.Errorf("%d văn bản không nhận được, xem ở trên và `ltnode register received` (%d documents not stored)", n.Undelivered, n.Undelivered)
 	}
 	return nil
 }
 
-// receiver enters what the hub delivers in the register and prints it;
-// inbox and run use it.
-type receiver struct {
+// printer prints what the desk receives; inbox and run use it.
+type printer struct {
 	m    *Main
-	reg  *register.Register
+	d    *desk.Desk
+	ctx  context.Context
 	json bool
 	// mu serializes output (run also prints from its forwarder).
-	mu                                  *sync.Mutex
-	documents, notifications, notStored int
+	mu sync.Mutex
 }
 
-func (rv *receiver) options(wait bool) node.ReceiveOptions {
-	return node.ReceiveOptions{Wait: wait, OnStored: rv.stored, OnNotification: rv.notification, OnNotStored: rv.notStoredDoc}
+func (p *printer) handlers() desk.Handlers {
+	return desk.Handlers{Document: p.document, Notification: p.notification, Undelivered: p.undelivered}
 }
 
-// notStoredDoc registers a document this agency could not have and
-// prints it.
-func (rv *receiver) notStoredDoc(ns *node.NotStored) error {
-	status, rcpt := lienthongv1.Status_STATUS_ACCEPTED, (*lienthongv1.Receipt)(nil)
-	switch {
-	case ns.Quarantined != nil:
-		status, rcpt = lienthongv1.Status_STATUS_QUARANTINED, ns.Quarantined
-	case ns.Rejected != nil:
-		status, rcpt = lienthongv1.Status_STATUS_REJECTED, ns.Rejected
+func (p *printer) undelivered(u *desk.Undelivered) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	item := notStoredItem{Type: "not_stored", MessageID: u.MessageID, Sender: u.Sender, SenderName: p.d.Name(p.ctx, u.Sender),
+		Number: u.Entry.Number, Notation: u.Entry.Notation, Subject: u.Entry.Subject, Reason: u.Reason, Status: u.Status.Name()}
+	if u.ReportErr != nil {
+		item.ReportError = cliutil.Describe(u.ReportErr)
 	}
-	rec, err := rv.reg.AddNotStored(ns.MessageID, ns.Sender, ns.Envelope, ns.Reason, status, rcpt)
-	if err != nil {
-		return err
+	if p.json {
+		return p.m.printJSONLine(item)
 	}
-	defer rv.lock()()
-	rv.notStored++
-	item := notStoredItem{Type: "not_stored", MessageID: ns.MessageID, Sender: ns.Sender, Number: rec.Number, Notation: rec.Notation,
-		Subject: rec.Subject, Reason: ns.Reason, Status: status.Name()}
-	if ns.ReportErr != nil {
-		item.ReportError = cliutil.Describe(ns.ReportErr)
-	}
-	if rv.json {
-		return rv.m.printJSONLine(item)
-	}
-	doc := ns.MessageID
+	doc := u.MessageID
 	if item.Number != "" {
-		doc = item.Number + "/" + item.Notation + " (" + ns.MessageID + ")"
+		doc = item.Number + "/" + item.Notation + " (" + u.MessageID + ")"
 	}
-	fmt.Fprintf(rv.m.Stdout, "KHÔNG NHẬN ĐƯỢC văn bản %s từ %s: %s\n", doc, ns.Sender, ns.Reason)
-	switch status {
+	fmt.Fprintf(p.m.Stdout, "KHÔNG NHẬN ĐƯỢC văn bản %s từ %s: %s\n", doc, p.d.Named(p.ctx, u.Sender), u.Reason)
+	switch u.Status {
 	case lienthongv1.Status_STATUS_QUARANTINED:
-		fmt.Fprintln(rv.m.Stdout, "  → trục đã cách ly văn bản; nơi gửi đã được báo để gửi lại.")
+		fmt.Fprintln(p.m.Stdout, "  → trục đã cách ly văn bản; nơi gửi đã được báo để gửi lại.")
 	case lienthongv1.Status_STATUS_REJECTED:
-		fmt.Fprintln(rv.m.Stdout, "  → đã báo trục; nơi gửi đã được báo. Các văn bản sau vẫn được nhận.")
+		fmt.Fprintln(p.m.Stdout, "  → đã báo trục; nơi gửi đã được báo. Các văn bản sau vẫn được nhận.")
 	default:
-		fmt.Fprintf(rv.m.Stdout, "  → chưa báo được trục (%s); sẽ thử lại ở lần nhận sau.\n", item.ReportError)
+		fmt.Fprintf(p.m.Stdout, "  → chưa báo được trục (%s); sẽ thử lại ở lần nhận sau.\n", item.ReportError)
 	}
 	return nil
 }
 
-// stored registers a document before it is acknowledged: a redelivery is
-// acknowledged again but not registered twice.
-func (rv *receiver) stored(r *node.Received) error {
-	added, err := rv.reg.AddReceived(r.Envelope, r.Dir)
-	if err != nil {
-		return err
-	}
-	if !added {
-		r.Duplicate = true
-	}
-	return nil
-}
-
-func (rv *receiver) lock() func() {
-	if rv.mu == nil {
-		return func() {}
-	}
-	rv.mu.Lock()
-	return rv.mu.Unlock
-}
-
-func (rv *receiver) document(r *node.Received) error {
-	defer rv.lock()()
-	rv.documents++
-	env := r.Envelope
-	item := inboxItem{Type: "document", MessageID: r.MessageID, Sender: env.GetSender(), Number: env.GetNumber(),
-		Notation: env.GetNotation(), Subject: env.GetSubject(), Dir: r.Dir, Files: r.Files,
-		Duplicate: r.Duplicate, Verdict: r.Verification.GetVerdict(), Indication: r.Verification.GetIndication()}
+func (p *printer) document(in *desk.Incoming) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	env := in.Envelope
+	item := inboxItem{Type: "document", MessageID: in.MessageID, Sender: env.GetSender(), SenderName: in.SenderName,
+		Number: env.GetNumber(), Notation: env.GetNotation(), Subject: env.GetSubject(), Urgency: desk.UrgencyName(env.GetUrgency()),
+		DueDate: env.GetDueDate(), Dir: in.Dir, Files: in.Files, Info: filepath.Join(in.Dir, desk.InfoFile),
+		Duplicate: in.Duplicate, Verdict: in.Verification.GetVerdict(), Indication: in.Verification.GetIndication()}
 	if bt := env.GetBusinessType(); bt != lienthongv1.BusinessType_BUSINESS_TYPE_NEW {
-		item.BusinessType, item.RelatedMessageID = businessName(bt), env.GetRelatedMessageId()
+		item.BusinessType, item.RelatedMessageID = desk.BusinessName(bt), env.GetRelatedMessageId()
 	}
-	if rv.json {
-		return rv.m.printJSONLine(item)
+	if p.json {
+		return p.m.printJSONLine(item)
 	}
 	dup := ""
-	if r.Duplicate {
+	if in.Duplicate {
 		dup = " (đã có, nhận lại)"
 	}
-	fmt.Fprintf(rv.m.Stdout, "Đã nhận %s/%s từ %s: %s%s\n  → %s\n", item.Number, item.Notation, item.Sender, item.Subject, dup, item.Dir)
-	printIndications(rv.m.Stdout, "  ", r.Verification)
+	fmt.Fprintf(p.m.Stdout, "Đã nhận %s/%s từ %s: %s%s\n  → %s\n", item.Number, item.Notation, p.d.Named(p.ctx, item.Sender), item.Subject, dup, item.Dir)
+	printIndications(p.m.Stdout, "  ", in.Verification)
 	if item.RelatedMessageID != "" {
 		what := map[lienthongv1.BusinessType]string{
 			lienthongv1.BusinessType_BUSINESS_TYPE_REVOKE:  "THU HỒI",
 			lienthongv1.BusinessType_BUSINESS_TYPE_UPDATE:  "cập nhật",
 			lienthongv1.BusinessType_BUSINESS_TYPE_REPLACE: "thay thế",
 		}[env.GetBusinessType()]
-		fmt.Fprintf(rv.m.Stdout, "  Văn bản này %s văn bản %s.\n", what, rv.describeReceived(item.RelatedMessageID))
+		fmt.Fprintf(p.m.Stdout, "  Văn bản này %s văn bản %s.\n", what, p.describeReceived(item.RelatedMessageID))
 	}
 	return nil
 }
 
 // describeReceived names a received document by number/notation when the
 // register knows it.
-func (rv *receiver) describeReceived(id string) string {
-	if rec, err := rv.reg.ReceivedDoc(id); err == nil && rec.Number != "" {
+func (p *printer) describeReceived(id string) string {
+	if rec, err := p.d.Register().ReceivedDoc(id); err == nil && rec.Number != "" {
 		return rec.Number + "/" + rec.Notation
 	}
 	return id
 }
 
-// notification records a recipient's step in the register of documents
-// sent, then prints it; ReceiveInto acknowledges it after.
-func (rv *receiver) notification(body *lienthongv1.ReceiptBody, _ *lienthongv1.Receipt) error {
-	sent, _, err := rv.reg.RecordNotification(body)
-	if err != nil {
-		return err
+func (p *printer) notification(n *desk.Notification) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	body := n.Body
+	if p.json {
+		item := notificationItem{Type: "notification", MessageID: body.GetMessageId(), ReceiptID: body.GetReceiptId(),
+			Agency: body.GetAgency(), AgencyName: n.AgencyName, Status: body.GetStatus().Name(), Reason: body.GetReason(),
+			Time: desk.Local(body.GetTime().AsTime())}
+		if n.Sent != nil {
+			item.Number, item.Notation, item.Subject = n.Sent.Number, n.Sent.Notation, n.Sent.Subject
+		}
+		return p.m.printJSONLine(item)
 	}
-	defer rv.lock()()
-	rv.notifications++
-	if rv.json {
-		return rv.m.printJSONLine(notificationItem{Type: "notification", MessageID: body.GetMessageId(), ReceiptID: body.GetReceiptId(),
-			Agency: body.GetAgency(), Status: body.GetStatus().Name(), Reason: body.GetReason(), Time: body.GetTime().AsTime(),
-			Number: sent.Number, Notation: sent.Notation, Subject: sent.Subject})
-	}
-	fmt.Fprintln(rv.m.Stdout, notificationLine(body, sent))
+	fmt.Fprintln(p.m.Stdout, notificationLine(body, n.Sent, p.d.Named(p.ctx, body.GetAgency())))
 	return nil
 }
 
 // notificationLine is how a clerk reads a notification:
-// "000.00.31.H53 đã tiếp nhận văn bản 12/QĐ-UBND".
-func notificationLine(body *lienthongv1.ReceiptBody, sent *register.Sent) string {
+// "UBND huyện A (000.00.31.H53) đã tiếp nhận văn bản 12/QĐ-UBND".
+func notificationLine(body *lienthongv1.ReceiptBody, sent *register.Sent, agency string) string {
 	doc := body.GetMessageId()
 	if sent != nil && sent.Number != "" {
 		doc = sent.Number + "/" + sent.Notation
@@ -457,23 +430,23 @@ func notificationLine(body *lienthongv1.ReceiptBody, sent *register.Sent) string
 	var line string
 	switch st := body.GetStatus(); st {
 	case lienthongv1.Status_STATUS_DELIVERED:
-		line = fmt.Sprintf("%s đã nhận văn bản %s", body.GetAgency(), doc)
+		line = fmt.Sprintf("%s đã nhận văn bản %s", agency, doc)
 	case lienthongv1.Status_STATUS_RECEIVED:
-		line = fmt.Sprintf("%s đã tiếp nhận văn bản %s", body.GetAgency(), doc)
+		line = fmt.Sprintf("%s đã tiếp nhận văn bản %s", agency, doc)
 	case lienthongv1.Status_STATUS_REJECTED:
-		line = fmt.Sprintf("%s đã từ chối văn bản %s", body.GetAgency(), doc)
+		line = fmt.Sprintf("%s đã từ chối văn bản %s", agency, doc)
 	case lienthongv1.Status_STATUS_ASSIGNED:
-		line = fmt.Sprintf("%s đã phân công xử lý văn bản %s", body.GetAgency(), doc)
+		line = fmt.Sprintf("%s đã phân công xử lý văn bản %s", agency, doc)
 	case lienthongv1.Status_STATUS_IN_PROGRESS:
-		line = fmt.Sprintf("%s đang xử lý văn bản %s", body.GetAgency(), doc)
+		line = fmt.Sprintf("%s đang xử lý văn bản %s", agency, doc)
 	case lienthongv1.Status_STATUS_DONE:
-		line = fmt.Sprintf("%s đã xử lý xong văn bản %s", body.GetAgency(), doc)
+		line = fmt.Sprintf("%s đã xử lý xong văn bản %s", agency, doc)
 	case lienthongv1.Status_STATUS_REVOKED:
-		line = fmt.Sprintf("Văn bản %s gửi %s đã được thu hồi", doc, body.GetAgency())
+		line = fmt.Sprintf("Văn bản %s gửi %s đã được thu hồi", doc, agency)
 	case lienthongv1.Status_STATUS_QUARANTINED:
-		line = fmt.Sprintf("Văn bản %s gửi %s bị hỏng trên trục và đã bị cách ly, %s không nhận được; hãy gửi lại", doc, body.GetAgency(), body.GetAgency())
+		line = fmt.Sprintf("Văn bản %s gửi %s bị hỏng trên trục và đã bị cách ly, %s không nhận được; hãy gửi lại", doc, agency, agency)
 	default:
-		line = fmt.Sprintf("%s: văn bản %s — %s", body.GetAgency(), doc, st.Label())
+		line = fmt.Sprintf("%s: văn bản %s — %s", agency, doc, st.Label())
 	}
 	if r := body.GetReason(); r != "" {
 		line += " (lý do: " + r + ")"
@@ -481,14 +454,11 @@ func notificationLine(body *lienthongv1.ReceiptBody, sent *register.Sent) string
 	return line
 }
 
-func businessName(bt lienthongv1.BusinessType) string {
-	return strings.ToLower(strings.TrimPrefix(bt.String(), "BUSINESS_TYPE_"))
-}
-
 // trackOutput is the --json form of track.
 type trackOutput struct {
 	MessageID    string                    `json:"message_id"`
 	Sender       string                    `json:"sender"`
+	SenderName   string                    `json:"sender_name,omitempty"`
 	Number       string                    `json:"number"`
 	Notation     string                    `json:"notation"`
 	Subject      string                    `json:"subject"`
@@ -499,6 +469,7 @@ type trackOutput struct {
 
 type trackRecipient struct {
 	Agency string    `json:"agency"`
+	Name   string    `json:"name,omitempty"`
 	Status string    `json:"status"`
 	Time   time.Time `json:"time"`
 }
@@ -507,6 +478,7 @@ type trackReceipt struct {
 	ReceiptID      string    `json:"receipt_id"`
 	Status         string    `json:"status"`
 	Agency         string    `json:"agency,omitempty"`
+	AgencyName     string    `json:"agency_name,omitempty"`
 	Recipients     []string  `json:"recipients,omitempty"`
 	Time           time.Time `json:"time"`
 	Reason         string    `json:"reason,omitempty"`
@@ -525,36 +497,33 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 	if len(pos) != 1 {
 		return cliutil.Usagef("track cần đúng một MESSAGE_ID")
 	}
-	c, err := s.connect()
+	d, err := s.desk(deskConfig{online: true})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	t, err := c.Track(ctx, pos[0])
+	t, err := d.Track(ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	if t.Envelope.GetSender() == c.Identity().Code {
-		// The register of documents sent follows what the hub says.
-		reg, err := s.register()
-		if err == nil {
-			err = reg.RecordTrack(t.Envelope, t.Recipients)
-		}
-		if err != nil {
-			fmt.Fprintf(m.Stderr, "ltnode: không ghi được vào sổ văn bản đi: %s\n", cliutil.Describe(err))
-		}
+	if t.RecordErr != nil {
+		fmt.Fprintf(m.Stderr, "ltnode: %s\n", cliutil.Describe(t.RecordErr))
 	}
-	out := trackOutput{MessageID: t.Envelope.GetMessageId(), Sender: t.Envelope.GetSender(), Number: t.Envelope.GetNumber(),
-		Notation: t.Envelope.GetNotation(), Subject: t.Envelope.GetSubject(), Verification: t.Verification,
+	env := t.Envelope
+	out := trackOutput{MessageID: env.GetMessageId(), Sender: env.GetSender(), SenderName: d.Name(ctx, env.GetSender()),
+		Number: env.GetNumber(), Notation: env.GetNotation(), Subject: env.GetSubject(), Verification: t.Verification,
 		Recipients: []trackRecipient{}, Receipts: []trackReceipt{}}
 	for _, r := range t.Recipients {
-		out.Recipients = append(out.Recipients, trackRecipient{Agency: r.GetAgency(), Status: r.GetStatus().Name(), Time: r.GetTime().AsTime()})
+		out.Recipients = append(out.Recipients, trackRecipient{Agency: r.GetAgency(), Name: d.Name(ctx, r.GetAgency()),
+			Status: r.GetStatus().Name(), Time: desk.Local(r.GetTime().AsTime())})
 	}
 	bad := 0
 	for _, r := range t.Receipts {
 		tr := trackReceipt{ReceiptID: r.Body.GetReceiptId(), Status: r.Body.GetStatus().Name(), Agency: r.Body.GetAgency(),
-			Recipients: r.Body.GetRecipients(), Time: r.Body.GetTime().AsTime(), Reason: r.Body.GetReason(),
+			Recipients: r.Body.GetRecipients(), Time: desk.Local(r.Body.GetTime().AsTime()), Reason: r.Body.GetReason(),
 			EnvelopeSHA256: hex.EncodeToString(r.Body.GetEnvelopeSha256()), SignatureValid: r.Err == nil}
+		if tr.Agency != "" {
+			tr.AgencyName = d.Name(ctx, tr.Agency)
+		}
 		if r.Err != nil {
 			tr.SignatureError = r.Err.Error()
 			bad++
@@ -566,13 +535,13 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(m.Stdout, "Văn bản %s/%s — %s\nMã: %s   Nơi gửi: %s\n", out.Number, out.Notation, out.Subject, out.MessageID, out.Sender)
+		fmt.Fprintf(m.Stdout, "Văn bản %s/%s — %s\nMã: %s   Nơi gửi: %s\n", out.Number, out.Notation, out.Subject, out.MessageID, d.Named(ctx, out.Sender))
 		printIndications(m.Stdout, "", t.Verification)
 		fmt.Fprintln(m.Stdout)
 		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NƠI NHẬN\tTRẠNG THÁI\tTHỜI ĐIỂM")
 		for _, r := range t.Recipients {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.GetAgency(), r.GetStatus().Label(), formatTime(r.GetTime().AsTime()))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Named(ctx, r.GetAgency()), r.GetStatus().Label(), formatTime(r.GetTime().AsTime()))
 		}
 		tw.Flush()
 		fmt.Fprintln(m.Stdout, "\nBiên nhận do trục ký:")
@@ -582,6 +551,8 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 			who := r.Body.GetAgency()
 			if who == "" {
 				who = fmt.Sprintf("%d nơi nhận", len(r.Body.GetRecipients()))
+			} else {
+				who = d.Named(ctx, who)
 			}
 			check := "hợp lệ ✓"
 			if r.Err != nil {
@@ -597,19 +568,22 @@ func (m *Main) track(ctx context.Context, args []string, s *session) error {
 	return nil
 }
 
-func (m *Main) agencies(ctx context.Context, args []string, connect connectFunc) error {
+func (m *Main) agencies(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("agencies")
 	under := fs.String("under", "", "chỉ các cơ quan thuộc mã này")
 	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
-	if _, err := cliutil.Parse(fs, args); err != nil {
-		return err
-	}
-	c, err := connect()
+	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	list, err := c.Agencies(ctx, *under)
+	if len(pos) > 0 {
+		return cliutil.Usagef("agencies: tham số thừa %q", pos)
+	}
+	d, err := s.desk(deskConfig{online: true})
+	if err != nil {
+		return err
+	}
+	list, err := d.Agencies(ctx, *under)
 	if err != nil {
 		return err
 	}
@@ -622,14 +596,10 @@ func (m *Main) agencies(ctx context.Context, args []string, connect connectFunc)
 		}
 		out := []agency{}
 		for _, a := range list {
-			out = append(out, agency{a.GetCode(), a.GetName(), kindWord(a.GetKind()), a.GetStatus() == lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE})
+			out = append(out, agency{a.GetCode(), a.GetName(), desk.KindName(a.GetKind()), a.GetStatus() == lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE})
 		}
 		return m.printJSON(out)
 	}
 	printTree(m.Stdout, list)
 	return nil
-}
-
-func kindWord(k lienthongv1.AgencyKind) string {
-	return strings.ToLower(strings.TrimPrefix(k.String(), "AGENCY_KIND_"))
 }

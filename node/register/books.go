@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lienthong/lienthong"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -95,7 +96,7 @@ type Received struct {
 func closed(s lienthongv1.Status) bool {
 	switch s {
 	case lienthongv1.Status_STATUS_DONE, lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_REVOKED,
-		lienthongv1.Status_STATUS_QUARANTINED:
+		lienthongv1.Status_STATUS_QUARANTINED, lienthongv1.Status_STATUS_RECALL_AGREED:
 		return true
 	}
 	return false
@@ -369,8 +370,10 @@ type Query struct {
 	Overdue bool
 }
 
-// Today is the date the register's clock reads, as YYYY-MM-DD.
-func (r *Register) Today() string { return r.now().Format(time.DateOnly) }
+// Today is the date the register's clock reads in the province's time
+// zone (Vietnam, UTC+7), as YYYY-MM-DD: due dates are dates there, whatever
+// the machine's zone.
+func (r *Register) Today() string { return r.now().In(lienthong.Zone()).Format(time.DateOnly) }
 
 // SentList lists the register of documents sent, oldest first.
 func (r *Register) SentList(q Query) ([]*Sent, error) {
@@ -458,4 +461,10 @@ func Fold(s string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// Open reports whether a recipient may still take a step on the document:
+// it is not revoked and some recipient has not finished it.
+func (s *Sent) Open() bool {
+	return s.RevokedBy == "" && slices.ContainsFunc(s.Recipients, func(r Recipient) bool { return !closed(r.Status) })
 }

@@ -7,7 +7,10 @@
 //   - the register of documents sent (sổ văn bản đi), with each recipient's
 //     latest status as the hub's notifications and Track report it;
 //   - the register of documents received (sổ văn bản đến), with the
-//     agency's own processing status, de-duplicated by message id.
+//     agency's own processing status, de-duplicated by message id;
+//   - the documents the hub refused at send, with its reason;
+//   - the last copy of the hub's directory, so names show beside codes
+//     while the hub is away.
 //
 // A Register opens the database for each operation and closes it after, so
 // several ltnode processes (a clerk's send while `ltnode run` works in the
@@ -45,6 +48,8 @@ var (
 	bucketOutbox   = []byte("outbox")
 	bucketSent     = []byte("sent")
 	bucketReceived = []byte("received")
+	bucketRefused  = []byte("refused")
+	bucketMeta     = []byte("meta")
 )
 
 // openTimeout is how long an operation waits for another process's
@@ -114,7 +119,7 @@ func (r *Register) update(fn func(*bolt.Tx) error) (err error) {
 		}
 	}()
 	return db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketOutbox, bucketSent, bucketReceived} {
+		for _, b := range [][]byte{bucketOutbox, bucketSent, bucketReceived, bucketRefused, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -126,10 +126,10 @@ func TestRegisterFollowsStatuses(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	slices.Sort(lines)
 	want := []string{
-		"000.00.00.H53 đã tiếp nhận văn bản 12/QĐ-UBND",
-		"000.00.31.H53 đã tiếp nhận văn bản 12/QĐ-UBND",
-		"000.00.31.H53 đã từ chối văn bản 13/CV-UBND (lý do: Không thuộc thẩm quyền)",
-		"000.00.31.H53 đã xử lý xong văn bản 12/QĐ-UBND",
+		"UBND huyện Đông Sơn (000.00.31.H53) đã tiếp nhận văn bản 12/QĐ-UBND",
+		"UBND huyện Đông Sơn (000.00.31.H53) đã từ chối văn bản 13/CV-UBND (lý do: Không thuộc thẩm quyền)",
+		"UBND huyện Đông Sơn (000.00.31.H53) đã xử lý xong văn bản 12/QĐ-UBND",
+		"UBND tỉnh (000.00.00.H53) đã tiếp nhận văn bản 12/QĐ-UBND",
 		"Đã nhận 0 văn bản.",
 		"Đã nhận 4 thông báo trạng thái văn bản đã gửi.",
 	}
@@ -156,7 +156,9 @@ func TestRegisterFollowsStatuses(t *testing.T) {
 	}{
 		{late, []step{{province, "received", ""}, {district, "done", ""}}, true},
 		{future, []step{{district, "rejected", "Không thuộc thẩm quyền"}}, false},
-		{toRevoke, []step{{district, "accepted", ""}}, true},
+		// The district fetched it: delivered, as Track says (the hub
+		// notifies no delivery; register asks the hub).
+		{toRevoke, []step{{district, "delivered", ""}}, true},
 	}
 	if len(sent) != len(wantSent) {
 		t.Fatalf("register sent has %d entries, want %d: %+v", len(sent), len(wantSent), sent)
@@ -188,7 +190,7 @@ func TestRegisterFollowsStatuses(t *testing.T) {
 			t.Errorf("register sent %v = %v, want %v", tt.args, got, tt.want)
 		}
 	}
-	if out := run(commune, 0, "register", "sent"); !strings.Contains(out, today+" (QUÁ HẠN)") || !strings.Contains(out, district+": hoàn thành") {
+	if out := run(commune, 0, "register", "sent"); !strings.Contains(out, today+" (QUÁ HẠN)") || !strings.Contains(out, "("+district+"): hoàn thành") {
 		t.Errorf("register sent (text):\n%s", out)
 	}
 
