@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/hub/quarantine"
 	"github.com/lienthong/lienthong/hub/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -163,12 +164,22 @@ func (s *Service) addressedTo(ctx context.Context, id, code string) (*store.Docu
 
 // ReadFile streams file i of doc to fn in pieces of up to len(buf),
 // each checked against the file's SHA-256 as it is read (the last piece
-// only once the whole file matched).
-func (s *Service) ReadFile(doc *store.Document, i int, buf []byte, fn func([]byte) error) error {
+// only once the whole file matched). A damaged file quarantines the
+// document, as a delivery over gRPC does, and the error says so.
+func (s *Service) ReadFile(ctx context.Context, doc *store.Document, i int, buf []byte, fn func([]byte) error) error {
 	if i < 0 || i >= len(doc.Files) {
 		return fmt.Errorf("message %s has no file %d", doc.MessageID, i)
 	}
-	return s.cfg.Store.ReadBlob(doc.Files[i], buf, fn)
+	err := s.cfg.Store.ReadBlob(doc.Files[i], buf, fn)
+	var damage *store.BlobDamage
+	if errors.As(err, &damage) && s.cfg.Quarantine != nil {
+		reason, qerr := s.cfg.Quarantine.Document(ctx, doc.MessageID, damage, quarantine.FoundByDelivery)
+		if qerr != nil {
+			return fmt.Errorf("quarantining %s (file %d damaged: %v): %w", doc.MessageID, i, err, qerr)
+		}
+		return lienthong.Errorf(lienthong.KindFailedPrecondition, "%s", reason)
+	}
+	return err
 }
 
 // Notices returns the caller's unacknowledged status notifications

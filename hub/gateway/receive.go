@@ -180,7 +180,7 @@ func (g *Gateway) getEdoc(ctx context.Context, w http.ResponseWriter, r *http.Re
 		pr, pw := io.Pipe()
 		go func() {
 			buf := make([]byte, 32<<10)
-			pw.CloseWithError(g.cfg.Exchange.ReadFile(doc, a.Index, buf, func(b []byte) error {
+			pw.CloseWithError(g.cfg.Exchange.ReadFile(ctx, doc, a.Index, buf, func(b []byte) error {
 				_, err := pw.Write(b)
 				return err
 			}))

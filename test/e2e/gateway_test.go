@@ -371,6 +371,11 @@ func TestGatewayRefusals(t *testing.T) {
 	if rc := (&hubcli.Main{Stdout: &out, Stderr: &errb}).Run(context.Background(), []string{"gateway", "remove-system", "--dir", dir, goneID}); rc != 0 {
 		t.Fatalf("remove-system exit %d: %s", rc, errb.String())
 	}
+	out.Reset()
+	if rc := (&hubcli.Main{Stdout: &out, Stderr: &errb}).Run(context.Background(), []string{"gateway", "list", "--dir", dir}); rc != 0 ||
+		!strings.Contains(out.String(), cid+"  "+commune) || !strings.Contains(out.String(), did+"  "+district) || strings.Contains(out.String(), goneID) {
+		t.Fatalf("gateway list exit %d:\n%s%s", rc, out.String(), errb.String())
+	}
 	h, hc := startGatewayHub(t, dir)
 	base := "https://" + h.GatewayAddr()
 	communeApp := &eoffice{t: t, base: base, id: cid, secret: csecret, http: hc}
