@@ -607,3 +607,47 @@ func TestGatewayRevocation(t *testing.T) {
 		t.Fatalf("original after revocation = %+v", rows)
 	}
 }
+
+// TestGatewayDamagedFile: a stored file found damaged while a product
+// fetches it cuts the answer short (never a whole damaged file) and
+// quarantines the document, as a node's delivery does: it leaves the
+// product's list and the sender's product sees "fail".
+func TestGatewayDamagedFile(t *testing.T) {
+	dir := initHub(t)
+	cid, csecret := addSystem(t, dir, commune)
+	did, dsecret := addSystem(t, dir, district)
+	h, hc := startGatewayHub(t, dir)
+	base := "https://" + h.GatewayAddr()
+	communeApp := &eoffice{t: t, base: base, id: cid, secret: csecret, http: hc}
+	districtApp := &eoffice{t: t, base: base, id: did, secret: dsecret, http: hc}
+
+	pdf, sum := writePDF(t, dir, commune, "cv-40.pdf", samplepdf.Options{Title: "Cong van 40", PadBytes: 200 << 10})
+	sent := communeApp.sendEdoc("edocFile", buildPackage(t, commune, []string{district}, "40", pdf), "edoc")
+	if sent.code != http.StatusOK {
+		t.Fatalf("sendEdoc: HTTP %d %+v", sent.code, sent)
+	}
+	damageBlob(t, dir, sum)
+
+	req, err := http.NewRequest(http.MethodPost, base+"/getEdoc", nil)
+	must(t, err)
+	req.Header.Set("X-SystemId", did)
+	req.Header.Set("X-SecretKey", dsecret)
+	req.Header.Set("docId", sent.DocID)
+	resp, err := hc.Do(req)
+	if err == nil {
+		raw, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if rerr == nil && json.Valid(raw) {
+			t.Fatalf("getEdoc of a damaged file answered whole: HTTP %d %.200s", resp.StatusCode, raw)
+		}
+	}
+	// The document has left the list; the recipient is told why.
+	if items := districtApp.received(); len(items) != 1 || items[0].ServiceType != "status" || items[0].Status != "fail" {
+		t.Fatalf("district inbox after the quarantine = %+v", items)
+	}
+	var rows []gwSent
+	must(t, json.Unmarshal(communeApp.ok("getSentEdocList", map[string]string{"docId": sent.DocID}).Data, &rows))
+	if len(rows) != 1 || rows[0].ReceiveStatus != "fail" || !strings.Contains(rows[0].ReceiveStatusDesc, "hỏng trên trục") {
+		t.Fatalf("sender's view after the quarantine = %+v", rows)
+	}
+}
