@@ -222,36 +222,54 @@ type signature struct {
 	cert   *x509.Certificate
 }
 
-// newDecoder is the hardened decoder both passes use.
-func newDecoder(r io.Reader) *xml.Decoder {
-	d := xml.NewDecoder(r)
-	d.Strict = true
-	return d
-}
-
-func malformed(err error, d *xml.Decoder) error {
-	line, _ := d.InputPos()
-	return lienthong.Wrap(lienthong.KindInvalid, err, "gói tin edXML sai cú pháp XML ở dòng %d, không kiểm tra được chữ ký (malformed XML)", line)
+func malformed(err error, src *source) error {
+	return lienthong.Wrap(lienthong.KindInvalid, err, "gói tin edXML sai cú pháp XML ở dòng %d, không kiểm tra được chữ ký (malformed XML)", src.line)
 }
 
 // walk reads raw tokens, keeping track of nesting and namespaces; fn
-// sees each token with its ordinal (for start elements), the scope of
-// its parent element, and the depth. fn returns stop to end the walk.
+// sees each token with its ordinal (for start elements) and the scope of
+// its parent element, and returns stop to end the walk. Text reaches fn
+// in pieces (xml.CharData of at most about 32 KiB), so memory stays
+// bounded by the nesting and the markup, whatever the attachments' size;
+// text outside the document element is dropped, as C14N drops it.
 func walk(r io.Reader, opts Options, fn func(t xml.Token, index int, parent scope) (stop bool, err error)) error {
-	d := newDecoder(r)
+	src := newSource(r)
+	d := xml.NewDecoder(src)
+	d.Strict = true
 	scopes := []scope{{}}
 	var names []xml.Name
 	index := 0
-	for {
+	stopped := false
+	// takeText hands the text after the last tag to fn.
+	takeText := func() error {
+		parent := scopes[len(scopes)-1]
+		err := src.text(func(b []byte) error {
+			if len(names) == 0 || stopped {
+				return nil
+			}
+			stop, err := fn(xml.CharData(b), -1, parent)
+			stopped = stop
+			return err
+		})
+		var le *lienthong.Error
+		if err != nil && !errors.As(err, &le) {
+			return malformed(err, src)
+		}
+		return err
+	}
+	for !stopped {
+		if err := takeText(); err != nil || stopped {
+			return err
+		}
 		t, err := d.RawToken()
 		if errors.Is(err, io.EOF) {
 			if len(names) > 0 {
-				return malformed(fmt.Errorf("element <%s> not closed", qname(names[len(names)-1])), d)
+				return malformed(fmt.Errorf("element <%s> not closed", qname(names[len(names)-1])), src)
 			}
 			return nil
 		}
 		if err != nil {
-			return malformed(err, d)
+			return malformed(err, src)
 		}
 		parent := scopes[len(scopes)-1]
 		i := -1
@@ -260,24 +278,47 @@ func walk(r io.Reader, opts Options, fn func(t xml.Token, index int, parent scop
 			return lienthong.Errorf(lienthong.KindInvalid, "gói tin edXML có khai báo DTD/thực thể (<!%s…>), trục không chấp nhận (DTD not allowed)", clip(string(t)))
 		case xml.StartElement:
 			if len(names) >= opts.MaxDepth {
-				return lienthong.Errorf(lienthong.KindInvalid, "gói tin edXML lồng quá %d cấp ở phần tử <%s> (nesting too deep)", opts.MaxDepth, qname(t.Name))
+				return lienthong.Errorf(lienthong.KindInvalid, "gói tin edXML lồng quá %d cấp ở phần tử <%s>, dòng %d (nesting too deep)", opts.MaxDepth, qname(t.Name), src.line)
 			}
 			names = append(names, t.Name)
 			scopes = append(scopes, parent.with(t))
 			i = index
 			index++
+			if src.prev == '/' && src.last == '>' {
+				// An empty element: its end comes next, with no text between.
+				if stop, err := fn(t, i, parent); err != nil || stop {
+					return err
+				}
+				end, err := d.RawToken()
+				if err != nil {
+					return malformed(err, src)
+				}
+				t2 := end.(xml.EndElement)
+				names = names[:len(names)-1]
+				scopes = scopes[:len(scopes)-1]
+				if stop, err := fn(t2, -1, parent); err != nil || stop {
+					return err
+				}
+				continue
+			}
 		case xml.EndElement:
 			if len(names) == 0 || names[len(names)-1] != t.Name {
-				return malformed(fmt.Errorf("unexpected </%s>", qname(t.Name)), d)
+				return malformed(fmt.Errorf("unexpected </%s>", qname(t.Name)), src)
 			}
 			names = names[:len(names)-1]
 			scopes = scopes[:len(scopes)-1]
+		case xml.CharData:
+			// A CDATA section (other text is taken above).
+			if len(names) == 0 {
+				continue
+			}
 		}
 		stop, err := fn(t, i, parent)
 		if err != nil || stop {
 			return err
 		}
 	}
+	return nil
 }
 
 func clip(s string) string {

@@ -163,9 +163,14 @@ func TestVerifyRefusals(t *testing.T) {
 }
 
 func TestVerifyUnsigned(t *testing.T) {
-	res, err := xmldsig.Verify(opener(strings.Replace(pkg, "<!--SIG-->", "", 1)), xmldsig.Options{})
-	if err != nil || res.Present || res.Valid {
-		t.Fatalf("unsigned = %+v, %v", res, err)
+	unsigned := strings.Replace(pkg, "<!--SIG-->", "", 1)
+	// The national SDK's sample starts with stray text before the XML
+	// declaration; outside the document element it is no part of it.
+	for _, doc := range []string{unsigned, "1212" + unsigned} {
+		res, err := xmldsig.Verify(opener(doc), xmldsig.Options{})
+		if err != nil || res.Present || res.Valid {
+			t.Fatalf("unsigned %.10q… = %+v, %v", doc, res, err)
+		}
 	}
 }
 
@@ -182,5 +187,34 @@ func TestNationalSampleQuirk(t *testing.T) {
 	_, err := xmldsig.Verify(opener(quirky), xmldsig.Options{})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("signature value invalid")) {
 		t.Fatalf("quirky signature: %v", err)
+	}
+}
+
+// TestVerifyLongText: text longer than the pieces the reader hands on,
+// with line ends and character references across their boundaries, as
+// .NET builds write base64 (&#13; before each newline, CRLF on disk).
+func TestVerifyLongText(t *testing.T) {
+	s := newSigner(t)
+	var b strings.Builder
+	for i := 0; b.Len() < 300<<10; i++ {
+		b.WriteString("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4")
+		switch i % 3 {
+		case 0:
+			b.WriteString("&#13;\r\n")
+		case 1:
+			b.WriteString("\r\n")
+		default:
+			b.WriteString("&amp;&lt;\n")
+		}
+	}
+	doc := strings.Replace(pkg, "JVBERi0xLjQK", b.String(), 1)
+	signed := s.sign(t, doc, rsaSHA256, sha256URI, xmldsig.ExcC14N10, crypto.SHA256)
+	res, err := xmldsig.Verify(opener(signed), xmldsig.Options{})
+	if err != nil || !res.Valid {
+		t.Fatalf("Verify = %+v, %v", res, err)
+	}
+	tampered := strings.Replace(signed, "&#13;\r\n", "\r\n", 1)
+	if _, err := xmldsig.Verify(opener(tampered), xmldsig.Options{}); err == nil || !strings.Contains(err.Error(), "package digest mismatch") {
+		t.Fatalf("tampered line end: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -649,5 +651,132 @@ func TestGatewayDamagedFile(t *testing.T) {
 	must(t, json.Unmarshal(communeApp.ok("getSentEdocList", map[string]string{"docId": sent.DocID}).Data, &rows))
 	if len(rows) != 1 || rows[0].ReceiveStatus != "fail" || !strings.Contains(rows[0].ReceiveStatusDesc, "hỏng trên trục") {
 		t.Fatalf("sender's view after the quarantine = %+v", rows)
+	}
+}
+
+// untilQuote reads r up to (not including) the first '"'.
+type untilQuote struct {
+	r    *bufio.Reader
+	done bool
+}
+
+func (u *untilQuote) Read(p []byte) (int, error) {
+	if u.done {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) {
+		b, err := u.r.ReadByte()
+		if err != nil {
+			return n, err
+		}
+		if b == '"' {
+			u.done = true
+			break
+		}
+		p[n] = b
+		n++
+	}
+	if n == 0 && u.done {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// A package with a 100 MB attachment goes through the gateway, in and
+// out, while the heap of the process (hub, gateway and the product's
+// client) stays under 64 MB: upload, spool, edXML reading, exchange,
+// edXML writing and the base64 answer all stream.
+func TestGatewayHundredMegabytePackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 MB transfer skipped in -short mode")
+	}
+	dir := initHub(t)
+	cid, csecret := addSystem(t, dir, commune)
+	did, dsecret := addSystem(t, dir, district)
+	h, hc := startGatewayHub(t, dir)
+	base := "https://" + h.GatewayAddr()
+	pdf, sum := writePDF(t, dir, commune, "ban-do.pdf", samplepdf.Options{Title: "Ban do quy hoach", PadBytes: 100 << 20})
+	pkgPath := filepath.Join(t.TempDir(), "ban-do.edxml")
+	f, err := os.Create(pkgPath)
+	must(t, err)
+	info, err := os.Stat(pdf)
+	must(t, err)
+	p := &edxml.Package{Namespace: edxml.Namespace}
+	p.Header.From = edxml.Organization{OrganID: commune}
+	p.Header.To = []edxml.Organization{{OrganID: district}}
+	p.Header.Code = edxml.Code{Number: "100", Notation: "QH-UBND"}
+	p.Header.Promulgation = edxml.Promulgation{Date: time.Now().Format("2006-01-02")}
+	p.Header.DocumentID = edxml.DocumentID(commune, p.Header.Promulgation.Date, "100", "QH-UBND")
+	p.Header.DocumentType = edxml.DocumentType{Type: "1", TypeName: "Quyết định"}
+	p.Header.Subject = "Bản đồ quy hoạch"
+	p.Header.Signer = edxml.SignerInfo{FullName: "Nguyễn Văn A"}
+	p.Attachments = []edxml.Attachment{{ContentID: "cid:1", Name: "ban-do.pdf", ContentType: "application/pdf", Size: info.Size()}}
+	must(t, edxml.Write(f, p, func(edxml.Attachment) (io.ReadCloser, error) { return os.Open(pdf) }))
+	must(t, f.Close())
+
+	runtime.GC()
+	s := sampleHeap(2 * time.Millisecond)
+	// Upload as a product would, streaming the file into the multipart body.
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		fw, err := mw.CreateFormFile("edocFile", "ban-do.edxml")
+		if err == nil {
+			var in *os.File
+			if in, err = os.Open(pkgPath); err == nil {
+				_, err = io.Copy(fw, in)
+				in.Close()
+			}
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequest(http.MethodPost, base+"/sendEdoc", pr)
+	must(t, err)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("X-SystemId", cid)
+	req.Header.Set("X-SecretKey", csecret)
+	req.Header.Set("messagetype", "edoc")
+	resp, err := hc.Do(req)
+	must(t, err)
+	var sent gwAnswer
+	must(t, json.NewDecoder(resp.Body).Decode(&sent))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || sent.Status != "OK" {
+		t.Fatalf("sendEdoc: HTTP %d %+v", resp.StatusCode, sent)
+	}
+
+	// Fetch it back, decoding the base64 "data" and the package as they stream.
+	req, err = http.NewRequest(http.MethodPost, base+"/getEdoc", nil)
+	must(t, err)
+	req.Header.Set("X-SystemId", did)
+	req.Header.Set("X-SecretKey", dsecret)
+	req.Header.Set("docId", sent.DocID)
+	resp, err = hc.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	var head []byte
+	for !bytes.HasSuffix(head, []byte(`"data":"`)) {
+		b, err := br.ReadByte()
+		if err != nil || len(head) > 4096 {
+			t.Fatalf("getEdoc: HTTP %d, no data in %q (%v)", resp.StatusCode, head, err)
+		}
+		head = append(head, b)
+	}
+	h256 := sha256.New()
+	msg, err := edxml.Read(base64.NewDecoder(base64.StdEncoding, &untilQuote{r: br}),
+		func(edxml.Attachment) (io.Writer, error) { return h256, nil }, edxml.Limits{})
+	must(t, err)
+	peak := s.Stop()
+	if msg.Package == nil || len(msg.Package.Attachments) != 1 || hex.EncodeToString(h256.Sum(nil)) != sum {
+		t.Fatalf("package back: %+v", msg.Package)
+	}
+	t.Logf("peak live heap during a 100 MB sendEdoc + getEdoc: %.1f MB", float64(peak)/(1<<20))
+	if peak >= 64<<20 {
+		t.Errorf("peak heap %.1f MB, want < 64 MB", float64(peak)/(1<<20))
 	}
 }
