@@ -47,6 +47,25 @@ func (a *Authenticator) authorizeAgency(code string) (*lienthongv1.Agency, error
 	return ag, nil
 }
 
+type packageSigKey struct{}
+
+// WithPackageSignature returns ctx carrying the check of the signed
+// package a front end's document came in; Send records it, with the
+// front end's system, in the document's verification, which recipients
+// and Track see.
+func WithPackageSignature(ctx context.Context, ps *lienthongv1.PackageSignature) context.Context {
+	return context.WithValue(ctx, packageSigKey{}, ps)
+}
+
+// recordFrontEnd adds to v what a front end knows of a document: the
+// system that sent it and its package's signature.
+func recordFrontEnd(ctx context.Context, v *lienthongv1.Verification) {
+	v.GatewaySystem = SystemFrom(ctx)
+	if ps, ok := ctx.Value(packageSigKey{}).(*lienthongv1.PackageSignature); ok {
+		v.PackageSignature = ps
+	}
+}
+
 // SystemFrom returns the front-end system a request came through, or "".
 func SystemFrom(ctx context.Context) string {
 	c, _ := ctx.Value(callerKey{}).(caller)

@@ -280,6 +280,7 @@ func (s *Service) accept(ctx context.Context, sender string, env *lienthongv1.En
 		v.EnvelopeSignatureValid = true
 		verification = v
 	}
+	recordFrontEnd(ctx, verification)
 	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
 		MessageId: env.GetMessageId(), Status: lienthongv1.Status_STATUS_ACCEPTED,
 		Recipients: recipients, EnvelopeSha256: sum[:], Sender: sender,

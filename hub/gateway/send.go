@@ -134,6 +134,12 @@ func (g *Gateway) sendEdoc(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 		readers[i] = f
 	}
+	if sig.Present {
+		ctx = exchange.WithPackageSignature(ctx, &lienthongv1.PackageSignature{
+			Signer: sig.Signer, SignatureMethod: sig.SignatureMethod, DigestMethod: sig.DigestMethod,
+			Trusted: sig.Trusted, Problems: sig.Problems, Certificate: sig.Certificate.Raw,
+		})
+	}
 	resp, err := g.cfg.Exchange.SendFiles(ctx, &lienthongv1.SignedEnvelope{Envelope: raw, Signature: signature}, readers)
 	if err != nil {
 		return err

@@ -523,6 +523,13 @@ func TestGatewayPackageSignature(t *testing.T) {
 		len(sig.Problems) != 1 || !strings.Contains(sig.Problems[0], "signer not trusted") {
 		t.Fatalf("packageSignature = %s", a.PackageSignature)
 	}
+	// Recorded with the document, for its recipients and Track.
+	doc, err := h.Store().Document(context.Background(), a.DocID)
+	must(t, err)
+	if v := doc.Verification; v.GetGatewaySystem() != cid || v.GetPackageSignature().GetSigner() != "Văn thư UBND xã 1" ||
+		v.GetPackageSignature().GetTrusted() || !bytes.Equal(v.GetPackageSignature().GetCertificate(), cert.Raw) {
+		t.Fatalf("stored verification = %v", v)
+	}
 
 	legacy := xmldsigtest.Sign(t, pkgFor("22"), key, cert, xmldsigtest.RSASHA1, xmldsigtest.SHA1, xmldsigtest.ExcC14N, crypto.SHA1)
 	for _, tc := range []struct {
