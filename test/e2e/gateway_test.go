@@ -787,3 +787,46 @@ func TestGatewayHundredMegabytePackage(t *testing.T) {
 		t.Errorf("peak heap %.1f MB, want < 64 MB", float64(peak)/(1<<20))
 	}
 }
+
+// TestGatewayServeFlags runs `lthub serve --gateway` as an operator
+// would: the gateway answers a product; plain HTTP off loopback stops
+// the start with the reason.
+func TestGatewayServeFlags(t *testing.T) {
+	dir := initHub(t)
+	cid, csecret := addSystem(t, dir, commune)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *hub.Hub, 1)
+	var out, errb bytes.Buffer
+	m := &hubcli.Main{Stdout: &out, Stderr: &errb, Ready: func(h *hub.Hub) { ready <- h }}
+	done := make(chan int, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"serve", "--dir", dir, "--listen", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--gateway-plain-loopback", "--log-level", "error"})
+	}()
+	var h *hub.Hub
+	select {
+	case h = <-ready:
+	case rc := <-done:
+		t.Fatalf("serve exit %d: %s", rc, errb.String())
+	}
+	if !strings.Contains(out.String(), "lthub: e-office gateway on http://"+h.GatewayAddr()+"/") {
+		t.Fatalf("serve printed %q", out.String())
+	}
+	app := &eoffice{t: t, base: "http://" + h.GatewayAddr(), id: cid, secret: csecret, http: &http.Client{Timeout: time.Minute}}
+	var agencies []struct{ Code, Name, Status string }
+	must(t, json.Unmarshal(app.ok("getAgenciesList", nil).Data, &agencies))
+	if len(agencies) != len(provision.SampleProvince()) || agencies[0].Status != "active" {
+		t.Fatalf("getAgenciesList = %+v", agencies)
+	}
+	cancel()
+	if rc := <-done; rc != 0 {
+		t.Fatalf("serve exit %d after cancel: %s", rc, errb.String())
+	}
+
+	errb.Reset()
+	rc := (&hubcli.Main{Stdout: &out, Stderr: &errb}).Run(context.Background(),
+		[]string{"serve", "--dir", dir, "--listen", "127.0.0.1:0", "--gateway", "0.0.0.0:0", "--gateway-plain-loopback"})
+	if rc == 0 || !strings.Contains(errb.String(), "plain HTTP refused off loopback") {
+		t.Fatalf("serve with plain HTTP off loopback: exit %d, %s", rc, errb.String())
+	}
+}
