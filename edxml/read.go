@@ -63,7 +63,8 @@ func (l Limits) withDefaults() Limits {
 }
 
 // Sink returns the writer that receives the decoded bytes of attachment a
-// (Index, ContentID, Name and ContentType known so far). Read calls it
+// (Index, and the ContentID, Name and ContentType its Attachment element
+// gave before the content, completed from the manifest). Read calls it
 // once per attachment, in the order of the package, and never closes the
 // writer. When Read fails, the caller discards whatever the sinks got.
 type Sink func(a Attachment) (io.Writer, error)
@@ -102,12 +103,11 @@ func Read(r io.Reader, sink Sink, lim Limits) (*Message, error) {
 // CharData token of the whole attachment).
 type countingReader struct {
 	r     *bufio.Reader
-	n     int64 // bytes consumed
-	lines int   // newlines consumed
-	run   int   // bytes since the last '<' or '>'
-	ltAt  int64 // offset of the last '<'
-	tag   []byte
-	keep  bool // append consumed bytes to tag
+	n     int64  // bytes consumed
+	lines int    // newlines consumed
+	run   int    // bytes since the last '<' or '>'
+	ltAt  int64  // offset of the last '<'
+	tag   []byte // bytes since the last '<': the current tag
 	// capture, while capturing, receives every byte consumed (the
 	// Signature element), up to capMax.
 	capture   []byte
@@ -152,7 +152,7 @@ func (c *countingReader) ReadByte() (byte, error) {
 		c.limErr = errRun
 		return 0, errRun
 	}
-	if c.keep && len(c.tag) <= c.maxRun {
+	if len(c.tag) <= c.maxRun {
 		c.tag = append(c.tag, b)
 	}
 	if c.capturing {
@@ -211,7 +211,7 @@ type reader struct {
 }
 
 func newReader(r io.Reader, sink Sink, lim Limits) *reader {
-	cr := &countingReader{r: bufio.NewReaderSize(r, 64<<10), max: lim.MaxTotal, maxRun: lim.MaxText, keep: true, capMax: lim.MaxSignature}
+	cr := &countingReader{r: bufio.NewReaderSize(r, 64<<10), max: lim.MaxTotal, maxRun: lim.MaxText, capMax: lim.MaxSignature}
 	dec := xml.NewDecoder(cr)
 	dec.Strict = true
 	// Only the five predefined entities; a document declaring others
@@ -297,13 +297,6 @@ func (rd *reader) run() error {
 			return err
 		}
 	}
-}
-
-func (rd *reader) pathOr() string {
-	if p := rd.path(); p != "" {
-		return p
-	}
-	return "(gốc)"
 }
 
 func (rd *reader) token(tok xml.Token) error {
@@ -398,7 +391,9 @@ func (rd *reader) start(t xml.StartElement) error {
 		rd.stack = append(rd.stack, f)
 		return nil
 	}
-	if !known(t.Name.Space) {
+	// Children without a namespace (a prefixed root, unprefixed
+	// children, as some builds write) belong to the package's.
+	if !known(t.Name.Space) && t.Name.Space != "" {
 		f.skip = true // a foreign extension: ignored
 	}
 	rd.stack = append(rd.stack, f)
@@ -793,7 +788,23 @@ func (rd *reader) attachment() error {
 		return rd.fail(lienthong.KindInvalid, "tệp đính kèm có hai ContentTransferEncoded (two contents in one attachment)")
 	}
 	rd.curHasData = true
+	// What the Attachment element left out so far comes from the
+	// manifest (read before the attachments), so the sink sees a name.
+	for j := range rd.refs {
+		ref := rd.refs[j]
+		if (a.ContentID != "" && ref.ContentID == a.ContentID) || (a.ContentID == "" && j == a.Index) {
+			a.ContentID, a.Name = cmp(a.ContentID, ref.ContentID), cmp(a.Name, ref.AttachmentName)
+			a.ContentType, a.Description = cmp(a.ContentType, ref.ContentType), cmp(a.Description, ref.Description)
+			break
+		}
+	}
 	rd.atts = append(rd.atts, *a)
+	if bytes.HasSuffix(bytes.TrimSpace(rd.cr.tag), []byte("/>")) {
+		// <ContentTransferEncoded/>: an empty attachment, and the bytes
+		// after it are the parent's.
+		rd.stream = &attStream{h: sha256.New(), w: io.Discard}
+		return nil
+	}
 	var w io.Writer = io.Discard
 	if rd.sink != nil {
 		var err error

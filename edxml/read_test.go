@@ -115,6 +115,23 @@ func TestReadGoldenNew(t *testing.T) {
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("package:\n got %+v\nwant %+v", *p, *want)
 	}
+	// The second Attachment element names nothing but its ContentId: the
+	// sink still gets the manifest's name.
+	var names []string
+	fh, err := os.Open("testdata/new.edxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := edxml.Read(fh, func(a edxml.Attachment) (io.Writer, error) {
+		names = append(names, a.Name+"|"+a.ContentType)
+		return io.Discard, nil
+	}, edxml.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"cong-van-123.txt|text/plain", "phu-luc.txt|text/plain"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("sink saw %q, want %q", names, want)
+	}
 	if got[0].String() != body1 || got[1].String() != body2 {
 		t.Errorf("attachments decoded as %q, %q", got[0], got[1])
 	}
@@ -284,4 +301,44 @@ func statusXML(code, ns string) string {
   <edXML:edXMLBody/>
 </edXML:edXMLEnvelope>
 `
+}
+
+// TestReadTolerant reads shapes field builds write: a prefixed root with
+// unprefixed children, edXMLEnvelope as the root with the attachments in
+// the body, Bussiness beside TraceHeaderList, dates with dashes.
+func TestReadTolerant(t *testing.T) {
+	const doc = `<?xml version="1.0" encoding="utf-8"?>
+<e:edXMLEnvelope xmlns:e="http://www.e-doc.vn/Schema/">
+ <edXMLHeader>
+  <MessageHeader>
+   <From><OrganId>000.00.31.H53</OrganId></From>
+   <To><OrganId>000.01.31.H53</OrganId></To>
+   <Code><CodeNumber>7</CodeNumber><CodeNotation>UBND-VP</CodeNotation></Code>
+   <PromulgationInfo><PromulgationDate>2026-11-30</PromulgationDate></PromulgationInfo>
+   <DocumentType><TypeName>Thông báo</TypeName></DocumentType>
+   <Subject>Thông báo lịch họp</Subject>
+   <Extension xmlns="http://example.com/x"><Subject>ignored</Subject></Extension>
+  </MessageHeader>
+  <Bussiness><BussinessDocType>0</BussinessDocType></Bussiness>
+ </edXMLHeader>
+ <edXMLBody>
+  <edXMLManifest version="1.0"/>
+  <AttachmentEncoded>
+   <Attachment>
+    <ContentId>cid:a</ContentId><AttachmentName>tb.txt</AttachmentName>
+    <ContentTransferEncoded><![CDATA[aGk=]]></ContentTransferEncoded>
+   </Attachment>
+  </AttachmentEncoded>
+ </edXMLBody>
+</e:edXMLEnvelope>`
+	got := files{}
+	msg, err := edxml.Read(strings.NewReader(doc), got.sink, edxml.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := msg.Package
+	if !p.Legacy || p.Header.Subject != "Thông báo lịch họp" || p.Header.Promulgation.Date != "2026-11-30" ||
+		len(p.Header.To) != 1 || len(p.Attachments) != 1 || p.Attachments[0].Name != "tb.txt" || got[0].String() != "hi" {
+		t.Errorf("package %+v, attachment %q", *p, got[0])
+	}
 }

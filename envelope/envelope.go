@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/internal/termsafe"
@@ -52,6 +53,9 @@ const (
 	MinYear = 2000
 	// MaxDueYears is how far after the day of sending a due date may lie.
 	MaxDueYears = 5
+	// MaxEdxml is the encoded size in bytes of an envelope's EdxmlHeader
+	// (the fields of an edXML package the envelope has no field for).
+	MaxEdxml = 64 << 10
 )
 
 func invalid(format string, args ...any) error {
@@ -122,7 +126,26 @@ func Check(env *lienthongv1.Envelope, now time.Time) error {
 	if err := recipients(env); err != nil {
 		return err
 	}
+	if err := edxmlHeader(env); err != nil {
+		return err
+	}
 	return files(env.GetFiles())
+}
+
+// edxmlHeader bounds the edXML fields an envelope carries: they are
+// signed and stored with it, and written out at every recipient.
+func edxmlHeader(env *lienthongv1.Envelope) error {
+	x := env.GetEdxml()
+	if x == nil {
+		return nil
+	}
+	if n := proto.Size(x); n > MaxEdxml {
+		return invalid("các trường edXML của văn bản dài %d byte, tối đa %d; hãy rút gọn nội dung, nơi nhận hoặc phụ lục (edXML fields too large)", n, MaxEdxml)
+	}
+	if len(x.GetFiles()) > len(env.GetFiles()) {
+		return invalid("danh mục edXML ghi %d tệp nhưng văn bản có %d (edXML manifest lists more files than the envelope)", len(x.GetFiles()), len(env.GetFiles()))
+	}
+	return nil
 }
 
 func recipients(env *lienthongv1.Envelope) error {

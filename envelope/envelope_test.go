@@ -152,6 +152,8 @@ func TestFileName(t *testing.T) {
 		{"Delivery.PB", "file name reserved by the node"},
 		{"receipt-delivered.pb", "file name reserved by the node"},
 		{"envelope.json", "file name reserved by the node"},
+		{"Thong-Tin.json", "file name reserved by the node"},
+		{"thong-tin.json.tmp", "file name reserved by the node"},
 		{"CON", "tên thiết bị Windows dành riêng"},
 		{"nul.txt", "file name reserved on Windows"},
 		{"Com1.pdf", "file name reserved on Windows"},
@@ -221,5 +223,31 @@ func TestStatusText(t *testing.T) {
 		if err := StatusText(tt.in); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("StatusText(%.20q) = %v, want %q", tt.in, err, tt.want)
 		}
+	}
+}
+
+func TestCheckEdxml(t *testing.T) {
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	ok := func() *lienthongv1.Envelope {
+		return &lienthongv1.Envelope{
+			MessageId: "6a1c7f43-0c39-4c1f-8d3e-1f6f8c1a2b3c", Sender: "000.00.31.H53", Recipients: []string{"000.01.31.H53"},
+			BusinessType: lienthongv1.BusinessType_BUSINESS_TYPE_NEW, Number: "12", Notation: "UBND-VP", IssueDate: "2026-12-01",
+			DocumentType: "Công văn", Subject: "S", Urgency: lienthongv1.Urgency_URGENCY_NORMAL,
+			Files: []*lienthongv1.FileInfo{{Name: "a.pdf", MediaType: "application/pdf", Size: 1, Sha256: make([]byte, 32)}},
+			Edxml: &lienthongv1.EdxmlHeader{Content: "nội dung", Files: []*lienthongv1.EdxmlFile{{ContentId: "cid:1"}}},
+		}
+	}
+	if err := Check(ok(), now); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	big := ok()
+	big.Edxml.Content = strings.Repeat("x", MaxEdxml)
+	if err := Check(big, now); err == nil || !strings.Contains(err.Error(), "các trường edXML của văn bản dài") {
+		t.Errorf("oversized edXML fields: %v", err)
+	}
+	more := ok()
+	more.Edxml.Files = append(more.Edxml.Files, &lienthongv1.EdxmlFile{ContentId: "cid:2"})
+	if err := Check(more, now); err == nil || !strings.Contains(err.Error(), "danh mục edXML ghi 2 tệp nhưng văn bản có 1") {
+		t.Errorf("edXML manifest longer than the files: %v", err)
 	}
 }

@@ -194,9 +194,9 @@ func (s *Service) reportStatus(ctx context.Context, caller string, req *lienthon
 		err = store.ErrNotFound
 	}
 	if err == nil && !slices.Contains(doc.Recipients, recipient) {
-		if to != lienthongv1.Status_STATUS_RECALL_REQUESTED && doc.Sender == caller {
+		if (to == lienthongv1.Status_STATUS_RECALL_AGREED || to == lienthongv1.Status_STATUS_RECALL_REFUSED) && doc.Sender == caller {
 			return nil, lienthong.Errorf(lienthong.KindPermission,
-				"nơi gửi không báo được trạng thái \"%s\" của văn bản %s; chỉ nơi nhận trả lời (only the recipient reports this step)", to.Label(), id)
+				"nơi gửi không trả lời được đề nghị thu hồi văn bản %s của chính mình; chỉ nơi nhận trả lời (only the recipient answers a recall)", id)
 		}
 		err = store.ErrNotFound
 	}

@@ -46,9 +46,13 @@ type Desk struct {
 	signer PDFSigner
 	now    func() time.Time
 
-	// mu guards names, the directory loaded once per desk.
-	mu    sync.Mutex
-	names map[string]register.Agency
+	// mu guards the directory: loaded from the hub once per desk (and
+	// again by a full Agencies listing), or from the register's copy,
+	// namesCached, at namesAt, while the hub does not answer.
+	mu          sync.Mutex
+	names       map[string]register.Agency
+	namesCached bool
+	namesAt     time.Time
 }
 
 // ErrOffline is returned by a use case that needs the hub on a desk built

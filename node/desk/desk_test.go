@@ -71,6 +71,24 @@ func TestSendReceiveReport(t *testing.T) {
 		t.Errorf("received_at %v, register %v", info.ReceivedAt, in.Entry.ReceivedAt)
 	}
 
+	// Info reads the file, and rebuilds it from delivery.pb in a folder
+	// that has none (written before it existed).
+	for _, remove := range []bool{false, true} {
+		if remove {
+			must(t, os.Remove(filepath.Join(in.Dir, desk.InfoFile)))
+		}
+		got, err := dis.Info(ctx(t), id)
+		must(t, err)
+		a, _ := json.Marshal(got)
+		b, _ := json.Marshal(info)
+		if !bytes.Equal(a, b) {
+			t.Errorf("Info (file removed: %v) =\n%s\nwant\n%s", remove, a, b)
+		}
+	}
+	if again := readInfo(t, in.Dir); again.MessageID != id {
+		t.Errorf("rebuilt %s: %+v", desk.InfoFile, again)
+	}
+
 	// The hub tells the sender of no delivery: Refresh asks it, and the
 	// register then says what Track says.
 	must(t, com.Refresh(ctx(t)))
@@ -258,6 +276,18 @@ func TestSendSigns(t *testing.T) {
 		t.Fatalf("Send with a failing signer: %v", err)
 	}
 	assertOutbox(t, broken, 0)
+
+	// A signer for one document, on a desk without one.
+	plain := agencyDesk(t, dir, addr, commune, nil)
+	res, err = plain.SendSigned(ctx(t), document(district, pdf), agencySigner(t, dir, commune), nil)
+	must(t, err)
+	if res.Result.Verification.GetIndication() != "TOTAL-PASSED" {
+		t.Errorf("SendSigned verification %+v", res.Result.Verification)
+	}
+	if _, err := plain.SendSigned(ctx(t), document(district, pdf), failingSigner{}, nil); err == nil || !strings.Contains(err.Error(), "token removed") {
+		t.Errorf("SendSigned with a failing signer: %v", err)
+	}
+	assertOutbox(t, plain, 0)
 }
 
 type failingSigner struct{}
@@ -320,4 +350,39 @@ func readInfo(t *testing.T, dir string) desk.DocInfo {
 	var info desk.DocInfo
 	must(t, json.Unmarshal(b, &info))
 	return info
+}
+
+// Declare checks the hub's rules before asking it, and the hub tells a
+// declaration it already holds.
+func TestDeclare(t *testing.T) {
+	dir := initHub(t)
+	addr, _ := serveHub(t, dir, "127.0.0.1:0")
+	com := agencyDesk(t, dir, addr, commune, nil)
+	paper := desk.Declaration{Kind: lienthongv1.DeclarationKind_DECLARATION_KIND_PAPER, Number: "45", Notation: "QĐ-UBND",
+		IssueDate: "2026-03-02", DocumentType: "Quyết định"}
+	for i, want := range []bool{false, true} {
+		dup, err := com.Declare(ctx(t), paper)
+		must(t, err)
+		if dup != want {
+			t.Errorf("declaration %d: duplicate %v, want %v", i, dup, want)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		decl desk.Declaration
+		msg  string
+	}{
+		{"no kind", desk.Declaration{Number: "1", Notation: "UBND", IssueDate: "2026-03-02"}, "paper hoặc secret"},
+		{"bad date", desk.Declaration{Kind: paper.Kind, Number: "1", Notation: "UBND", IssueDate: "02/03/2026"}, "02/03/2026"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := com.Declare(ctx(t), tt.decl)
+			if lienthong.ErrorKind(err) != lienthong.KindInvalid || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("Declare: %v (kind %v), want invalid with %q", err, lienthong.ErrorKind(err), tt.msg)
+			}
+		})
+	}
+	if k, err := desk.ParseDeclarationKind("Secret"); err != nil || k != lienthongv1.DeclarationKind_DECLARATION_KIND_SECRET {
+		t.Errorf("ParseDeclarationKind = %v, %v", k, err)
+	}
 }

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -37,15 +38,16 @@ func (d *Desk) remember(list []*lienthongv1.Agency) {
 		cached = append(cached, e)
 	}
 	d.mu.Lock()
-	d.names = names
+	d.names, d.namesCached, d.namesAt = names, false, d.now()
 	d.mu.Unlock()
 	// The cache only saves a round trip later: a register that cannot
 	// take it is not this listing's failure.
 	_ = d.reg.SaveDirectory(cached)
 }
 
-// Name returns an agency's name from the directory: fetched from the hub
-// once per desk when it is reachable, else the register's copy. A group
+// Name returns an agency's name from the directory: the hub's listing,
+// fetched at the first call and again when a code is missing from it (at
+// most every directoryRetry), else the register's copy. A group
 // (KIND:CODE) is named by its code's agency. "" when unknown.
 func (d *Desk) Name(ctx context.Context, code string) string {
 	if _, c, ok := strings.Cut(code, ":"); ok {
@@ -53,12 +55,24 @@ func (d *Desk) Name(ctx context.Context, code string) string {
 	}
 	d.mu.Lock()
 	names := d.names
+	_, known := names[code]
+	// While the names come from the register's copy, the hub is asked
+	// again for a code the copy lacks, and after directoryRetry; a code
+	// the hub's listing lacked (an agency added since) after
+	// directoryRetry.
+	old := d.now().Sub(d.namesAt) > directoryRetry
+	stale := names == nil || (d.c != nil && ((d.namesCached && (!known || old)) || (!known && old)))
 	d.mu.Unlock()
-	if names == nil {
+	if stale {
 		names = d.loadNames(ctx)
 	}
 	return names[code].Name
 }
+
+// directoryRetry is how long a directory is used before the hub is asked
+// again: for a code it lacks, or for any code when it is the register's
+// copy (the hub did not answer).
+const directoryRetry = time.Minute
 
 // loadNames fills the in-memory directory: from the hub, or the
 // register's copy when the hub does not answer.
@@ -78,9 +92,10 @@ func (d *Desk) loadNames(ctx context.Context) map[string]register.Agency {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.names == nil {
-		d.names = names
+	if d.names == nil || d.namesCached {
+		d.names, d.namesCached = names, true
 	}
+	d.namesAt = d.now()
 	return d.names
 }
 

@@ -1,14 +1,20 @@
 package desk
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/register"
@@ -126,14 +132,17 @@ func BusinessName(bt lienthongv1.BusinessType) string {
 
 // Describe builds the DocInfo of a received document.
 func Describe(r *node.Received, entry *register.Received, senderName string) *DocInfo {
-	env := r.Envelope
+	return describe(r.Envelope, r.Verification, entry, senderName)
+}
+
+func describe(env *lienthongv1.Envelope, v *lienthongv1.Verification, entry *register.Received, senderName string) *DocInfo {
 	info := &DocInfo{
-		MessageID: r.MessageID, NumberNotation: env.GetNumber() + "/" + env.GetNotation(), Number: env.GetNumber(),
+		MessageID: env.GetMessageId(), NumberNotation: env.GetNumber() + "/" + env.GetNotation(), Number: env.GetNumber(),
 		Notation: env.GetNotation(), DocumentType: env.GetDocumentType(), Subject: env.GetSubject(),
 		Sender: Party{Code: env.GetSender(), Name: senderName}, Signer: env.GetSigner(),
 		Urgency: UrgencyName(env.GetUrgency()), UrgencyLabel: UrgencyLabel(env.GetUrgency()),
 		IssueDate: env.GetIssueDate(), DueDate: env.GetDueDate(), BusinessType: BusinessName(env.GetBusinessType()),
-		RelatedMessageID: env.GetRelatedMessageId(), Files: []FileInfo{}, Signatures: SignaturesOf(r.Verification),
+		RelatedMessageID: env.GetRelatedMessageId(), Files: []FileInfo{}, Signatures: SignaturesOf(v),
 	}
 	if entry != nil {
 		info.ReceivedAt = Local(entry.ReceivedAt)
@@ -144,15 +153,56 @@ func Describe(r *node.Received, entry *register.Received, senderName string) *Do
 	return info
 }
 
+// Info returns the description of a document received (InfoFile in its
+// folder). A folder written before InfoFile existed gets one, made from
+// its delivery header.
+func (d *Desk) Info(ctx context.Context, messageID string) (*DocInfo, error) {
+	entry, err := d.reg.ReceivedDoc(messageID)
+	if err != nil {
+		return nil, err
+	}
+	if entry.Dir == "" {
+		return nil, lienthong.Errorf(lienthong.KindFailedPrecondition, "văn bản %s không nhận được: %s (document not stored)", messageID, entry.NotStored)
+	}
+	b, err := os.ReadFile(filepath.Join(entry.Dir, InfoFile))
+	if err == nil {
+		var info DocInfo
+		if err := json.Unmarshal(b, &info); err != nil {
+			return nil, fmt.Errorf("reading %s of %s: %w", InfoFile, messageID, err)
+		}
+		return &info, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s of %s: %w", InfoFile, messageID, err)
+	}
+	raw, err := os.ReadFile(filepath.Join(entry.Dir, node.DeliveryFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading the delivery header of %s: %w", messageID, err)
+	}
+	var hdr lienthongv1.DeliveryHeader
+	env := new(lienthongv1.Envelope)
+	if err := proto.Unmarshal(raw, &hdr); err != nil {
+		return nil, fmt.Errorf("reading the delivery header of %s: %w", messageID, err)
+	}
+	if err := proto.Unmarshal(hdr.GetEnvelope().GetEnvelope(), env); err != nil {
+		return nil, fmt.Errorf("reading the envelope of %s: %w", messageID, err)
+	}
+	info := describe(env, hdr.GetVerification(), entry, d.Name(ctx, env.GetSender()))
+	if err := writeInfo(entry.Dir, info); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
 // writeInfo writes InfoFile into the document's folder, replacing it
 // whole (temporary file, rename). It is for reading, not proof, so it is
 // not flushed: the register and delivery.pb are what count.
-func writeInfo(r *node.Received, entry *register.Received, senderName string) error {
-	b, err := json.MarshalIndent(Describe(r, entry, senderName), "", "  ")
+func writeInfo(dir string, info *DocInfo) error {
+	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", InfoFile, err)
 	}
-	path := filepath.Join(r.Dir, InfoFile)
+	path := filepath.Join(dir, InfoFile)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)

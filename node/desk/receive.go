@@ -21,7 +21,10 @@ type Incoming struct {
 }
 
 // Notification is a step of a document this agency sent, at one of its
-// recipients, recorded in the register of documents sent.
+// recipients, recorded in the register of documents sent; or the sender's
+// request to recall a document this agency received (Body.Status
+// RECALL_REQUESTED), recorded in the register of documents received, Sent
+// nil, AgencyName the sender's.
 type Notification struct {
 	Body    *lienthongv1.ReceiptBody
 	Receipt *lienthongv1.Receipt
@@ -73,6 +76,9 @@ func (d *Desk) Receive(ctx context.Context, wait bool, h Handlers) (Received, er
 	if err != nil {
 		return n, err
 	}
+	// The directory is loaded under ctx now, so that naming senders while
+	// storing never waits on the hub.
+	d.Name(ctx, "")
 	if d.inbox == "" {
 		return n, errNoInbox
 	}
@@ -155,7 +161,7 @@ func (d *Desk) stored(r *node.Received) error {
 	if err != nil {
 		return err
 	}
-	return writeInfo(r, entry, d.Name(context.Background(), r.Envelope.GetSender()))
+	return writeInfo(r.Dir, Describe(r, entry, d.Name(context.Background(), r.Envelope.GetSender())))
 }
 
 // RunHandlers are told what Run does. Any may be nil; they may be called

@@ -77,11 +77,18 @@ func (e *RefusedError) GRPCStatus() *status.Status { return status.Convert(e.Err
 // reason (register.RefusedList), and the error is a *RefusedError; the
 // clerk hears of it now, and nothing is left waiting.
 func (d *Desk) Send(ctx context.Context, doc node.Document, progress node.Progress) (*Sending, error) {
+	return d.SendSigned(ctx, doc, d.signer, progress)
+}
+
+// SendSigned is Send with the PDFs signed by signer instead of the desk's
+// own (nil: none): a signer chosen for this document, e.g. a token whose
+// PIN the clerk has just entered.
+func (d *Desk) SendSigned(ctx context.Context, doc node.Document, signer PDFSigner, progress node.Progress) (*Sending, error) {
 	c, err := d.client()
 	if err != nil {
 		return nil, err
 	}
-	if d.signer != nil {
+	if signer != nil {
 		tmp, err := os.MkdirTemp("", "ltnode-sign-")
 		if err != nil {
 			return nil, fmt.Errorf("preparing to sign: %w", err)
@@ -89,7 +96,7 @@ func (d *Desk) Send(ctx context.Context, doc node.Document, progress node.Progre
 		// The outbox keeps its own copies: the signed files go once
 		// queued.
 		defer os.RemoveAll(tmp)
-		if doc.Files, err = signFiles(ctx, d.signer, doc.Files, tmp); err != nil {
+		if doc.Files, err = signFiles(ctx, signer, doc.Files, tmp); err != nil {
 			return nil, err
 		}
 	}

@@ -12,16 +12,19 @@ import (
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
-// Steps are the processing steps a recipient reports, in order.
-var Steps = []lienthongv1.Status{
-	lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_ASSIGNED,
-	lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE,
+// Steps returns the processing steps a recipient reports, in order.
+func Steps() []lienthongv1.Status {
+	return []lienthongv1.Status{
+		lienthongv1.Status_STATUS_RECEIVED, lienthongv1.Status_STATUS_REJECTED, lienthongv1.Status_STATUS_ASSIGNED,
+		lienthongv1.Status_STATUS_IN_PROGRESS, lienthongv1.Status_STATUS_DONE,
+	}
 }
 
-// StepNames are the names of Steps: received|rejected|assigned|in-progress|done.
+// StepNames are the names of the Steps: received|rejected|assigned|in-progress|done.
 func StepNames() string {
-	names := make([]string, len(Steps))
-	for i, st := range Steps {
+	steps := Steps()
+	names := make([]string, len(steps))
+	for i, st := range steps {
 		names[i] = st.Name()
 	}
 	return strings.Join(names, "|")
@@ -29,7 +32,7 @@ func StepNames() string {
 
 // ParseStep reads a step by its name (see StepNames).
 func ParseStep(name string) (lienthongv1.Status, error) {
-	for _, st := range Steps {
+	for _, st := range Steps() {
 		if st.Name() == strings.ToLower(strings.TrimSpace(name)) {
 			return st, nil
 		}
@@ -41,7 +44,7 @@ func ParseStep(name string) (lienthongv1.Status, error) {
 // a recipient reports, and a refusal says why.
 func CheckStep(st lienthongv1.Status, reason string) error {
 	found := false
-	for _, s := range Steps {
+	for _, s := range Steps() {
 		found = found || s == st
 	}
 	if !found {

@@ -52,12 +52,31 @@ type Connector struct {
 	Work string
 	// Limits bound what is read; zero: edxml's defaults.
 	Limits edxml.Limits
+	// Reporter, if set, takes the status messages a product drops in:
+	// its steps of documents received (02–06, 15, 16) and its recall
+	// requests (13). Without it a status message is refused.
+	Reporter Reporter
+	// Resolve finds the message id of the document a status message is
+	// about; nil: the id edxml.MessageID derives from its DocumentId (a
+	// document that came in as edXML).
+	Resolve func(ctx context.Context, rf edxml.ResponseFor) (string, error)
 }
 
-// Imported is what Import did with a package.
+// Reporter reports a step read from an edXML status message.
+type Reporter interface {
+	// Report reports this agency's step of a document it received.
+	Report(ctx context.Context, messageID string, step lienthongv1.Status, reason string) error
+	// RequestRecall asks every recipient that has fetched a document
+	// this agency sent to give it back.
+	RequestRecall(ctx context.Context, messageID, reason string) error
+}
+
+// Imported is what Import did with a package or a status message.
 type Imported struct {
 	MessageID string
-	Package   *edxml.Package
+	// Package is set for a document package, Status for a status message.
+	Package *edxml.Package
+	Status  *edxml.Status
 }
 
 // Import reads the edXML package at path, decoding its attachments as
@@ -110,9 +129,8 @@ func (c *Connector) ImportReader(ctx context.Context, r io.Reader) (*Imported, e
 		}
 	}
 	open = nil
-	if msg.Package == nil {
-		return nil, lienthong.Errorf(lienthong.KindInvalid,
-			"tệp là thông điệp trạng thái, không phải gói văn bản; trạng thái báo bằng ltnode report (a status message, not a document package)")
+	if msg.Status != nil {
+		return c.importStatus(ctx, msg.Status)
 	}
 	p := msg.Package
 	if p.Header.From.OrganID != c.Code {
@@ -149,6 +167,45 @@ func (c *Connector) ImportReader(ctx context.Context, r io.Reader) (*Imported, e
 		return nil, err
 	}
 	return &Imported{MessageID: sent, Package: p}, nil
+}
+
+// importStatus reports the step of a status message a product wrote.
+func (c *Connector) importStatus(ctx context.Context, st *edxml.Status) (*Imported, error) {
+	if c.Reporter == nil {
+		return nil, lienthong.Errorf(lienthong.KindInvalid,
+			"tệp là thông điệp trạng thái, không phải gói văn bản; trạng thái báo bằng ltnode status (a status message, not a document package)")
+	}
+	if st.From.OrganID != c.Code {
+		return nil, lienthong.Errorf(lienthong.KindPermission,
+			"thông điệp trạng thái ghi nơi báo %s nhưng nút này là của %s (From/OrganId is not this agency)", clip(st.From.OrganID), c.Code)
+	}
+	step, err := st.Code.Step()
+	if err != nil {
+		return nil, err
+	}
+	resolve := c.Resolve
+	if resolve == nil {
+		resolve = func(_ context.Context, rf edxml.ResponseFor) (string, error) {
+			return edxml.MessageID(rf.DocumentID, edxml.BusinessNew, ""), nil
+		}
+	}
+	id, err := resolve(ctx, st.ResponseFor)
+	if err != nil {
+		return nil, err
+	}
+	switch step {
+	case lienthongv1.Status_STATUS_DELIVERED:
+		return nil, lienthong.Errorf(lienthong.KindInvalid,
+			"mã 01 (đã đến) do máy trạm tự báo khi nhận văn bản, sản phẩm không cần gửi (status 01 is reported by the node itself)")
+	case lienthongv1.Status_STATUS_RECALL_REQUESTED:
+		err = c.Reporter.RequestRecall(ctx, id, st.Description)
+	default:
+		err = c.Reporter.Report(ctx, id, step, st.Description)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Imported{MessageID: id, Status: st}, nil
 }
 
 func clip(s string) string {

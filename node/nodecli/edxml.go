@@ -10,52 +10,62 @@ import (
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/edxml"
 	"github.com/lienthong/lienthong/internal/cliutil"
-	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/edxmlconn"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
+// edxmlResult is what ltnode edxml prints with --json.
+type edxmlResult struct {
+	MessageID string   `json:"message_id,omitempty"`
+	Number    string   `json:"number,omitempty"`
+	Notation  string   `json:"notation,omitempty"`
+	Legacy    string   `json:"legacy_namespace,omitempty"`
+	Files     []string `json:"files,omitempty"`
+	Status    string   `json:"status,omitempty"`
+}
+
 // edxmlVerb is `ltnode edxml import PKG.edxml` and `ltnode edxml export
 // ID --out DIR`.
 func (m *Main) edxmlVerb(ctx context.Context, args []string, s *session) error {
-	if len(args) == 0 {
-		return cliutil.Usagef("edxml cần import PKG.edxml hoặc export ID --out DIR")
+	fs := m.newFlags("edxml")
+	out := fs.String("out", "", "thư mục ghi tệp .edxml (export)")
+	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
+	pos, err := cliutil.Parse(fs, args)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
-	case "import":
-		fs := m.newFlags("edxml")
-		pos, err := cliutil.Parse(fs, args[1:])
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return cliutil.Usagef("edxml import cần đúng một tệp PKG.edxml")
-		}
+	switch {
+	case len(pos) == 2 && pos[0] == "import":
 		d, err := s.desk(deskConfig{online: true})
 		if err != nil {
 			return err
 		}
-		imp, err := edxmlConnector(d, s).Import(ctx, pos[0])
+		imp, err := edxmlconn.ForDesk(d, "", "").Conn.Import(ctx, pos[1])
 		if err != nil {
 			return err
 		}
+		if st := imp.Status; st != nil {
+			if *asJSON {
+				return m.printJSON(edxmlResult{MessageID: imp.MessageID, Status: string(st.Code)})
+			}
+			fmt.Fprintf(m.Stdout, "Đã báo trạng thái %s của văn bản %s (%s)\n", st.Code, st.ResponseFor.Code, imp.MessageID)
+			return nil
+		}
 		h := imp.Package.Header
-		fmt.Fprintf(m.Stdout, "Đã gửi gói edXML %s: văn bản %s/%s, mã %s\n", filepath.Base(pos[0]), h.Code.Number, h.Code.Notation, imp.MessageID)
+		res := edxmlResult{MessageID: imp.MessageID, Number: h.Code.Number, Notation: h.Code.Notation}
+		if imp.Package.Legacy {
+			res.Legacy = imp.Package.Namespace
+		}
+		if *asJSON {
+			return m.printJSON(res)
+		}
+		fmt.Fprintf(m.Stdout, "Đã gửi gói edXML %s: văn bản %s/%s, mã %s\n", filepath.Base(pos[1]), h.Code.Number, h.Code.Notation, imp.MessageID)
 		if imp.Package.Legacy {
 			fmt.Fprintf(m.Stdout, "  (gói dùng không gian tên cũ %s; đã đọc như QCVN 102:2016)\n", imp.Package.Namespace)
 		}
 		return nil
-	case "export":
-		fs := m.newFlags("edxml")
-		out := fs.String("out", "", "thư mục ghi tệp .edxml")
-		pos, err := cliutil.Parse(fs, args[1:])
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 || *out == "" {
-			return cliutil.Usagef("edxml export cần ID và --out DIR")
-		}
+	case len(pos) == 2 && pos[0] == "export" && *out != "":
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
@@ -63,29 +73,19 @@ func (m *Main) edxmlVerb(ctx context.Context, args []string, s *session) error {
 		if err != nil {
 			return err
 		}
-		paths, err := edxmlExport(ctx, d, pos[0], *out)
+		paths, err := edxmlExport(ctx, d, pos[1], *out)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return m.printJSON(edxmlResult{MessageID: pos[1], Files: paths})
+		}
 		for _, p := range paths {
 			fmt.Fprintln(m.Stdout, p)
 		}
-		return err
+		return nil
 	}
-	return cliutil.Usagef("edxml: lệnh con không rõ %q; dùng import hoặc export", args[0])
-}
-
-// edxmlConnector is the connector of the desk: it sends through the
-// desk's outbox.
-func edxmlConnector(d *desk.Desk, s *session) *edxmlconn.Connector {
-	work := filepath.Join(filepath.Dir(d.Register().OutboxDir()), "edxml-work")
-	return &edxmlconn.Connector{
-		Code: d.Code(), Work: work,
-		Sender: edxmlconn.SenderFunc(func(ctx context.Context, doc node.Document) (string, error) {
-			out, err := d.Send(ctx, doc, nil)
-			if err != nil {
-				return "", err
-			}
-			return out.MessageID, nil
-		}),
-	}
+	return cliutil.Usagef("edxml cần import PKG.edxml hoặc export ID --out DIR")
 }
 
 // edxmlExport writes a received document as a package, or the status
@@ -124,24 +124,11 @@ func edxmlExport(ctx context.Context, d *desk.Desk, id, out string) ([]string, e
 	return paths, nil
 }
 
-// edxmlWatcher is the folder connector of ltnode run.
-func edxmlWatcher(d *desk.Desk, s *session, in, out string, event func(edxmlconn.Event)) *edxmlconn.Watcher {
-	return &edxmlconn.Watcher{
-		Conn: edxmlConnector(d, s), In: in, Out: out, Event: event,
-		Lookup: func(ctx context.Context, id string) (*lienthongv1.Envelope, error) {
-			t, err := d.Track(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return t.Envelope, nil
-		},
-	}
-}
-
 // runEdxml starts the folder connector of ltnode run and chains its
 // exports after the printer's handlers; stop waits for it to end.
-func (m *Main) runEdxml(ctx context.Context, d *desk.Desk, s *session, in, out string, r *runPrinter, h *desk.Handlers, interval time.Duration) (stop func()) {
-	w := edxmlWatcher(d, s, in, out, func(e edxmlconn.Event) {
+func (m *Main) runEdxml(ctx context.Context, d *desk.Desk, in, out string, r *runPrinter, h *desk.Handlers, interval time.Duration) (stop func()) {
+	w := edxmlconn.ForDesk(d, in, out)
+	w.Event = func(e edxmlconn.Event) {
 		switch {
 		case e.Err != nil:
 			r.event(runEvent{Type: "edxml-failed", MessageID: e.MessageID, Error: edxmlconn.Reason(e.Err)},
@@ -149,7 +136,7 @@ func (m *Main) runEdxml(ctx context.Context, d *desk.Desk, s *session, in, out s
 		default:
 			r.event(runEvent{Type: "edxml", MessageID: e.MessageID}, fmt.Sprintf("edXML: %s (%s)", e.File, e.MessageID))
 		}
-	})
+	}
 	doc, note := h.Document, h.Notification
 	h.Document = func(in *desk.Incoming) error {
 		if doc != nil {

@@ -23,6 +23,7 @@ func (m *Main) ltv(ctx context.Context, args []string) error {
 	fs.Var(&crlFiles, "crl", "danh sách thu hồi CRL, PEM hoặc DER, đưa vào DSS (lặp lại được)")
 	fs.Var(&tsaTrustFiles, "tsa-trust", "chứng thư gốc của máy chủ dấu thời gian tin cậy PEM (lặp lại được)")
 	tsaURL := fs.String("tsa", "", "URL của máy chủ cấp dấu thời gian RFC 3161: thêm dấu thời gian tài liệu (B-LTA)")
+	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
@@ -43,6 +44,9 @@ func (m *Main) ltv(ctx context.Context, args []string) error {
 	level := "B-LT"
 	if *tsaURL != "" {
 		level = "B-LTA"
+	}
+	if *asJSON {
+		return m.printJSON(map[string]string{"in": pos[0], "out": pos[1], "level": level})
 	}
 	fmt.Fprintf(m.Stdout, "Đã thêm dữ liệu kiểm tra dài hạn %s → %s (PAdES %s)\n", pos[0], pos[1], level)
 	return nil

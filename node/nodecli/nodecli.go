@@ -69,7 +69,7 @@ Lệnh / verbs:
   run       chạy thường trực: chuyển hộp thư đi và nhận văn bản   --out DIR [--interval 5s] [--json]
             [--edxml-in DIR --edxml-out DIR]  (gói edXML đặt vào DIR được gửi, chuyển sang sent/ hoặc failed/;
              văn bản đến và trạng thái ra thành tệp .edxml)
-  edxml     gói edXML (QCVN 102:2016)   import PKG.edxml | export ID --out DIR
+  edxml     gói edXML (QCVN 102:2016)   import PKG.edxml | export ID --out DIR [--json]
   agencies  danh bạ cơ quan      [--under CODE] [--json]
   declare   khai báo văn bản đi không qua trục (để tính tỷ lệ liên thông)
             --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type "Quyết định"] [--json]
@@ -112,7 +112,7 @@ var verbUsage = map[string]string{
 	"declare":  "declare --kind paper|secret --number N --notation K --date YYYY-MM-DD [--type T] [--json]\n  khai báo văn bản đi không qua trục",
 	"sign":     "sign IN.pdf OUT.pdf --key KEY.pem --cert CERT.pem [tham số]\n  ký số tệp PDF (PAdES)",
 	"verify":   "verify F.pdf --trust ROOTS.pem [tham số]\n  kiểm tra chữ ký số của tệp PDF (exit 0 hợp lệ, 1 không hợp lệ, 2 không đọc được)",
-	"edxml":    "edxml import PKG.edxml | edxml export ID --out DIR\n  gửi một gói edXML (QCVN 102:2016) qua hộp thư đi; xuất văn bản đến hoặc trạng thái văn bản đi thành edXML",
+	"edxml":    "edxml import PKG.edxml | edxml export ID --out DIR [--json]\n  gửi một gói edXML (QCVN 102:2016) qua hộp thư đi; xuất văn bản đến hoặc trạng thái văn bản đi thành edXML",
 	"ltv":      "ltv IN.pdf OUT.pdf --trust ROOTS.pem --crl CRL.pem [--tsa URL]\n  thêm dữ liệu kiểm tra dài hạn (PAdES B-LT, B-LTA)",
 }
 
@@ -160,7 +160,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	idDir := fs.String("id", m.Getenv("LTNODE_ID"), "thư mục định danh cơ quan `D/agencies/CODE` (LTNODE_ID)")
 	dbPath := fs.String("db", m.Getenv("LTNODE_DB"), "tệp sổ văn bản và hộp thư đi `FILE` (LTNODE_DB); mặc định node.db trong thư mục định danh")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", cliutil.ErrUsage, err)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

@@ -173,7 +173,7 @@ func (m *Main) runNode(ctx context.Context, args []string, s *session) error {
 	r := &runPrinter{printer: printer{m: m, d: d, ctx: ctx, json: *asJSON}}
 	handlers := r.handlers()
 	if *edxmlIn != "" {
-		stop := m.runEdxml(ctx, d, s, *edxmlIn, *edxmlOut, r, &handlers, *interval)
+		stop := m.runEdxml(ctx, d, *edxmlIn, *edxmlOut, r, &handlers, *interval)
 		defer stop()
 	}
 	if !*asJSON {

@@ -31,6 +31,7 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	tsaURL := fs.String("tsa", "", "URL của máy chủ cấp dấu thời gian RFC 3161 (PAdES B-T), tùy chọn")
 	var trustFiles cliutil.List
 	fs.Var(&trustFiles, "trust", "chứng thư gốc tin cậy PEM để kiểm tra các chữ ký có sẵn (lặp lại được)")
+	asJSON := fs.Bool("json", false, "in kết quả dạng JSON")
 	pos, err := cliutil.Parse(fs, args)
 	if err != nil {
 		return err
@@ -76,6 +77,9 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 	if err := pades.SignFileContext(ctx, pos[0], pos[1], opts); err != nil {
 		return fmt.Errorf("ký %s: %w", pos[0], err)
 	}
+	if *asJSON {
+		return m.printJSON(map[string]string{"in": pos[0], "out": pos[1], "signer": certs[0].Subject.CommonName, "subfilter": string(sf)})
+	}
 	fmt.Fprintf(m.Stdout, "Đã ký %s → %s (%s, %s)\n", pos[0], pos[1], certs[0].Subject.CommonName, sf)
 	return nil
 }
@@ -109,6 +113,7 @@ func (m *Main) verify(_ context.Context, args []string) error {
 	if rep.Signatures == nil {
 		rep.Signatures = []pades.SignatureReport{}
 	}
+	localReport(rep)
 	if *asJSON {
 		if err := m.printJSON(rep); err != nil {
 			return err

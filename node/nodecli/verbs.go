@@ -276,14 +276,6 @@ type notStoredItem struct {
 	ReportError string `json:"report_error,omitempty"`
 }
 
-// inboxSummary is the last line of `inbox --json`.
-type inboxSummary struct {
-	Type          string `json:"type"` // "summary"
-	Documents     int    `json:"documents"`
-	Notifications int    `json:"notifications"`
-	NotStored     int    `json:"not_stored"`
-}
-
 func (m *Main) inbox(ctx context.Context, args []string, s *session) error {
 	fs := m.newFlags("inbox")
 	out := fs.String("out", "", "thư mục lưu văn bản đến")

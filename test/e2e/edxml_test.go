@@ -18,10 +18,11 @@ import (
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/edxml"
+	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/samplepdf"
-	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/desk"
 	"github.com/lienthong/lienthong/node/edxmlconn"
+	"github.com/lienthong/lienthong/node/nodecli"
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -43,23 +44,9 @@ func newEdxmlNode(t *testing.T, addr, dir, code string) *edxmlNode {
 	must(t, err)
 	d, err := desk.New(desk.Config{Client: c, Register: reg, InboxDir: filepath.Join(root, "inbox")})
 	must(t, err)
-	n := &edxmlNode{code: code, desk: d, out: filepath.Join(root, "edxml-out")}
-	n.conn = &edxmlconn.Connector{Code: code, Work: filepath.Join(root, "work"),
-		Sender: edxmlconn.SenderFunc(func(ctx context.Context, doc node.Document) (string, error) {
-			s, err := d.Send(ctx, doc, nil)
-			if err != nil {
-				return "", err
-			}
-			return s.MessageID, nil
-		})}
-	n.watch = &edxmlconn.Watcher{Conn: n.conn, In: filepath.Join(root, "edxml-in"), Out: n.out, Interval: time.Second,
-		Lookup: func(ctx context.Context, id string) (*lienthongv1.Envelope, error) {
-			tr, err := d.Track(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return tr.Envelope, nil
-		}}
+	w := edxmlconn.ForDesk(d, filepath.Join(root, "edxml-in"), filepath.Join(root, "edxml-out"))
+	w.Interval = time.Second
+	n := &edxmlNode{code: code, desk: d, out: w.Out, conn: w.Conn, watch: w}
 	return n
 }
 
@@ -245,6 +232,15 @@ func TestEdxmlRecall(t *testing.T) {
 		!strings.Contains(status.Convert(err).Message(), "chỉ nơi gửi") {
 		t.Errorf("recipient asking for a recall: %v", err)
 	}
+	// Not a recipient of it, or none named.
+	if _, err := sender.desk.RequestRecall(ctx, id, deptTC, ""); status.Code(err) != codes.NotFound ||
+		!strings.Contains(status.Convert(err).Message(), "không gửi đến cơ quan "+deptTC) {
+		t.Errorf("recall from a non-recipient: %v", err)
+	}
+	if _, err := sender.desk.RequestRecall(ctx, id, "", ""); status.Code(err) != codes.InvalidArgument ||
+		!strings.Contains(status.Convert(err).Message(), "phải ghi nơi nhận") {
+		t.Errorf("recall without a recipient: %v", err)
+	}
 	for _, r := range []string{commune, commune2} {
 		_, err := sender.desk.RequestRecall(ctx, id, r, "Ban hành sai thẩm quyền")
 		must(t, err)
@@ -414,8 +410,17 @@ func TestEdxmlFolder(t *testing.T) {
 		"05-unsigned.edxml": bytes.Replace(edxmlPackage(t, dir, "new.edxml", unsigned, unsigned),
 			[]byte("123/UBND-VP"), []byte("124/UBND-VP"), -1),
 		"06-bad-base64.edxml": bytes.Replace(good, []byte("&#13;"), []byte("*"), 1),
-		"notes.txt":           []byte("not a package"),
+		"07-namespace.edxml":  bytes.ReplaceAll(good, []byte(edxml.Namespace), []byte("http://example.com/edoc")),
+		"08-no-subject.edxml": regexp.MustCompile(`<edXML:Subject>[^<]*</edXML:Subject>`).ReplaceAll(good, nil),
+		"09-bad-date.edxml": regexp.MustCompile(`<edXML:PromulgationDate>[^<]*<`).ReplaceAll(good,
+			[]byte("<edXML:PromulgationDate>31/12/2026<")),
+		"10-nesting.edxml": bytes.Replace(good, []byte("<edXML:Content>"),
+			[]byte(strings.Repeat("<x>", 1000)+strings.Repeat("</x>", 1000)+"<edXML:Content>"), 1),
+		"11-over-size.edxml": bytes.Replace(good, []byte("<edXML:Content>"),
+			[]byte("<!--"+strings.Repeat("-x", 600<<10)+"-->"+strings.Repeat("<x>y</x>", 100<<10)+"<edXML:Content>"), 1),
+		"notes.txt": []byte("not a package"),
 	}
+	n.conn.Limits = edxml.Limits{MaxTotal: 1 << 20}
 	for name, b := range drop {
 		must(t, os.WriteFile(filepath.Join(n.watch.In, name), b, 0o644))
 	}
@@ -423,7 +428,7 @@ func TestEdxmlFolder(t *testing.T) {
 	n.watch.Event = func(e edxmlconn.Event) { events = append(events, e) }
 	handled, err := n.watch.Scan(ctx)
 	must(t, err)
-	if handled != 6 || len(events) != 6 {
+	if handled != 11 || len(events) != 11 {
 		t.Fatalf("handled %d packages, %d events", handled, len(events))
 	}
 	if _, err := os.Stat(filepath.Join(n.watch.In, edxmlconn.SentDir, "01-good.edxml")); err != nil {
@@ -438,6 +443,11 @@ func TestEdxmlFolder(t *testing.T) {
 		"04-bomb.edxml":       "không được chứa DTD hoặc khai báo thực thể",
 		"05-unsigned.edxml":   "[FailedPrecondition]",
 		"06-bad-base64.edxml": "dòng 152: nội dung base64 của tệp đính kèm 1 (cong-van-123.pdf) hỏng ở ký tự thứ 65",
+		"07-namespace.edxml":  `không gian tên "http://example.com/edoc" không phải của QCVN 102:2016`,
+		"08-no-subject.edxml": "thiếu phần tử bắt buộc <edXMLHeader/MessageHeader/Subject> (trích yếu), trong phần tử bắt đầu ở dòng 6",
+		"09-bad-date.edxml":   `<edXMLHeader/MessageHeader/PromulgationInfo/PromulgationDate>, dòng 38: ngày "31/12/2026" sai`,
+		"10-nesting.edxml":    "dòng 46: các phần tử lồng nhau quá 32 cấp",
+		"11-over-size.edxml":  "gói vượt quá 1048576 byte (package over the size limit)",
 	}
 	for name, want := range reasons {
 		p := filepath.Join(n.watch.In, edxmlconn.FailedDir, name)
@@ -522,5 +532,169 @@ func TestEdxmlCLI(t *testing.T) {
 	rc, _, stderr = ltnode(t, h.Addr(), dir, district, "edxml", "import", bad)
 	if rc == 0 || !strings.Contains(stderr, "dòng 2: XML sai cú pháp") {
 		t.Errorf("malformed import: exit %d, %s", rc, stderr)
+	}
+}
+
+// TestEdxmlRun runs `ltnode run --edxml-in --edxml-out` for a sender and
+// a recipient: a package dropped into the sender's folder comes out of
+// the recipient's as edXML, and the recipient's step comes back to the
+// sender's as a status message.
+func TestEdxmlRun(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type folders struct{ in, out, inbox string }
+	start := func(code string) (folders, func()) {
+		root := t.TempDir()
+		f := folders{filepath.Join(root, "in"), filepath.Join(root, "out"), filepath.Join(root, "inbox")}
+		var stdout, stderr bytes.Buffer
+		m := &nodecli.Main{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string {
+			switch k {
+			case "LTNODE_HUB":
+				return h.Addr()
+			case "LTNODE_ID":
+				return provision.Layout{Dir: dir}.Agency(code)
+			}
+			return ""
+		}}
+		done := make(chan int, 1)
+		go func() {
+			done <- m.Run(ctx, []string{"run", "--out", f.inbox, "--edxml-in", f.in, "--edxml-out", f.out, "--interval", "100ms"})
+		}()
+		return f, func() {
+			if rc := <-done; rc != 0 {
+				t.Errorf("ltnode run (%s): exit %d\n%s%s", code, rc, stdout.String(), stderr.String())
+			}
+		}
+	}
+	sf, waitS := start(district)
+	rf, waitR := start(commune)
+	pdf1, _ := writePDF(t, dir, district, "a.pdf", samplepdf.Options{Title: "A"})
+	pdf2, _ := writePDF(t, dir, district, "b.pdf", samplepdf.Options{Title: "B"})
+	pkg := edxmlPackage(t, dir, "new.edxml", pdf1, pdf2)
+	must(t, os.MkdirAll(sf.in, 0o755))
+	must(t, os.WriteFile(filepath.Join(sf.in, ".cv.tmp"), pkg, 0o644))
+	must(t, os.Rename(filepath.Join(sf.in, ".cv.tmp"), filepath.Join(sf.in, "cv.edxml")))
+	pkgCopy := filepath.Join(t.TempDir(), "cv.edxml")
+	must(t, os.WriteFile(pkgCopy, pkg, 0o644))
+	in, _ := readEdxml(t, pkgCopy)
+	id := edxml.MessageID(in.Package.Header.DocumentID, edxml.BusinessNew, "")
+
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("still waiting for %s", what)
+			}
+		}
+	}
+	exists := func(p string) func() bool {
+		return func() bool { _, err := os.Stat(p); return err == nil }
+	}
+	waitFor("the recipient's edXML", exists(filepath.Join(rf.out, id+".edxml")))
+	waitFor("the package in sent/", exists(filepath.Join(sf.in, edxmlconn.SentDir, "cv.edxml")))
+	out, _ := readEdxml(t, filepath.Join(rf.out, id+".edxml"))
+	if out.Package.Header.Subject != in.Package.Header.Subject {
+		t.Errorf("recipient's subject %q", out.Package.Header.Subject)
+	}
+	if rc, stdout, stderr := ltnode(t, h.Addr(), dir, commune, "--db", filepath.Join(t.TempDir(), "x.db"), "status", id, "received"); rc != 0 {
+		t.Fatalf("status: exit %d\n%s%s", rc, stdout, stderr)
+	}
+	var status string
+	waitFor("the sender's status message", func() bool {
+		m, _ := filepath.Glob(filepath.Join(sf.out, id+"."+commune+".03.*.status.edxml"))
+		if len(m) == 1 {
+			status = m[0]
+		}
+		return len(m) == 1
+	})
+	sm, _ := readEdxml(t, status)
+	if sm.Status.Code != edxml.CodeAccepted || sm.Status.From.OrganID != commune {
+		t.Errorf("status %+v", sm.Status)
+	}
+	cancel()
+	waitS()
+	waitR()
+}
+
+// statusFile is an edXML status message as a product writes it (by hand
+// from the field list).
+func statusFile(from, code, description, documentID, number string) []byte {
+	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+  <edXMLEnvelope>
+    <edXMLHeader>
+      <MessageHeader>
+        <From><OrganId>` + from + `</OrganId></From>
+        <ResponseFor>
+          <OrganId>` + district + `</OrganId>
+          <Code>` + number + `/UBND-VP</Code>
+          <DocumentId>` + documentID + `</DocumentId>
+        </ResponseFor>
+        <StatusCode>` + code + `</StatusCode>
+        <Description>` + description + `</Description>
+        <Timestamp>` + edxml.FormatTimestamp(time.Now()) + `</Timestamp>
+      </MessageHeader>
+    </edXMLHeader>
+  </edXMLEnvelope>
+</edXML>
+`)
+}
+
+// TestEdxmlStatusFiles: products report steps by dropping status
+// messages into the folder: the recipient's 03, the sender's 13 and the
+// recipient's 16 each reach the other side as edXML; a status about an
+// unknown document fails with a reason.
+func TestEdxmlStatusFiles(t *testing.T) {
+	dir := initHub(t)
+	h := startHub(t, dir)
+	ctx := context.Background()
+	sender, rcpt := newEdxmlNode(t, h.Addr(), dir, district), newEdxmlNode(t, h.Addr(), dir, commune)
+	pdf1, _ := writePDF(t, dir, district, "a.pdf", samplepdf.Options{Title: "A"})
+	pdf2, _ := writePDF(t, dir, district, "b.pdf", samplepdf.Options{Title: "B"})
+	pkg := filepath.Join(t.TempDir(), "cv.edxml")
+	must(t, os.WriteFile(pkg, edxmlPackage(t, dir, "new.edxml", pdf1, pdf2), 0o644))
+	imp, err := sender.conn.Import(ctx, pkg)
+	must(t, err)
+	docID := imp.Package.Header.DocumentID
+	rcpt.receive(t)
+
+	drop := func(n *edxmlNode, name string, b []byte) {
+		t.Helper()
+		must(t, os.MkdirAll(n.watch.In, 0o755))
+		must(t, os.WriteFile(filepath.Join(n.watch.In, name), b, 0o644))
+		if _, err := n.watch.Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(n *edxmlNode, code edxml.StatusCode, from, description string) {
+		t.Helper()
+		for _, f := range n.receive(t) {
+			m, _ := readEdxml(t, f)
+			if s := m.Status; s != nil && s.Code == code && s.From.OrganID == from && s.Description == description {
+				return
+			}
+		}
+		t.Errorf("%s got no status %s from %s (%q)", n.code, code, from, description)
+	}
+	drop(rcpt, "03.edxml", statusFile(commune, "03", "Đã vào sổ", docID, "123"))
+	expect(sender, edxml.CodeAccepted, commune, "Đã vào sổ")
+	drop(sender, "13.edxml", statusFile(district, "13", "Sai thể thức", docID, "123"))
+	expect(rcpt, edxml.CodeRecallRequest, district, "Sai thể thức")
+	drop(rcpt, "16.edxml", statusFile(commune, "16", "Đã phân công xử lý", docID, "123"))
+	expect(sender, edxml.CodeRecallRefused, commune, "Đã phân công xử lý")
+	for _, n := range []*edxmlNode{sender, rcpt} {
+		sent, err := os.ReadDir(filepath.Join(n.watch.In, edxmlconn.SentDir))
+		must(t, err)
+		failed, _ := os.ReadDir(filepath.Join(n.watch.In, edxmlconn.FailedDir))
+		if len(failed) != 0 || len(sent) == 0 {
+			t.Errorf("%s: sent %v, failed %v", n.code, sent, failed)
+		}
+	}
+	drop(rcpt, "unknown.edxml", statusFile(commune, "05", "", district+",2020/01/01,9/UBND-VP", "9"))
+	reason, err := os.ReadFile(filepath.Join(rcpt.watch.In, edxmlconn.FailedDir, "unknown.edxml"+edxmlconn.ReasonSuffix))
+	if err != nil || !strings.Contains(string(reason), "không tìm thấy văn bản "+district+",2020/01/01,9/UBND-VP") {
+		t.Errorf("status about an unknown document: %q, %v", reason, err)
 	}
 }

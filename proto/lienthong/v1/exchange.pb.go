@@ -2942,7 +2942,9 @@ func (x *TrackResponse) GetRelatedMessageIds() []string {
 type ReportStatusRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	// One of RECEIVED, REJECTED, ASSIGNED, IN_PROGRESS, DONE.
+	// One of RECEIVED, REJECTED, ASSIGNED, IN_PROGRESS, DONE,
+	// RECALL_AGREED, RECALL_REFUSED (the recipient), RECALL_REQUESTED (the
+	// sender, with recipient).
 	Status Status `protobuf:"varint,2,opt,name=status,proto3,enum=lienthong.v1.Status" json:"status,omitempty"`
 	// Required for REJECTED.
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`

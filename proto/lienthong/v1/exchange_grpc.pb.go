@@ -56,9 +56,11 @@ type ExchangeServiceClient interface {
 	// ListAgencies lists the directory, optionally below one code.
 	ListAgencies(ctx context.Context, in *ListAgenciesRequest, opts ...grpc.CallOption) (*ListAgenciesResponse, error)
 	// ReportStatus records a recipient's processing step (received,
-	// rejected, assigned, in progress, done) for a document delivered to it.
-	// The hub checks the transition, signs it as a receipt and notifies the
-	// sender through Receive.
+	// rejected, assigned, in progress, done; recall agreed or refused) for a
+	// document delivered to it, or the sender's recall request about one
+	// recipient. The hub checks the transition, signs it as a receipt and
+	// notifies the other party (the sender; the recipient of a recall
+	// request) through Receive.
 	ReportStatus(ctx context.Context, in *ReportStatusRequest, opts ...grpc.CallOption) (*ReportStatusResponse, error)
 	// Declare records that the caller issued a document outside the hub: on
 	// paper, or secret (secret documents never travel over the hub). Only
@@ -180,9 +182,11 @@ type ExchangeServiceServer interface {
 	// ListAgencies lists the directory, optionally below one code.
 	ListAgencies(context.Context, *ListAgenciesRequest) (*ListAgenciesResponse, error)
 	// ReportStatus records a recipient's processing step (received,
-	// rejected, assigned, in progress, done) for a document delivered to it.
-	// The hub checks the transition, signs it as a receipt and notifies the
-	// sender through Receive.
+	// rejected, assigned, in progress, done; recall agreed or refused) for a
+	// document delivered to it, or the sender's recall request about one
+	// recipient. The hub checks the transition, signs it as a receipt and
+	// notifies the other party (the sender; the recipient of a recall
+	// request) through Receive.
 	ReportStatus(context.Context, *ReportStatusRequest) (*ReportStatusResponse, error)
 	// Declare records that the caller issued a document outside the hub: on
 	// paper, or secret (secret documents never travel over the hub). Only
