@@ -310,7 +310,11 @@ func (g *Gateway) updateStatus(ctx context.Context, w http.ResponseWriter, r *ht
 		writeJSON(w, http.StatusOK, ok("Đã báo nơi gửi: không nhận được văn bản (reported as not stored)"))
 		return nil
 	}
-	// A repeated call (a product retrying) changes nothing.
+	// A repeated call (a product retrying) changes nothing, nor does
+	// "inbox" for a document past it.
+	if target == lienthongv1.Status_STATUS_DELIVERED && cur != lienthongv1.Status_STATUS_ACCEPTED {
+		target = cur
+	}
 	if cur != target {
 		if cur == lienthongv1.Status_STATUS_ACCEPTED {
 			if _, err := g.cfg.Exchange.Ack(ctx, &lienthongv1.AckRequest{MessageId: id}); err != nil {

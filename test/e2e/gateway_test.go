@@ -273,7 +273,7 @@ func TestGatewayRoundTrip(t *testing.T) {
 	if sum := sha256.Sum256(att.Bytes()); hex.EncodeToString(sum[:]) != pdfSum {
 		t.Fatal("the PDF from getEdoc differs from the one sent")
 	}
-	for _, st := range []string{"acceptance", "processing", "done", "done"} { // the repeat is a product retrying
+	for _, st := range []string{"inbox", "acceptance", "processing", "done", "done", "inbox"} { // repeats: a product retrying
 		a := districtApp.ok("updateStatus", map[string]string{"docId": sent.DocID, "status": st})
 		if a.DocID != sent.DocID {
 			t.Fatalf("updateStatus %s = %+v", st, a)
