@@ -289,57 +289,70 @@ func (g *Gateway) updateStatus(ctx context.Context, w http.ResponseWriter, r *ht
 		return lienthong.Errorf(lienthong.KindInvalid,
 			"status %q không hợp lệ; dùng inbox, acceptance, rejection, processing, done hoặc fail (unknown status)", clip(word))
 	}
-	cur, err := g.current(ctx, id)
-	if err != nil {
-		return err
-	}
-	report := func(s lienthongv1.Status, why string, cannotStore bool) error {
-		_, err := g.cfg.Exchange.ReportStatus(ctx, &lienthongv1.ReportStatusRequest{MessageId: id, Status: s, Reason: why, CannotStore: cannotStore})
-		if err == nil {
-			cur = s
-		}
-		return err
-	}
 	if word == "fail" {
 		if reason == "" {
 			reason = "phần mềm quản lý văn bản của nơi nhận không nhận được văn bản"
 		}
-		if err := report(target, reason, true); err != nil {
+		if _, err := g.cfg.Exchange.ReportStatus(ctx, &lienthongv1.ReportStatusRequest{MessageId: id, Status: target, Reason: reason, CannotStore: true}); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, ok("Đã báo nơi gửi: không nhận được văn bản (reported as not stored)"))
 		return nil
 	}
-	// A repeated call (a product retrying) changes nothing, nor does
-	// "inbox" for a document past it.
-	if target == lienthongv1.Status_STATUS_DELIVERED && cur != lienthongv1.Status_STATUS_ACCEPTED {
-		target = cur
-	}
-	if cur != target {
-		if cur == lienthongv1.Status_STATUS_ACCEPTED {
-			if _, err := g.cfg.Exchange.Ack(ctx, &lienthongv1.AckRequest{MessageId: id}); err != nil {
-				return err
-			}
-			cur = lienthongv1.Status_STATUS_DELIVERED
-		}
-		// processing and done come after acceptance (03) in the hub's
-		// graph; a product that skips it has accepted the document.
-		if cur == lienthongv1.Status_STATUS_DELIVERED && (target == lienthongv1.Status_STATUS_IN_PROGRESS || target == lienthongv1.Status_STATUS_DONE) {
-			if err := report(lienthongv1.Status_STATUS_RECEIVED, "", false); err != nil {
-				return err
-			}
-		}
-		if cur != target {
-			if err := report(target, reason, false); err != nil {
-				return err
-			}
-		}
+	cur, err := g.applyStatus(ctx, id, target, reason)
+	if err != nil {
+		return err
 	}
 	out := ok("Cập nhật trạng thái thành công (status updated)")
 	out.DocID = id
 	out.Data = map[string]string{"status": statusWord(cur, ""), "statusCode": statusCode(cur), "status_desc": cur.Label()}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// applyStatus moves the caller's delivery of id to target, walking the
+// steps the hub requires on the way (acknowledge; received before in
+// progress or done), each checked by the exchange. It returns the step
+// reached. Repeating the current step, or "delivered" past it, is a
+// no-op: products retry.
+func (g *Gateway) applyStatus(ctx context.Context, id string, target lienthongv1.Status, reason string) (lienthongv1.Status, error) {
+	cur, err := g.current(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	report := func(s lienthongv1.Status, why string) error {
+		_, err := g.cfg.Exchange.ReportStatus(ctx, &lienthongv1.ReportStatusRequest{MessageId: id, Status: s, Reason: why})
+		if err == nil {
+			cur = s
+		}
+		return err
+	}
+	if target == lienthongv1.Status_STATUS_DELIVERED && cur != lienthongv1.Status_STATUS_ACCEPTED {
+		return cur, nil
+	}
+	if cur == target {
+		return cur, nil
+	}
+	if cur == lienthongv1.Status_STATUS_ACCEPTED {
+		if _, err := g.cfg.Exchange.Ack(ctx, &lienthongv1.AckRequest{MessageId: id}); err != nil {
+			return cur, err
+		}
+		cur = lienthongv1.Status_STATUS_DELIVERED
+	}
+	// processing and done come after acceptance (03) in the hub's graph;
+	// a product that skips it has accepted the document.
+	if cur == lienthongv1.Status_STATUS_DELIVERED && (target == lienthongv1.Status_STATUS_ASSIGNED ||
+		target == lienthongv1.Status_STATUS_IN_PROGRESS || target == lienthongv1.Status_STATUS_DONE) {
+		if err := report(lienthongv1.Status_STATUS_RECEIVED, ""); err != nil {
+			return cur, err
+		}
+	}
+	if cur != target {
+		if err := report(target, reason); err != nil {
+			return cur, err
+		}
+	}
+	return cur, nil
 }
 
 // current is the caller's step on document id, as Track shows it.
