@@ -11,7 +11,9 @@
 //
 //	sendEdoc             multipart, the .edxml package as form field edocFile
 //	                     (file_doc, the national SDK's name, is accepted);
-//	                     messageType edoc|replacement|revocation|update
+//	                     messageType edoc|replacement|revocation|update, or
+//	                     status for an edXML status message (a step, as
+//	                     updateStatus, or the answer 15/16 to a recall)
 //	getReceivedEdocList  documents waiting for the caller's agency
 //	getEdoc              docId → the package, base64 in "data"
 //	updateStatus         docId, status inbox|acceptance|rejection|processing|done|fail

@@ -66,9 +66,9 @@ func (g *Gateway) sendEdoc(ctx context.Context, w http.ResponseWriter, r *http.R
 		mt = fields["messagetype"]
 	}
 	want, known := messageTypes[strings.ToLower(mt)]
-	if mt != "" && !known {
+	if mt != "" && !known && !strings.EqualFold(mt, "status") {
 		return lienthong.Errorf(lienthong.KindInvalid,
-			"messageType %q không hợp lệ; dùng edoc, revocation, update hoặc replacement (unknown messageType)", clip(mt))
+			"messageType %q không hợp lệ; dùng edoc, revocation, update, replacement hoặc status (unknown messageType)", clip(mt))
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(pkgPath) }
 
@@ -105,10 +105,16 @@ func (g *Gateway) sendEdoc(ctx context.Context, w http.ResponseWriter, r *http.R
 		return err
 	}
 	if msg.Status != nil {
-		return lienthong.Errorf(lienthong.KindInvalid,
-			"tệp gửi lên là thông điệp trạng thái edXML, không phải văn bản: báo trạng thái bằng updateStatus (docId, status) (status message sent to sendEdoc)")
+		if mt != "" && !strings.EqualFold(mt, "status") {
+			return lienthong.Errorf(lienthong.KindInvalid,
+				"messageType %q nhưng tệp là thông điệp trạng thái edXML (messageType does not match the package)", clip(mt))
+		}
+		return g.sendStatus(ctx, w, msg.Status)
 	}
 	p := msg.Package
+	if strings.EqualFold(mt, "status") {
+		return lienthong.Errorf(lienthong.KindInvalid, "messageType status nhưng tệp là gói văn bản (messageType does not match the package)")
+	}
 	if mt != "" && p.Business.DocType != want {
 		return lienthong.Errorf(lienthong.KindInvalid,
 			"messageType %q không khớp với gói tin (BussinessDocType %d, tức %q) (messageType does not match the package)",
@@ -254,4 +260,43 @@ func verificationJSON(v *lienthongv1.Verification) any {
 		out.Files = append(out.Files, file{f.GetName(), f.GetVerdict(), f.GetIndication(), f.GetSigners(), f.GetDetail()})
 	}
 	return out
+}
+
+// sendStatus applies an edXML status message a product sent: a step of
+// a document addressed to the caller's agency, as updateStatus does, or
+// its answer to a recall request (15, 16).
+func (g *Gateway) sendStatus(ctx context.Context, w http.ResponseWriter, st *edxml.Status) error {
+	caller, _ := exchange.CallerFrom(ctx)
+	if st.From.OrganID != caller.GetCode() {
+		return lienthong.Errorf(lienthong.KindPermission,
+			"thông điệp trạng thái ghi nơi báo (From/OrganId) %q nhưng hệ thống %s được cấp cho cơ quan %s (status From is not the system's agency)",
+			clip(st.From.OrganID), exchange.SystemFrom(ctx), caller.GetCode())
+	}
+	step, err := st.Code.Step()
+	if err != nil {
+		return err
+	}
+	if st.ResponseFor.DocumentID == "" {
+		return lienthong.Errorf(lienthong.KindInvalid,
+			"thông điệp trạng thái thiếu ResponseFor/DocumentId nên không biết văn bản nào (missing ResponseFor/DocumentId)")
+	}
+	id := edxml.MessageID(st.ResponseFor.DocumentID, edxml.BusinessNew, "")
+	switch step {
+	case lienthongv1.Status_STATUS_RECALL_REQUESTED:
+		return lienthong.Errorf(lienthong.KindInvalid,
+			"cổng chưa nhận đề nghị thu hồi (13); hãy gửi gói revocation để thu hồi văn bản (recall requests are not taken through the gateway)")
+	case lienthongv1.Status_STATUS_RECALL_AGREED, lienthongv1.Status_STATUS_RECALL_REFUSED:
+		if _, err := g.cfg.Exchange.ReportStatus(ctx, &lienthongv1.ReportStatusRequest{MessageId: id, Status: step, Reason: st.Description}); err != nil {
+			return err
+		}
+	default:
+		if step, err = g.applyStatus(ctx, id, step, st.Description); err != nil {
+			return err
+		}
+	}
+	out := ok("Cập nhật trạng thái thành công (status updated)")
+	out.DocID = id
+	out.Data = map[string]string{"status": statusWord(step, ""), "statusCode": statusCode(step), "status_desc": step.Label()}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }

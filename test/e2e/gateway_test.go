@@ -830,3 +830,44 @@ func TestGatewayServeFlags(t *testing.T) {
 		t.Fatalf("serve with plain HTTP off loopback: exit %d, %s", rc, errb.String())
 	}
 }
+
+// TestGatewayStatusMessage: a product may also report a step by sending
+// an edXML status message to sendEdoc; one naming another agency as its
+// From is refused.
+func TestGatewayStatusMessage(t *testing.T) {
+	dir := initHub(t)
+	cid, csecret := addSystem(t, dir, commune)
+	did, dsecret := addSystem(t, dir, district)
+	h, hc := startGatewayHub(t, dir)
+	base := "https://" + h.GatewayAddr()
+	communeApp := &eoffice{t: t, base: base, id: cid, secret: csecret, http: hc}
+	districtApp := &eoffice{t: t, base: base, id: did, secret: dsecret, http: hc}
+	pdf, _ := writePDF(t, dir, commune, "cv-50.pdf", samplepdf.Options{Title: "Cong van 50"})
+	sent := communeApp.sendEdoc("edocFile", buildPackage(t, commune, []string{district}, "50", pdf), "edoc")
+	if sent.code != http.StatusOK {
+		t.Fatalf("sendEdoc: HTTP %d %+v", sent.code, sent)
+	}
+	statusMsg := func(from string, code edxml.StatusCode) []byte {
+		var buf bytes.Buffer
+		must(t, edxml.WriteStatus(&buf, &edxml.Status{
+			Namespace: edxml.Namespace, From: edxml.Organization{OrganID: from}, Code: code,
+			ResponseFor: edxml.ResponseFor{OrganID: commune, Code: "50/UBND-VP", PromulgationDate: time.Now().Format("2006-01-02"),
+				DocumentID: edxml.DocumentID(commune, time.Now().Format("2006-01-02"), "50", "UBND-VP")},
+			Description: "Đã vào sổ", Timestamp: time.Now(),
+		}))
+		return buf.Bytes()
+	}
+	if a := districtApp.sendEdoc("edocFile", statusMsg(commune, edxml.CodeAccepted), "status"); a.code != http.StatusForbidden ||
+		!strings.Contains(a.ErrorDesc, "status From is not the system's agency") {
+		t.Fatalf("status in another agency's name: HTTP %d %+v", a.code, a)
+	}
+	a := districtApp.sendEdoc("edocFile", statusMsg(district, edxml.CodeAccepted), "status")
+	if a.code != http.StatusOK || a.DocID != sent.DocID {
+		t.Fatalf("status message: HTTP %d %+v", a.code, a)
+	}
+	var rows []gwSent
+	must(t, json.Unmarshal(communeApp.ok("getSentEdocList", map[string]string{"docId": sent.DocID}).Data, &rows))
+	if len(rows) != 1 || rows[0].ReceiveStatus != "acceptance" || !strings.Contains(rows[0].ReceiveStatusDesc, "Đã vào sổ") {
+		t.Fatalf("getSentEdocList = %+v", rows)
+	}
+}
