@@ -129,12 +129,27 @@ func (l *localSendStream) Recv() (*lienthongv1.SendRequest, error) {
 	return nil, io.EOF
 }
 
+// ownInbox is the one check of whose inbox a caller reads: its own
+// (requested empty means its own).
+func ownInbox(caller, requested string) error {
+	if requested != "" && requested != caller {
+		return lienthong.Errorf(lienthong.KindPermission,
+			"cơ quan %s không được đọc hộp thư đến của %s (may read only its own inbox)", caller, clip(requested))
+	}
+	return nil
+}
+
 // Inbox returns the documents waiting for the caller (accepted by the
 // hub, not yet acknowledged), oldest first: what Receive would deliver.
-func (s *Service) Inbox(ctx context.Context) ([]*store.Document, error) {
+// agency, if not empty, names the inbox asked for, which must be the
+// caller's, as for Receive.
+func (s *Service) Inbox(ctx context.Context, agency string) ([]*store.Document, error) {
 	caller, ok := CallerFrom(ctx)
 	if !ok {
 		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
+	}
+	if err := ownInbox(caller.GetCode(), agency); err != nil {
+		return nil, s.refuse(ctx, "Inbox", err)
 	}
 	ids, err := s.cfg.Store.Pending(ctx, caller.GetCode())
 	if err != nil {

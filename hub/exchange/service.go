@@ -404,9 +404,8 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 	if !ok {
 		return toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
 	}
-	if req.GetAgency() != "" && req.GetAgency() != caller.GetCode() {
-		return s.refuse(ctx, "Receive", lienthong.Errorf(lienthong.KindPermission,
-			"cơ quan %s không được đọc hộp thư đến của %s (may read only its own inbox)", caller.GetCode(), req.GetAgency()))
+	if err := ownInbox(caller.GetCode(), req.GetAgency()); err != nil {
+		return s.refuse(ctx, "Receive", err)
 	}
 	release, err := s.guardReceive(caller.GetCode())
 	if err != nil {

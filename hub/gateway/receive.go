@@ -99,7 +99,9 @@ func receiptBody(r *lienthongv1.Receipt) (*lienthongv1.ReceiptBody, error) {
 // acknowledged, then status notifications about its own documents.
 func (g *Gateway) getReceivedEdocList(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	caller, _ := exchange.CallerFrom(ctx)
-	docs, err := g.cfg.Exchange.Inbox(ctx)
+	// A product may name the receiving agency (organId): it must be the
+	// system's own.
+	docs, err := g.cfg.Exchange.Inbox(ctx, param(r, "organId", "agency"))
 	if err != nil {
 		return err
 	}

@@ -430,6 +430,9 @@ func TestGatewayRefusals(t *testing.T) {
 		{"another agency's document", func() gwAnswer {
 			return districtApp.do("getEdoc", map[string]string{"docId": sent.DocID}, nil, "")
 		}, http.StatusNotFound, "không gửi đến cơ quan " + district},
+		{"another agency's inbox", func() gwAnswer {
+			return districtApp.do("getReceivedEdocList", map[string]string{"organId": province}, nil, "")
+		}, http.StatusForbidden, "may read only its own inbox"},
 		{"status of another agency's document", func() gwAnswer {
 			return districtApp.do("updateStatus", map[string]string{"docId": sent.DocID, "status": "acceptance"}, nil, "")
 		}, http.StatusForbidden, "not a party to the message"},
