@@ -36,6 +36,7 @@ import (
 	"github.com/lienthong/lienthong/hub/dashboard"
 	"github.com/lienthong/lienthong/hub/directory"
 	"github.com/lienthong/lienthong/hub/exchange"
+	"github.com/lienthong/lienthong/hub/gateway"
 	"github.com/lienthong/lienthong/hub/limit"
 	"github.com/lienthong/lienthong/hub/metrics"
 	"github.com/lienthong/lienthong/hub/policy"
@@ -92,6 +93,16 @@ type Config struct {
 	// Indeterminate says whether documents with an INDETERMINATE
 	// signature are refused (default) or accepted and flagged.
 	Indeterminate policy.Indeterminate
+	// Gateway, if set, serves the HTTP gateway for e-office products
+	// (hub/gateway) on this address, over TLS with the hub's certificate.
+	Gateway string
+	// GatewayPlainLoopback serves the gateway over plain HTTP instead,
+	// which Open allows only on a loopback address: for tests, or behind
+	// a TLS-terminating reverse proxy on the same machine.
+	GatewayPlainLoopback bool
+	// GatewayAllowSHA1 accepts edXML packages signed with rsa-sha1
+	// (legacy senders); by default they are refused.
+	GatewayAllowSHA1 bool
 	// RevocationFetch, if positive, lets the hub fetch the OCSP responses
 	// and CRLs that certificates name, spending at most this long per
 	// document; zero uses only D/trust/crls and what the PDFs carry.
@@ -302,13 +313,14 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	issuer := receipt.NewIssuer(signer, leaf, cfg.Now)
 	h.quarantine = quarantine.New(quarantine.Config{Store: h.store, Receipts: issuer, Logger: cfg.Logger, Now: cfg.Now,
 		ScrubRate: cfg.ScrubRate, ScrubEvery: cfg.ScrubEvery})
-	exchange.New(exchange.Config{
+	xs := exchange.New(exchange.Config{
 		Store: h.store, Directory: &h.dir, Limits: cfg.Limits, Logger: cfg.Logger, Stopping: h.stopping,
 		Receipts: issuer, Quarantine: h.quarantine,
 		Verifier: &policy.Checker{Trust: h.trust, Unsigned: cfg.Unsigned, Indeterminate: cfg.Indeterminate, Fetcher: policy.NewFetcher(cfg.RevocationFetch), LTV: cfg.LTV, Now: cfg.Now},
 		Now:      cfg.Now,
 		Overload: lim, Authenticator: h.auth, Observer: h.metrics,
-	}).Register(h.grpc)
+	})
+	xs.Register(h.grpc)
 	reg := registry.New(registry.Config{Store: h.store, Reload: h.ReloadDirectory, ClientCAs: pool, Now: cfg.Now, Logger: cfg.Logger})
 	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, Registry: reg, Now: cfg.Now, Logger: cfg.Logger,
 		Maintenance: h.store, HubDir: cfg.Dir})
@@ -353,7 +365,61 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		}
 		h.web = append(h.web, webServer{lis: tls.NewListener(lis, tlsCfg), tls: true, srv: h.httpServer(h.httpHandler(true))})
 	}
+	if cfg.Gateway != "" {
+		w, err := h.openGateway(xs, cert, signer)
+		if err != nil {
+			return nil, err
+		}
+		h.web = append(h.web, w)
+	}
 	return h, nil
+}
+
+// openGateway binds the HTTP gateway for e-office products: TLS with the
+// hub's certificate, or plain HTTP on a loopback address when asked.
+func (h *Hub) openGateway(xs *exchange.Service, cert tls.Certificate, key crypto.Signer) (webServer, error) {
+	cfg := h.cfg
+	if cfg.GatewayPlainLoopback && !isLoopback(cfg.Gateway) {
+		return webServer{}, &StartError{Message: fmt.Sprintf(
+			"--gateway-plain-loopback chỉ dùng được với địa chỉ 127.0.0.1 hoặc ::1, không phải %s: cổng kết nối truyền khóa bí mật nên phải dùng TLS (plain HTTP refused off loopback)", cfg.Gateway)}
+	}
+	gw, err := gateway.New(gateway.Config{
+		Exchange: xs, Auth: h.auth, Systems: &gateway.Systems{Dir: gateway.SystemsDir(cfg.Dir), Now: cfg.Now},
+		Key: key, Cert: cert.Leaf, AllowSHA1: cfg.GatewayAllowSHA1,
+		Trust: func() (*x509.CertPool, *x509.CertPool) {
+			return h.trust.Roots(), h.trust.Intermediates()
+		},
+		Spool: filepath.Join(gateway.SystemsDir(cfg.Dir), "spool"), Logger: cfg.Logger, Now: cfg.Now,
+	})
+	if err != nil {
+		return webServer{}, err
+	}
+	lis, err := net.Listen("tcp", cfg.Gateway)
+	if err != nil {
+		return webServer{}, listenError("--gateway", cfg.Gateway, err)
+	}
+	secure := !cfg.GatewayPlainLoopback
+	if secure {
+		lis = tls.NewListener(lis, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	// Products allow a minute or more for a large package: the gateway's
+	// own timeouts, looser than the dashboard's.
+	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 15 * time.Minute, WriteTimeout: 15 * time.Minute, IdleTimeout: max(cfg.Overload.HTTPIdleTimeout, 0)}
+	return webServer{lis: lis, srv: srv, tls: secure, gateway: true}, nil
+}
+
+// isLoopback reports whether addr (HOST:PORT) is on a loopback address.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // StartError is a failure to start a hub, told in one line with what to
@@ -530,11 +596,13 @@ type webServer struct {
 	tls bool
 	// metrics: the --metrics-listen listener.
 	metrics bool
+	// gateway marks the e-office gateway's listener.
+	gateway bool
 }
 
 func (h *Hub) webAddr(secure bool) string {
 	for _, w := range h.web {
-		if w.tls == secure && !w.metrics {
+		if w.tls == secure && !w.metrics && !w.gateway {
 			return w.lis.Addr().String()
 		}
 	}
@@ -551,6 +619,16 @@ func (h *Hub) HTTPSAddr() string { return h.webAddr(true) }
 func (h *Hub) MetricsAddr() string {
 	for _, w := range h.web {
 		if w.metrics {
+			return w.lis.Addr().String()
+		}
+	}
+	return ""
+}
+
+// GatewayAddr is the e-office gateway's listen address, or "".
+func (h *Hub) GatewayAddr() string {
+	for _, w := range h.web {
+		if w.gateway {
 			return w.lis.Addr().String()
 		}
 	}
@@ -590,7 +668,7 @@ func (h *Hub) Serve(ctx context.Context) error {
 	go func() { h.quarantine.Run(scrubCtx); close(scrubbed) }()
 	signed := make(chan struct{})
 	go func() { h.signAuditHeads(scrubCtx); close(signed) }()
-	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "metrics", h.MetricsAddr(), "agencies", len(h.dir.Load().All()), "operators", len(*h.operators.Load()))
+	h.log.Info("hub serving", "grpc", h.Addr(), "http", h.HTTPAddr(), "https", h.HTTPSAddr(), "metrics", h.MetricsAddr(), "gateway", h.GatewayAddr(), "agencies", len(h.dir.Load().All()), "operators", len(*h.operators.Load()))
 
 	var serveErr error
 	select {

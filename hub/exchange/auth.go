@@ -22,6 +22,9 @@ type callerKey struct{}
 type caller struct {
 	agency *lienthongv1.Agency
 	cert   *x509.Certificate
+	// system names the front-end system (AuthorizeSystem) a call came
+	// through; "" for a gRPC caller.
+	system string
 }
 
 // CallerFrom returns the authenticated agency of a request.
@@ -121,6 +124,10 @@ func (a *Authenticator) Recheck(ctx context.Context) error {
 	c, ok := ctx.Value(callerKey{}).(caller)
 	if !ok || c.cert == nil {
 		return lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated")
+	}
+	if c.system != "" {
+		_, err := a.authorizeAgency(c.agency.GetCode())
+		return err
 	}
 	_, err := a.authorize(c.cert, "")
 	return err

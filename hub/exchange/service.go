@@ -171,6 +171,9 @@ func (s *Service) dir() *directory.Directory { return s.cfg.Directory.Load() }
 func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any) error {
 	caller, _ := CallerFrom(ctx)
 	attrs = append(attrs, "op", op, "agency", caller.GetCode(), "error", err.Error())
+	if sys := SystemFrom(ctx); sys != "" {
+		attrs = append(attrs, "gateway_system", sys)
+	}
 	gone := clientGone(ctx, err)
 	s.cfg.Observer.Refused(op, lienthong.ErrorKind(err), gone)
 	switch {
@@ -296,6 +299,7 @@ func (s *Service) accept(ctx context.Context, sender string, env *lienthongv1.En
 		v.EnvelopeSignatureValid = true
 		verification = v
 	}
+	recordFrontEnd(ctx, verification)
 	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
 		MessageId: env.GetMessageId(), Status: lienthongv1.Status_STATUS_ACCEPTED,
 		Recipients: recipients, EnvelopeSha256: sum[:], Sender: sender,
@@ -419,9 +423,8 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 	if !ok {
 		return toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
 	}
-	if req.GetAgency() != "" && req.GetAgency() != caller.GetCode() {
-		return s.refuse(ctx, "Receive", lienthong.Errorf(lienthong.KindPermission,
-			"cơ quan %s không được đọc hộp thư đến của %s (may read only its own inbox)", caller.GetCode(), req.GetAgency()))
+	if err := ownInbox(caller.GetCode(), req.GetAgency()); err != nil {
+		return s.refuse(ctx, "Receive", err)
 	}
 	release, err := s.guardReceive(caller.GetCode())
 	if err != nil {
@@ -535,18 +538,11 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 		}
 		return &lienthongv1.AckResponse{}, nil
 	}
-	id := req.GetMessageId()
-	doc, err := s.findDocument(ctx, id)
-	if err == nil && !slices.Contains(doc.Recipients, caller.GetCode()) {
-		err = store.ErrNotFound
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.refuse(ctx, "Ack", lienthong.Errorf(lienthong.KindNotFound, "văn bản %s không gửi đến cơ quan %s (no such delivery)", id, caller.GetCode()))
-	}
+	doc, err := s.addressedTo(ctx, req.GetMessageId(), caller.GetCode())
 	if err != nil {
-		return nil, s.refuse(ctx, "Ack", fmt.Errorf("loading message %s: %w", id, err))
+		return nil, s.refuse(ctx, "Ack", err)
 	}
-	id = doc.MessageID
+	id := doc.MessageID
 	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
 		MessageId: id, Status: lienthongv1.Status_STATUS_DELIVERED, Agency: caller.GetCode(),
 		EnvelopeSha256: doc.EnvelopeSHA256[:], Sender: doc.Sender,

@@ -27,6 +27,11 @@ func (s *Service) checkEnvelope(ctx context.Context, caller *lienthongv1.Agency,
 	if err := proto.Unmarshal(signed.GetEnvelope(), env); err != nil {
 		return env, nil, lienthong.Wrap(lienthong.KindInvalid, err, "không đọc được phong bì văn bản (malformed envelope)")
 	}
+	if env.GetSender() != caller.GetCode() && SystemFrom(ctx) != "" {
+		return env, nil, lienthong.Errorf(lienthong.KindPermission,
+			"gói tin ghi nơi gửi (From/OrganId) %q nhưng hệ thống %s được cấp cho cơ quan %s: chỉ được gửi với mã của chính mình (sender does not match the system's agency)",
+			clip(env.GetSender()), SystemFrom(ctx), caller.GetCode())
+	}
 	if env.GetSender() != caller.GetCode() {
 		return env, nil, lienthong.Errorf(lienthong.KindPermission,
 			"phong bì ghi nơi gửi %q nhưng chứng thư số là của %s: chỉ được gửi với mã của chính mình (sender does not match certificate)",

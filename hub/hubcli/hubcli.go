@@ -88,6 +88,9 @@ Cách dùng / usage:
   lthub audit verify --dir D                kiểm tra chuỗi nhật ký kiểm toán, chỉ ra bản ghi đầu tiên bị sửa
   lthub audit export --dir D [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                                             xuất nhật ký kiểm toán (JSON Lines)
+  lthub gateway add-system --dir D CODE [--id ID]   cấp X-SystemId/X-SecretKey cho phần mềm quản lý văn bản của một cơ quan
+  lthub gateway remove-system --dir D ID            thu hồi
+  lthub gateway list --dir D                        (cổng HTTP cho phần mềm: lthub serve --gateway :8444)
   lthub version                             phiên bản của chương trình (module version, VCS revision)
   (agency list|show|export|import|add|update|suspend|activate|bind|issue|rotate, report, counters, quarantine, backup, verify, audit: khi trục đang chạy thì gọi trục bằng chứng thư vận hành D/operator,
    khi trục dừng thì đọc thẳng cơ sở dữ liệu; --hub HOST:PORT chỉ định trục, --offline buộc đọc thẳng)
@@ -139,6 +142,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	case "version":
 		fmt.Fprintln(m.Stdout, "lthub "+buildinfo.Read().String())
 		return nil
+	case "gateway":
+		return m.gatewayVerb(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -216,6 +221,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpu-profile", "", "ghi hồ sơ CPU (pprof) của toàn bộ thời gian chạy vào `FILE`, để đo hiệu năng (CPU profile of the whole run, for performance work)")
 	ltv := fs.Bool("ltv", false, "gửi kèm mỗi văn bản hợp lệ dữ liệu kiểm tra dài hạn (chuỗi chứng thư, CRL, OCSP) mà trục đã dùng, để văn bản vẫn kiểm tra được sau khi chứng thư hết hạn (PAdES B-LT)")
 	metricsAddr := fs.String("metrics-listen", "", "địa chỉ HTTP chỉ cho /metrics, /healthz, /readyz `HOST:PORT` (Prometheus; nên để 127.0.0.1, xem docs/operations.md)")
+	gatewayAddr := fs.String("gateway", "", "địa chỉ HTTPS `HOST:PORT` của cổng kết nối cho phần mềm quản lý văn bản (sendEdoc, getReceivedEdocList, …); cấp tài khoản bằng lthub gateway add-system")
+	gatewayPlain := fs.Bool("gateway-plain-loopback", false, "cổng kết nối dùng HTTP thường, chỉ trên 127.0.0.1 (sau reverse proxy TLS, hoặc thử nghiệm)")
+	gatewaySHA1 := fs.Bool("gateway-allow-sha1", false, "nhận gói tin edXML ký bằng rsa-sha1 (phần mềm cũ); mặc định từ chối")
 	checkAll := fs.Bool("check", false, "kiểm tra toàn bộ cơ sở dữ liệu trước khi chạy, dù lớn đến đâu (mặc định chỉ kiểm tra khi tệp không quá 512 MiB)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
@@ -245,7 +253,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	h, err := hub.Open(ctx, hub.Config{Dir: *dir, Listen: *listen, HTTP: *httpAddr, HTTPS: *httpsAddr, MetricsListen: *metricsAddr, ProvinceName: *provinceName, Limits: lim, Logger: logger,
 		ShutdownGrace: *grace, Unsigned: up, ScrubRate: *scrubRate, Overload: overload,
-		Indeterminate: ip, RevocationFetch: *revFetch, LTV: *ltv, Store: st})
+		Indeterminate: ip, RevocationFetch: *revFetch, LTV: *ltv, Store: st,
+		Gateway: *gatewayAddr, GatewayPlainLoopback: *gatewayPlain, GatewayAllowSHA1: *gatewaySHA1})
 	if err != nil {
 		return err
 	}
@@ -275,6 +284,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if a := h.MetricsAddr(); a != "" {
 		fmt.Fprintf(m.Stdout, "lthub: metrics on http://%s/metrics\n", a)
+	}
+	if a := h.GatewayAddr(); a != "" {
+		scheme := "https"
+		if *gatewayPlain {
+			scheme = "http"
+		}
+		fmt.Fprintf(m.Stdout, "lthub: e-office gateway on %s://%s/\n", scheme, a)
 	}
 	if m.Ready != nil {
 		m.Ready(h)

@@ -1724,9 +1724,16 @@ type Verification struct {
 	// "TOTAL-PASSED", "TOTAL-FAILED", "INDETERMINATE", or "" when no PDF
 	// signature was checked. An INDETERMINATE document is on the hub only
 	// when it runs with `--indeterminate flag`.
-	Indication    string `protobuf:"bytes,4,opt,name=indication,proto3" json:"indication,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Indication string `protobuf:"bytes,4,opt,name=indication,proto3" json:"indication,omitempty"`
+	// For a document an e-office product sent through the hub's HTTP
+	// gateway: the system (X-SystemId) that sent it. Its envelope is then
+	// signed by the hub, vouching for that system of the sender.
+	GatewaySystem string `protobuf:"bytes,20,opt,name=gateway_system,json=gatewaySystem,proto3" json:"gateway_system,omitempty"`
+	// The XMLDSig signature of the edXML package the document came in,
+	// when it had one (checked by the gateway before the hub accepted it).
+	PackageSignature *PackageSignature `protobuf:"bytes,21,opt,name=package_signature,json=packageSignature,proto3" json:"package_signature,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Verification) Reset() {
@@ -1787,6 +1794,111 @@ func (x *Verification) GetIndication() string {
 	return ""
 }
 
+func (x *Verification) GetGatewaySystem() string {
+	if x != nil {
+		return x.GatewaySystem
+	}
+	return ""
+}
+
+func (x *Verification) GetPackageSignature() *PackageSignature {
+	if x != nil {
+		return x.PackageSignature
+	}
+	return nil
+}
+
+// PackageSignature is the check of an edXML package's enveloped XMLDSig
+// signature. A package whose signature did not verify is refused, so a
+// recorded one is valid.
+type PackageSignature struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Signer's certificate subject common name.
+	Signer string `protobuf:"bytes,1,opt,name=signer,proto3" json:"signer,omitempty"`
+	// e.g. "rsa-sha256"; "rsa-sha1" only when the hub allows legacy SHA-1.
+	SignatureMethod string `protobuf:"bytes,2,opt,name=signature_method,json=signatureMethod,proto3" json:"signature_method,omitempty"`
+	DigestMethod    string `protobuf:"bytes,3,opt,name=digest_method,json=digestMethod,proto3" json:"digest_method,omitempty"`
+	// Whether the certificate chains to the hub's trust store.
+	Trusted  bool     `protobuf:"varint,4,opt,name=trusted,proto3" json:"trusted,omitempty"`
+	Problems []string `protobuf:"bytes,5,rep,name=problems,proto3" json:"problems,omitempty"`
+	// The signer's certificate (DER).
+	Certificate   []byte `protobuf:"bytes,6,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackageSignature) Reset() {
+	*x = PackageSignature{}
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackageSignature) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackageSignature) ProtoMessage() {}
+
+func (x *PackageSignature) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackageSignature.ProtoReflect.Descriptor instead.
+func (*PackageSignature) Descriptor() ([]byte, []int) {
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PackageSignature) GetSigner() string {
+	if x != nil {
+		return x.Signer
+	}
+	return ""
+}
+
+func (x *PackageSignature) GetSignatureMethod() string {
+	if x != nil {
+		return x.SignatureMethod
+	}
+	return ""
+}
+
+func (x *PackageSignature) GetDigestMethod() string {
+	if x != nil {
+		return x.DigestMethod
+	}
+	return ""
+}
+
+func (x *PackageSignature) GetTrusted() bool {
+	if x != nil {
+		return x.Trusted
+	}
+	return false
+}
+
+func (x *PackageSignature) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *PackageSignature) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
 type FileVerification struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1809,7 +1921,7 @@ type FileVerification struct {
 
 func (x *FileVerification) Reset() {
 	*x = FileVerification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +1933,7 @@ func (x *FileVerification) String() string {
 func (*FileVerification) ProtoMessage() {}
 
 func (x *FileVerification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[15]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +1946,7 @@ func (x *FileVerification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileVerification.ProtoReflect.Descriptor instead.
 func (*FileVerification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FileVerification) GetName() string {
@@ -1916,7 +2028,7 @@ type SignatureVerification struct {
 
 func (x *SignatureVerification) Reset() {
 	*x = SignatureVerification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2040,7 @@ func (x *SignatureVerification) String() string {
 func (*SignatureVerification) ProtoMessage() {}
 
 func (x *SignatureVerification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[16]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2053,7 @@ func (x *SignatureVerification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignatureVerification.ProtoReflect.Descriptor instead.
 func (*SignatureVerification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SignatureVerification) GetField() string {
@@ -2045,7 +2157,7 @@ type RevocationCheck struct {
 
 func (x *RevocationCheck) Reset() {
 	*x = RevocationCheck{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2169,7 @@ func (x *RevocationCheck) String() string {
 func (*RevocationCheck) ProtoMessage() {}
 
 func (x *RevocationCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[17]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2182,7 @@ func (x *RevocationCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevocationCheck.ProtoReflect.Descriptor instead.
 func (*RevocationCheck) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RevocationCheck) GetSubject() string {
@@ -2176,7 +2288,7 @@ type ReceiveRequest struct {
 
 func (x *ReceiveRequest) Reset() {
 	*x = ReceiveRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2300,7 @@ func (x *ReceiveRequest) String() string {
 func (*ReceiveRequest) ProtoMessage() {}
 
 func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[18]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2313,7 @@ func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReceiveRequest) GetAgency() string {
@@ -2230,7 +2342,7 @@ type DeliveryHeader struct {
 
 func (x *DeliveryHeader) Reset() {
 	*x = DeliveryHeader{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2354,7 @@ func (x *DeliveryHeader) String() string {
 func (*DeliveryHeader) ProtoMessage() {}
 
 func (x *DeliveryHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[19]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2255,7 +2367,7 @@ func (x *DeliveryHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryHeader.ProtoReflect.Descriptor instead.
 func (*DeliveryHeader) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeliveryHeader) GetEnvelope() *SignedEnvelope {
@@ -2289,7 +2401,7 @@ type DeliveryEnd struct {
 
 func (x *DeliveryEnd) Reset() {
 	*x = DeliveryEnd{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2413,7 @@ func (x *DeliveryEnd) String() string {
 func (*DeliveryEnd) ProtoMessage() {}
 
 func (x *DeliveryEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[20]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2426,7 @@ func (x *DeliveryEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryEnd.ProtoReflect.Descriptor instead.
 func (*DeliveryEnd) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeliveryEnd) GetMessageId() string {
@@ -2336,7 +2448,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2460,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[21]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2473,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Notification) GetReceipt() *Receipt {
@@ -2387,7 +2499,7 @@ type DeliveryAbort struct {
 
 func (x *DeliveryAbort) Reset() {
 	*x = DeliveryAbort{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2399,7 +2511,7 @@ func (x *DeliveryAbort) String() string {
 func (*DeliveryAbort) ProtoMessage() {}
 
 func (x *DeliveryAbort) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[22]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2412,7 +2524,7 @@ func (x *DeliveryAbort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryAbort.ProtoReflect.Descriptor instead.
 func (*DeliveryAbort) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeliveryAbort) GetMessageId() string {
@@ -2445,7 +2557,7 @@ type ReceiveResponse struct {
 
 func (x *ReceiveResponse) Reset() {
 	*x = ReceiveResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2569,7 @@ func (x *ReceiveResponse) String() string {
 func (*ReceiveResponse) ProtoMessage() {}
 
 func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[23]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2582,7 @@ func (x *ReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReceiveResponse) GetPart() isReceiveResponse_Part {
@@ -2571,7 +2683,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2583,7 +2695,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[24]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2596,7 +2708,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AckRequest) GetMessageId() string {
@@ -2622,7 +2734,7 @@ type AckResponse struct {
 
 func (x *AckResponse) Reset() {
 	*x = AckResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2634,7 +2746,7 @@ func (x *AckResponse) String() string {
 func (*AckResponse) ProtoMessage() {}
 
 func (x *AckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[25]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2647,7 +2759,7 @@ func (x *AckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
 func (*AckResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AckResponse) GetReceipt() *Receipt {
@@ -2666,7 +2778,7 @@ type TrackRequest struct {
 
 func (x *TrackRequest) Reset() {
 	*x = TrackRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +2790,7 @@ func (x *TrackRequest) String() string {
 func (*TrackRequest) ProtoMessage() {}
 
 func (x *TrackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[26]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +2803,7 @@ func (x *TrackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackRequest.ProtoReflect.Descriptor instead.
 func (*TrackRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TrackRequest) GetMessageId() string {
@@ -2713,7 +2825,7 @@ type RecipientStatus struct {
 
 func (x *RecipientStatus) Reset() {
 	*x = RecipientStatus{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2725,7 +2837,7 @@ func (x *RecipientStatus) String() string {
 func (*RecipientStatus) ProtoMessage() {}
 
 func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[27]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2738,7 +2850,7 @@ func (x *RecipientStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecipientStatus.ProtoReflect.Descriptor instead.
 func (*RecipientStatus) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RecipientStatus) GetAgency() string {
@@ -2777,7 +2889,7 @@ type TrackResponse struct {
 
 func (x *TrackResponse) Reset() {
 	*x = TrackResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2789,7 +2901,7 @@ func (x *TrackResponse) String() string {
 func (*TrackResponse) ProtoMessage() {}
 
 func (x *TrackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[28]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2802,7 +2914,7 @@ func (x *TrackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackResponse.ProtoReflect.Descriptor instead.
 func (*TrackResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{28}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TrackResponse) GetEnvelope() *SignedEnvelope {
@@ -2865,7 +2977,7 @@ type ReportStatusRequest struct {
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2877,7 +2989,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[29]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2890,7 +3002,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{29}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReportStatusRequest) GetMessageId() string {
@@ -2937,7 +3049,7 @@ type ReportStatusResponse struct {
 
 func (x *ReportStatusResponse) Reset() {
 	*x = ReportStatusResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[30]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3061,7 @@ func (x *ReportStatusResponse) String() string {
 func (*ReportStatusResponse) ProtoMessage() {}
 
 func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[30]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3074,7 @@ func (x *ReportStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusResponse.ProtoReflect.Descriptor instead.
 func (*ReportStatusResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{30}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReportStatusResponse) GetReceipt() *Receipt {
@@ -2995,7 +3107,7 @@ type Agency struct {
 
 func (x *Agency) Reset() {
 	*x = Agency{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[31]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3119,7 @@ func (x *Agency) String() string {
 func (*Agency) ProtoMessage() {}
 
 func (x *Agency) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[31]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3132,7 @@ func (x *Agency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agency.ProtoReflect.Descriptor instead.
 func (*Agency) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{31}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Agency) GetCode() string {
@@ -3095,7 +3207,7 @@ type BoundCertificate struct {
 
 func (x *BoundCertificate) Reset() {
 	*x = BoundCertificate{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[32]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3219,7 @@ func (x *BoundCertificate) String() string {
 func (*BoundCertificate) ProtoMessage() {}
 
 func (x *BoundCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[32]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3232,7 @@ func (x *BoundCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoundCertificate.ProtoReflect.Descriptor instead.
 func (*BoundCertificate) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{32}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BoundCertificate) GetSha256() []byte {
@@ -3161,7 +3273,7 @@ type ListAgenciesRequest struct {
 
 func (x *ListAgenciesRequest) Reset() {
 	*x = ListAgenciesRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[33]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3285,7 @@ func (x *ListAgenciesRequest) String() string {
 func (*ListAgenciesRequest) ProtoMessage() {}
 
 func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[33]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3298,7 @@ func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesRequest.ProtoReflect.Descriptor instead.
 func (*ListAgenciesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{33}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListAgenciesRequest) GetUnder() string {
@@ -3205,7 +3317,7 @@ type ListAgenciesResponse struct {
 
 func (x *ListAgenciesResponse) Reset() {
 	*x = ListAgenciesResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[34]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3217,7 +3329,7 @@ func (x *ListAgenciesResponse) String() string {
 func (*ListAgenciesResponse) ProtoMessage() {}
 
 func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[34]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3230,7 +3342,7 @@ func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesResponse.ProtoReflect.Descriptor instead.
 func (*ListAgenciesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{34}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListAgenciesResponse) GetAgencies() []*Agency {
@@ -3253,7 +3365,7 @@ type DeclareRequest struct {
 
 func (x *DeclareRequest) Reset() {
 	*x = DeclareRequest{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[35]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3265,7 +3377,7 @@ func (x *DeclareRequest) String() string {
 func (*DeclareRequest) ProtoMessage() {}
 
 func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[35]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3278,7 +3390,7 @@ func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareRequest.ProtoReflect.Descriptor instead.
 func (*DeclareRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{35}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeclareRequest) GetKind() DeclarationKind {
@@ -3326,7 +3438,7 @@ type DeclareResponse struct {
 
 func (x *DeclareResponse) Reset() {
 	*x = DeclareResponse{}
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[36]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3338,7 +3450,7 @@ func (x *DeclareResponse) String() string {
 func (*DeclareResponse) ProtoMessage() {}
 
 func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_v1_exchange_proto_msgTypes[36]
+	mi := &file_lienthong_v1_exchange_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3351,7 +3463,7 @@ func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclareResponse.ProtoReflect.Descriptor instead.
 func (*DeclareResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{36}
+	return file_lienthong_v1_exchange_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeclareResponse) GetDuplicate() bool {
@@ -3491,14 +3603,23 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12'\n" +
 	"\x0fenvelope_sha256\x18\a \x01(\fR\x0eenvelopeSha256\x12\x16\n" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
-	"\x06sender\x18\t \x01(\tR\x06sender\"\xb8\x01\n" +
+	"\x06sender\x18\t \x01(\tR\x06sender\"\xac\x02\n" +
 	"\fVerification\x12\x18\n" +
 	"\averdict\x18\x01 \x01(\tR\averdict\x128\n" +
 	"\x18envelope_signature_valid\x18\x02 \x01(\bR\x16envelopeSignatureValid\x124\n" +
 	"\x05files\x18\x03 \x03(\v2\x1e.lienthong.v1.FileVerificationR\x05files\x12\x1e\n" +
 	"\n" +
 	"indication\x18\x04 \x01(\tR\n" +
-	"indication\"\xf6\x01\n" +
+	"indication\x12%\n" +
+	"\x0egateway_system\x18\x14 \x01(\tR\rgatewaySystem\x12K\n" +
+	"\x11package_signature\x18\x15 \x01(\v2\x1e.lienthong.v1.PackageSignatureR\x10packageSignature\"\xd2\x01\n" +
+	"\x10PackageSignature\x12\x16\n" +
+	"\x06signer\x18\x01 \x01(\tR\x06signer\x12)\n" +
+	"\x10signature_method\x18\x02 \x01(\tR\x0fsignatureMethod\x12#\n" +
+	"\rdigest_method\x18\x03 \x01(\tR\fdigestMethod\x12\x18\n" +
+	"\atrusted\x18\x04 \x01(\bR\atrusted\x12\x1a\n" +
+	"\bproblems\x18\x05 \x03(\tR\bproblems\x12 \n" +
+	"\vcertificate\x18\x06 \x01(\fR\vcertificate\"\xf6\x01\n" +
 	"\x10FileVerification\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\averdict\x18\x02 \x01(\tR\averdict\x12\x18\n" +
@@ -3700,7 +3821,7 @@ func file_lienthong_v1_exchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_v1_exchange_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_lienthong_v1_exchange_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(BusinessType)(0),             // 0: lienthong.v1.BusinessType
 	(Urgency)(0),                  // 1: lienthong.v1.Urgency
@@ -3724,29 +3845,30 @@ var file_lienthong_v1_exchange_proto_goTypes = []any{
 	(*Receipt)(nil),               // 19: lienthong.v1.Receipt
 	(*ReceiptBody)(nil),           // 20: lienthong.v1.ReceiptBody
 	(*Verification)(nil),          // 21: lienthong.v1.Verification
-	(*FileVerification)(nil),      // 22: lienthong.v1.FileVerification
-	(*SignatureVerification)(nil), // 23: lienthong.v1.SignatureVerification
-	(*RevocationCheck)(nil),       // 24: lienthong.v1.RevocationCheck
-	(*ReceiveRequest)(nil),        // 25: lienthong.v1.ReceiveRequest
-	(*DeliveryHeader)(nil),        // 26: lienthong.v1.DeliveryHeader
-	(*DeliveryEnd)(nil),           // 27: lienthong.v1.DeliveryEnd
-	(*Notification)(nil),          // 28: lienthong.v1.Notification
-	(*DeliveryAbort)(nil),         // 29: lienthong.v1.DeliveryAbort
-	(*ReceiveResponse)(nil),       // 30: lienthong.v1.ReceiveResponse
-	(*AckRequest)(nil),            // 31: lienthong.v1.AckRequest
-	(*AckResponse)(nil),           // 32: lienthong.v1.AckResponse
-	(*TrackRequest)(nil),          // 33: lienthong.v1.TrackRequest
-	(*RecipientStatus)(nil),       // 34: lienthong.v1.RecipientStatus
-	(*TrackResponse)(nil),         // 35: lienthong.v1.TrackResponse
-	(*ReportStatusRequest)(nil),   // 36: lienthong.v1.ReportStatusRequest
-	(*ReportStatusResponse)(nil),  // 37: lienthong.v1.ReportStatusResponse
-	(*Agency)(nil),                // 38: lienthong.v1.Agency
-	(*BoundCertificate)(nil),      // 39: lienthong.v1.BoundCertificate
-	(*ListAgenciesRequest)(nil),   // 40: lienthong.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),  // 41: lienthong.v1.ListAgenciesResponse
-	(*DeclareRequest)(nil),        // 42: lienthong.v1.DeclareRequest
-	(*DeclareResponse)(nil),       // 43: lienthong.v1.DeclareResponse
-	(*timestamppb.Timestamp)(nil), // 44: google.protobuf.Timestamp
+	(*PackageSignature)(nil),      // 22: lienthong.v1.PackageSignature
+	(*FileVerification)(nil),      // 23: lienthong.v1.FileVerification
+	(*SignatureVerification)(nil), // 24: lienthong.v1.SignatureVerification
+	(*RevocationCheck)(nil),       // 25: lienthong.v1.RevocationCheck
+	(*ReceiveRequest)(nil),        // 26: lienthong.v1.ReceiveRequest
+	(*DeliveryHeader)(nil),        // 27: lienthong.v1.DeliveryHeader
+	(*DeliveryEnd)(nil),           // 28: lienthong.v1.DeliveryEnd
+	(*Notification)(nil),          // 29: lienthong.v1.Notification
+	(*DeliveryAbort)(nil),         // 30: lienthong.v1.DeliveryAbort
+	(*ReceiveResponse)(nil),       // 31: lienthong.v1.ReceiveResponse
+	(*AckRequest)(nil),            // 32: lienthong.v1.AckRequest
+	(*AckResponse)(nil),           // 33: lienthong.v1.AckResponse
+	(*TrackRequest)(nil),          // 34: lienthong.v1.TrackRequest
+	(*RecipientStatus)(nil),       // 35: lienthong.v1.RecipientStatus
+	(*TrackResponse)(nil),         // 36: lienthong.v1.TrackResponse
+	(*ReportStatusRequest)(nil),   // 37: lienthong.v1.ReportStatusRequest
+	(*ReportStatusResponse)(nil),  // 38: lienthong.v1.ReportStatusResponse
+	(*Agency)(nil),                // 39: lienthong.v1.Agency
+	(*BoundCertificate)(nil),      // 40: lienthong.v1.BoundCertificate
+	(*ListAgenciesRequest)(nil),   // 41: lienthong.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),  // 42: lienthong.v1.ListAgenciesResponse
+	(*DeclareRequest)(nil),        // 43: lienthong.v1.DeclareRequest
+	(*DeclareResponse)(nil),       // 44: lienthong.v1.DeclareResponse
+	(*timestamppb.Timestamp)(nil), // 45: google.protobuf.Timestamp
 }
 var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.v1.Envelope.business_type:type_name -> lienthong.v1.BusinessType
@@ -3765,58 +3887,59 @@ var file_lienthong_v1_exchange_proto_depIdxs = []int32{
 	19, // 13: lienthong.v1.SendResponse.receipt:type_name -> lienthong.v1.Receipt
 	21, // 14: lienthong.v1.SendResponse.verification:type_name -> lienthong.v1.Verification
 	3,  // 15: lienthong.v1.ReceiptBody.status:type_name -> lienthong.v1.Status
-	44, // 16: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
-	22, // 17: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
-	23, // 18: lienthong.v1.FileVerification.signatures:type_name -> lienthong.v1.SignatureVerification
-	44, // 19: lienthong.v1.SignatureVerification.signing_time:type_name -> google.protobuf.Timestamp
-	24, // 20: lienthong.v1.SignatureVerification.revocation:type_name -> lienthong.v1.RevocationCheck
-	44, // 21: lienthong.v1.RevocationCheck.this_update:type_name -> google.protobuf.Timestamp
-	44, // 22: lienthong.v1.RevocationCheck.next_update:type_name -> google.protobuf.Timestamp
-	44, // 23: lienthong.v1.RevocationCheck.revoked_at:type_name -> google.protobuf.Timestamp
-	15, // 24: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
-	19, // 25: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
-	21, // 26: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
-	19, // 27: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
-	26, // 28: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
-	16, // 29: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
-	27, // 30: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
-	28, // 31: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
-	29, // 32: lienthong.v1.ReceiveResponse.abort:type_name -> lienthong.v1.DeliveryAbort
-	19, // 33: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
-	3,  // 34: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
-	44, // 35: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
-	15, // 36: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
-	19, // 37: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
-	34, // 38: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
-	21, // 39: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
-	3,  // 40: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
-	19, // 41: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
-	4,  // 42: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
-	5,  // 43: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
-	39, // 44: lienthong.v1.Agency.certificates:type_name -> lienthong.v1.BoundCertificate
-	44, // 45: lienthong.v1.BoundCertificate.not_after:type_name -> google.protobuf.Timestamp
-	44, // 46: lienthong.v1.BoundCertificate.accepted_until:type_name -> google.protobuf.Timestamp
-	38, // 47: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
-	6,  // 48: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
-	17, // 49: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
-	25, // 50: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
-	31, // 51: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
-	33, // 52: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
-	40, // 53: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
-	36, // 54: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
-	42, // 55: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
-	18, // 56: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
-	30, // 57: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
-	32, // 58: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
-	35, // 59: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
-	41, // 60: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
-	37, // 61: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
-	43, // 62: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
-	56, // [56:63] is the sub-list for method output_type
-	49, // [49:56] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	45, // 16: lienthong.v1.ReceiptBody.time:type_name -> google.protobuf.Timestamp
+	23, // 17: lienthong.v1.Verification.files:type_name -> lienthong.v1.FileVerification
+	22, // 18: lienthong.v1.Verification.package_signature:type_name -> lienthong.v1.PackageSignature
+	24, // 19: lienthong.v1.FileVerification.signatures:type_name -> lienthong.v1.SignatureVerification
+	45, // 20: lienthong.v1.SignatureVerification.signing_time:type_name -> google.protobuf.Timestamp
+	25, // 21: lienthong.v1.SignatureVerification.revocation:type_name -> lienthong.v1.RevocationCheck
+	45, // 22: lienthong.v1.RevocationCheck.this_update:type_name -> google.protobuf.Timestamp
+	45, // 23: lienthong.v1.RevocationCheck.next_update:type_name -> google.protobuf.Timestamp
+	45, // 24: lienthong.v1.RevocationCheck.revoked_at:type_name -> google.protobuf.Timestamp
+	15, // 25: lienthong.v1.DeliveryHeader.envelope:type_name -> lienthong.v1.SignedEnvelope
+	19, // 26: lienthong.v1.DeliveryHeader.accepted:type_name -> lienthong.v1.Receipt
+	21, // 27: lienthong.v1.DeliveryHeader.verification:type_name -> lienthong.v1.Verification
+	19, // 28: lienthong.v1.Notification.receipt:type_name -> lienthong.v1.Receipt
+	27, // 29: lienthong.v1.ReceiveResponse.header:type_name -> lienthong.v1.DeliveryHeader
+	16, // 30: lienthong.v1.ReceiveResponse.chunk:type_name -> lienthong.v1.FileChunk
+	28, // 31: lienthong.v1.ReceiveResponse.end:type_name -> lienthong.v1.DeliveryEnd
+	29, // 32: lienthong.v1.ReceiveResponse.notification:type_name -> lienthong.v1.Notification
+	30, // 33: lienthong.v1.ReceiveResponse.abort:type_name -> lienthong.v1.DeliveryAbort
+	19, // 34: lienthong.v1.AckResponse.receipt:type_name -> lienthong.v1.Receipt
+	3,  // 35: lienthong.v1.RecipientStatus.status:type_name -> lienthong.v1.Status
+	45, // 36: lienthong.v1.RecipientStatus.time:type_name -> google.protobuf.Timestamp
+	15, // 37: lienthong.v1.TrackResponse.envelope:type_name -> lienthong.v1.SignedEnvelope
+	19, // 38: lienthong.v1.TrackResponse.receipts:type_name -> lienthong.v1.Receipt
+	35, // 39: lienthong.v1.TrackResponse.recipients:type_name -> lienthong.v1.RecipientStatus
+	21, // 40: lienthong.v1.TrackResponse.verification:type_name -> lienthong.v1.Verification
+	3,  // 41: lienthong.v1.ReportStatusRequest.status:type_name -> lienthong.v1.Status
+	19, // 42: lienthong.v1.ReportStatusResponse.receipt:type_name -> lienthong.v1.Receipt
+	4,  // 43: lienthong.v1.Agency.kind:type_name -> lienthong.v1.AgencyKind
+	5,  // 44: lienthong.v1.Agency.status:type_name -> lienthong.v1.AgencyStatus
+	40, // 45: lienthong.v1.Agency.certificates:type_name -> lienthong.v1.BoundCertificate
+	45, // 46: lienthong.v1.BoundCertificate.not_after:type_name -> google.protobuf.Timestamp
+	45, // 47: lienthong.v1.BoundCertificate.accepted_until:type_name -> google.protobuf.Timestamp
+	39, // 48: lienthong.v1.ListAgenciesResponse.agencies:type_name -> lienthong.v1.Agency
+	6,  // 49: lienthong.v1.DeclareRequest.kind:type_name -> lienthong.v1.DeclarationKind
+	17, // 50: lienthong.v1.ExchangeService.Send:input_type -> lienthong.v1.SendRequest
+	26, // 51: lienthong.v1.ExchangeService.Receive:input_type -> lienthong.v1.ReceiveRequest
+	32, // 52: lienthong.v1.ExchangeService.Ack:input_type -> lienthong.v1.AckRequest
+	34, // 53: lienthong.v1.ExchangeService.Track:input_type -> lienthong.v1.TrackRequest
+	41, // 54: lienthong.v1.ExchangeService.ListAgencies:input_type -> lienthong.v1.ListAgenciesRequest
+	37, // 55: lienthong.v1.ExchangeService.ReportStatus:input_type -> lienthong.v1.ReportStatusRequest
+	43, // 56: lienthong.v1.ExchangeService.Declare:input_type -> lienthong.v1.DeclareRequest
+	18, // 57: lienthong.v1.ExchangeService.Send:output_type -> lienthong.v1.SendResponse
+	31, // 58: lienthong.v1.ExchangeService.Receive:output_type -> lienthong.v1.ReceiveResponse
+	33, // 59: lienthong.v1.ExchangeService.Ack:output_type -> lienthong.v1.AckResponse
+	36, // 60: lienthong.v1.ExchangeService.Track:output_type -> lienthong.v1.TrackResponse
+	42, // 61: lienthong.v1.ExchangeService.ListAgencies:output_type -> lienthong.v1.ListAgenciesResponse
+	38, // 62: lienthong.v1.ExchangeService.ReportStatus:output_type -> lienthong.v1.ReportStatusResponse
+	44, // 63: lienthong.v1.ExchangeService.Declare:output_type -> lienthong.v1.DeclareResponse
+	57, // [57:64] is the sub-list for method output_type
+	50, // [50:57] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_v1_exchange_proto_init() }
@@ -3828,7 +3951,7 @@ func file_lienthong_v1_exchange_proto_init() {
 		(*SendRequest_Envelope)(nil),
 		(*SendRequest_Chunk)(nil),
 	}
-	file_lienthong_v1_exchange_proto_msgTypes[23].OneofWrappers = []any{
+	file_lienthong_v1_exchange_proto_msgTypes[24].OneofWrappers = []any{
 		(*ReceiveResponse_Header)(nil),
 		(*ReceiveResponse_Chunk)(nil),
 		(*ReceiveResponse_End)(nil),
@@ -3841,7 +3964,7 @@ func file_lienthong_v1_exchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_v1_exchange_proto_rawDesc), len(file_lienthong_v1_exchange_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
