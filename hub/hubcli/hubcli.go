@@ -175,6 +175,12 @@ func (m *Main) init(ctx context.Context, args []string) error {
 	if *dir == "" {
 		return cliutil.Usagef("init cần --dir D")
 	}
+	if !*sample && *provName == "" && *provCode == "" && len(names)+len(ips) == 0 && !*localhost {
+		// `lthub init --dir D` alone keeps meaning what the design's
+		// command contract says: the development PKI and sample province.
+		*sample = true
+		fmt.Fprintln(m.Stderr, "lthub: không có --province-code: tạo tỉnh mẫu để thử nghiệm, như --sample; trục thật dùng --province-name, --province-code, --hub-name (no province given: the development sample)")
+	}
 	hosts, err := provision.HubHosts(names, ips, *localhost || *sample)
 	if err != nil {
 		return cliutil.Usagef("%s", lienthong.ErrorMessage(err))

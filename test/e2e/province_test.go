@@ -351,6 +351,13 @@ func TestInitFlagsAndCertRenew(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("refused init left %s behind: %v", dir, err)
 	}
+	// With no production flag at all, init keeps the design's contract:
+	// the development sample province, saying so.
+	plain := filepath.Join(t.TempDir(), "plain")
+	if rc, out, errOut := lthub(t, "init", "--dir", plain); rc != 0 || len(strings.Fields(out)) != 13 || strings.Fields(out)[0] != "000.00.00.H53" ||
+		!strings.Contains(errOut, "tạo tỉnh mẫu để thử nghiệm, như --sample") {
+		t.Errorf("plain init: exit %d\n%s%s", rc, out, errOut)
+	}
 	rc, _, errOut := lthub(t, "init", "--dir", dir, "--province-name", "tỉnh X", "--province-code", "H53", "--hub-name", hubName, "--hub-ip", "10.0.0.5")
 	if rc != 0 {
 		t.Fatalf("init: exit %d: %s", rc, errOut)
