@@ -54,22 +54,9 @@ func (d *Desk) AnswerRecall(ctx context.Context, messageID string, agree bool, r
 	if err := envelope.StatusText(reason); err != nil {
 		return nil, err
 	}
-	c, err := d.client()
-	if err != nil {
-		return nil, err
-	}
-	rcpt, err := c.ReportStatus(ctx, messageID, st, reason)
-	if err != nil {
-		return nil, err
-	}
-	tr := node.CheckReceipt(rcpt, c.Identity().Roots)
-	if tr.Err != nil {
-		return nil, tr.Err
-	}
-	out := &Reported{Body: tr.Body, Receipt: rcpt}
-	if out.Entry, err = d.reg.SetStatus(tr.Body, rcpt); err != nil {
-		out.Entry, out.RecordErr = nil, fmt.Errorf("trục đã ghi nhận nhưng không ghi được vào sổ văn bản đến (recorded by the hub, not in the register): %w", err)
-		return out, nil
+	out, err := d.report(ctx, messageID, st, reason)
+	if err != nil || out.RecordErr != nil {
+		return out, err
 	}
 	if agree && out.Entry.Dir != "" {
 		if err := os.RemoveAll(out.Entry.Dir); err != nil {

@@ -79,6 +79,13 @@ func (d *Desk) Report(ctx context.Context, messageID string, st lienthongv1.Stat
 	if err := CheckStep(st, reason); err != nil {
 		return nil, err
 	}
+	return d.report(ctx, messageID, st, reason)
+}
+
+// report sends a checked step of a received document to the hub, checks
+// the hub's signed receipt and records the step in the register of
+// documents received (Report, AnswerRecall).
+func (d *Desk) report(ctx context.Context, messageID string, st lienthongv1.Status, reason string) (*Reported, error) {
 	c, err := d.client()
 	if err != nil {
 		return nil, err
