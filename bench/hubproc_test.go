@@ -80,7 +80,7 @@ func TestTinyRunHubProcess(t *testing.T) {
 	if want := f.floorPerDoc(res.PDFBytes, res.Fanout); res.FloorCPUMsPerDoc != want || want <= f.VerifyMsPerDoc {
 		t.Errorf("floor_cpu_ms_per_doc %v, parts sum to %v", res.FloorCPUMsPerDoc, want)
 	}
-	if want := res.DocsPerS * res.FloorCPUMsPerDoc / 1000 / float64(res.CPUs); res.RatioToFloor != want {
+	if want := res.DocsPerS / (float64(res.CPUs) * 1000 / res.FloorCPUMsPerDoc); res.RatioToFloor != want {
 		t.Errorf("ratio_to_floor %v, want %v", res.RatioToFloor, want)
 	}
 	for _, name := range []string{"hub-cpu.pprof", "cpu.pprof"} {
