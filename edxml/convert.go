@@ -83,6 +83,18 @@ func MessageID(documentID string, t BusinessDocType, contentKey string) string {
 	return uuid.NewSHA1(idSpace, []byte(name)).String()
 }
 
+// MessageID is the hub message id of the package (see the function
+// MessageID): by its DocumentId or, for a package without one, by the
+// DocumentId its sender, date and number/notation make. contentKey is as
+// for MessageID (the package's SHA-256, hex).
+func (p *Package) MessageID(contentKey string) string {
+	docID := p.Header.DocumentID
+	if docID == "" {
+		docID = DocumentID(p.Header.From.OrganID, p.Header.Promulgation.Date, p.Header.Code.Number, p.Header.Code.Notation)
+	}
+	return MessageID(docID, p.Business.DocType, contentKey)
+}
+
 // DocumentID returns the edXML DocumentId of a document:
 // OrganId,YYYY/MM/DD,number/notation.
 func DocumentID(sender, issueDate, number, notation string) string {

@@ -120,13 +120,7 @@ func (g *Gateway) sendEdoc(ctx context.Context, w http.ResponseWriter, r *http.R
 			"messageType %q không khớp với gói tin (BussinessDocType %d, tức %q) (messageType does not match the package)",
 			mt, p.Business.DocType, messageTypeOf(p.Business.DocType))
 	}
-	// As the folder connector does (node/edxmlconn): a package without a
-	// DocumentId is named by its sender, date and number/notation.
-	docID := p.Header.DocumentID
-	if docID == "" {
-		docID = edxml.DocumentID(p.Header.From.OrganID, p.Header.Promulgation.Date, p.Header.Code.Number, p.Header.Code.Notation)
-	}
-	id := edxml.MessageID(docID, p.Business.DocType, hex.EncodeToString(sum[:]))
+	id := p.MessageID(hex.EncodeToString(sum[:]))
 	env, err := p.Envelope(id, nil)
 	if err != nil {
 		return lienthong.Wrap(lienthong.KindInvalid, err, "không chuyển được gói tin edXML thành văn bản của trục (cannot convert the package)")

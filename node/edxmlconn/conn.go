@@ -138,11 +138,7 @@ func (c *Connector) ImportReader(ctx context.Context, r io.Reader) (*Imported, e
 			"gói ghi nơi gửi %s nhưng nút này là của %s; chỉ gửi được văn bản của chính cơ quan mình (From/OrganId is not this agency)",
 			clip(p.Header.From.OrganID), c.Code)
 	}
-	docID := p.Header.DocumentID
-	if docID == "" {
-		docID = edxml.DocumentID(p.Header.From.OrganID, p.Header.Promulgation.Date, p.Header.Code.Number, p.Header.Code.Notation)
-	}
-	id := edxml.MessageID(docID, p.Business.DocType, hex.EncodeToString(h.Sum(nil)))
+	id := p.MessageID(hex.EncodeToString(h.Sum(nil)))
 	env, err := p.Envelope(id, nil)
 	if err != nil {
 		return nil, err
