@@ -69,26 +69,18 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 		}
 		check = &pades.VerifyOptions{Roots: roots}
 	}
-	key, certs, closeKey, err := m.signingKey(tok, *keyPath, *certPath)
+	sg, err := m.signingKey(tok, *keyPath, *certPath, *chainPath)
 	if err != nil {
 		return err
 	}
-	defer closeKey()
-	chain := certs[1:]
-	if *chainPath != "" {
-		more, err := pki.LoadCertificates(*chainPath)
-		if err != nil {
-			return err
-		}
-		chain = append(chain, more...)
-	}
+	defer sg.release()
 	sf := pades.SubFilter(*subFilter)
 	if sf != pades.SubFilterCAdES && sf != pades.SubFilterPKCS7 {
 		return cliutil.Usagef("--subfilter %q: dùng %s hoặc %s", *subFilter, pades.SubFilterCAdES, pades.SubFilterPKCS7)
 	}
 	opts := pades.SignOptions{
-		Signer: key, Certificate: certs[0], Chain: chain, SubFilter: sf,
-		Reason: *reason, Location: *location, Name: certs[0].Subject.CommonName, Time: time.Now().Truncate(time.Second), Verify: check,
+		Signer: sg.key, Certificate: sg.cert, Chain: sg.chain, SubFilter: sf,
+		Reason: *reason, Location: *location, Name: sg.cert.Subject.CommonName, Time: time.Now().Truncate(time.Second), Verify: check,
 	}
 	if vis != (appearance.Request{}) {
 		if opts.Appearance, err = appearance.PlanFile(pos[0], vis, opts.Time); err != nil {
@@ -102,9 +94,9 @@ func (m *Main) sign(ctx context.Context, args []string) error {
 		return fmt.Errorf("ký %s: %w", pos[0], err)
 	}
 	if *asJSON {
-		return m.printJSON(map[string]string{"in": pos[0], "out": pos[1], "signer": certs[0].Subject.CommonName, "subfilter": string(sf)})
+		return m.printJSON(map[string]string{"in": pos[0], "out": pos[1], "signer": sg.cert.Subject.CommonName, "subfilter": string(sf)})
 	}
-	fmt.Fprintf(m.Stdout, "Đã ký %s → %s (%s, %s)\n", pos[0], pos[1], certs[0].Subject.CommonName, sf)
+	fmt.Fprintf(m.Stdout, "Đã ký %s → %s (%s, %s)\n", pos[0], pos[1], sg.cert.Subject.CommonName, sf)
 	return nil
 }
 

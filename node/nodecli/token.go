@@ -27,29 +27,47 @@ func (f *tokenFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.pinFile, "pin-file", "", "tệp chứa mã PIN của token (nếu không, lấy từ LTNODE_PIN hoặc hỏi khi chạy)")
 }
 
+// signer is the key to sign with, its certificate and the chain to embed.
+type signer struct {
+	key   crypto.Signer
+	cert  *x509.Certificate
+	chain []*x509.Certificate
+	// release closes the token; a no-op for a key file.
+	release func()
+}
+
 // signingKey opens the key to sign with: a token when tf names a module,
-// else the key and certificate files. The returned func releases it.
-func (m *Main) signingKey(tf tokenFlags, keyPath, certPath string) (crypto.Signer, []*x509.Certificate, func(), error) {
+// else the key and certificate files; the certificates of chainPath, if
+// set, are added to the chain (read first, before a token asks for its
+// PIN).
+func (m *Main) signingKey(tf tokenFlags, keyPath, certPath, chainPath string) (*signer, error) {
+	var more []*x509.Certificate
+	if chainPath != "" {
+		var err error
+		if more, err = pki.LoadCertificates(chainPath); err != nil {
+			return nil, err
+		}
+	}
 	if tf.module == "" {
 		key, err := pki.LoadKey(keyPath)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		certs, err := pki.LoadCertificates(certPath)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
-		return key, certs, func() {}, nil
+		return &signer{key: key, cert: certs[0], chain: append(certs[1:], more...), release: func() {}}, nil
 	}
 	pin, err := m.tokenPIN(tf)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	k, err := pkcs11.OpenSigning(pkcs11.Config{Module: tf.module, TokenLabel: tf.tokenLabel, KeyLabel: tf.keyLabel, PIN: pin})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return k, []*x509.Certificate{k.Certificate}, func() { k.Close() }, nil
+	return &signer{key: k, cert: k.Certificate, chain: more, release: func() { k.Close() }}, nil
 }
 
 // tokenPIN reads the PIN from --pin-file, LTNODE_PIN or, on a terminal, a

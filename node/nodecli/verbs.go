@@ -16,7 +16,6 @@ import (
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/pades"
-	"github.com/lienthong/lienthong/signing/pki"
 )
 
 // party is an agency in --json output: its code and, when the directory
@@ -205,20 +204,11 @@ func (m *Main) sendSigner(tok tokenFlags, keyPath, certPath, chainPath, reason s
 	case tok.module == "" && (keyPath == "" || certPath == ""):
 		return nil, nil, cliutil.Usagef("ký khi gửi cần cả --sign KEY.pem và --cert CERT.pem")
 	}
-	key, certs, release, err := m.signingKey(tok, keyPath, certPath)
+	sg, err := m.signingKey(tok, keyPath, certPath, chainPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	chain := certs[1:]
-	if chainPath != "" {
-		more, err := pki.LoadCertificates(chainPath)
-		if err != nil {
-			release()
-			return nil, nil, err
-		}
-		chain = append(chain, more...)
-	}
-	return &desk.PAdES{Options: pades.SignOptions{Signer: key, Certificate: certs[0], Chain: chain, Reason: reason}, Now: m.Now}, release, nil
+	return &desk.PAdES{Options: pades.SignOptions{Signer: sg.key, Certificate: sg.cert, Chain: sg.chain, Reason: reason}, Now: m.Now}, sg.release, nil
 }
 
 // inboxItem is one received document in --json output (one JSON object
