@@ -187,7 +187,7 @@ func (s *Service) refuse(ctx context.Context, op string, err error, attrs ...any
 		s.log.WarnContext(ctx, "request refused", attrs...)
 	}
 	st := toStatus(err)
-	if !clientGone(ctx, err) {
+	if !gone {
 		s.noteRefusal(ctx, op, st, attrs)
 	}
 	return st
