@@ -222,9 +222,10 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := pki.LoadKey(l.HubKey())
-	if err != nil {
-		return nil, err
+	// The key the TLS pair already holds signs the audit chain's head.
+	signer, ok := cert.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("the hub key %s cannot sign (%T)", l.HubKey(), cert.PrivateKey)
 	}
 	h.signer, h.leaf = signer, leaf
 	if cfg.Store.Now == nil {
