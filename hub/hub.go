@@ -153,6 +153,10 @@ type Hub struct {
 	metrics *metrics.Metrics
 	// certs are the certificates whose expiry is exported.
 	certs []metrics.Certificate
+
+	// national: the directory may hold several provinces
+	// (provision.Layout.National, read at Open).
+	national bool
 }
 
 // Init creates a new hub directory with a development PKI and the sample
@@ -266,6 +270,9 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if h.store, err = openStore(cfg.Dir, cfg.Store); err != nil {
 		return nil, err
 	}
+	if h.national, err = l.National(); err != nil {
+		return nil, err
+	}
 	if err := h.ReloadDirectory(ctx); err != nil {
 		return nil, err
 	}
@@ -322,7 +329,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Overload: lim, Authenticator: h.auth, Observer: h.metrics,
 	})
 	xs.Register(h.grpc)
-	reg := registry.New(registry.Config{Store: h.store, Reload: h.ReloadDirectory, ClientCAs: pool, Now: cfg.Now, Logger: cfg.Logger})
+	reg := registry.New(registry.Config{Store: h.store, Reload: h.ReloadDirectory, ClientCAs: pool, National: h.national, Now: cfg.Now, Logger: cfg.Logger})
 	h.admin = admin.New(admin.Config{Store: h.store, Directory: &h.dir, Registry: reg, Now: cfg.Now, Logger: cfg.Logger,
 		Maintenance: h.store, HubDir: cfg.Dir})
 	h.admin.Register(h.grpc)
@@ -503,7 +510,7 @@ func (h *Hub) ReloadDirectory(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading directory: %w", err)
 	}
-	d, err := directory.New(agencies)
+	d, err := directory.New(agencies, directory.National(h.national))
 	if err != nil {
 		return fmt.Errorf("loading directory: %w", err)
 	}

@@ -49,6 +49,7 @@ Cách dùng / usage:
   lthub init   --dir D --province-name "tỉnh X" --province-code H53 --hub-name hub.example.gov.vn [--hub-ip IP] [--localhost]
                                             trục thật: CA của tỉnh, chứng thư TLS của trục cho các tên đã cho, danh bạ chỉ có UBND tỉnh
   lthub init   --dir D --sample             PKI thử nghiệm và tỉnh mẫu 13 cơ quan (demo, thử nghiệm)
+  lthub init   ... --national               trục toàn quốc: danh bạ nhiều tỉnh, văn bản đi giữa các tỉnh
   lthub cert renew --dir D [--hub-name N ...] [--hub-ip IP ...]
                                             cấp lại chứng thư TLS của trục (không đụng đến cơ quan); khởi động lại trục
   lthub serve  --dir D --listen 127.0.0.1:7443 [--http 127.0.0.1:8080] [--https :8443] [--unsigned refuse|flag] [--indeterminate refuse|flag] [--revocation-fetch 5s] [--check]
@@ -169,6 +170,7 @@ func (m *Main) init(ctx context.Context, args []string) error {
 	fs.Var(&names, "hub-name", "tên miền của trục trong chứng thư TLS, vd hub.example.gov.vn (lặp lại được)")
 	fs.Var(&ips, "hub-ip", "địa chỉ IP của trục trong chứng thư TLS (lặp lại được)")
 	localhost := fs.Bool("localhost", false, "thêm localhost, 127.0.0.1 và ::1 vào chứng thư của trục (luôn có với --sample)")
+	national := fs.Bool("national", false, "trục toàn quốc: danh bạ được chứa nhiều tỉnh và văn bản đi giữa các tỉnh (ghi D/hub/national; với --sample thêm tỉnh mẫu thứ hai H54)")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
 	}
@@ -185,7 +187,7 @@ func (m *Main) init(ctx context.Context, args []string) error {
 	if err != nil {
 		return cliutil.Usagef("%s", lienthong.ErrorMessage(err))
 	}
-	opts := provision.Options{HubHosts: hosts}
+	opts := provision.Options{HubHosts: hosts, National: *national}
 	switch {
 	case *sample && (*provName != "" || *provCode != ""):
 		return cliutil.Usagef("--sample tạo tỉnh mẫu H53; không dùng cùng --province-name/--province-code")

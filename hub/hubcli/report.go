@@ -97,12 +97,16 @@ func (r remoteAdmin) BindCertificate(ctx context.Context, req *lienthongv1.BindC
 // of dir, with the directory as stored.
 func localAdmin(ctx context.Context, hubDir string, st *store.Store) (*admin.Service, error) {
 	var dir atomic.Pointer[directory.Directory]
+	national, err := provision.Layout{Dir: hubDir}.National()
+	if err != nil {
+		return nil, err
+	}
 	load := func(ctx context.Context) error {
 		agencies, err := st.Agencies(ctx)
 		if err != nil {
 			return err
 		}
-		d, err := directory.New(agencies)
+		d, err := directory.New(agencies, directory.National(national))
 		if err != nil {
 			return fmt.Errorf("loading directory: %w", err)
 		}
@@ -116,7 +120,7 @@ func localAdmin(ctx context.Context, hubDir string, st *store.Store) (*admin.Ser
 	if err != nil {
 		return nil, err
 	}
-	reg := registry.New(registry.Config{Store: st, Reload: load, ClientCAs: pool})
+	reg := registry.New(registry.Config{Store: st, Reload: load, ClientCAs: pool, National: national})
 	return admin.New(admin.Config{Store: st, Directory: &dir, Registry: reg, Maintenance: st, HubDir: hubDir}), nil
 }
 

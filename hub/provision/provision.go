@@ -119,6 +119,10 @@ type Options struct {
 	// the province CA stays out of the document trust store (Agencies is
 	// ignored).
 	Province *Province
+	// National makes a hub whose directory may hold several provinces
+	// (NationalMarker); the development sample then has a second, small
+	// province (SampleNeighbour) beside the first.
+	National bool
 }
 
 // Province names the province of a production hub.
@@ -164,6 +168,9 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 		caName, caOrg = "CA liên thông "+opts.Province.Name+" (TLS) "+opts.Now().Format("2006-01-02"), "Sở TT&TT "+opts.Province.Name
 	case opts.Agencies == nil:
 		opts.Agencies = SampleProvince()
+		if opts.National {
+			opts.Agencies = append(opts.Agencies, SampleNeighbour()...)
+		}
 	}
 	if opts.Validity == 0 {
 		opts.Validity = 2 * 365 * 24 * time.Hour
@@ -254,6 +261,11 @@ func Init(ctx context.Context, dir string, opts Options) ([]*lienthongv1.Agency,
 			Status:       lienthongv1.AgencyStatus_AGENCY_STATUS_ACTIVE,
 			Certificates: []*lienthongv1.BoundCertificate{registry.Bound(cert)},
 		})
+	}
+	if opts.National {
+		if err := markNational(l); err != nil {
+			return nil, err
+		}
 	}
 	if err := opts.PutAgency(ctx, agencies); err != nil {
 		return nil, fmt.Errorf("storing the directory: %w", err)

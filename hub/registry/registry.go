@@ -41,8 +41,12 @@ type Config struct {
 	// ClientCAs are the CAs whose certificates may be bound to agencies:
 	// the province CA and any client CA the IT centre configured.
 	ClientCAs *x509.CertPool
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// National lets the directory hold several provinces (the hub opted
+	// in: provision.Layout.National); otherwise every code must be of the
+	// stored directory's province.
+	National bool
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Registry applies changes to the directory. Its methods are safe for
@@ -154,7 +158,7 @@ func (r *Registry) Apply(ctx context.Context, ch Change) (*Diff, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validate(next, cur, lines); err != nil {
+	if err := validate(next, cur, lines, r.cfg.National); err != nil {
 		return nil, err
 	}
 	diff := &Diff{}

@@ -46,8 +46,14 @@ func province(cur map[string]*lienthongv1.Agency, touched map[string]int) string
 // in next: code format and province, name, kind, status, and a parent
 // that exists, sits at a higher level and leads to the province without
 // a cycle. The first failure is returned, naming its row and field.
-func validate(next map[string]*lienthongv1.Agency, cur map[string]*lienthongv1.Agency, touched map[string]int) error {
-	prov := province(cur, touched)
+//
+// A national directory (several provinces) checks no single province:
+// each agency's parents must instead lead to its own province.
+func validate(next map[string]*lienthongv1.Agency, cur map[string]*lienthongv1.Agency, touched map[string]int, national bool) error {
+	prov := ""
+	if !national {
+		prov = province(cur, touched)
+	}
 	// Report in row order, so the first bad row of a file is named.
 	for _, code := range byLine(touched) {
 		if err := validateOne(next, prov, next[code], touched[code]); err != nil {
@@ -63,7 +69,7 @@ func validateOne(next map[string]*lienthongv1.Agency, prov string, a *lienthongv
 	if err != nil {
 		return rowErr(lienthong.KindInvalid, line, code, "code", "%s", lienthong.ErrorMessage(err))
 	}
-	if c.Province() != prov {
+	if prov != "" && c.Province() != prov {
 		return rowErr(lienthong.KindInvalid, line, code, "code",
 			"mã %s thuộc tỉnh %s, danh bạ này là của tỉnh %s; mã phải kết thúc bằng .%s (code outside the province)", code, c.Province(), prov, prov)
 	}
@@ -97,6 +103,10 @@ func validateOne(next map[string]*lienthongv1.Agency, prov string, a *lienthongv
 		if !ok {
 			return rowErr(lienthong.KindNotFound, line, code, "parent",
 				"cơ quan cấp trên %s của %s không có trong danh bạ; thêm cơ quan cấp trên trước (parent not in the directory)", p, cur.GetCode())
+		}
+		if p.Province() != c.Province() {
+			return rowErr(lienthong.KindInvalid, line, code, "parent",
+				"cơ quan cấp trên %s của %s thuộc tỉnh khác (%s); cơ quan cấp trên phải cùng tỉnh %s (parent in another province)", p, cur.GetCode(), p.Province(), c.Province())
 		}
 		if p.Level() >= cc.Level() {
 			return rowErr(lienthong.KindInvalid, line, code, "parent",
