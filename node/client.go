@@ -57,11 +57,20 @@ func (c *Client) API() lienthongv1.ExchangeServiceClient { return c.api }
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 
-// Agencies lists the directory, below a code if under is not empty.
+// Agencies lists the directory, below a code if under is not empty,
+// reading every page (a national directory is over a hundred thousand
+// agencies, more than one gRPC message holds).
 func (c *Client) Agencies(ctx context.Context, under string) ([]*lienthongv1.Agency, error) {
-	resp, err := c.api.ListAgencies(ctx, &lienthongv1.ListAgenciesRequest{Under: under})
-	if err != nil {
-		return nil, err
+	var out []*lienthongv1.Agency
+	req := &lienthongv1.ListAgenciesRequest{Under: under}
+	for {
+		resp, err := c.api.ListAgencies(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resp.GetAgencies()...)
+		if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+			return out, nil
+		}
 	}
-	return resp.GetAgencies(), nil
 }

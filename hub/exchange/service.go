@@ -611,23 +611,34 @@ func (s *Service) Track(ctx context.Context, req *lienthongv1.TrackRequest) (*li
 		Verification: doc.Verification, RelatedMessageIds: links}, nil
 }
 
-// ListAgencies returns the directory, or the part below one code.
+// MaxAgenciesPage is the most agencies one ListAgencies response holds:
+// about 60 bytes each, so a page stays far below gRPC's 4 MiB default
+// message size, while a province's directory (hundreds to a few thousand
+// agencies) still comes in one response.
+const MaxAgenciesPage = 5000
+
+// ListAgencies returns the directory, or the part below one code, a page
+// at a time (page_size, at most MaxAgenciesPage; next_page_token).
 func (s *Service) ListAgencies(ctx context.Context, req *lienthongv1.ListAgenciesRequest) (*lienthongv1.ListAgenciesResponse, error) {
 	if _, ok := CallerFrom(ctx); !ok {
 		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
 	}
-	d := s.dir()
-	agencies := d.All()
-	if req.GetUnder() != "" {
-		var err error
-		if agencies, err = d.Under(req.GetUnder()); err != nil {
-			return nil, s.refuse(ctx, "ListAgencies", err)
-		}
+	size := int(req.GetPageSize())
+	switch {
+	case size < 0:
+		return nil, s.refuse(ctx, "ListAgencies", lienthong.Errorf(lienthong.KindInvalid,
+			"page_size %d: phải là 0 hoặc số dương (page size must not be negative)", size))
+	case size == 0 || size > MaxAgenciesPage:
+		size = MaxAgenciesPage
 	}
-	out := make([]*lienthongv1.Agency, len(agencies))
-	for i, a := range agencies {
+	page, err := s.dir().List(req.GetUnder(), req.GetPageToken(), size)
+	if err != nil {
+		return nil, s.refuse(ctx, "ListAgencies", err)
+	}
+	out := make([]*lienthongv1.Agency, len(page.Agencies))
+	for i, a := range page.Agencies {
 		// Certificate fingerprints are the operator's business.
 		out[i] = &lienthongv1.Agency{Code: a.GetCode(), Name: a.GetName(), Kind: a.GetKind(), Status: a.GetStatus()}
 	}
-	return &lienthongv1.ListAgenciesResponse{Agencies: out}, nil
+	return &lienthongv1.ListAgenciesResponse{Agencies: out, NextPageToken: page.Next, Total: int32(page.Total)}, nil
 }

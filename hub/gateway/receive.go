@@ -455,9 +455,17 @@ func (g *Gateway) getSentEdocList(ctx context.Context, w http.ResponseWriter, r 
 
 // getAgenciesList answers the directory, as ListAgencies does.
 func (g *Gateway) getAgenciesList(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	resp, err := g.cfg.Exchange.ListAgencies(ctx, &lienthongv1.ListAgenciesRequest{Under: param(r, "under", "pcode")})
-	if err != nil {
-		return err
+	// Every page: the e-office product asked for the whole list.
+	resp := &lienthongv1.ListAgenciesResponse{}
+	for req := (&lienthongv1.ListAgenciesRequest{Under: param(r, "under", "pcode")}); ; {
+		page, err := g.cfg.Exchange.ListAgencies(ctx, req)
+		if err != nil {
+			return err
+		}
+		resp.Agencies = append(resp.Agencies, page.GetAgencies()...)
+		if req.PageToken = page.GetNextPageToken(); req.PageToken == "" {
+			break
+		}
 	}
 	type agency struct {
 		Code   string `json:"code"`

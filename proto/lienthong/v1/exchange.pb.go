@@ -3266,7 +3266,13 @@ func (x *BoundCertificate) GetAcceptedUntil() *timestamppb.Timestamp {
 type ListAgenciesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only agencies at or below this code; empty for all.
-	Under         string `protobuf:"bytes,1,opt,name=under,proto3" json:"under,omitempty"`
+	Under string `protobuf:"bytes,1,opt,name=under,proto3" json:"under,omitempty"`
+	// At most this many agencies in the response; 0 for the hub's
+	// default page (every agency when the listing fits in one response).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous response; empty for the first
+	// page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3308,9 +3314,27 @@ func (x *ListAgenciesRequest) GetUnder() string {
 	return ""
 }
 
+func (x *ListAgenciesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAgenciesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListAgenciesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Agencies      []*Agency              `protobuf:"bytes,1,rep,name=agencies,proto3" json:"agencies,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Agencies []*Agency              `protobuf:"bytes,1,rep,name=agencies,proto3" json:"agencies,omitempty"`
+	// Set when more agencies follow: pass it as page_token.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The number of agencies of the whole listing, across its pages.
+	Total         int32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3350,6 +3374,20 @@ func (x *ListAgenciesResponse) GetAgencies() []*Agency {
 		return x.Agencies
 	}
 	return nil
+}
+
+func (x *ListAgenciesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListAgenciesResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 type DeclareRequest struct {
@@ -3736,11 +3774,16 @@ const file_lienthong_v1_exchange_proto_rawDesc = "" +
 	"\x06sha256\x18\x01 \x01(\fR\x06sha256\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x127\n" +
 	"\tnot_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\x12A\n" +
-	"\x0eaccepted_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\racceptedUntil\"+\n" +
+	"\x0eaccepted_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\racceptedUntil\"g\n" +
 	"\x13ListAgenciesRequest\x12\x14\n" +
-	"\x05under\x18\x01 \x01(\tR\x05under\"H\n" +
+	"\x05under\x18\x01 \x01(\tR\x05under\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x86\x01\n" +
 	"\x14ListAgenciesResponse\x120\n" +
-	"\bagencies\x18\x01 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies\"\xbb\x01\n" +
+	"\bagencies\x18\x01 \x03(\v2\x14.lienthong.v1.AgencyR\bagencies\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x05R\x05total\"\xbb\x01\n" +
 	"\x0eDeclareRequest\x121\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1d.lienthong.v1.DeclarationKindR\x04kind\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12\x1a\n" +
