@@ -26,6 +26,13 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureScope(t, false)
+}
+
+// newFixtureScope is newFixture for a national registry (several
+// provinces) when national is true.
+func newFixtureScope(t *testing.T, national bool) *fixture {
+	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +46,7 @@ func newFixture(t *testing.T) *fixture {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
 	f := &fixture{st: st, ca: ca, now: now}
-	f.reg = registry.New(registry.Config{Store: st, ClientCAs: pool, Now: func() time.Time { return f.now },
+	f.reg = registry.New(registry.Config{Store: st, ClientCAs: pool, National: national, Now: func() time.Time { return f.now },
 		Reload: func(context.Context) error { f.reload++; return nil }})
 	rows := mustRead(t, `code,name,kind
 000.00.00.H53,UBND tỉnh,province
@@ -262,5 +269,39 @@ func TestBindAndRotate(t *testing.T) {
 	}
 	if exp := registry.Expiring(agencies, until.Add(time.Second), registry.ExpiryWarning); len(exp) != 1 {
 		t.Errorf("after the overlap only the new certificate is worth a warning: %+v", exp)
+	}
+}
+
+// A national registry imports another province's agencies, whose parents
+// must lead to that province's own People's Committee; nothing of a
+// refused file is stored.
+func TestNationalImport(t *testing.T) {
+	const head = "code,name,kind,parent,status,contact\n"
+	cases := []struct {
+		name, rows string
+		kind       lienthong.Kind
+		want       string // "" for accepted
+		count      int
+	}{
+		{"another province", "000.00.00.H54,UBND tỉnh B,province,,,\n000.00.31.H54,UBND huyện B,district,,,\n", 0, "", 6},
+		{"its province missing", "000.00.31.H55,UBND huyện C,district,,,\n", lienthong.KindNotFound,
+			"dòng 2, cột parent: cơ quan cấp trên 000.00.00.H55 của 000.00.31.H55 không có trong danh bạ", 4},
+		{"parent in another province", "000.00.00.H54,UBND tỉnh B,province,,,\n000.00.32.H54,UBND huyện B,district,000.00.00.H53,,\n", lienthong.KindInvalid,
+			"dòng 3, cột parent: cơ quan cấp trên 000.00.00.H53 của 000.00.32.H54 thuộc tỉnh khác (H53)", 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixtureScope(t, true)
+			_, err := f.reg.Apply(context.Background(), registry.Change{Op: registry.OpImport, Rows: mustRead(t, head+tc.rows)})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("import: %v", err)
+			case tc.want != "" && (err == nil || lienthong.ErrorKind(err) != tc.kind || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("import: %v (kind %d), want kind %d containing %q", err, lienthong.ErrorKind(err), tc.kind, tc.want)
+			}
+			if n := f.count(t); n != tc.count {
+				t.Errorf("store holds %d agencies, want %d", n, tc.count)
+			}
+		})
 	}
 }
