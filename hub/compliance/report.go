@@ -3,7 +3,7 @@ package compliance
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -240,22 +240,11 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 		return nil, fmt.Errorf("building report: reading registers: %w", err)
 	}
 
+	codes := reportCodes(agencies, byCode, perAgency, opts.Agency)
 	rep := &Report{
 		From: p.From.String(), To: p.To.String(), GeneratedAt: opts.Now.UTC(), Agency: opts.Agency,
-		Agencies: []AgencyRow{}, // "agencies": [] in JSON, never null
+		Agencies: make([]AgencyRow, 0, len(codes)), // "agencies": [] in JSON, never null
 	}
-	codes := make([]string, 0, len(byCode))
-	for code := range byCode {
-		if want(code) {
-			codes = append(codes, code)
-		}
-	}
-	for code := range perAgency {
-		if byCode[code] == nil {
-			codes = append(codes, code)
-		}
-	}
-	sort.Strings(codes)
 	perKind := make(map[string]*tally)
 	kindAgencies := make(map[string]int)
 	var province tally
@@ -298,6 +287,44 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 		rep.Months = append(rep.Months, MonthRow{Month: m.Month(), Figures: t.figures()})
 	}
 	return rep, nil
+}
+
+// reportCodes returns the codes of the report's rows, sorted: the one
+// agency asked for, or every agency of the directory and every agency
+// with counters that has left it. The directory's agencies come sorted
+// (Directory.All), so only the few that left it are sorted and merged:
+// a national directory is over a hundred thousand codes.
+func reportCodes(agencies []*lienthongv1.Agency, byCode map[string]*lienthongv1.Agency, perAgency map[string]*tally, agency string) []string {
+	if agency != "" {
+		return []string{agency}
+	}
+	codes := make([]string, 0, len(byCode)+len(perAgency))
+	for _, a := range agencies {
+		codes = append(codes, a.GetCode())
+	}
+	if !slices.IsSorted(codes) {
+		slices.Sort(codes)
+	}
+	codes = slices.Compact(codes)
+	var gone []string
+	for code := range perAgency {
+		if byCode[code] == nil {
+			gone = append(gone, code)
+		}
+	}
+	if len(gone) == 0 {
+		return codes
+	}
+	slices.Sort(gone)
+	merged := make([]string, 0, len(codes)+len(gone))
+	for len(codes) > 0 && len(gone) > 0 {
+		if codes[0] < gone[0] {
+			merged, codes = append(merged, codes[0]), codes[1:]
+		} else {
+			merged, gone = append(merged, gone[0]), gone[1:]
+		}
+	}
+	return append(append(merged, codes...), gone...)
 }
 
 // ErrUnknownAgency reports a report asked for an agency not in the

@@ -178,6 +178,7 @@ func (d *Directory) Under(root string) ([]*lienthongv1.Agency, error) {
 
 // Page is one page of a listing.
 type Page struct {
+	// Agencies share the directory's own list: read them, never modify.
 	Agencies []*lienthongv1.Agency
 	// Next is the code to pass as after for the next page; "" on the last.
 	Next string

@@ -203,12 +203,20 @@ func dialAdmin(dir, addr string) (lienthongv1.AdminServiceClient, func(), error)
 	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
 		Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12,
-	})))
+	})),
+		// A national hub's report and directory (over 100,000 agencies)
+		// are larger than gRPC's 4 MiB default; the operator reads them
+		// whole.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxAdminResponse)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to hub %s: %w", addr, err)
 	}
 	return lienthongv1.NewAdminServiceClient(conn), func() { conn.Close() }, nil
 }
+
+// maxAdminResponse is the largest admin response lthub accepts: a
+// national report is about 100 bytes per agency.
+const maxAdminResponse = 256 << 20
 
 func (m *Main) report(ctx context.Context, args []string) error {
 	fs, af := m.adminFlagSet("report")

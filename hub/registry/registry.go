@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -181,6 +182,12 @@ func (r *Registry) Apply(ctx context.Context, ch Change) (*Diff, error) {
 	if ch.DryRun || len(put) == 0 {
 		return diff, nil
 	}
+	// In code order, the store's key order: bbolt inserts each key into
+	// its page's sorted list, so keys in file order cost a copy of that
+	// list each (minutes for a national directory); in key order each is
+	// an append.
+	put = slices.Clone(put)
+	slices.SortFunc(put, func(a, b *lienthongv1.Agency) int { return strings.Compare(a.GetCode(), b.GetCode()) })
 	if err := r.cfg.Store.PutAgencies(ctx, put); err != nil {
 		return nil, fmt.Errorf("storing the directory change: %w", err)
 	}
