@@ -8,6 +8,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -74,9 +75,16 @@ func (s *Service) Register(g *grpc.Server) { lienthongv1.RegisterAdminServiceSer
 // Build builds the compliance report for p, of one agency if agency is
 // set. An agency outside the directory is a KindNotFound error.
 func (s *Service) Build(ctx context.Context, p compliance.Period, agency string) (*compliance.Report, error) {
-	r, err := compliance.Build(ctx, s.cfg.Store, s.cfg.Directory.Load().All(), p, compliance.Options{Agency: agency, Now: s.cfg.Now()})
+	return s.build(ctx, p, compliance.Options{Agency: agency})
+}
+
+// build builds the compliance report for p narrowed by opts (its Now is
+// the service's clock).
+func (s *Service) build(ctx context.Context, p compliance.Period, opts compliance.Options) (*compliance.Report, error) {
+	opts.Now = s.cfg.Now()
+	r, err := compliance.Build(ctx, s.cfg.Store, s.cfg.Directory.Load().All(), p, opts)
 	if errors.Is(err, compliance.ErrUnknownAgency) {
-		return nil, lienthong.Wrap(lienthong.KindNotFound, err, "không có cơ quan %s trong danh bạ (no such agency)", agency)
+		return nil, lienthong.Wrap(lienthong.KindNotFound, err, "không có cơ quan %s trong danh bạ (no such agency)", cmp.Or(opts.Agency, opts.Under))
 	}
 	return r, err
 }
@@ -95,7 +103,7 @@ func (s *Service) Report(ctx context.Context, req *lienthongv1.ReportRequest) (*
 			return nil, s.refuse(ctx, "Report", lienthong.Errorf(lienthong.KindInvalid, "%v", err))
 		}
 	}
-	r, err := s.Build(ctx, p, req.GetAgency())
+	r, err := s.build(ctx, p, compliance.Options{Agency: req.GetAgency(), Under: req.GetUnder()})
 	if err != nil {
 		return nil, s.refuse(ctx, "Report", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lienthong/lienthong"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -25,7 +26,10 @@ type Report struct {
 	To          string    `json:"to"`
 	GeneratedAt time.Time `json:"generated_at"`
 	// Agency is set when the report is about one agency only.
-	Agency   string      `json:"agency,omitempty"`
+	Agency string `json:"agency,omitempty"`
+	// Under is set when the report is about one agency and those below
+	// it (Options.Under).
+	Under    string      `json:"under,omitempty"`
 	Province Figures     `json:"province"`
 	Kinds    []KindRow   `json:"kinds"`
 	Agencies []AgencyRow `json:"agencies"`
@@ -126,6 +130,10 @@ func kindOf(a *lienthongv1.Agency) (name, label string) {
 type Options struct {
 	// Agency, if set, reports on that agency only.
 	Agency string
+	// Under, if set, reports on that agency and every agency below it in
+	// the code tree (one province of a national hub: 000.00.00.H31), so
+	// the report costs O(that subtree) in rows, not O(the country).
+	Under string
 	// Now is the report's time: deliveries due before its day and not
 	// finished on time are overdue.
 	Now time.Time
@@ -197,7 +205,13 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 	if opts.Agency != "" && byCode[opts.Agency] == nil {
 		return nil, fmt.Errorf("building report: %w: agency %s", ErrUnknownAgency, opts.Agency)
 	}
+	if opts.Under != "" && byCode[opts.Under] == nil {
+		return nil, fmt.Errorf("building report: %w: agency %s", ErrUnknownAgency, opts.Under)
+	}
 	want := func(code string) bool { return opts.Agency == "" || code == opts.Agency }
+	if opts.Under != "" {
+		want = within(opts.Under, want)
+	}
 
 	perAgency := make(map[string]*tally)
 	// Months keyed as year*12+month, not as text: this runs per record.
@@ -240,9 +254,9 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 		return nil, fmt.Errorf("building report: reading registers: %w", err)
 	}
 
-	codes := reportCodes(agencies, byCode, perAgency, opts.Agency)
+	codes := reportCodes(agencies, byCode, perAgency, want)
 	rep := &Report{
-		From: p.From.String(), To: p.To.String(), GeneratedAt: opts.Now.UTC(), Agency: opts.Agency,
+		From: p.From.String(), To: p.To.String(), GeneratedAt: opts.Now.UTC(), Agency: opts.Agency, Under: opts.Under,
 		Agencies: make([]AgencyRow, 0, len(codes)), // "agencies": [] in JSON, never null
 	}
 	perKind := make(map[string]*tally)
@@ -289,18 +303,17 @@ func Build(ctx context.Context, src Source, agencies []*lienthongv1.Agency, p Pe
 	return rep, nil
 }
 
-// reportCodes returns the codes of the report's rows, sorted: the one
-// agency asked for, or every agency of the directory and every agency
-// with counters that has left it. The directory's agencies come sorted
+// reportCodes returns the codes of the report's rows, sorted: every
+// agency of the directory that want accepts and every agency with
+// counters that has left it. The directory's agencies come sorted
 // (Directory.All), so only the few that left it are sorted and merged:
 // a national directory is over a hundred thousand codes.
-func reportCodes(agencies []*lienthongv1.Agency, byCode map[string]*lienthongv1.Agency, perAgency map[string]*tally, agency string) []string {
-	if agency != "" {
-		return []string{agency}
-	}
+func reportCodes(agencies []*lienthongv1.Agency, byCode map[string]*lienthongv1.Agency, perAgency map[string]*tally, want func(string) bool) []string {
 	codes := make([]string, 0, len(byCode)+len(perAgency))
 	for _, a := range agencies {
-		codes = append(codes, a.GetCode())
+		if want(a.GetCode()) {
+			codes = append(codes, a.GetCode())
+		}
 	}
 	if !slices.IsSorted(codes) {
 		slices.Sort(codes)
@@ -325,6 +338,22 @@ func reportCodes(agencies []*lienthongv1.Agency, byCode map[string]*lienthongv1.
 		}
 	}
 	return append(append(merged, codes...), gone...)
+}
+
+// within narrows want to root and the codes below it; it remembers each
+// code's answer, since counters name the same agency day after day.
+func within(root string, want func(string) bool) func(string) bool {
+	rc, err := lienthong.ParseCode(root)
+	seen := make(map[string]bool)
+	return func(code string) bool {
+		in, ok := seen[code]
+		if !ok {
+			c, cerr := lienthong.ParseCode(code)
+			in = err == nil && (code == root || (cerr == nil && c.IsUnder(rc))) && want(code)
+			seen[code] = in
+		}
+		return in
+	}
 }
 
 // ErrUnknownAgency reports a report asked for an agency not in the

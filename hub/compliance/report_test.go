@@ -395,3 +395,26 @@ func TestBuildKindOutsideTheList(t *testing.T) {
 		t.Errorf("kinds: %+v", r.Kinds)
 	}
 }
+
+// TestBuildUnder reports on a district and its communes only: rows,
+// totals and registers of the subtree, nothing of the province, the
+// department or an agency gone from elsewhere in the tree.
+func TestBuildUnder(t *testing.T) {
+	got, err := Build(context.Background(), source(), directory(), q1, Options{Under: codeDistrict, Now: reportNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, a := range got.Agencies {
+		codes = append(codes, a.Code)
+	}
+	if want := []string{codeDistrict, codeCommune1, codeCommune2}; !slices.Equal(codes, want) {
+		t.Errorf("rows %v, want %v", codes, want)
+	}
+	if got.Under != codeDistrict || got.Province.Electronic != 7 || got.Province.Paper != 4 || got.Province.Secret != 3 {
+		t.Errorf("under %q: electronic %d, paper %d, secret %d; want %s, 7, 4, 3", got.Under, got.Province.Electronic, got.Province.Paper, got.Province.Secret, codeDistrict)
+	}
+	if _, err := Build(context.Background(), source(), directory(), q1, Options{Under: "000.00.39.H53", Now: reportNow}); !errors.Is(err, ErrUnknownAgency) {
+		t.Errorf("under an unknown code: %v, want ErrUnknownAgency", err)
+	}
+}

@@ -10,8 +10,9 @@ import (
 // ToProto returns the report as the admin service's response.
 func ToProto(r *Report) *lienthongv1.ReportResponse {
 	out := &lienthongv1.ReportResponse{
-		From: r.From, To: r.To, GeneratedAt: timestamppb.New(r.GeneratedAt), Agency: r.Agency,
+		From: r.From, To: r.To, GeneratedAt: timestamppb.New(r.GeneratedAt), Agency: r.Agency, Under: r.Under,
 		Province: figuresToProto(&r.Province),
+		Agencies: make([]*lienthongv1.ComplianceGroup, 0, len(r.Agencies)),
 	}
 	for i := range r.Kinds {
 		k := &r.Kinds[i]
@@ -40,9 +41,9 @@ func ToProto(r *Report) *lienthongv1.ReportResponse {
 // FromProto returns the report carried by an admin service response.
 func FromProto(p *lienthongv1.ReportResponse) *Report {
 	r := &Report{
-		From: p.GetFrom(), To: p.GetTo(), GeneratedAt: p.GetGeneratedAt().AsTime(), Agency: p.GetAgency(),
+		From: p.GetFrom(), To: p.GetTo(), GeneratedAt: p.GetGeneratedAt().AsTime(), Agency: p.GetAgency(), Under: p.GetUnder(),
 		Province: figuresFromProto(p.GetProvince()),
-		Kinds:    []KindRow{}, Agencies: []AgencyRow{}, Months: []MonthRow{},
+		Kinds:    []KindRow{}, Agencies: make([]AgencyRow, 0, len(p.GetAgencies())), Months: []MonthRow{},
 	}
 	for _, k := range p.GetKinds() {
 		r.Kinds = append(r.Kinds, KindRow{Kind: k.GetKind(), Label: k.GetLabel(), Agencies: int(k.GetAgencies()), Figures: figuresFromProto(k.GetFigures())})

@@ -78,7 +78,7 @@ Cách dùng / usage:
   lthub operator remove --dir D NAME
   lthub operator export --dir D --p12 F.p12 [--from DIR]          chứng thư vận hành dạng PKCS#12 cho trình duyệt
   lthub report --dir D [--period 2026 | --from YYYY-MM-DD --to YYYY-MM-DD]
-               [--agency CODE] [--format table|csv|json] [--offline]
+               [--agency CODE | --under CODE] [--format table|csv|json] [--offline]
                                             báo cáo tỷ lệ văn bản điện tử, ký số, thời gian xử lý
   lthub counters check|rebuild --dir D
                                             đối chiếu / dựng lại bộ đếm báo cáo từ văn bản đã lưu

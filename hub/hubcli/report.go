@@ -224,6 +224,7 @@ func (m *Main) report(ctx context.Context, args []string) error {
 	from := fs.String("from", "", "từ ngày YYYY-MM-DD")
 	to := fs.String("to", "", "đến ngày YYYY-MM-DD")
 	agency := fs.String("agency", "", "chỉ một cơ quan (mã định danh)")
+	under := fs.String("under", "", "chỉ một cơ quan và các cơ quan cấp dưới, vd một tỉnh của trục toàn quốc: 000.00.00.H31")
 	format := fs.String("format", "table", "table|csv|json")
 	if _, err := cliutil.Parse(fs, args); err != nil {
 		return err
@@ -250,7 +251,7 @@ func (m *Main) report(ctx context.Context, args []string) error {
 		pFrom, pTo = *from, *to
 	}
 	resp, err := adminCall(ctx, af, func(api adminAPI) (*lienthongv1.ReportResponse, error) {
-		return api.Report(ctx, &lienthongv1.ReportRequest{From: pFrom, To: pTo, Agency: *agency})
+		return api.Report(ctx, &lienthongv1.ReportRequest{From: pFrom, To: pTo, Agency: *agency, Under: *under})
 	})
 	if err != nil {
 		return err

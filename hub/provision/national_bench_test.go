@@ -209,7 +209,17 @@ func BenchmarkNational(b *testing.B) {
 		cpu := cpuTime()
 		defer reportCPU(b, cpu)
 		for b.Loop() {
-			rep, err := compliance.Build(ctx, f.st, f.dir.All(), compliance.YearPeriod(2026), compliance.Options{Now: f.now})
+			b.Run("ReportProvince", func(b *testing.B) {
+		// One province's report (lthub report --under 000.00.00.H31).
+		cpu := cpuTime()
+		defer reportCPU(b, cpu)
+		for b.Loop() {
+			if _, err := compliance.Build(ctx, f.st, f.dir.All(), compliance.YearPeriod(2026), compliance.Options{Now: f.now, Under: "000.00.00.H31"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	rep, err := compliance.Build(ctx, f.st, f.dir.All(), compliance.YearPeriod(2026), compliance.Options{Now: f.now})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -217,6 +227,52 @@ func BenchmarkNational(b *testing.B) {
 				b.Fatalf("report: %d agencies, %d on paper", len(rep.Agencies), rep.Province.Paper)
 			}
 		}
+	})
+	b.Run("ReportProvince", func(b *testing.B) {
+		// One province's report (lthub report --under 000.00.00.H31).
+		cpu := cpuTime()
+		defer reportCPU(b, cpu)
+		for b.Loop() {
+			if _, err := compliance.Build(ctx, f.st, f.dir.All(), compliance.YearPeriod(2026), compliance.Options{Now: f.now, Under: "000.00.00.H31"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	rep, err := compliance.Build(ctx, f.st, f.dir.All(), compliance.YearPeriod(2026), compliance.Options{Now: f.now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ReportWire", func(b *testing.B) {
+		// What the admin Report RPC adds: the report as protobuf, both
+		// ways (lthub report --hub, the dashboard of a remote hub).
+		cpu := cpuTime()
+		defer reportCPU(b, cpu)
+		var size int
+		for b.Loop() {
+			wire, err := proto.Marshal(compliance.ToProto(rep))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var back lienthongv1.ReportResponse
+			if err := proto.Unmarshal(wire, &back); err != nil {
+				b.Fatal(err)
+			}
+			compliance.FromProto(&back)
+			size = len(wire)
+		}
+		b.ReportMetric(float64(size), "wire-bytes")
+	})
+	b.Run("ReportJSON", func(b *testing.B) {
+		cpu := cpuTime()
+		defer reportCPU(b, cpu)
+		var n countingWriter
+		for b.Loop() {
+			n = 0
+			if err := compliance.WriteJSON(&n, rep); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(n), "json-bytes")
 	})
 	b.Run("ReportOneAgency", func(b *testing.B) {
 		for b.Loop() {
@@ -285,4 +341,12 @@ func rssMB(b *testing.B) float64 {
 		}
 	}
 	return 0
+}
+
+// countingWriter counts the bytes written to it.
+type countingWriter int
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }

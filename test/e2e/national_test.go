@@ -3,15 +3,18 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/exchange"
 	"github.com/lienthong/lienthong/hub/hubcli"
 	"github.com/lienthong/lienthong/hub/provision"
@@ -132,4 +135,92 @@ func TestNationalListAgenciesPages(t *testing.T) {
 			t.Errorf("%s: %v; want InvalidArgument with %q", tc.name, err, tc.want)
 		}
 	}
+}
+
+// TestNationalScaleProcess is the national replay with a real hub
+// process (`make bench-national` runs it; it takes about a minute, so it
+// skips unless LIENTHONG_NATIONAL=1): 63 generated provinces (about
+// 110,000 agencies) imported offline, then `lthub serve` started on
+// them. It checks every agency comes back over gRPC page by page and in
+// the compliance report, and logs what it took: the import, the start
+// (directory load included), the hub's RSS, the listing and the report.
+func TestNationalScaleProcess(t *testing.T) {
+	if os.Getenv("LIENTHONG_NATIONAL") != "1" {
+		t.Skip("the national replay takes a minute: LIENTHONG_NATIONAL=1 (make bench-national) runs it")
+	}
+	dir := initNationalHub(t)
+	gen, err := provision.National(1, 63)
+	must(t, err)
+	codes := map[string]bool{}
+	for _, a := range append(append(gen, provision.SampleProvince()...), provision.SampleNeighbour()...) {
+		codes[a.Code] = true
+	}
+	csvPath := filepath.Join(t.TempDir(), "quoc-gia.csv")
+	f, err := os.Create(csvPath)
+	must(t, err)
+	must(t, registry.WriteCSV(f, provision.Agencies(gen)))
+	must(t, f.Close())
+	start := time.Now()
+	if rc, so, se := lthub(t, "agency", "import", "--dir", dir, "--offline", csvPath); rc != 0 {
+		t.Fatalf("agency import --offline: exit %d %s%s", rc, so, se)
+	}
+	imported := time.Since(start)
+
+	start = time.Now()
+	p := startHubProcess(t, dir, "127.0.0.1:0")
+	started := time.Since(start)
+	rss, hwm := procMemory(t, p.cmd.Process.Pid)
+
+	c := client(t, p.addr, dir, commune)
+	start = time.Now()
+	all, err := c.Agencies(context.Background(), "")
+	must(t, err)
+	listed := time.Since(start)
+	if len(all) != len(codes) {
+		t.Fatalf("ListAgencies: %d agencies, want %d", len(all), len(codes))
+	}
+	start = time.Now()
+	rc, so, se := lthub(t, "report", "--dir", dir, "--hub", p.addr, "--format", "json")
+	reported := time.Since(start)
+	if rc != 0 {
+		t.Fatalf("report: exit %d %s", rc, se)
+	}
+	rep := decodeJSON[compliance.Report](t, so)
+	if len(rep.Agencies) != len(codes) {
+		t.Fatalf("report: %d agencies, want %d", len(rep.Agencies), len(codes))
+	}
+	start = time.Now()
+	rc, so2, se := lthub(t, "report", "--dir", dir, "--hub", p.addr, "--format", "json", "--under", "000.00.00.H31")
+	reportedProvince := time.Since(start)
+	if rc != 0 {
+		t.Fatalf("report --under: exit %d %s", rc, se)
+	}
+	if prov := decodeJSON[compliance.Report](t, so2); prov.Under != "000.00.00.H31" || len(prov.Agencies) == 0 || len(prov.Agencies) > 3000 {
+		t.Fatalf("report --under 000.00.00.H31: under %q, %d agencies", prov.Under, len(prov.Agencies))
+	}
+	rssAfter, hwmAfter := procMemory(t, p.cmd.Process.Pid)
+	t.Logf("national: %d agencies; import --offline %v; lthub serve to serving %v (RSS %.0f MB, peak %.0f MB); ListAgencies, every page over gRPC, %v; lthub report --format json over gRPC %v (%d bytes), of one province (--under 000.00.00.H31) %v (%d bytes); hub RSS after %.0f MB, peak %.0f MB",
+		len(codes), imported.Round(time.Millisecond), started.Round(time.Millisecond), rss, hwm, listed.Round(time.Millisecond),
+		reported.Round(time.Millisecond), len(so), reportedProvince.Round(time.Millisecond), len(so2), rssAfter, hwmAfter)
+}
+
+// procMemory returns VmRSS and VmHWM of process pid in MB.
+func procMemory(t *testing.T, pid int) (rss, hwm float64) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		for name, v := range map[string]*float64{"VmRSS:": &rss, "VmHWM:": &hwm} {
+			if rest, ok := strings.CutPrefix(line, name); ok {
+				var kb float64
+				if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err != nil {
+					t.Fatal(err)
+				}
+				*v = kb / 1024
+			}
+		}
+	}
+	return rss, hwm
 }

@@ -364,7 +364,10 @@ type ReportRequest struct {
 	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
 	To   string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
 	// If set, only this agency.
-	Agency        string `protobuf:"bytes,3,opt,name=agency,proto3" json:"agency,omitempty"`
+	Agency string `protobuf:"bytes,3,opt,name=agency,proto3" json:"agency,omitempty"`
+	// If set, only this agency and every agency below it in the code tree
+	// (one province of a national hub, e.g. 000.00.00.H31).
+	Under         string `protobuf:"bytes,4,opt,name=under,proto3" json:"under,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -420,16 +423,25 @@ func (x *ReportRequest) GetAgency() string {
 	return ""
 }
 
+func (x *ReportRequest) GetUnder() string {
+	if x != nil {
+		return x.Under
+	}
+	return ""
+}
+
 type ReportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
-	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
-	GeneratedAt   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
-	Agency        string                 `protobuf:"bytes,4,opt,name=agency,proto3" json:"agency,omitempty"`
-	Province      *ComplianceFigures     `protobuf:"bytes,5,opt,name=province,proto3" json:"province,omitempty"`
-	Kinds         []*ComplianceGroup     `protobuf:"bytes,6,rep,name=kinds,proto3" json:"kinds,omitempty"`
-	Agencies      []*ComplianceGroup     `protobuf:"bytes,7,rep,name=agencies,proto3" json:"agencies,omitempty"`
-	Months        []*ComplianceGroup     `protobuf:"bytes,8,rep,name=months,proto3" json:"months,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	From        string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To          string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	GeneratedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
+	Agency      string                 `protobuf:"bytes,4,opt,name=agency,proto3" json:"agency,omitempty"`
+	Province    *ComplianceFigures     `protobuf:"bytes,5,opt,name=province,proto3" json:"province,omitempty"`
+	Kinds       []*ComplianceGroup     `protobuf:"bytes,6,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	Agencies    []*ComplianceGroup     `protobuf:"bytes,7,rep,name=agencies,proto3" json:"agencies,omitempty"`
+	Months      []*ComplianceGroup     `protobuf:"bytes,8,rep,name=months,proto3" json:"months,omitempty"`
+	// The request's under, when set.
+	Under         string `protobuf:"bytes,9,opt,name=under,proto3" json:"under,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -518,6 +530,13 @@ func (x *ReportResponse) GetMonths() []*ComplianceGroup {
 		return x.Months
 	}
 	return nil
+}
+
+func (x *ReportResponse) GetUnder() string {
+	if x != nil {
+		return x.Under
+	}
+	return ""
 }
 
 // ComplianceGroup is one row of a report: a level, an agency or a month.
@@ -1903,11 +1922,12 @@ const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\x06rotate\x18\x03 \x01(\bR\x06rotate\x12?\n" +
 	"\roverlap_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\foverlapUntil\"G\n" +
 	"\x17BindCertificateResponse\x12,\n" +
-	"\x06agency\x18\x01 \x01(\v2\x14.lienthong.v1.AgencyR\x06agency\"K\n" +
+	"\x06agency\x18\x01 \x01(\v2\x14.lienthong.v1.AgencyR\x06agency\"a\n" +
 	"\rReportRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
-	"\x06agency\x18\x03 \x01(\tR\x06agency\"\xef\x02\n" +
+	"\x06agency\x18\x03 \x01(\tR\x06agency\x12\x14\n" +
+	"\x05under\x18\x04 \x01(\tR\x05under\"\x85\x03\n" +
 	"\x0eReportResponse\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12=\n" +
@@ -1916,7 +1936,8 @@ const file_lienthong_v1_admin_proto_rawDesc = "" +
 	"\bprovince\x18\x05 \x01(\v2\x1f.lienthong.v1.ComplianceFiguresR\bprovince\x123\n" +
 	"\x05kinds\x18\x06 \x03(\v2\x1d.lienthong.v1.ComplianceGroupR\x05kinds\x129\n" +
 	"\bagencies\x18\a \x03(\v2\x1d.lienthong.v1.ComplianceGroupR\bagencies\x125\n" +
-	"\x06months\x18\b \x03(\v2\x1d.lienthong.v1.ComplianceGroupR\x06months\"\x8c\x02\n" +
+	"\x06months\x18\b \x03(\v2\x1d.lienthong.v1.ComplianceGroupR\x06months\x12\x14\n" +
+	"\x05under\x18\t \x01(\tR\x05under\"\x8c\x02\n" +
 	"\x0fComplianceGroup\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
