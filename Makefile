@@ -89,6 +89,16 @@ bench-year:
 bench-report:
 	$(GO) test -run '^$$' -bench 'ComplianceReport' -benchtime 20x -benchmem -timeout 60m ./hub/store
 
+# National scale: 63 generated provinces (about 110,000 agencies) in one
+# hub's directory. BenchmarkNational times the directory load from the
+# store, routing, group expansion, listing and the compliance report over
+# a store with 20,000 declarations, and states heap and RSS; then the
+# replay with a real lthub process (offline import, start, RSS, every
+# ListAgencies page over gRPC, lthub report). About 3 minutes.
+bench-national:
+	$(GO) test -run '^$$' -bench 'National' -benchtime 5x -benchmem -timeout 30m ./hub/provision
+	LIENTHONG_NATIONAL=1 $(GO) test -count=1 -run 'TestNationalScaleProcess' -v -timeout 30m ./test/e2e
+
 # An external load tool against a real hub: lthub init + serve on
 # 127.0.0.1, then ghz on ListAgencies with an agency's mutual-TLS
 # certificate; prints ghz's summary (bench/ghz.sh says what to tune).
