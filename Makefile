@@ -10,7 +10,7 @@ BUF_VERSION := v1.75.0
 STATICCHECK_VERSION := v0.8.2
 GHZ_VERSION := v0.120.0
 
-.PHONY: all build test soak edxml-large fuzz-short bench bench-verify bench-report bench-year profile ghz lint demo compose-demo proto tools clean
+.PHONY: all build test soak edxml-large fuzz-short bench bench-verify bench-report bench-year bench-national profile ghz lint demo compose-demo proto tools clean
 
 all: build
 
