@@ -82,7 +82,16 @@ func (s *Service) Build(ctx context.Context, p compliance.Period, agency string)
 // the service's clock).
 func (s *Service) build(ctx context.Context, p compliance.Period, opts compliance.Options) (*compliance.Report, error) {
 	opts.Now = s.cfg.Now()
-	r, err := compliance.Build(ctx, s.cfg.Store, s.cfg.Directory.Load().All(), p, opts)
+	agencies := s.cfg.Directory.Load().All()
+	if opts.Under != "" {
+		// Only that subtree's agencies: a province of a national hub is a
+		// few thousand of its hundred thousand.
+		var err error
+		if agencies, err = s.cfg.Directory.Load().Under(opts.Under); err != nil {
+			return nil, err
+		}
+	}
+	r, err := compliance.Build(ctx, s.cfg.Store, agencies, p, opts)
 	if errors.Is(err, compliance.ErrUnknownAgency) {
 		return nil, lienthong.Wrap(lienthong.KindNotFound, err, "không có cơ quan %s trong danh bạ (no such agency)", cmp.Or(opts.Agency, opts.Under))
 	}
