@@ -612,9 +612,9 @@ func (s *Service) Track(ctx context.Context, req *lienthongv1.TrackRequest) (*li
 }
 
 // MaxAgenciesPage is the most agencies one ListAgencies response holds:
-// about 70 bytes each (7.7 MB for 110,000), so a page stays far below gRPC's 4 MiB default
-// message size, while a province's directory (hundreds to a few thousand
-// agencies) still comes in one response.
+// about 70 bytes each (7.7 MB for 110,000), so a page stays far below
+// gRPC's 4 MiB default message size, while a province's directory
+// (hundreds to a few thousand agencies) still comes in one response.
 const MaxAgenciesPage = 5000
 
 // ListAgencies returns the directory, or the part below one code, a page
