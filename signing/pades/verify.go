@@ -76,6 +76,10 @@ type VerifyOptions struct {
 	// signature or document timestamp is proof of existence only if its
 	// TSA chains to one of them. nil trusts no TSA.
 	TSARoots *x509.CertPool
+	// Chains, if set, remembers the signers' chains verified under Roots
+	// and Intermediates, which then must not change while it is in use
+	// (see ChainCache); nil builds every chain afresh.
+	Chains *ChainCache
 
 	// dssCerts are the certificates of the document's DSS, candidates for
 	// chains (never anchors).
@@ -729,21 +733,39 @@ func (s *checkedSig) checkCertificate(ctx context.Context, opts VerifyOptions, n
 
 	s.checkKeyPurpose()
 
-	inter := x509.NewCertPool()
-	for _, c := range opts.Intermediates {
-		inter.AddCert(c)
-	}
-	for _, c := range append(append([]*x509.Certificate(nil), s.cms.Certs...), opts.dssCerts...) {
-		if c != leaf {
-			inter.AddCert(c)
-		}
-	}
-	vo := x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
 	sr.ValidAtSigningTime = !at.Before(leaf.NotBefore) && !at.After(leaf.NotAfter) && !at.After(now.Add(5*time.Minute))
 	if opts.Roots == nil {
 		sr.problem("no trust roots configured")
 	} else {
-		chains, err := leaf.Verify(vo)
+		// The candidates besides the anchors: the trust store's
+		// intermediates, then the certificates the signature and the DSS
+		// carry.
+		extra := make([]*x509.Certificate, 0, len(s.cms.Certs)+len(opts.dssCerts))
+		for _, c := range s.cms.Certs {
+			if c != leaf {
+				extra = append(extra, c)
+			}
+		}
+		extra = append(extra, opts.dssCerts...)
+		vo := x509.VerifyOptions{Roots: opts.Roots, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+		cached := opts.Chains.lookupKey(&opts, leaf, extra)
+		var chains [][]*x509.Certificate
+		var err error
+		if chain := opts.Chains.get(cached, leaf, at); chain != nil {
+			chains = [][]*x509.Certificate{chain}
+		} else {
+			vo.Intermediates = x509.NewCertPool()
+			for _, c := range opts.Intermediates {
+				vo.Intermediates.AddCert(c)
+			}
+			for _, c := range extra {
+				vo.Intermediates.AddCert(c)
+			}
+			chains, err = leaf.Verify(vo)
+			if err == nil {
+				opts.Chains.put(cached, chains[0], [][]*x509.Certificate{opts.Intermediates, extra}, at)
+			}
+		}
 		var cie x509.CertificateInvalidError
 		if errors.As(err, &cie) && cie.Reason == x509.Expired {
 			if sr.ValidAtSigningTime {

@@ -65,6 +65,12 @@ type Snapshot struct {
 	CRLs []*x509.RevocationList
 	// LoadedAt is when the snapshot was read.
 	LoadedAt time.Time
+
+	// chains and crlSigs remember what verification under this state
+	// found (chains built, CRL signatures checked); a reload starts
+	// afresh, so a changed store is never judged by the old one.
+	chains  *pades.ChainCache
+	crlSigs *revocation.SignatureCache
 }
 
 // Store is a trust store read from a directory. It is safe for concurrent
@@ -125,12 +131,14 @@ func (s *Store) CRLs() []*x509.RevocationList { return s.snap.Load().CRLs }
 
 // VerifyOptions returns options for pades.Verify using the current state:
 // its anchors, intermediates and a revocation checker over its CRLs that
-// requires revocation information for every certificate below an anchor.
+// requires revocation information for every certificate below an anchor,
+// with the state's caches of verified chains and CRL signatures.
 func (s *Store) VerifyOptions() pades.VerifyOptions {
 	snap := s.snap.Load()
 	return pades.VerifyOptions{
 		Roots: snap.Roots, Intermediates: snap.Intermediates, CRLs: snap.CRLs, TSARoots: snap.TSARoots, Now: s.now,
-		Revocation: &revocation.Checker{CRLs: snap.CRLs, Now: s.now},
+		Revocation: &revocation.Checker{CRLs: snap.CRLs, Now: s.now, Signatures: snap.crlSigs},
+		Chains:     snap.chains,
 	}
 }
 
@@ -138,7 +146,10 @@ func (s *Store) VerifyOptions() pades.VerifyOptions {
 func (s *Store) Now() time.Time { return s.now() }
 
 func read(dir string) (*Snapshot, error) {
-	snap := &Snapshot{Roots: x509.NewCertPool(), TSARoots: x509.NewCertPool()}
+	snap := &Snapshot{
+		Roots: x509.NewCertPool(), TSARoots: x509.NewCertPool(),
+		chains: pades.NewChainCache(0), crlSigs: revocation.NewSignatureCache(0),
+	}
 	roots, rootFiles, err := loadCAs(filepath.Join(dir, "roots"), true)
 	if err != nil {
 		return nil, err
