@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -507,6 +508,7 @@ type checkedSig struct {
 	contents []byte
 	cms      *cms.SignedData
 	h        hash.Hash
+	alg      crypto.Hash // of h
 	hashable bool
 	gapOK    bool
 	// Document timestamps only: the report and the parsed token.
@@ -599,6 +601,7 @@ func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 		return s
 	}
 	s.cms = p
+	s.alg = p.DigestHash
 	switch p.DigestHash {
 	case crypto.SHA1:
 		s.h = sha1.New()
@@ -613,34 +616,123 @@ func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 	return s
 }
 
-// hashAll hashes every signature's byte ranges in one pass over the file.
+// hashAll hashes every signature's byte ranges in one pass over the file,
+// reading only bytes some signature covers. Signatures of one digest
+// algorithm share a hash state while they have covered the same bytes, so
+// the part of the file the second signature has in common with the first
+// (all of the first revision, for a seal over a leader's signature) is
+// hashed once; the state is cloned where their ranges part.
 func hashAll(r io.ReaderAt, size int64, sigs []*checkedSig) error {
-	var end int64
+	var groups []*hashGroup
+	var cuts []int64
 	for _, s := range sigs {
-		if s.hashable {
-			end = max(end, s.rep.end)
+		if !s.hashable {
+			continue
+		}
+		for _, rg := range s.ranges {
+			cuts = append(cuts, rg[0], rg[0]+rg[1])
+		}
+		i := slices.IndexFunc(groups, func(g *hashGroup) bool { return g.alg == s.alg && g.cloner })
+		if i < 0 {
+			_, cloner := s.h.(hash.Cloner)
+			groups = append(groups, &hashGroup{alg: s.alg, h: s.h, cloner: cloner && s.alg != 0})
+			i = len(groups) - 1
+		}
+		groups[i].sigs = append(groups[i].sigs, s)
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	var buf []byte
+	for k := 0; k+1 < len(cuts); k++ {
+		lo, hi := cuts[k], cuts[k+1]
+		// Between two cuts each signature covers all of the segment or
+		// none of it.
+		var writers []hash.Hash
+		for _, g := range groups {
+			h, err := g.covering(lo)
+			if err != nil {
+				return err
+			}
+			if h != nil {
+				writers = append(writers, h)
+			}
+		}
+		for _, g := range groups {
+			if g.split != nil {
+				groups = append(groups, g.split)
+				g.split = nil
+			}
+		}
+		if len(writers) == 0 {
+			continue
+		}
+		if buf == nil {
+			buf = make([]byte, 64<<10)
+		}
+		for off := lo; off < hi; {
+			n := min(int64(len(buf)), hi-off)
+			chunk := buf[:n]
+			if _, err := r.ReadAt(chunk, off); err != nil && !(errors.Is(err, io.EOF) && off+n == size) {
+				return fmt.Errorf("reading signed bytes: %w", err)
+			}
+			for _, h := range writers {
+				h.Write(chunk)
+			}
+			off += n
 		}
 	}
-	buf := make([]byte, 64<<10)
-	for off := int64(0); off < end; off += int64(len(buf)) {
-		n := min(int64(len(buf)), end-off)
-		chunk := buf[:n]
-		if _, err := r.ReadAt(chunk, off); err != nil && !(errors.Is(err, io.EOF) && off+n == size) {
-			return fmt.Errorf("reading signed bytes: %w", err)
-		}
-		for _, s := range sigs {
-			if !s.hashable {
-				continue
-			}
-			for _, rg := range s.ranges {
-				lo, hi := max(rg[0], off), min(rg[0]+rg[1], off+n)
-				if lo < hi {
-					s.h.Write(chunk[lo-off : hi-off])
-				}
-			}
+	for _, g := range groups {
+		for _, s := range g.sigs {
+			s.h = g.h // the signatures of a group covered the same bytes
 		}
 	}
 	return nil
+}
+
+// hashGroup is signatures whose digests so far are of the same bytes.
+type hashGroup struct {
+	alg    crypto.Hash
+	h      hash.Hash
+	cloner bool // h can be cloned, so others may join
+	sigs   []*checkedSig
+	split  *hashGroup // formed by covering, for hashAll to add
+}
+
+// covering returns the hash to write the segment starting at off into,
+// nil if no signature of g covers it. When only some do, they leave g for
+// a group of their own with a clone of the state.
+func (g *hashGroup) covering(off int64) (hash.Hash, error) {
+	var in, out []*checkedSig
+	for _, s := range g.sigs {
+		if s.covers(off) {
+			in = append(in, s)
+		} else {
+			out = append(out, s)
+		}
+	}
+	switch {
+	case len(in) == 0:
+		return nil, nil
+	case len(out) == 0:
+		return g.h, nil
+	}
+	c, err := g.h.(hash.Cloner).Clone()
+	if err != nil {
+		return nil, fmt.Errorf("hashing signed bytes: %w", err)
+	}
+	g.sigs = out
+	g.split = &hashGroup{alg: g.alg, h: c, cloner: true, sigs: in}
+	return c, nil
+}
+
+// covers reports whether the signed ranges include the byte at off.
+func (s *checkedSig) covers(off int64) bool {
+	for _, rg := range s.ranges {
+		if off >= rg[0] && off < rg[0]+rg[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // checkCMS verifies the CMS signature, the certificate chain, validity,
