@@ -234,7 +234,11 @@ func (l *lexer) peekN(n int) (token, error) {
 func (l *lexer) next() (token, error) {
 	if len(l.peeked) > 0 {
 		t := l.peeked[0]
-		l.peeked = l.peeked[1:]
+		// Shift rather than reslice, so that the next peek reuses the
+		// array instead of allocating one per token.
+		n := copy(l.peeked, l.peeked[1:])
+		l.peeked[n] = token{}
+		l.peeked = l.peeked[:n]
 		return t, nil
 	}
 	return l.scan()
