@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -215,5 +216,44 @@ func TestChainCacheBounded(t *testing.T) {
 	}
 	if n := chains.Len(); n != 2 {
 		t.Fatalf("%d chains cached, want 2", n)
+	}
+}
+
+// TestChainCacheConcurrent verifies documents of four signers from four
+// goroutines through one small cache (run with -race): every report is
+// the one the cache-less verification gives.
+func TestChainCacheConcurrent(t *testing.T) {
+	p := newTestPKI(t)
+	opts := p.verifyOptions()
+	opts.Chains = pades.NewChainCache(2)
+	base := sample(t, false)
+	var docs [][]byte
+	for _, id := range []identity{p.person, p.personRSA, p.seal, p.sealEC} {
+		docs = append(docs, sign(t, base, id.opts(pades.SubFilterCAdES, p.now)))
+	}
+	errs := make(chan error, len(docs))
+	for w := range docs {
+		go func() {
+			for i := range 8 {
+				doc := docs[(w+i)%len(docs)]
+				rep, err := pades.Verify(bytes.NewReader(doc), int64(len(doc)), opts)
+				if err == nil && (rep.Verdict != pades.VerdictValid || len(rep.Signatures[0].Chain) < 2) {
+					err = fmt.Errorf("verdict %s, chain of %d", rep.Verdict, len(rep.Signatures[0].Chain))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range docs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := opts.Chains.Len(); n > 2 {
+		t.Fatalf("%d chains cached, bound 2", n)
 	}
 }
