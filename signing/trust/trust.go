@@ -17,6 +17,12 @@
 // silently joins the store. A stale CRL loads (verification then says
 // TRY_LATER and names it), so that an operator sees what to replace.
 //
+// Each loaded state keeps caches of the chains verified under it and of
+// the CRL signatures checked against its CAs (pades.ChainCache,
+// revocation.SignatureCache), bounded, and passed on by VerifyOptions; a
+// reload starts with empty ones, so nothing verified under the old store
+// is reused under the new one.
+//
 // Older stores kept intermediates in roots/. A CA certificate there that
 // is not self-signed and whose issuer is also in roots/ is therefore used
 // as an intermediate, not an anchor (Snapshot.Notes says so); one whose
