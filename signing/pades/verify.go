@@ -623,6 +623,17 @@ func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 // (all of the first revision, for a seal over a leader's signature) is
 // hashed once; the state is cloned where their ranges part.
 func hashAll(r io.ReaderAt, size int64, sigs []*checkedSig) error {
+	hashable := 0
+	for _, s := range sigs {
+		if s.hashable {
+			hashable++
+		}
+	}
+	if hashable > maxSharedHashes {
+		// A hostile file's thousands of signatures would make thousands
+		// of segments each to be decided for every signature.
+		return hashEach(r, size, sigs)
+	}
 	var groups []*hashGroup
 	var cuts []int64
 	for _, s := range sigs {
@@ -684,6 +695,37 @@ func hashAll(r io.ReaderAt, size int64, sigs []*checkedSig) error {
 	for _, g := range groups {
 		for _, s := range g.sigs {
 			s.h = g.h // the signatures of a group covered the same bytes
+		}
+	}
+	return nil
+}
+
+// hashEach hashes every signature's byte ranges on its own, in one pass
+// over the file up to the end of the last range.
+func hashEach(r io.ReaderAt, size int64, sigs []*checkedSig) error {
+	var end int64
+	for _, s := range sigs {
+		if s.hashable {
+			end = max(end, s.rep.end)
+		}
+	}
+	buf := make([]byte, 64<<10)
+	for off := int64(0); off < end; off += int64(len(buf)) {
+		n := min(int64(len(buf)), end-off)
+		chunk := buf[:n]
+		if _, err := r.ReadAt(chunk, off); err != nil && !(errors.Is(err, io.EOF) && off+n == size) {
+			return fmt.Errorf("reading signed bytes: %w", err)
+		}
+		for _, s := range sigs {
+			if !s.hashable {
+				continue
+			}
+			for _, rg := range s.ranges {
+				lo, hi := max(rg[0], off), min(rg[0]+rg[1], off+n)
+				if lo < hi {
+					s.h.Write(chunk[lo-off : hi-off])
+				}
+			}
 		}
 	}
 	return nil
