@@ -30,6 +30,14 @@
 // whether the document changed after it. An unreadable signature
 // dictionary is a FORMAT_FAILURE signature, never an unsigned file.
 //
+// Verification does each thing once: the byte ranges of all signatures
+// are hashed in one pass that reads only covered bytes, the bytes two
+// signatures share (a seal over a leader's signature covers all of the
+// leader's revision) hashed once; and VerifyOptions.Chains (a ChainCache,
+// which signing/trust keeps per trust state) lets a signer's chain be
+// built and checked once, while the signature, key purpose, validity at
+// the proof of existence and revocation are still decided per document.
+//
 // A change after a signature is acceptable only when a later signature
 // covers the whole file and the difference between the signed revision
 // and the final one, walked object by object from the catalog by use, is

@@ -121,7 +121,7 @@ func (s *checkedSig) prepareDocTimestamp() {
 	}
 	s.token = tok
 	if tok.Hash.Available() {
-		s.h = tok.Hash.New()
+		s.h, s.alg = tok.Hash.New(), tok.Hash
 		s.hashable = true
 	}
 }

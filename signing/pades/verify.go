@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -76,6 +77,10 @@ type VerifyOptions struct {
 	// signature or document timestamp is proof of existence only if its
 	// TSA chains to one of them. nil trusts no TSA.
 	TSARoots *x509.CertPool
+	// Chains, if set, remembers the signers' chains verified under Roots
+	// and Intermediates, which then must not change while it is in use
+	// (see ChainCache); nil builds every chain afresh.
+	Chains *ChainCache
 
 	// dssCerts are the certificates of the document's DSS, candidates for
 	// chains (never anchors).
@@ -503,6 +508,7 @@ type checkedSig struct {
 	contents []byte
 	cms      *cms.SignedData
 	h        hash.Hash
+	alg      crypto.Hash // of h
 	hashable bool
 	gapOK    bool
 	// Document timestamps only: the report and the parsed token.
@@ -595,6 +601,7 @@ func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 		return s
 	}
 	s.cms = p
+	s.alg = p.DigestHash
 	switch p.DigestHash {
 	case crypto.SHA1:
 		s.h = sha1.New()
@@ -609,8 +616,93 @@ func checkSignatureSyntax(doc *pdf.Document, f foundSig) *checkedSig {
 	return s
 }
 
-// hashAll hashes every signature's byte ranges in one pass over the file.
+// hashAll hashes every signature's byte ranges in one pass over the file,
+// reading only bytes some signature covers. Signatures of one digest
+// algorithm share a hash state while they have covered the same bytes, so
+// the part of the file the second signature has in common with the first
+// (all of the first revision, for a seal over a leader's signature) is
+// hashed once; the state is cloned where their ranges part.
 func hashAll(r io.ReaderAt, size int64, sigs []*checkedSig) error {
+	hashable := 0
+	for _, s := range sigs {
+		if s.hashable {
+			hashable++
+		}
+	}
+	if hashable > maxSharedHashes {
+		// A hostile file's thousands of signatures would make thousands
+		// of segments each to be decided for every signature.
+		return hashEach(r, size, sigs)
+	}
+	var groups []*hashGroup
+	var cuts []int64
+	for _, s := range sigs {
+		if !s.hashable {
+			continue
+		}
+		for _, rg := range s.ranges {
+			cuts = append(cuts, rg[0], rg[0]+rg[1])
+		}
+		i := slices.IndexFunc(groups, func(g *hashGroup) bool { return g.alg == s.alg && g.cloner })
+		if i < 0 {
+			_, cloner := s.h.(hash.Cloner)
+			groups = append(groups, &hashGroup{alg: s.alg, h: s.h, cloner: cloner && s.alg != 0})
+			i = len(groups) - 1
+		}
+		groups[i].sigs = append(groups[i].sigs, s)
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	var buf []byte
+	for k := 0; k+1 < len(cuts); k++ {
+		lo, hi := cuts[k], cuts[k+1]
+		// Between two cuts each signature covers all of the segment or
+		// none of it.
+		var writers []hash.Hash
+		for _, g := range groups {
+			h, err := g.covering(lo)
+			if err != nil {
+				return err
+			}
+			if h != nil {
+				writers = append(writers, h)
+			}
+		}
+		for _, g := range groups {
+			if g.split != nil {
+				groups = append(groups, g.split)
+				g.split = nil
+			}
+		}
+		if len(writers) == 0 {
+			continue
+		}
+		if buf == nil {
+			buf = make([]byte, 64<<10)
+		}
+		for off := lo; off < hi; {
+			n := min(int64(len(buf)), hi-off)
+			chunk := buf[:n]
+			if _, err := r.ReadAt(chunk, off); err != nil && !(errors.Is(err, io.EOF) && off+n == size) {
+				return fmt.Errorf("reading signed bytes: %w", err)
+			}
+			for _, h := range writers {
+				h.Write(chunk)
+			}
+			off += n
+		}
+	}
+	for _, g := range groups {
+		for _, s := range g.sigs {
+			s.h = g.h // the signatures of a group covered the same bytes
+		}
+	}
+	return nil
+}
+
+// hashEach hashes every signature's byte ranges on its own, in one pass
+// over the file up to the end of the last range.
+func hashEach(r io.ReaderAt, size int64, sigs []*checkedSig) error {
 	var end int64
 	for _, s := range sigs {
 		if s.hashable {
@@ -637,6 +729,52 @@ func hashAll(r io.ReaderAt, size int64, sigs []*checkedSig) error {
 		}
 	}
 	return nil
+}
+
+// hashGroup is signatures whose digests so far are of the same bytes.
+type hashGroup struct {
+	alg    crypto.Hash
+	h      hash.Hash
+	cloner bool // h can be cloned, so others may join
+	sigs   []*checkedSig
+	split  *hashGroup // formed by covering, for hashAll to add
+}
+
+// covering returns the hash to write the segment starting at off into,
+// nil if no signature of g covers it. When only some do, they leave g for
+// a group of their own with a clone of the state.
+func (g *hashGroup) covering(off int64) (hash.Hash, error) {
+	var in, out []*checkedSig
+	for _, s := range g.sigs {
+		if s.covers(off) {
+			in = append(in, s)
+		} else {
+			out = append(out, s)
+		}
+	}
+	switch {
+	case len(in) == 0:
+		return nil, nil
+	case len(out) == 0:
+		return g.h, nil
+	}
+	c, err := g.h.(hash.Cloner).Clone()
+	if err != nil {
+		return nil, fmt.Errorf("hashing signed bytes: %w", err)
+	}
+	g.sigs = out
+	g.split = &hashGroup{alg: g.alg, h: c, cloner: true, sigs: in}
+	return c, nil
+}
+
+// covers reports whether the signed ranges include the byte at off.
+func (s *checkedSig) covers(off int64) bool {
+	for _, rg := range s.ranges {
+		if off >= rg[0] && off < rg[0]+rg[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // checkCMS verifies the CMS signature, the certificate chain, validity,
@@ -729,21 +867,39 @@ func (s *checkedSig) checkCertificate(ctx context.Context, opts VerifyOptions, n
 
 	s.checkKeyPurpose()
 
-	inter := x509.NewCertPool()
-	for _, c := range opts.Intermediates {
-		inter.AddCert(c)
-	}
-	for _, c := range append(append([]*x509.Certificate(nil), s.cms.Certs...), opts.dssCerts...) {
-		if c != leaf {
-			inter.AddCert(c)
-		}
-	}
-	vo := x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
 	sr.ValidAtSigningTime = !at.Before(leaf.NotBefore) && !at.After(leaf.NotAfter) && !at.After(now.Add(5*time.Minute))
 	if opts.Roots == nil {
 		sr.problem("no trust roots configured")
 	} else {
-		chains, err := leaf.Verify(vo)
+		// The candidates besides the anchors: the trust store's
+		// intermediates, then the certificates the signature and the DSS
+		// carry.
+		extra := make([]*x509.Certificate, 0, len(s.cms.Certs)+len(opts.dssCerts))
+		for _, c := range s.cms.Certs {
+			if c != leaf {
+				extra = append(extra, c)
+			}
+		}
+		extra = append(extra, opts.dssCerts...)
+		vo := x509.VerifyOptions{Roots: opts.Roots, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+		cached := opts.Chains.lookupKey(&opts, leaf, extra)
+		var chains [][]*x509.Certificate
+		var err error
+		if chain := opts.Chains.get(cached, leaf, at); chain != nil {
+			chains = [][]*x509.Certificate{chain}
+		} else {
+			vo.Intermediates = x509.NewCertPool()
+			for _, c := range opts.Intermediates {
+				vo.Intermediates.AddCert(c)
+			}
+			for _, c := range extra {
+				vo.Intermediates.AddCert(c)
+			}
+			chains, err = leaf.Verify(vo)
+			if err == nil {
+				opts.Chains.put(cached, chains[0], [][]*x509.Certificate{opts.Intermediates, extra}, at)
+			}
+		}
 		var cie x509.CertificateInvalidError
 		if errors.As(err, &cie) && cie.Reason == x509.Expired {
 			if sr.ValidAtSigningTime {

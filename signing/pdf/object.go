@@ -234,7 +234,11 @@ func (l *lexer) peekN(n int) (token, error) {
 func (l *lexer) next() (token, error) {
 	if len(l.peeked) > 0 {
 		t := l.peeked[0]
-		l.peeked = l.peeked[1:]
+		// Shift rather than reslice, so that the next peek reuses the
+		// array instead of allocating one per token.
+		n := copy(l.peeked, l.peeked[1:])
+		l.peeked[n] = token{}
+		l.peeked = l.peeked[:n]
 		return t, nil
 	}
 	return l.scan()
@@ -425,29 +429,39 @@ func (l *lexer) hexString() ([]byte, error) {
 	var hi byte
 	half := false
 	for {
-		c, err := l.readByte()
-		if err != nil {
+		// A buffer's worth at a time: signature values are tens of
+		// kilobytes of hex digits.
+		chunk, err := l.r.ReadSlice('>')
+		start := l.pos
+		l.pos += int64(len(chunk))
+		if err != nil && err != bufio.ErrBufferFull {
 			return nil, SyntaxErrorf("unterminated hex string")
 		}
-		if c == '>' {
+		done := err == nil
+		if done {
+			chunk = chunk[:len(chunk)-1]
+		}
+		for i, c := range chunk {
+			if isSpace(c) {
+				continue
+			}
+			v, ok := unhex(c)
+			if !ok {
+				return nil, SyntaxErrorf("bad character %q in hex string at offset %d", c, start+int64(i))
+			}
+			if half {
+				b = append(b, hi<<4|v)
+				if len(b) > maxStringLen {
+					return nil, SyntaxErrorf("string too long")
+				}
+			} else {
+				hi = v
+			}
+			half = !half
+		}
+		if done {
 			break
 		}
-		if isSpace(c) {
-			continue
-		}
-		v, ok := unhex(c)
-		if !ok {
-			return nil, SyntaxErrorf("bad character %q in hex string at offset %d", c, l.pos-1)
-		}
-		if half {
-			b = append(b, hi<<4|v)
-			if len(b) > maxStringLen {
-				return nil, SyntaxErrorf("string too long")
-			}
-		} else {
-			hi = v
-		}
-		half = !half
 	}
 	if half {
 		b = append(b, hi<<4)

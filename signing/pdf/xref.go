@@ -1,6 +1,7 @@
 package pdf
 
 import (
+	"bufio"
 	"bytes"
 	"compress/zlib"
 	"errors"
@@ -37,6 +38,7 @@ type Document struct {
 	cache    map[int64]Object
 	objStms  map[int64][]objStmEntry // keyed by the object stream's offset
 	entries  int
+	spare    *bufio.Reader // a lexer's buffer to reuse, nil while lent out
 }
 
 type objStmEntry struct {
@@ -121,8 +123,30 @@ func (d *Document) startXref() (int64, error) {
 	return t.i, nil
 }
 
+// lexerAt returns a lexer reading the file from off, on the spare buffer
+// when it is free: a verification parses dozens of objects, each with a
+// lexer, one after the other.
+func (d *Document) lexerAt(off int64) *lexer {
+	b := d.spare
+	if b == nil {
+		return newLexerAt(d.R, off, d.Size)
+	}
+	d.spare = nil
+	if off < 0 || off > d.Size {
+		off = d.Size
+	}
+	b.Reset(io.NewSectionReader(d.R, off, d.Size-off))
+	return &lexer{r: b, pos: off}
+}
+
+// release makes l's buffer the spare; l must not be used afterwards.
+func (d *Document) release(l *lexer) {
+	d.spare, l.r = l.r, nil
+}
+
 func (d *Document) readSection(off int64) (*Section, error) {
-	l := newLexerAt(d.R, off, d.Size)
+	l := d.lexerAt(off)
+	defer d.release(l)
 	t, err := l.peek()
 	if err != nil {
 		return nil, err
@@ -536,8 +560,9 @@ func (d *Document) objectAt(off int64, num int, v *View, hops int) (Object, erro
 	if off < 0 || off >= d.Size {
 		return nil, SyntaxErrorf("object %d offset %d outside the file", num, off)
 	}
-	l := newLexerAt(d.R, off, d.Size)
+	l := d.lexerAt(off)
 	n, _, obj, err := l.indirectObject()
+	d.release(l)
 	if err != nil {
 		return nil, fmt.Errorf("object %d: %w", num, err)
 	}

@@ -124,7 +124,7 @@ func (f *Fetcher) fetch(ctx context.Context, cert, issuer *x509.Certificate, at,
 				Problems: []string{fmt.Sprintf("CRL from %s could not be fetched: %v", url, err)}})
 			continue
 		}
-		r := checkCRL(crl, url, cert, issuer, at, now)
+		r := checkCRL(crl, url, nil, cert, issuer, at, now)
 		out = append(out, r)
 		if usable(r) {
 			return out

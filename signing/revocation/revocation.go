@@ -147,6 +147,9 @@ type Checker struct {
 	// result as no obstacle. Stale or refused information is never
 	// accepted.
 	AcceptMissing bool
+	// Signatures, if set, remembers which of CRLs verified against which
+	// issuer (see SignatureCache); nil checks every signature every time.
+	Signatures *SignatureCache
 }
 
 // clockSkew tolerates issuers' clocks running a little ahead.
@@ -203,17 +206,19 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 	var crls []originCRL
 	if c != nil {
 		for _, l := range c.CRLs {
-			crls = append(crls, originCRL{l, OriginTrustStore})
+			crls = append(crls, originCRL{l, OriginTrustStore, c.Signatures})
 		}
 	}
 	for _, l := range ev.CRLs {
-		crls = append(crls, originCRL{l, OriginDSS})
+		// A document's CRLs are new objects each time: nothing to
+		// remember.
+		crls = append(crls, originCRL{l, OriginDSS, nil})
 	}
 	for _, l := range crls {
 		if l.crl == nil || !bytes.Equal(l.crl.RawIssuer, cert.RawIssuer) {
 			continue
 		}
-		if consider(checkCRL(l.crl, l.origin, cert, issuer, at, now)) {
+		if consider(checkCRL(l.crl, l.origin, l.sigs, cert, issuer, at, now)) {
 			return finish(res, best)
 		}
 	}
@@ -246,6 +251,7 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 type originCRL struct {
 	crl    *x509.RevocationList
 	origin string
+	sigs   *SignatureCache
 }
 
 // finish fills the certificate's names into the chosen result, keeping
@@ -261,7 +267,7 @@ func finish(base Result, best *Result) Result {
 
 // checkCRL applies one CRL to cert. A CRL that does not apply gives
 // StatusUnknown with the reason in Problems.
-func checkCRL(crl *x509.RevocationList, origin string, cert, issuer *x509.Certificate, at, now time.Time) Result {
+func checkCRL(crl *x509.RevocationList, origin string, sigs *SignatureCache, cert, issuer *x509.Certificate, at, now time.Time) Result {
 	r := Result{Status: StatusUnknown, Source: SourceCRL, Origin: origin, ThisUpdate: crl.ThisUpdate, NextUpdate: crl.NextUpdate, Raw: crl.Raw}
 	who := issuer.Subject.String()
 	refuse := func(format string, args ...any) Result {
@@ -275,7 +281,7 @@ func checkCRL(crl *x509.RevocationList, origin string, cert, issuer *x509.Certif
 	if len(crl.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(crl.AuthorityKeyId, issuer.SubjectKeyId) {
 		return refuse("signed by another key of the issuer")
 	}
-	if err := crl.CheckSignatureFrom(issuer); err != nil {
+	if err := sigs.checkCRLSignature(crl, issuer); err != nil {
 		return refuse("bad signature: %v", err)
 	}
 	r.authentic = true

@@ -17,6 +17,12 @@
 // silently joins the store. A stale CRL loads (verification then says
 // TRY_LATER and names it), so that an operator sees what to replace.
 //
+// Each loaded state keeps caches of the chains verified under it and of
+// the CRL signatures checked against its CAs (pades.ChainCache,
+// revocation.SignatureCache), bounded, and passed on by VerifyOptions; a
+// reload starts with empty ones, so nothing verified under the old store
+// is reused under the new one.
+//
 // Older stores kept intermediates in roots/. A CA certificate there that
 // is not self-signed and whose issuer is also in roots/ is therefore used
 // as an intermediate, not an anchor (Snapshot.Notes says so); one whose
@@ -65,6 +71,12 @@ type Snapshot struct {
 	CRLs []*x509.RevocationList
 	// LoadedAt is when the snapshot was read.
 	LoadedAt time.Time
+
+	// chains and crlSigs remember what verification under this state
+	// found (chains built, CRL signatures checked); a reload starts
+	// afresh, so a changed store is never judged by the old one.
+	chains  *pades.ChainCache
+	crlSigs *revocation.SignatureCache
 }
 
 // Store is a trust store read from a directory. It is safe for concurrent
@@ -125,12 +137,14 @@ func (s *Store) CRLs() []*x509.RevocationList { return s.snap.Load().CRLs }
 
 // VerifyOptions returns options for pades.Verify using the current state:
 // its anchors, intermediates and a revocation checker over its CRLs that
-// requires revocation information for every certificate below an anchor.
+// requires revocation information for every certificate below an anchor,
+// with the state's caches of verified chains and CRL signatures.
 func (s *Store) VerifyOptions() pades.VerifyOptions {
 	snap := s.snap.Load()
 	return pades.VerifyOptions{
 		Roots: snap.Roots, Intermediates: snap.Intermediates, CRLs: snap.CRLs, TSARoots: snap.TSARoots, Now: s.now,
-		Revocation: &revocation.Checker{CRLs: snap.CRLs, Now: s.now},
+		Revocation: &revocation.Checker{CRLs: snap.CRLs, Now: s.now, Signatures: snap.crlSigs},
+		Chains:     snap.chains,
 	}
 }
 
@@ -138,7 +152,10 @@ func (s *Store) VerifyOptions() pades.VerifyOptions {
 func (s *Store) Now() time.Time { return s.now() }
 
 func read(dir string) (*Snapshot, error) {
-	snap := &Snapshot{Roots: x509.NewCertPool(), TSARoots: x509.NewCertPool()}
+	snap := &Snapshot{
+		Roots: x509.NewCertPool(), TSARoots: x509.NewCertPool(),
+		chains: pades.NewChainCache(0), crlSigs: revocation.NewSignatureCache(0),
+	}
 	roots, rootFiles, err := loadCAs(filepath.Join(dir, "roots"), true)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/samplepdf"
+	"github.com/lienthong/lienthong/signing/etsi"
 	"github.com/lienthong/lienthong/signing/pades"
 	"github.com/lienthong/lienthong/signing/pki"
 	"github.com/lienthong/lienthong/signing/trust"
@@ -297,4 +299,90 @@ func TestLayout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReloadAfterCachedChain: the store's VerifyOptions carry caches of
+// verified chains and CRL signatures, and a signer whose chain was cached
+// as good is refused after a reload that revokes it, then untrusted after
+// one that removes its anchor.
+func TestReloadAfterCachedChain(t *testing.T) {
+	f := newFixture(t)
+	goodDER, err := f.inter.CRL(nil, f.now.Add(-time.Hour), f.now.Add(-time.Hour), f.now.Add(time.Hour), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := pki.NewRoot(pki.Request{CommonName: "Other Root", NotBefore: f.now.Add(-time.Hour), NotAfter: f.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rootPEM := filepath.Join(dir, "roots", "root.pem")
+	interPEM := filepath.Join(dir, "intermediates", "inter.pem")
+	interCRL, rootCRL := filepath.Join(dir, "crls", "inter.crl"), filepath.Join(dir, "crls", "root.crl")
+	write(t, rootPEM, pki.CertPEM(f.root.Cert))
+	write(t, interPEM, pki.CertPEM(f.inter.Cert))
+	write(t, interCRL, goodDER)
+	write(t, rootCRL, f.emptyDER)
+	s, err := trust.Load(dir, trust.WithClock(func() time.Time { return f.now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vo := s.VerifyOptions(); vo.Chains == nil || vo.Revocation.Signatures == nil {
+		t.Fatal("VerifyOptions carry no caches")
+	}
+	doc, err := samplepdf.Bytes(samplepdf.Options{Title: "Cache"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signed bytes.Buffer
+	if err := pades.Sign(&signed, bytes.NewReader(doc), int64(len(doc)), pades.SignOptions{
+		Signer: f.leafKey, Certificate: f.leaf, Chain: []*x509.Certificate{f.inter.Cert}, Time: f.now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string, want etsi.Indication, sub etsi.SubIndication) {
+		t.Helper()
+		for range 2 { // the second time from the cache, if any
+			rep, err := pades.Verify(bytes.NewReader(signed.Bytes()), int64(signed.Len()), s.VerifyOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Signatures) != 1 {
+				t.Fatalf("%s: %d signatures", step, len(rep.Signatures))
+			}
+			if sr := rep.Signatures[0]; sr.Indication != want || sr.SubIndication != sub {
+				t.Fatalf("%s: %s/%s, want %s/%s; problems %q", step, sr.Indication, sr.SubIndication, want, sub, sr.Problems)
+			}
+		}
+	}
+	reload := func() {
+		t.Helper()
+		if err := s.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("first load", etsi.TotalPassed, etsi.None)
+	if n := s.VerifyOptions().Chains.Len(); n != 1 {
+		t.Fatalf("%d chains cached, want 1", n)
+	}
+
+	write(t, interCRL, f.crlDER)
+	reload()
+	check("the CRL revokes the signer", etsi.TotalFailed, etsi.Revoked)
+
+	write(t, interCRL, goodDER)
+	reload()
+	check("the CRL no longer lists it", etsi.TotalPassed, etsi.None)
+
+	for _, p := range []string{interPEM, interCRL, rootCRL} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, rootPEM, pki.CertPEM(other.Cert))
+	reload()
+	if n := s.VerifyOptions().Chains.Len(); n != 0 {
+		t.Fatalf("a reload kept %d cached chains", n)
+	}
+	check("the anchor removed", etsi.Indeterminate, etsi.NoCertificateChainFound)
 }
