@@ -81,7 +81,7 @@ type hubRun struct {
 	stopHub       func() error
 	// proc is the hub's process when it runs apart (Config.Lthub), else
 	// nil: the hub serves inside this process.
-	proc *hubProcess
+	proc *HubProcess
 }
 
 // hubCPU is the CPU the hub process has used, or 0 when the hub runs in
@@ -90,7 +90,7 @@ func (r *hubRun) hubCPU() time.Duration {
 	if r.proc == nil {
 		return 0
 	}
-	return r.proc.cpu()
+	return r.proc.CPU()
 }
 
 // startHubRun serves the hub directory hubDir (a fresh copy of the
@@ -110,7 +110,7 @@ func startHubRun(ctx context.Context, lthub string, lthubEnv, hubFlags []string,
 		if err != nil {
 			return nil, err
 		}
-		r.proc, addr, r.stopHub = proc, proc.addr, proc.stop
+		r.proc, addr, r.stopHub = proc, proc.Addr(), proc.Stop
 	} else {
 		// The hub outlives the clients: it stops last, in close, even
 		// when ctx ends first.
@@ -283,14 +283,14 @@ func (r *hubRun) maxRun(warmup, dur time.Duration, prof *profiler) (maxResult, e
 	sleep(r.ctx, warmup)
 	var res maxResult
 	perr := prof.start()
-	cpu0, hub0 := cpuTime(), r.hubCPU()
+	cpu0, hub0 := ProcessCPU(), r.hubCPU()
 	r.winDelivered.Store(0)
 	r.inWindow.Store(true)
 	t0 := time.Now()
 	sleep(r.ctx, dur)
 	r.inWindow.Store(false)
 	res.elapsed = time.Since(t0)
-	res.cpu, res.hubCPU = cpuTime()-cpu0, r.hubCPU()-hub0
+	res.cpu, res.hubCPU = ProcessCPU()-cpu0, r.hubCPU()-hub0
 	res.delivered = r.winDelivered.Load()
 	res.backlog = r.expected.Load() - r.delivered.Load()
 	perr = errors.Join(perr, prof.stop())
