@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -46,7 +47,7 @@ func StartReceivers(ctx context.Context, clients map[string]*node.Client, inbox 
 						return err
 					}
 				}
-				return os.RemoveAll(rc.Dir)
+				return removeReceived(rc)
 			})
 			if ctx.Err() != nil {
 				return
@@ -72,6 +73,29 @@ func DialAgencies(addr string, l provision.Layout, specs []provision.SampleAgenc
 		if clients[s.Code], err = node.Dial(addr, id); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// removeReceived removes a received document's folder by the names the
+// node wrote in it (its files, node.DeliveryFile, node.DeliveredFile), one
+// unlink each and a rmdir: a replay removes millions of folders, and
+// os.RemoveAll's directory reads took about a tenth of the clients' CPU
+// on a tmpfs. Anything else in the folder makes it fall back to
+// os.RemoveAll.
+func removeReceived(rc *node.Received) error {
+	for _, p := range rc.Files {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return os.RemoveAll(rc.Dir)
+		}
+	}
+	for _, name := range []string{node.DeliveryFile, node.DeliveredFile} {
+		if err := os.Remove(filepath.Join(rc.Dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return os.RemoveAll(rc.Dir)
+		}
+	}
+	if err := os.Remove(rc.Dir); err != nil {
+		return os.RemoveAll(rc.Dir)
 	}
 	return nil
 }
