@@ -9,11 +9,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lienthong/lienthong/hub"
 )
 
 // ServingPrefix starts the line a hub process prints on its standard
@@ -31,6 +34,24 @@ type HubProcess struct {
 
 	mu   sync.Mutex
 	logs bytes.Buffer // the hub's stderr (JSON log lines), for errors
+}
+
+// ServeInProcess opens the hub of cfg and serves it inside this process
+// until stop (which may be called more than once). The hub outlives ctx:
+// it stops only in stop, after the clients, even when ctx ends first. Its
+// goroutines carry the profiler label side=hub, so that a CPU profile of
+// this process tells the hub from its clients (pprof -tagfocus side=hub).
+func ServeInProcess(ctx context.Context, cfg hub.Config) (h *hub.Hub, stop func() error, err error) {
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	labels := pprof.Labels("side", "hub")
+	pprof.Do(hctx, labels, func(hctx context.Context) { h, err = hub.Open(hctx, cfg) })
+	if err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("starting the hub: %w", err)
+	}
+	served := make(chan error, 1)
+	go pprof.Do(hctx, labels, func(hctx context.Context) { served <- h.Serve(hctx) })
+	return h, sync.OnceValue(func() error { cancel(); return <-served }), nil
 }
 
 // LthubServeArgs are the arguments of `lthub serve` on hubDir with a

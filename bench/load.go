@@ -112,18 +112,11 @@ func startHubRun(ctx context.Context, lthub string, lthubEnv, hubFlags []string,
 		}
 		r.proc, addr, r.stopHub = proc, proc.Addr(), proc.Stop
 	} else {
-		// The hub outlives the clients: it stops last, in close, even
-		// when ctx ends first.
-		hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
-		h, err := hub.Open(hctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0"})
+		h, stop, err := ServeInProcess(ctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0"})
 		if err != nil {
-			hcancel()
-			return nil, fmt.Errorf("starting the hub: %w", err)
+			return nil, err
 		}
-		served := make(chan error, 1)
-		go func() { served <- h.Serve(hctx) }()
-		addr = h.Addr()
-		r.stopHub = func() error { hcancel(); return <-served }
+		addr, r.stopHub = h.Addr(), stop
 	}
 	r.ctx, r.fail = context.WithCancelCause(ctx)
 	r.stopReceivers = func() {}
@@ -135,17 +128,7 @@ func startHubRun(ctx context.Context, lthub string, lthubEnv, hubFlags []string,
 	if err := DialAgencies(addr, provision.Layout{Dir: hubDir}, specs, r.clients); err != nil {
 		return r, err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(specs))
-	for i, s := range specs {
-		wg.Go(func() {
-			if _, err := r.clients[s.Code].Agencies(r.ctx, s.Code); err != nil {
-				errs[i] = fmt.Errorf("connecting as %s: %w", s.Code, err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := ConnectAgencies(r.ctx, r.clients); err != nil {
 		return r, err
 	}
 	if err := r.startReceivers(inbox); err != nil {

@@ -8,7 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lienthong/lienthong/hub/limit"
 	"github.com/lienthong/lienthong/hub/provision"
 	"github.com/lienthong/lienthong/internal/fsutil"
 	"github.com/lienthong/lienthong/node"
@@ -98,4 +103,57 @@ func removeReceived(rc *node.Received) error {
 		return os.RemoveAll(rc.Dir)
 	}
 	return nil
+}
+
+// ConnectAgencies makes every client's connection (its TLS handshake)
+// before anything is measured, by listing the agency's own entry; as many
+// at a time as the hub handshakes at once by default, so that none waits
+// for a slot. A call the hub refuses as Unavailable is tried again
+// after a pause, up to connectTries times, as a node would: when a
+// thousand agencies connect at once to a hub on a loaded machine,
+// handshakes may outlast the hub's --handshake-timeout.
+func ConnectAgencies(ctx context.Context, clients map[string]*node.Client) error {
+	codes := make(chan string)
+	errs := make(chan error, len(clients))
+	var wg sync.WaitGroup
+	for range limit.Defaults().MaxHandshakes {
+		wg.Go(func() {
+			for code := range codes {
+				errs <- connect(ctx, code, clients[code])
+			}
+		})
+	}
+	for code := range clients {
+		codes <- code
+	}
+	close(codes)
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// connectTries bounds the attempts of ConnectAgencies per agency.
+const connectTries = 6
+
+func connect(ctx context.Context, code string, c *node.Client) error {
+	pause := 500 * time.Millisecond
+	for try := 1; ; try++ {
+		_, err := c.Agencies(ctx, code)
+		if err == nil {
+			return nil
+		}
+		if status.Code(err) != codes.Unavailable || try == connectTries {
+			return fmt.Errorf("connecting as %s: %w", code, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
 }

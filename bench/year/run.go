@@ -195,6 +195,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := bench.DialAgencies(srv.addr, l, specs, clients); err != nil {
 		return nil, err
 	}
+	if err := bench.ConnectAgencies(ctx, clients); err != nil {
+		return nil, err
+	}
 	// The nodes date and check documents by the replay's clock, as the hub
 	// does: a due date is checked against the day it is sent.
 	for _, c := range clients {
@@ -318,21 +321,11 @@ func serve(ctx context.Context, cfg Config, hubDir, clockPath string, clock *sim
 		}
 		return &server{addr: p.Addr(), proc: p, stop: sync.OnceValue(p.Stop)}, nil
 	}
-	// The hub outlives the clients: it stops last, even when ctx ends
-	// first. Its goroutines carry the label side=hub in the profile.
-	hctx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
-	var h *hub.Hub
-	var err error
-	pprof.Do(hctx, pprof.Labels("side", "hub"), func(hctx context.Context) {
-		h, err = hub.Open(hctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0", Now: clock.Now})
-	})
+	h, stop, err := bench.ServeInProcess(ctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0", Now: clock.Now})
 	if err != nil {
-		stopHub()
-		return nil, fmt.Errorf("starting the hub: %w", err)
+		return nil, err
 	}
-	served := make(chan error, 1)
-	go pprof.Do(hctx, pprof.Labels("side", "hub"), func(hctx context.Context) { served <- h.Serve(hctx) })
-	return &server{addr: h.Addr(), stop: sync.OnceValue(func() error { stopHub(); return <-served })}, nil
+	return &server{addr: h.Addr(), stop: stop}, nil
 }
 
 // reportOffline opens the stopped hub of hubDir on clock, builds the
