@@ -156,6 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	hubDir := filepath.Join(work, "hub")
 	setupTime := time.Date(year-1, 12, 30, 9, 0, 0, 0, compliance.Zone())
+	setupBegan := time.Now()
 	cfg.Logf("creating a hub for %d agencies in %s", len(specs), hubDir)
 	if _, err := hub.Init(ctx, hubDir, provision.Options{Agencies: specs, Now: func() time.Time { return setupTime },
 		Validity: 20 * 365 * 24 * time.Hour}); err != nil {
@@ -198,6 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := bench.ConnectAgencies(ctx, clients); err != nil {
 		return nil, err
 	}
+	cfg.Logf("hub created, %d PDFs signed, %d agencies connected in %v", len(pdfs), len(clients), time.Since(setupBegan).Round(100*time.Millisecond))
 	// The nodes date and check documents by the replay's clock, as the hub
 	// does: a due date is checked against the day it is sent.
 	for _, c := range clients {
