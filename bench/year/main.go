@@ -90,13 +90,14 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	} else {
 		fmt.Fprintf(m.Stdout, "hub process              none: the hub served inside the replay's process\n")
 	}
-	fmt.Fprintf(m.Stdout, "clients                  %.2f ms CPU per document (1,011 agencies' nodes and the replay, on the same %d cores)\n", res.ClientsCPUMsPerDoc, res.CPUs)
+	fmt.Fprintf(m.Stdout, "clients                  %.2f ms CPU per document (%d agencies' nodes and the replay, on the same %d cores)\n", res.ClientsCPUMsPerDoc, res.Agencies, res.CPUs)
 	fmt.Fprintf(m.Stdout, "receivers wrote to       %s\n", inboxNote(res.Inbox))
-	if res.Docs != int64(DefaultConfig().Docs) && res.YearS > 0 {
-		fmt.Fprintf(m.Stdout, "a year of %d documents  %v at this rate (extrapolated)\n", DefaultConfig().Docs, (time.Duration(res.YearS) * time.Second).Round(time.Second))
+	year := DefaultConfig().Docs
+	if res.Docs != int64(year) && res.YearS > 0 {
+		fmt.Fprintf(m.Stdout, "%d documents         %v at this rate (extrapolated from %d)\n", year, seconds(res.YearS), res.Docs)
 	}
 	if res.YearHubAloneS > 0 {
-		fmt.Fprintf(m.Stdout, "  the hub alone on %d cores %v (projected from its CPU per document)\n", res.CPUs, (time.Duration(res.YearHubAloneS) * time.Second).Round(time.Second))
+		fmt.Fprintf(m.Stdout, "  the hub alone          %v if it had the %d cores to itself, the clients elsewhere (projected from its CPU per document)\n", seconds(res.YearHubAloneS), res.CPUs)
 	}
 	fmt.Fprintf(m.Stdout, "compliance report        %s\n", map[bool]string{true: "matches the replay", false: "DIFFERS from the replay"}[res.Match])
 	fmt.Fprintf(m.Stdout, "counters vs recount      %s\n", map[bool]string{true: "equal", false: "DIFFER"}[res.Recount])
@@ -120,4 +121,8 @@ func inboxNote(inbox string) string {
 		return "the work directory, on the hub's disk"
 	}
 	return inbox
+}
+
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Second)
 }
