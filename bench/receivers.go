@@ -23,7 +23,8 @@ import (
 // inbox/CODE: the node library writes, checks, flushes and acknowledges
 // every document, then each (if not nil) sees it, and its folder is
 // removed so the disk does not fill. A receiver that stops for any reason
-// but stop calls fail. stop ends the receivers and waits for them.
+// but stop calls fail. stop ends the receivers and waits for them; it may
+// be called more than once.
 //
 // The receivers share one group sync (unless opts has one): on separate
 // machines each would flush its own disk, here they share one, and a
@@ -63,7 +64,7 @@ func StartReceivers(ctx context.Context, clients map[string]*node.Client, inbox 
 			fail(fmt.Errorf("receiver %s: %w", code, err))
 		})
 	}
-	return func() { cancel(); wg.Wait(); closeSync() }, nil
+	return sync.OnceFunc(func() { cancel(); wg.Wait(); closeSync() }), nil
 }
 
 // DialAgencies dials the hub at addr as every agency of specs, with the
