@@ -86,9 +86,9 @@ func DialAgencies(addr string, l provision.Layout, specs []provision.SampleAgenc
 // removeReceived removes a received document's folder by the names the
 // node wrote in it (its files, node.DeliveryFile, node.DeliveredFile), one
 // unlink each and a rmdir: a replay removes millions of folders, and
-// os.RemoveAll's directory reads took about a tenth of the clients' CPU
-// on a tmpfs. Anything else in the folder makes it fall back to
-// os.RemoveAll.
+// os.RemoveAll (directory reads, a failed unlink first) took 7.5% of the
+// clients' CPU on a tmpfs, this 3.6%. Anything else in the folder makes
+// it fall back to os.RemoveAll.
 func removeReceived(rc *node.Received) error {
 	for _, p := range rc.Files {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
