@@ -10,7 +10,7 @@ BUF_VERSION := v1.75.0
 STATICCHECK_VERSION := v0.8.2
 GHZ_VERSION := v0.120.0
 
-.PHONY: all build test soak edxml-large fuzz-short bench bench-verify bench-report bench-year bench-national profile ghz lint demo compose-demo proto tools clean
+.PHONY: all build test soak edxml-large fuzz-short bench bench-verify bench-report bench-year bench-national profile-year profile ghz lint demo compose-demo proto tools clean
 
 all: build
 
@@ -76,12 +76,23 @@ bench-verify:
 	$(GO) test -run '^$$' -bench 'Verify1MB' -benchtime 3s ./signing/pades
 
 # One province-year through a real hub: 800,000 documents among 1,011
-# agencies, then the compliance report checked against the replay's own
-# count (YEARFLAGS="--docs 20000" for a shorter one; "--inbox /dev/shm"
-# keeps the 1,011 receivers off the hub's disk). Not run by make test.
+# agencies, then the compliance report (read after the hub stopped)
+# checked against the replay's own count. The hub runs as its own process
+# (ltyear serve-hub: lthub serve's code and defaults on the replay's
+# simulated clock), so its CPU per document and RSS are measured apart;
+# the 1,011 receivers write to /dev/shm, as if on their own machines
+# (--inbox "" puts them on the hub's disk, --in-process the hub in the
+# replay's process). YEARFLAGS="--docs 20000" for a shorter one, whose
+# output extrapolates to the year. Not run by make test.
 YEARFLAGS ?=
 bench-year:
 	$(GO) run ./bench/cmd/ltyear $(YEARFLAGS)
+
+# The same with CPU profiles in $(PROFILE_DIR): hub-cpu.pprof of the hub
+# process, cpu.pprof of the replay's (the clients').
+profile-year:
+	$(GO) run ./bench/cmd/ltyear --profile $(PROFILE_DIR) $(YEARFLAGS)
+	$(GO) tool pprof -top -nodecount=30 $(PROFILE_DIR)/hub-cpu.pprof
 
 # The compliance report of 1,000 agencies over a year with 1,000,000
 # documents stored. The store is built once through Store.Accept (about 3

@@ -4,5 +4,5 @@ package bench
 
 import "time"
 
-// cpuTime is not measured on this system.
-func cpuTime() time.Duration { return 0 }
+// ProcessCPU is not measured on this system.
+func ProcessCPU() time.Duration { return 0 }

@@ -120,11 +120,11 @@ func measureFloor(dir string, size int64, verifyDocsPerS1 float64, span time.Dur
 				return f, fmt.Errorf("floor: %w", err)
 			}
 		}
-		c0 := cpuTime()
+		c0 := ProcessCPU()
 		if err := file.Sync(); err != nil {
 			return f, fmt.Errorf("floor: %w", err)
 		}
-		fsyncCPU += cpuTime() - c0
+		fsyncCPU += ProcessCPU() - c0
 	}
 	f.FsyncMs = float64(fsyncCPU) / float64(time.Millisecond) / float64(rounds)
 	return f, nil
@@ -133,7 +133,7 @@ func measureFloor(dir string, size int64, verifyDocsPerS1 float64, span time.Dur
 // perByte runs op (which handles n bytes) for about span and returns the
 // CPU nanoseconds per byte, or -1 if op failed.
 func perByte(span time.Duration, n int, op func() error) float64 {
-	c0 := cpuTime()
+	c0 := ProcessCPU()
 	start := time.Now()
 	iters := 0
 	for ; iters < 64 || time.Since(start) < span; iters++ {
@@ -141,5 +141,5 @@ func perByte(span time.Duration, n int, op func() error) float64 {
 			return -1
 		}
 	}
-	return float64(cpuTime()-c0) / float64(iters) / float64(n)
+	return float64(ProcessCPU()-c0) / float64(iters) / float64(n)
 }

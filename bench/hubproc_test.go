@@ -140,7 +140,7 @@ func TestAcceptedSurvivesHubKill(t *testing.T) {
 	for r.accepted.Load() < 20 && r.ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	r.proc.kill()
+	r.proc.Kill()
 	wg.Wait()
 	r.stopHub = func() error { return nil }
 	r.close()
@@ -152,14 +152,14 @@ func TestAcceptedSurvivesHubKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer again.stop()
+	defer again.Stop()
 	clients := make(map[string]*node.Client)
 	defer func() {
 		for _, c := range clients {
 			c.Close()
 		}
 	}()
-	if err := DialAgencies(again.addr, provision.Layout{Dir: hubDir}, specs, clients); err != nil {
+	if err := DialAgencies(again.Addr(), provision.Layout{Dir: hubDir}, specs, clients); err != nil {
 		t.Fatal(err)
 	}
 	checked := 0

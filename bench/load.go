@@ -81,7 +81,7 @@ type hubRun struct {
 	stopHub       func() error
 	// proc is the hub's process when it runs apart (Config.Lthub), else
 	// nil: the hub serves inside this process.
-	proc *hubProcess
+	proc *HubProcess
 }
 
 // hubCPU is the CPU the hub process has used, or 0 when the hub runs in
@@ -90,7 +90,7 @@ func (r *hubRun) hubCPU() time.Duration {
 	if r.proc == nil {
 		return 0
 	}
-	return r.proc.cpu()
+	return r.proc.CPU()
 }
 
 // startHubRun serves the hub directory hubDir (a fresh copy of the
@@ -110,20 +110,13 @@ func startHubRun(ctx context.Context, lthub string, lthubEnv, hubFlags []string,
 		if err != nil {
 			return nil, err
 		}
-		r.proc, addr, r.stopHub = proc, proc.addr, proc.stop
+		r.proc, addr, r.stopHub = proc, proc.Addr(), proc.Stop
 	} else {
-		// The hub outlives the clients: it stops last, in close, even
-		// when ctx ends first.
-		hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
-		h, err := hub.Open(hctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0"})
+		h, stop, err := ServeInProcess(ctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0"})
 		if err != nil {
-			hcancel()
-			return nil, fmt.Errorf("starting the hub: %w", err)
+			return nil, err
 		}
-		served := make(chan error, 1)
-		go func() { served <- h.Serve(hctx) }()
-		addr = h.Addr()
-		r.stopHub = func() error { hcancel(); return <-served }
+		addr, r.stopHub = h.Addr(), stop
 	}
 	r.ctx, r.fail = context.WithCancelCause(ctx)
 	r.stopReceivers = func() {}
@@ -135,17 +128,7 @@ func startHubRun(ctx context.Context, lthub string, lthubEnv, hubFlags []string,
 	if err := DialAgencies(addr, provision.Layout{Dir: hubDir}, specs, r.clients); err != nil {
 		return r, err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(specs))
-	for i, s := range specs {
-		wg.Go(func() {
-			if _, err := r.clients[s.Code].Agencies(r.ctx, s.Code); err != nil {
-				errs[i] = fmt.Errorf("connecting as %s: %w", s.Code, err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := ConnectAgencies(r.ctx, r.clients); err != nil {
 		return r, err
 	}
 	if err := r.startReceivers(inbox); err != nil {
@@ -283,14 +266,14 @@ func (r *hubRun) maxRun(warmup, dur time.Duration, prof *profiler) (maxResult, e
 	sleep(r.ctx, warmup)
 	var res maxResult
 	perr := prof.start()
-	cpu0, hub0 := cpuTime(), r.hubCPU()
+	cpu0, hub0 := ProcessCPU(), r.hubCPU()
 	r.winDelivered.Store(0)
 	r.inWindow.Store(true)
 	t0 := time.Now()
 	sleep(r.ctx, dur)
 	r.inWindow.Store(false)
 	res.elapsed = time.Since(t0)
-	res.cpu, res.hubCPU = cpuTime()-cpu0, r.hubCPU()-hub0
+	res.cpu, res.hubCPU = ProcessCPU()-cpu0, r.hubCPU()-hub0
 	res.delivered = r.winDelivered.Load()
 	res.backlog = r.expected.Load() - r.delivered.Load()
 	perr = errors.Join(perr, prof.stop())

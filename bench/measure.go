@@ -29,8 +29,12 @@ func (ls latencies) sorted() latencies {
 	return out
 }
 
-// memSampler records the process's peak RSS and Go heap while it runs.
+// memSampler records the peak RSS of a process (this one, or a hub
+// process) and, for this process, of its Go heap, while it runs. It is the
+// one sampler of memory: of ltbench's and ltyear's clients and of their
+// hub processes.
 type memSampler struct {
+	pid  string // "self", or a child's process id
 	stop chan struct{}
 	done chan struct{}
 
@@ -46,16 +50,19 @@ const (
 	metricHeapLive    = "/gc/heap/live:bytes"
 )
 
-// startMemSampler resets the kernel's peak-RSS mark if it can and samples
-// every interval until Stop.
-func startMemSampler(interval time.Duration) *memSampler {
-	m := &memSampler{stop: make(chan struct{}), done: make(chan struct{}), hwmReset: resetPeakRSS()}
+// startMemSampler resets the kernel's peak-RSS mark of process pid ("self"
+// for this one) if it can and samples every interval until Stop. The Go
+// heap is sampled only for "self".
+func startMemSampler(interval time.Duration, pid string) *memSampler {
+	m := &memSampler{pid: pid, stop: make(chan struct{}), done: make(chan struct{}), hwmReset: resetPeakRSS(pid)}
 	samples := []metrics.Sample{{Name: metricHeapObjects}, {Name: metricHeapLive}}
 	sample := func() {
-		metrics.Read(samples)
+		if pid == "self" {
+			metrics.Read(samples)
+		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if rss, ok := currentRSS(); ok {
+		if rss, _, ok := procRSS(pid); ok {
 			m.rss = max(m.rss, rss)
 		}
 		if v := samples[0].Value; v.Kind() == metrics.KindUint64 {
@@ -98,7 +105,7 @@ func (m *memSampler) Stop() memPeaks {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := memPeaks{RSS: m.rss, HeapObjects: m.heapObjects, HeapLive: m.heapLive}
-	if hwm, ok := peakRSS(); ok && m.hwmReset {
+	if _, hwm, ok := procRSS(m.pid); ok && m.hwmReset {
 		p.RSS = max(p.RSS, hwm)
 	}
 	return p

@@ -6,13 +6,16 @@ import (
 	"strconv"
 )
 
-// statusBytes reads a "VmXXX:  1234 kB" line of /proc/self/status.
-func statusBytes(field string) (int64, bool) {
-	b, err := os.ReadFile("/proc/self/status")
+// procRSS reads the resident set size and its high-water mark of process
+// pid ("self" for this one) from /proc/PID/status.
+func procRSS(pid string) (now, peak int64, ok bool) {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
-	return statusField(b, field)
+	now, ok1 := statusField(b, "VmRSS")
+	peak, ok2 := statusField(b, "VmHWM")
+	return now, peak, ok1 && ok2
 }
 
 // statusField reads a "VmXXX:  1234 kB" line of a /proc/PID/status file.
@@ -32,13 +35,7 @@ func statusField(b []byte, field string) (int64, bool) {
 	return 0, false
 }
 
-// currentRSS is the process's resident set size.
-func currentRSS() (int64, bool) { return statusBytes("VmRSS") }
-
-// peakRSS is the process's resident set high-water mark.
-func peakRSS() (int64, bool) { return statusBytes("VmHWM") }
-
-// resetPeakRSS resets VmHWM to the current RSS (Linux 4.0+).
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+// resetPeakRSS resets process pid's VmHWM to its current RSS (Linux 4.0+).
+func resetPeakRSS(pid string) bool {
+	return os.WriteFile("/proc/"+pid+"/clear_refs", []byte("5"), 0) == nil
 }

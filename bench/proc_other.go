@@ -2,9 +2,7 @@
 
 package bench
 
-func currentRSS() (int64, bool) { return 0, false }
+func procRSS(string) (now, peak int64, ok bool) { return 0, 0, false }
 
-func peakRSS() (int64, bool) { return 0, false }
-
-func resetPeakRSS() bool                       { return false }
+func resetPeakRSS(string) bool                 { return false }
 func statusField([]byte, string) (int64, bool) { return 0, false }

@@ -306,17 +306,17 @@ func measureOffline(ctx context.Context, cfg Config, c *corpus, p *picker, sende
 // half of it, a drain, and checks that every delivery was acknowledged
 // exactly once.
 func measureHub(ctx context.Context, cfg Config, specs []provision.SampleAgency, c *corpus, p *picker, senders []string, hubDir, inbox string, res *Result, logf func(string, ...any)) (err error) {
-	mem := startMemSampler(50 * time.Millisecond)
+	mem := startMemSampler(50*time.Millisecond, "self")
 	var r *hubRun
-	var hubPeak int64
+	stopHubRSS := func() int64 { return 0 }
 	defer func() {
 		peaks := mem.Stop()
 		res.HubRSSMB = float64(peaks.RSS) / 1e6
 		res.HeapPeakMB = float64(peaks.HeapObjects) / 1e6
 		res.HeapLivePeakMB = float64(peaks.HeapLive) / 1e6
 		if r != nil && r.proc != nil {
-			res.ClientsRSSMB, res.HubRSSMB = res.HubRSSMB, float64(hubPeak)/1e6
 			// The Go heap figures are this process's: the clients'.
+			res.ClientsRSSMB, res.HubRSSMB = res.HubRSSMB, float64(stopHubRSS())/1e6
 		}
 	}()
 	where := "in this process"
@@ -343,26 +343,7 @@ func measureHub(ctx context.Context, cfg Config, specs []provision.SampleAgency,
 		res.ClerkPath = true
 	}
 	if r.proc != nil {
-		r.proc.resetPeak()
-		stopSampling := make(chan struct{})
-		sampled := make(chan struct{})
-		// VmHWM is the kernel's peak; the samples cover a kernel that
-		// does not let it be reset.
-		go func() {
-			defer close(sampled)
-			t := time.NewTicker(50 * time.Millisecond)
-			defer t.Stop()
-			for {
-				now, peak := r.proc.rss()
-				hubPeak = max(hubPeak, now, peak)
-				select {
-				case <-stopSampling:
-					return
-				case <-t.C:
-				}
-			}
-		}()
-		defer func() { close(stopSampling); <-sampled }()
+		stopHubRSS = r.proc.WatchRSS(50 * time.Millisecond)
 	}
 	defer func() {
 		if cerr := r.close(); err == nil {

@@ -2,10 +2,13 @@ package year
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,6 +19,7 @@ import (
 	"github.com/lienthong/lienthong/hub"
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/provision"
+	"github.com/lienthong/lienthong/hub/store"
 	"github.com/lienthong/lienthong/internal/samplepdf"
 	"github.com/lienthong/lienthong/node"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -32,17 +36,42 @@ type Config struct {
 	Seed                             uint64
 	Dir                              string // work directory; a temporary one if empty
 	// Inbox, if set, is where the receivers write (a folder is made in it
-	// and removed after); otherwise in Dir.
+	// and removed after); otherwise in Dir, on the hub's disk.
+	// DefaultInbox gives a tmpfs where there is one.
 	Inbox    string
 	Logf     func(format string, args ...any)
 	Progress time.Duration
+	// HubCommand, if set, runs the hub as its own process: this binary
+	// with the arguments "serve-hub --dir ... --clock ..." (cmd/ltyear
+	// is such a binary; Main.Run takes that verb), HubEnv added to its
+	// environment; its CPU and memory are then measured apart from the
+	// replay's. "" serves the hub inside this process.
+	HubCommand string
+	HubEnv     []string
+	// ProfileDir, if set, receives cpu.pprof, this process's CPU profile
+	// of the replay (setup and report excluded; with the hub inside this
+	// process its goroutines carry the label side=hub), and with
+	// HubCommand hub-cpu.pprof, the hub process's from start to stop.
+	ProfileDir string
 }
 
 // DefaultConfig is the province-year of issue #7: 800,000 documents among
-// 1,011 agencies.
+// 1,011 agencies, the receivers writing to DefaultInbox.
 func DefaultConfig() Config {
 	return Config{Docs: 800_000, Departments: 30, Districts: 20, Communes: 48, Senders: 48, MaxInFlight: 4096, Seed: 2026,
-		Progress: 30 * time.Second}
+		Progress: 30 * time.Second, Inbox: DefaultInbox()}
+}
+
+// DefaultInbox is /dev/shm when it is a directory: the 1,011 receiving
+// agencies run on their own machines in a deployment, so their writes,
+// flushes and the removal of every folder once counted (which a replay
+// needs so that its disk does not fill) must not load the hub's disk.
+// Elsewhere it is "": the work directory.
+func DefaultInbox() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
 }
 
 // Result is what a replay measured and found.
@@ -61,10 +90,31 @@ type Result struct {
 	Mismatches   []string      `json:"mismatches,omitempty"`
 	Recount      bool          `json:"counters_equal_recount"`
 	Inbox        string        `json:"inbox"` // "work dir", or Config.Inbox
+
+	// HubProcess is true when the hub ran as its own process; the hub
+	// figures are then of that process alone, over the replay.
+	HubProcess bool `json:"hub_process"`
+	// HubCPUMsPerDoc is the hub process's CPU (user+system) per document
+	// sent, with its share of deliveries, acknowledgements, status steps
+	// and declarations.
+	HubCPUMsPerDoc float64 `json:"hub_cpu_ms_per_doc"`
+	HubRSSMB       float64 `json:"hub_rss_mb"` // peak RSS of the hub process
+	// ClientsCPUMsPerDoc is this process's CPU per document: the 1,011
+	// agencies' nodes (senders and receivers) and the replay's
+	// bookkeeping, all of which would run elsewhere in a deployment.
+	ClientsCPUMsPerDoc float64 `json:"clients_cpu_ms_per_doc"`
+	CPUs               int     `json:"cpus"`
+	// YearS is the time the default year (DefaultConfig().Docs
+	// documents) takes at this run's rate: an extrapolation unless this
+	// run was that year. YearHubAloneS is the time it would take if the
+	// hub had every core of this machine to itself (its CPU per document
+	// × documents ÷ cores), the clients on other machines: a projection.
+	YearS         float64 `json:"year_s_at_this_rate"`
+	YearHubAloneS float64 `json:"year_s_hub_alone"`
 }
 
 // simClock is the hub's simulated clock.
-type simClock struct{ ns atomic.Int64 }
+type simClock struct{ ns *atomic.Int64 }
 
 func (c *simClock) Now() time.Time { return time.Unix(0, c.ns.Load()) }
 
@@ -99,40 +149,57 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		defer os.RemoveAll(work)
 	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("profile: %w", err)
+		}
+	}
 	hubDir := filepath.Join(work, "hub")
 	setupTime := time.Date(year-1, 12, 30, 9, 0, 0, 0, compliance.Zone())
+	setupBegan := time.Now()
 	cfg.Logf("creating a hub for %d agencies in %s", len(specs), hubDir)
 	if _, err := hub.Init(ctx, hubDir, provision.Options{Agencies: specs, Now: func() time.Time { return setupTime },
 		Validity: 20 * 365 * 24 * time.Hour}); err != nil {
 		return nil, fmt.Errorf("creating the hub: %w", err)
 	}
-	pdfs, err := signedPDFs(hubDir, filepath.Join(work, "pdf"), specs, setupTime.Add(24*time.Hour))
+	pdfs, err := signedPDFs(ctx, hubDir, filepath.Join(work, "pdf"), specs, setupTime.Add(24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
 
-	clock := &simClock{}
-	clock.advance(time.Date(year, 1, 1, 0, 0, 0, 0, compliance.Zone()))
-	hctx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
-	h, err := hub.Open(hctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0", Now: clock.Now})
-	if err != nil {
-		stopHub()
-		return nil, fmt.Errorf("starting the hub: %w", err)
+	clock := &simClock{ns: new(atomic.Int64)}
+	clockPath := filepath.Join(work, "clock")
+	if cfg.HubCommand != "" {
+		c, unmap, err := mapClock(clockPath, true)
+		if err != nil {
+			return nil, err
+		}
+		defer unmap()
+		clock = c
 	}
-	served := make(chan error, 1)
-	go func() { served <- h.Serve(hctx) }()
-	defer func() { stopHub(); <-served }()
+	clock.advance(time.Date(year, 1, 1, 0, 0, 0, 0, compliance.Zone()))
+	srv, err := serve(ctx, cfg, hubDir, clockPath, clock)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
 
 	clients := make(map[string]*node.Client, len(specs))
-	defer func() {
-		for _, c := range clients {
+	closeClients := func() {
+		for code, c := range clients {
 			c.Close()
+			delete(clients, code)
 		}
-	}()
+	}
+	defer closeClients()
 	l := provision.Layout{Dir: hubDir}
-	if err := bench.DialAgencies(h.Addr(), l, specs, clients); err != nil {
+	if err := bench.DialAgencies(srv.addr, l, specs, clients); err != nil {
 		return nil, err
 	}
+	if err := bench.ConnectAgencies(ctx, clients); err != nil {
+		return nil, err
+	}
+	cfg.Logf("hub created, %d PDFs signed, %d agencies connected in %v", len(pdfs), len(clients), time.Since(setupBegan).Round(100*time.Millisecond))
 	// The nodes date and check documents by the replay's clock, as the hub
 	// does: a due date is checked against the day it is sent.
 	for _, c := range clients {
@@ -164,32 +231,58 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer stopReceivers()
 
+	stopProfile, err := startCPUProfile(cfg.ProfileDir)
+	if err != nil {
+		return nil, err
+	}
+	stopHubRSS := func() int64 { return 0 }
+	if srv.proc != nil {
+		stopHubRSS = srv.proc.WatchRSS(100 * time.Millisecond)
+	}
+	cpu0, hubCPU0 := bench.ProcessCPU(), srv.cpu()
 	began := time.Now()
-	stopProgress := r.progress(cfg.Progress, began, cfg.Logf)
+	stopProgress := r.progress(cfg.Progress, began, srv, cfg.Logf)
 	err = r.dispatch(cfg.Senders, int64(cfg.MaxInFlight))
 	if err == nil {
 		err = r.drain(10 * time.Minute)
 	}
 	stopProgress()
+	wall := time.Since(began)
+	cpu, hubCPU := bench.ProcessCPU()-cpu0, srv.cpu()-hubCPU0
+	hubRSS := stopHubRSS()
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return nil, err
 	}
-	wall := time.Since(began)
-	cfg.Logf("replayed %d documents in %v; checking the compliance report", r.docs.Load(), wall.Round(time.Second))
-
-	clock.advance(time.Date(year+1, 1, 1, 0, 0, 0, 0, compliance.Zone()))
-	rep, err := h.Admin().Build(ctx, compliance.YearPeriod(year), "")
-	if err != nil {
-		return nil, fmt.Errorf("building the report: %w", err)
+	cfg.Logf("replayed %d documents in %v; stopping the hub, then checking the compliance report", r.docs.Load(), wall.Round(time.Second))
+	stopReceivers()
+	closeClients()
+	if err := srv.stop(); err != nil {
+		return nil, fmt.Errorf("stopping the hub: %w", err)
 	}
+
 	res := &Result{Agencies: len(specs), Docs: r.docs.Load(), Declarations: r.decls.Load(), Deliveries: r.acked.Load(),
-		Steps: r.steps.Load(), Inbox: inboxName, Wall: wall, WallS: wall.Seconds(), DocsPerS: float64(r.docs.Load()) / wall.Seconds()}
+		Steps: r.steps.Load(), Inbox: inboxName, Wall: wall, WallS: wall.Seconds(), DocsPerS: float64(r.docs.Load()) / wall.Seconds(),
+		HubProcess: srv.proc != nil, HubRSSMB: float64(hubRSS) / 1e6, CPUs: runtime.NumCPU()}
+	if res.Docs > 0 {
+		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(res.Docs) }
+		res.ClientsCPUMsPerDoc = ms(cpu)
+		res.YearS = float64(DefaultConfig().Docs) / res.DocsPerS
+		if srv.proc != nil {
+			res.HubCPUMsPerDoc = ms(hubCPU)
+			res.YearHubAloneS = float64(DefaultConfig().Docs) * res.HubCPUMsPerDoc / 1000 / float64(res.CPUs)
+		}
+	}
+	// The report is read from what the stopped hub left on disk.
+	clock.advance(time.Date(year+1, 1, 1, 0, 0, 0, 0, compliance.Zone()))
+	rep, check, err := reportOffline(ctx, hubDir, clock, compliance.YearPeriod(year))
+	if err != nil {
+		return nil, err
+	}
 	res.Mismatches = compare(rep, plan.Truth)
 	res.Match = len(res.Mismatches) == 0
-	check, err := h.Store().CheckCounters(ctx, false)
-	if err != nil {
-		return nil, err
-	}
 	res.Recount = len(check.Differences) == 0
 	data := l.Data()
 	res.DiskMB = float64(diskUsage(data)) / 1e6
@@ -199,36 +292,124 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// signedPDFs writes one small PDF per agency, signed with its key.
-func signedPDFs(hubDir, dir string, specs []provision.SampleAgency, at time.Time) (map[string]string, error) {
+// server is the hub the replay runs against.
+type server struct {
+	addr string
+	proc *bench.HubProcess // nil: the hub serves inside this process
+	stop func() error      // idempotent
+}
+
+// cpu is the hub process's CPU so far (0 for a hub inside this process).
+func (s *server) cpu() time.Duration {
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.CPU()
+}
+
+// serve starts the hub of hubDir on loopback: as its own process when
+// cfg.HubCommand is set (its clock the mapped file clockPath), otherwise
+// inside this process on clock.
+func serve(ctx context.Context, cfg Config, hubDir, clockPath string, clock *simClock) (*server, error) {
+	if cfg.HubCommand != "" {
+		args := []string{serveHubVerb, "--dir", hubDir, "--listen", "127.0.0.1:0", "--clock", clockPath}
+		if cfg.ProfileDir != "" {
+			args = append(args, "--cpu-profile", filepath.Join(cfg.ProfileDir, "hub-cpu.pprof"))
+		}
+		cfg.Logf("starting the hub as its own process: %s %s", cfg.HubCommand, serveHubVerb)
+		p, err := bench.StartHubProcess(ctx, cfg.HubCommand, args, cfg.HubEnv)
+		if err != nil {
+			return nil, err
+		}
+		return &server{addr: p.Addr(), proc: p, stop: sync.OnceValue(p.Stop)}, nil
+	}
+	h, stop, err := bench.ServeInProcess(ctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0", Now: clock.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &server{addr: h.Addr(), stop: stop}, nil
+}
+
+// reportOffline opens the stopped hub of hubDir on clock, builds the
+// compliance report of period and recounts the counters, and closes it.
+func reportOffline(ctx context.Context, hubDir string, clock *simClock, period compliance.Period) (*compliance.Report, *store.CounterCheck, error) {
+	h, err := hub.Open(ctx, hub.Config{Dir: hubDir, Listen: "127.0.0.1:0", Now: clock.Now})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the hub for the report: %w", err)
+	}
+	rep, err := h.Admin().Build(ctx, period, "")
+	if err != nil {
+		err = fmt.Errorf("building the report: %w", err)
+	}
+	var check *store.CounterCheck
+	if err == nil {
+		if check, err = h.Store().CheckCounters(ctx, false); err != nil {
+			err = fmt.Errorf("recounting the counters: %w", err)
+		}
+	}
+	if serr := h.Serve(canceled()); err == nil && serr != nil {
+		err = fmt.Errorf("closing the hub after the report: %w", serr)
+	}
+	return rep, check, err
+}
+
+// signedPDFs writes one small PDF per agency, signed with its key, on
+// every core.
+func signedPDFs(ctx context.Context, hubDir, dir string, specs []provision.SampleAgency, at time.Time) (map[string]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	l := provision.Layout{Dir: hubDir}
+	paths := make([]string, len(specs))
+	errs := make([]error, len(specs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				paths[i], errs[i] = signedPDF(l, dir, specs[i].Code, at)
+			}
+		})
+	}
+	for i := range specs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+		return nil, err
+	}
 	out := make(map[string]string, len(specs))
-	for _, s := range specs {
-		raw, err := samplepdf.Bytes(samplepdf.Options{Title: "Van ban cua " + s.Code, Lines: []string{"Thu tai mot nam lien thong"}})
-		if err != nil {
-			return nil, err
-		}
-		path := filepath.Join(dir, s.Code+".pdf")
-		if err := os.WriteFile(path, raw, 0o644); err != nil {
-			return nil, err
-		}
-		certs, err := pki.LoadCertificates(filepath.Join(l.Agency(s.Code), "cert.pem"))
-		if err != nil {
-			return nil, err
-		}
-		key, err := pki.LoadKey(filepath.Join(l.Agency(s.Code), "key.pem"))
-		if err != nil {
-			return nil, err
-		}
-		if err := pades.SignFile(path, path, pades.SignOptions{Signer: key, Certificate: certs[0], Reason: "Phát hành", Time: at}); err != nil {
-			return nil, fmt.Errorf("signing the PDF of %s: %w", s.Code, err)
-		}
-		out[s.Code] = path
+	for i, s := range specs {
+		out[s.Code] = paths[i]
 	}
 	return out, nil
+}
+
+func signedPDF(l provision.Layout, dir, code string, at time.Time) (string, error) {
+	raw, err := samplepdf.Bytes(samplepdf.Options{Title: "Van ban cua " + code, Lines: []string{"Thu tai mot nam lien thong"}})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, code+".pdf")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		return "", err
+	}
+	certs, err := pki.LoadCertificates(filepath.Join(l.Agency(code), "cert.pem"))
+	if err != nil {
+		return "", err
+	}
+	key, err := pki.LoadKey(filepath.Join(l.Agency(code), "key.pem"))
+	if err != nil {
+		return "", err
+	}
+	if err := pades.SignFile(path, path, pades.SignOptions{Signer: key, Certificate: certs[0], Reason: "Phát hành", Time: at}); err != nil {
+		return "", fmt.Errorf("signing the PDF of %s: %w", code, err)
+	}
+	return path, nil
 }
 
 // flight is a planned document on its way: its time and how many of its
@@ -396,12 +577,13 @@ func (r *replay) drain(timeout time.Duration) error {
 	return nil
 }
 
-func (r *replay) progress(every time.Duration, began time.Time, logf func(string, ...any)) (stop func()) {
+func (r *replay) progress(every time.Duration, began time.Time, srv *server, logf func(string, ...any)) (stop func()) {
 	if every <= 0 {
 		return func() {}
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
+	hub0 := srv.cpu()
 	wg.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -411,9 +593,14 @@ func (r *replay) progress(every time.Duration, began time.Time, logf func(string
 				return
 			case <-t.C:
 				el := time.Since(began).Seconds()
-				logf("%s: %d/%d documents (%.0f/s), %d/%d deliveries acknowledged, simulated %s",
-					time.Since(began).Round(time.Second), r.docs.Load(), len(r.flights), float64(r.docs.Load())/el,
-					r.acked.Load(), r.plan.Deliveries, compliance.DayOf(r.clock.Now()))
+				docs := r.docs.Load()
+				hub := ""
+				if srv.proc != nil && docs > 0 {
+					hub = fmt.Sprintf(", hub CPU %.2f ms/document", float64(srv.cpu()-hub0)/float64(time.Millisecond)/float64(docs))
+				}
+				logf("%s: %d/%d documents (%.0f/s), %d/%d deliveries acknowledged, simulated %s%s",
+					time.Since(began).Round(time.Second), docs, len(r.flights), float64(docs)/el,
+					r.acked.Load(), r.plan.Deliveries, compliance.DayOf(r.clock.Now()), hub)
 			}
 		}
 	})
@@ -469,4 +656,30 @@ func diskUsage(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// startCPUProfile writes this process's CPU profile to dir/cpu.pprof until
+// stop; with dir "" it does nothing.
+func startCPUProfile(dir string) (stop func() error, err error) {
+	if dir == "" {
+		return func() error { return nil }, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		return nil
+	}, nil
 }
