@@ -24,7 +24,7 @@ func (c *Client) RequestRecall(ctx context.Context, messageID, recipient, reason
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.receipts.verify(resp.GetReceipt(), c.id.Roots)
+	body, err := c.receipts.Verify(resp.GetReceipt(), c.id.Roots)
 	if err != nil {
 		return nil, fmt.Errorf("recall receipt for %s: %w", messageID, err)
 	}

@@ -381,7 +381,7 @@ func (c *Client) ack(ctx context.Context, r *Received) error {
 	if err != nil {
 		return fmt.Errorf("acknowledging %s: %w", r.MessageID, err)
 	}
-	if _, err := c.receipts.verify(ack.GetReceipt(), c.id.Roots); err != nil {
+	if _, err := c.receipts.Verify(ack.GetReceipt(), c.id.Roots); err != nil {
 		return fmt.Errorf("delivered receipt for %s: %w", r.MessageID, err)
 	}
 	r.Delivered = ack.GetReceipt()
@@ -393,7 +393,7 @@ func (c *Client) ack(ctx context.Context, r *Received) error {
 // addressed to this agency, to opts.OnNotStored (and notStored); then it
 // acknowledges it.
 func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, opts ReceiveOptions, notStored *[]*NotStored) error {
-	body, err := c.receipts.verify(r, c.id.Roots)
+	body, err := c.receipts.Verify(r, c.id.Roots)
 	if err != nil {
 		return fmt.Errorf("hub notification: %w", err)
 	}
@@ -427,7 +427,7 @@ func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, opts 
 // and returns nothing. An error means the stream cannot go on.
 func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m *receiveMsg, outDir string,
 	hdr *lienthongv1.DeliveryHeader) (*Received, *NotStored, error) {
-	body, err := c.receipts.verify(hdr.GetAccepted(), c.id.Roots)
+	body, err := c.receipts.Verify(hdr.GetAccepted(), c.id.Roots)
 	if err != nil {
 		return nil, nil, fmt.Errorf("accepted receipt of a delivered document: %w", err)
 	}

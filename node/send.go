@@ -210,7 +210,7 @@ func (c *Client) Upload(ctx context.Context, p *Prepared, progress Progress) (*S
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.receipts.verify(resp.GetReceipt(), c.id.Roots)
+	body, err := c.receipts.Verify(resp.GetReceipt(), c.id.Roots)
 	if err != nil {
 		return nil, fmt.Errorf("hub receipt for %s: %w", p.Envelope.GetMessageId(), err)
 	}

@@ -28,7 +28,7 @@ func (c *Client) reportStatus(ctx context.Context, req *lienthongv1.ReportStatus
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.receipts.verify(resp.GetReceipt(), c.id.Roots)
+	body, err := c.receipts.Verify(resp.GetReceipt(), c.id.Roots)
 	if err != nil {
 		return nil, fmt.Errorf("status receipt for %s: %w", messageID, err)
 	}

@@ -43,7 +43,7 @@ func (c *Client) Track(ctx context.Context, messageID string) (*Tracked, error) 
 	t := &Tracked{Envelope: env, Recipients: resp.GetRecipients(), Verification: resp.GetVerification()}
 	for _, r := range resp.GetReceipts() {
 		tr := TrackedReceipt{Receipt: r}
-		tr.Body, tr.Err = c.receipts.verify(r, c.id.Roots)
+		tr.Body, tr.Err = c.receipts.Verify(r, c.id.Roots)
 		t.Receipts = append(t.Receipts, readable(tr))
 	}
 	return t, nil
