@@ -100,15 +100,16 @@ func (d *Desk) SendSigned(ctx context.Context, doc node.Document, signer PDFSign
 			return nil, err
 		}
 	}
-	p, err := c.Identity().Prepare(doc)
+	o, err := c.Identity().Queue(d.reg, doc)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.reg.Queue(p.Signed, p.Paths); err != nil {
+	env, err := o.Decode()
+	if err != nil {
 		return nil, err
 	}
-	id := p.Envelope.GetMessageId()
-	out := &Sending{MessageID: id, Envelope: p.Envelope}
+	id := o.MessageID
+	out := &Sending{MessageID: id, Envelope: env}
 	rep, err := d.forward(ctx, c, progress)
 	if err != nil {
 		return nil, err
