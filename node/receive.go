@@ -308,9 +308,14 @@ func (c *Client) reportNotStored(ctx context.Context, ns *NotStored) {
 	if len(reason) > maxReason {
 		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
 	}
-	ns.Rejected, ns.ReportErr = c.reportStatus(ctx, &lienthongv1.ReportStatusRequest{
+	v, err := c.reportStatus(ctx, &lienthongv1.ReportStatusRequest{
 		MessageId: ns.MessageID, Status: lienthongv1.Status_STATUS_REJECTED, Reason: reason, CannotStore: true,
 	})
+	if err != nil {
+		ns.ReportErr = err
+		return
+	}
+	ns.Rejected = v.Receipt
 }
 
 // settleBatch stores the documents read (one flush for their files, then

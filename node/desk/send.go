@@ -145,7 +145,7 @@ func (d *Desk) SendSigned(ctx context.Context, doc node.Document, signer PDFSign
 		out.Queued, out.Unreachable = true, rep.Unreachable
 	case sent != nil:
 		// Another process (ltnode run, the web app) forwarded it first.
-		tr := node.CheckReceipt(decodeReceipt(sent.Accepted), c.Identity().Roots)
+		tr := c.CheckReceipt(decodeReceipt(sent.Accepted))
 		if tr.Err != nil {
 			return nil, fmt.Errorf("the register's receipt for %s: %w", id, tr.Err)
 		}
