@@ -222,16 +222,29 @@ func hashFile(path string, info *lienthongv1.FileInfo) error {
 }
 
 // addFile copies the file at path into the draft and sets info's size
-// and SHA-256 from the copy.
+// and SHA-256 from the copy. A file written to while it is copied (its
+// size or modification time moved) is refused with
+// register.ErrFileChanged: the copy could mix old and new bytes.
 func addFile(d *register.Draft, path string, info *lienthongv1.FileInfo) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("opening attachment: %w", err)
 	}
 	defer fh.Close()
+	before, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("reading attachment %s: %w", path, err)
+	}
 	info.Size, info.Sha256, err = d.Add(info.GetName(), fh)
 	if err != nil {
 		return fmt.Errorf("reading attachment %s: %w", path, err)
+	}
+	after, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("reading attachment %s: %w", path, err)
+	}
+	if before.Mode().IsRegular() && (after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || after.Size() != info.Size) {
+		return fmt.Errorf("tệp %s bị sửa trong khi chép vào hộp thư đi; hãy gửi lại khi đã lưu xong (%w)", path, register.ErrFileChanged)
 	}
 	return nil
 }
