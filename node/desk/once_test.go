@@ -3,6 +3,7 @@
 package desk_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -154,4 +155,36 @@ func TestSendCatchesCopyChangedInOutbox(t *testing.T) {
 	if n != (desk.Received{}) {
 		t.Errorf("the recipient received %+v, want nothing", n)
 	}
+}
+
+// While Run's loop forwards the outbox (here every millisecond, as the
+// web app's serve does every few seconds), the clerk who sends a document
+// the hub refuses hears the hub's refusal: Send queues and forwards in one
+// turn, so no pass of the loop sends the document in between and keeps
+// the answer.
+func TestSendRefusedWhileRunForwards(t *testing.T) {
+	dir := initHub(t)
+	addr, _ := serveHub(t, dir, "127.0.0.1:0")
+	com := agencyDesk(t, dir, addr, commune, nil)
+	runCtx, stop := context.WithCancel(ctx(t))
+	ran := make(chan error, 1)
+	go func() { ran <- com.Run(runCtx, time.Millisecond, desk.RunHandlers{}) }()
+	defer func() {
+		stop()
+		if err := <-ran; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	pdf := writePDF(t, dir, commune, "kh.pdf")
+	for i := range 5 {
+		res, err := com.Send(ctx(t), document("000.09.99.H53", pdf), nil)
+		var refused *desk.RefusedError
+		if res != nil || !errors.As(err, &refused) || status.Code(err) != codes.NotFound {
+			t.Fatalf("send %d: Send = %+v, %v; want the hub's refusal (NotFound)", i, res, err)
+		}
+		if list, err := com.Refused(register.Query{Search: refused.MessageID}); err != nil || len(list) != 1 {
+			t.Errorf("send %d: refused list %+v, %v", i, list, err)
+		}
+	}
+	assertOutbox(t, com, 0)
 }

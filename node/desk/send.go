@@ -100,7 +100,11 @@ func (d *Desk) SendSigned(ctx context.Context, doc node.Document, signer PDFSign
 			return nil, err
 		}
 	}
-	o, err := c.Identity().Queue(d.reg, doc)
+	var o *register.Outgoing
+	rep, err := d.queueAndForward(ctx, c, progress, func() (err error) {
+		o, err = c.Identity().Queue(d.reg, doc)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +114,6 @@ func (d *Desk) SendSigned(ctx context.Context, doc node.Document, signer PDFSign
 	}
 	id := o.MessageID
 	out := &Sending{MessageID: id, Envelope: env}
-	rep, err := d.forward(ctx, c, progress)
-	if err != nil {
-		return nil, err
-	}
 	for _, f := range rep.Forwarded {
 		if f.MessageID == id {
 			out.Result = f
@@ -203,6 +203,19 @@ func (d *Desk) forward(ctx context.Context, c *node.Client, progress node.Progre
 	return c.Forward(ctx, d.reg, progress)
 }
 
+// queueAndForward runs queue (which puts a document in the outbox), then
+// one pass over the outbox, in one turn of this desk's passes: a pass of
+// Run's loop in between would send the document and keep the hub's
+// answer from the clerk who sent it.
+func (d *Desk) queueAndForward(ctx context.Context, c *node.Client, progress node.Progress, queue func() error) (*node.ForwardReport, error) {
+	d.forwarding.Lock()
+	defer d.forwarding.Unlock()
+	if err := queue(); err != nil {
+		return nil, err
+	}
+	return c.Forward(ctx, d.reg, progress)
+}
+
 // Retry puts a document the hub refused back in the queue; the next
 // Forward sends it again. An empty id retries every failed document.
 func (d *Desk) Retry(id string) error {
@@ -272,10 +285,10 @@ func (d *Desk) Resend(ctx context.Context, id string, files []string, progress n
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.reg.Resend(id, files); err != nil {
-		return nil, err
-	}
-	rep, err := d.forward(ctx, c, progress)
+	rep, err := d.queueAndForward(ctx, c, progress, func() error {
+		_, err := d.reg.Resend(id, files)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
