@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"fmt"
 
 	"google.golang.org/grpc/encoding"
@@ -37,12 +38,16 @@ func (c receiveCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 // receiveMsg is one message of a Receive stream: a file chunk (Chunk is
 // true; Index and Data are set, Data valid until the next message), or
-// any other message, in Other.
+// any other message, in Other. For a delivery header, Header holds its
+// bytes as the hub sent them (a copy, kept after the next message): the
+// node stores them as the document's DeliveryFile instead of encoding
+// again what it has just decoded.
 type receiveMsg struct {
-	Chunk bool
-	Index uint32
-	Data  []byte
-	Other *lienthongv1.ReceiveResponse
+	Chunk  bool
+	Index  uint32
+	Data   []byte
+	Other  *lienthongv1.ReceiveResponse
+	Header []byte
 
 	buf []byte // the last message's bytes; Data points into it
 }
@@ -60,12 +65,32 @@ func (m *receiveMsg) unmarshal(data mem.BufferSlice) error {
 	}
 	// Not a plain chunk: protobuf decodes it (copying what it keeps, so
 	// buf can be reused).
-	m.Chunk, m.Index, m.Data = false, 0, nil
+	m.Chunk, m.Index, m.Data, m.Header = false, 0, nil, nil
 	m.Other = new(lienthongv1.ReceiveResponse)
 	if err := proto.Unmarshal(b, m.Other); err != nil {
 		return fmt.Errorf("decoding a message from the hub: %w", err)
 	}
+	if m.Other.GetHeader() != nil {
+		m.Header = headerBytes(b)
+	}
 	return nil
+}
+
+// Field number of ReceiveResponse.header.
+const fieldResponseHeader = 1
+
+// headerBytes returns a copy of the DeliveryHeader b holds, if b is that
+// field alone, else nil (the header is then encoded again to be stored).
+func headerBytes(b []byte) []byte {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != fieldResponseHeader || typ != protowire.BytesType {
+		return nil
+	}
+	inner, m := protowire.ConsumeBytes(b[n:])
+	if m < 0 || n+m != len(b) {
+		return nil
+	}
+	return bytes.Clone(inner)
 }
 
 // Field numbers of ReceiveResponse.chunk and of FileChunk.

@@ -74,3 +74,39 @@ func TestReceiveMsgDecodesLikeProtobuf(t *testing.T) {
 		t.Error("truncated message decoded without error")
 	}
 }
+
+// A delivery header keeps its bytes as the hub sent them, to be stored
+// without encoding it again; no other message has any.
+func TestReceiveMsgKeepsHeaderBytes(t *testing.T) {
+	hdr := &lienthongv1.DeliveryHeader{
+		Envelope: &lienthongv1.SignedEnvelope{Envelope: []byte("envelope"), Signature: []byte("sig")},
+		Accepted: &lienthongv1.Receipt{Body: []byte("body"), Signature: []byte("hub")},
+	}
+	inner, err := proto.Marshal(hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := proto.Marshal(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Header{Header: hdr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := proto.Marshal(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_End{End: &lienthongv1.DeliveryEnd{MessageId: "m1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := new(receiveMsg)
+	if err := m.unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}); err != nil {
+		t.Fatal(err)
+	}
+	kept := m.Header
+	if !bytes.Equal(kept, inner) || !proto.Equal(m.Other.GetHeader(), hdr) {
+		t.Fatalf("header bytes %q, decoded %v", kept, m.Other.GetHeader())
+	}
+	// The next message reuses the buffer: the kept bytes stay.
+	if err := m.unmarshal(mem.BufferSlice{mem.SliceBuffer(end)}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Header != nil || !bytes.Equal(kept, inner) {
+		t.Errorf("after the next message: Header %q, kept %q", m.Header, kept)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/signing/receipt"
 )
 
 // Client is a connection to the hub acting as one agency.
@@ -21,8 +22,8 @@ type Client struct {
 	// uploads; see chunkBuf.
 	chunks sync.Pool
 	// receipts verifies the hub's receipts, remembering the hub
-	// certificates whose chains it has built.
-	receipts receiptChecker
+	// certificates whose chains it has built (receipt.Verifier).
+	receipts receipt.Verifier
 	// recv decodes Receive streams (see receiveCodec).
 	recv receiveCodec
 }

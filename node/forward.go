@@ -64,7 +64,7 @@ func (c *Client) Forward(ctx context.Context, reg *register.Register, progress P
 			var res *SendResult
 			res, err = c.Upload(ctx, &Prepared{Envelope: env, Signed: o.Signed(), Paths: o.Files}, progress)
 			if err == nil {
-				if _, err := reg.Forwarded(o.MessageID, res.Receipt, res.Body); err != nil {
+				if _, err := reg.Forwarded(o, res.Receipt, res.Body); err != nil {
 					return rep, err
 				}
 				rep.Forwarded = append(rep.Forwarded, res)

@@ -14,7 +14,7 @@ import (
 // The recipient answers with RECALL_AGREED or RECALL_REFUSED through
 // ReportStatus; the answer comes back as a notification. It returns the
 // hub's receipt, verified against the province root and the request.
-func (c *Client) RequestRecall(ctx context.Context, messageID, recipient, reason string) (*lienthongv1.Receipt, error) {
+func (c *Client) RequestRecall(ctx context.Context, messageID, recipient, reason string) (*Verified, error) {
 	if err := envelope.StatusText(reason); err != nil {
 		return nil, err
 	}
@@ -24,7 +24,7 @@ func (c *Client) RequestRecall(ctx context.Context, messageID, recipient, reason
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.receipts.verify(resp.GetReceipt(), c.id.Roots)
+	body, err := c.receipts.Verify(resp.GetReceipt(), c.id.Roots)
 	if err != nil {
 		return nil, fmt.Errorf("recall receipt for %s: %w", messageID, err)
 	}
@@ -33,5 +33,5 @@ func (c *Client) RequestRecall(ctx context.Context, messageID, recipient, reason
 		return nil, fmt.Errorf("recall receipt for %s says %s of %s at %s from %s (%w)", messageID,
 			body.GetStatus().Name(), body.GetMessageId(), body.GetAgency(), body.GetSender(), receipt.ErrInvalid)
 	}
-	return resp.GetReceipt(), nil
+	return &Verified{Receipt: resp.GetReceipt(), Body: body}, nil
 }

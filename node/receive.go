@@ -241,7 +241,7 @@ func (c *Client) readStream(stream lienthongv1.ExchangeService_ReceiveClient, ou
 		if hdr == nil {
 			return fmt.Errorf("hub sent %T where a document header was expected", msg.GetPart())
 		}
-		r, bad, err := c.receiveOne(stream, m, outDir, hdr)
+		r, bad, err := c.receiveOne(stream, m, outDir, hdr, m.Header)
 		switch {
 		case err != nil:
 			return err
@@ -308,9 +308,14 @@ func (c *Client) reportNotStored(ctx context.Context, ns *NotStored) {
 	if len(reason) > maxReason {
 		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
 	}
-	ns.Rejected, ns.ReportErr = c.reportStatus(ctx, &lienthongv1.ReportStatusRequest{
+	v, err := c.reportStatus(ctx, &lienthongv1.ReportStatusRequest{
 		MessageId: ns.MessageID, Status: lienthongv1.Status_STATUS_REJECTED, Reason: reason, CannotStore: true,
 	})
+	if err != nil {
+		ns.ReportErr = err
+		return
+	}
+	ns.Rejected = v.Receipt
 }
 
 // settleBatch stores the documents read (one flush for their files, then
@@ -381,7 +386,7 @@ func (c *Client) ack(ctx context.Context, r *Received) error {
 	if err != nil {
 		return fmt.Errorf("acknowledging %s: %w", r.MessageID, err)
 	}
-	if _, err := c.receipts.verify(ack.GetReceipt(), c.id.Roots); err != nil {
+	if _, err := c.receipts.Verify(ack.GetReceipt(), c.id.Roots); err != nil {
 		return fmt.Errorf("delivered receipt for %s: %w", r.MessageID, err)
 	}
 	r.Delivered = ack.GetReceipt()
@@ -393,7 +398,7 @@ func (c *Client) ack(ctx context.Context, r *Received) error {
 // addressed to this agency, to opts.OnNotStored (and notStored); then it
 // acknowledges it.
 func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, opts ReceiveOptions, notStored *[]*NotStored) error {
-	body, err := c.receipts.verify(r, c.id.Roots)
+	body, err := c.receipts.Verify(r, c.id.Roots)
 	if err != nil {
 		return fmt.Errorf("hub notification: %w", err)
 	}
@@ -424,10 +429,11 @@ func (c *Client) notification(ctx context.Context, r *lienthongv1.Receipt, opts 
 // document already in the inbox is checked and its copy dropped. A
 // document the node cannot store is read to its end and dropped, and
 // returned as a *NotStored; one the hub aborts (quarantined) is dropped
-// and returns nothing. An error means the stream cannot go on.
+// and returns nothing. raw, if not nil, is hdr as the hub encoded it, to
+// be stored as it came. An error means the stream cannot go on.
 func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m *receiveMsg, outDir string,
-	hdr *lienthongv1.DeliveryHeader) (*Received, *NotStored, error) {
-	body, err := c.receipts.verify(hdr.GetAccepted(), c.id.Roots)
+	hdr *lienthongv1.DeliveryHeader, raw []byte) (*Received, *NotStored, error) {
+	body, err := c.receipts.Verify(hdr.GetAccepted(), c.id.Roots)
 	if err != nil {
 		return nil, nil, fmt.Errorf("accepted receipt of a delivered document: %w", err)
 	}
@@ -546,9 +552,10 @@ func (c *Client) receiveOne(stream lienthongv1.ExchangeService_ReceiveClient, m 
 		}
 		return r, nil, nil
 	}
-	raw, err := proto.Marshal(hdr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding the delivery header of %s: %w", id, err)
+	if raw == nil {
+		if raw, err = proto.Marshal(hdr); err != nil {
+			return nil, nil, fmt.Errorf("encoding the delivery header of %s: %w", id, err)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(partial, DeliveryFile), raw, 0o644); err != nil {
 		return nil, nil, fmt.Errorf("writing %s: %w", id, err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 	"github.com/lienthong/lienthong/signing/envsig"
 	"github.com/lienthong/lienthong/signing/receipt"
@@ -41,7 +42,10 @@ const (
 
 // File is one file of an outgoing document.
 type File struct {
-	// Path is read twice: once to hash it, once to upload it.
+	// Path is the file. Sent through the outbox (Identity.Queue), it is
+	// read once, copied into the outbox and hashed in the same pass; sent
+	// directly (Client.Send), it is read twice: to hash it, then to upload
+	// it.
 	Path string
 	// Name is the name the recipient sees; default: the base of Path.
 	Name string
@@ -86,6 +90,57 @@ type Prepared struct {
 // the agency key. It reads each file once, streaming. Text fields are
 // trimmed of surrounding spaces; the issue date defaults to today.
 func (id *Identity) Prepare(doc Document) (*Prepared, error) {
+	env, now := id.envelope(doc)
+	for _, f := range doc.Files {
+		info := fileInfo(f)
+		if err := hashFile(f.Path, info); err != nil {
+			return nil, err
+		}
+		env.Files = append(env.Files, info)
+	}
+	p, err := id.seal(env, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range doc.Files {
+		p.Paths = append(p.Paths, f.Path)
+	}
+	return p, nil
+}
+
+// Queue prepares doc as Prepare does and puts it in the outbox of reg,
+// reading each file once: it is copied into the outbox and hashed in the
+// same pass (register.Draft), and the envelope declares what was copied,
+// which is what the upload sends. The returned document carries its
+// envelope, and its Files are the outbox copies. Nothing is left in the
+// outbox when it fails.
+//
+// Queuing a message id already queued with the same envelope returns the
+// queued document; with another, register.ErrQueued.
+func (id *Identity) Queue(reg *register.Register, doc Document) (*register.Outgoing, error) {
+	env, now := id.envelope(doc)
+	d, err := reg.Draft(env.GetMessageId())
+	if err != nil {
+		return nil, err
+	}
+	defer d.Discard()
+	for _, f := range doc.Files {
+		info := fileInfo(f)
+		if err := addFile(d, f.Path, info); err != nil {
+			return nil, err
+		}
+		env.Files = append(env.Files, info)
+	}
+	p, err := id.seal(env, now)
+	if err != nil {
+		return nil, err
+	}
+	return d.Queue(p.Signed, env)
+}
+
+// envelope fills in doc's defaults and returns its envelope, without
+// files, and the time it is prepared at.
+func (id *Identity) envelope(doc Document) (*lienthongv1.Envelope, time.Time) {
 	now := time.Now()
 	if id.Now != nil {
 		now = id.Now()
@@ -108,22 +163,18 @@ func (id *Identity) Prepare(doc Document) (*Prepared, error) {
 	if doc.SecurityLevel == lienthongv1.SecurityLevel_SECURITY_LEVEL_UNSPECIFIED {
 		doc.SecurityLevel = lienthongv1.SecurityLevel_SECURITY_LEVEL_NORMAL
 	}
-	env := &lienthongv1.Envelope{
+	return &lienthongv1.Envelope{
 		MessageId: doc.MessageID, Sender: id.Code, Recipients: doc.Recipients,
 		BusinessType: doc.BusinessType, RelatedMessageId: doc.RelatedMessageID,
 		Number: doc.Number, Notation: doc.Notation, IssueDate: doc.IssueDate, DocumentType: doc.DocumentType,
 		Subject: doc.Subject, Signer: doc.Signer, Urgency: doc.Urgency, SecurityLevel: doc.SecurityLevel, DueDate: doc.DueDate,
 		Edxml: doc.Edxml,
-	}
-	p := &Prepared{Envelope: env}
-	for _, f := range doc.Files {
-		info, err := describeFile(f)
-		if err != nil {
-			return nil, err
-		}
-		env.Files = append(env.Files, info)
-		p.Paths = append(p.Paths, f.Path)
-	}
+	}, now
+}
+
+// seal checks env, whose files are measured, with the hub's rules, and
+// signs it with the agency key.
+func (id *Identity) seal(env *lienthongv1.Envelope, now time.Time) (*Prepared, error) {
 	if err := envelope.Check(env, now); err != nil {
 		return nil, err
 	}
@@ -135,21 +186,11 @@ func (id *Identity) Prepare(doc Document) (*Prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing envelope with the key of %s: %w", id.Code, err)
 	}
-	p.Signed = &lienthongv1.SignedEnvelope{Envelope: raw, Signature: sig}
-	return p, nil
+	return &Prepared{Envelope: env, Signed: &lienthongv1.SignedEnvelope{Envelope: raw, Signature: sig}}, nil
 }
 
-func describeFile(f File) (*lienthongv1.FileInfo, error) {
-	fh, err := os.Open(f.Path)
-	if err != nil {
-		return nil, fmt.Errorf("opening attachment: %w", err)
-	}
-	defer fh.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, fh)
-	if err != nil {
-		return nil, fmt.Errorf("reading attachment %s: %w", f.Path, err)
-	}
+// fileInfo is the envelope's entry for f, without its size and SHA-256.
+func fileInfo(f File) *lienthongv1.FileInfo {
 	name := f.Name
 	if name == "" {
 		name = filepath.Base(f.Path)
@@ -161,7 +202,51 @@ func describeFile(f File) (*lienthongv1.FileInfo, error) {
 			mt = "application/octet-stream"
 		}
 	}
-	return &lienthongv1.FileInfo{Name: name, MediaType: mt, Size: n, Sha256: h.Sum(nil)}, nil
+	return &lienthongv1.FileInfo{Name: name, MediaType: mt}
+}
+
+// hashFile sets info's size and SHA-256 from the file at path.
+func hashFile(path string, info *lienthongv1.FileInfo) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening attachment: %w", err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, fh)
+	if err != nil {
+		return fmt.Errorf("reading attachment %s: %w", path, err)
+	}
+	info.Size, info.Sha256 = n, h.Sum(nil)
+	return nil
+}
+
+// addFile copies the file at path into the draft and sets info's size
+// and SHA-256 from the copy. A file written to while it is copied (its
+// size or modification time moved) is refused with
+// register.ErrFileChanged: the copy could mix old and new bytes.
+func addFile(d *register.Draft, path string, info *lienthongv1.FileInfo) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening attachment: %w", err)
+	}
+	defer fh.Close()
+	before, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("reading attachment %s: %w", path, err)
+	}
+	info.Size, info.Sha256, err = d.Add(info.GetName(), fh)
+	if err != nil {
+		return fmt.Errorf("reading attachment %s: %w", path, err)
+	}
+	after, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("reading attachment %s: %w", path, err)
+	}
+	if before.Mode().IsRegular() && (after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || after.Size() != info.Size) {
+		return fmt.Errorf("tệp %s bị sửa trong khi chép vào hộp thư đi; hãy gửi lại khi đã lưu xong (%w)", path, register.ErrFileChanged)
+	}
+	return nil
 }
 
 // SendResult is the hub's answer to a send.
@@ -210,7 +295,7 @@ func (c *Client) Upload(ctx context.Context, p *Prepared, progress Progress) (*S
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.receipts.verify(resp.GetReceipt(), c.id.Roots)
+	body, err := c.receipts.Verify(resp.GetReceipt(), c.id.Roots)
 	if err != nil {
 		return nil, fmt.Errorf("hub receipt for %s: %w", p.Envelope.GetMessageId(), err)
 	}

@@ -42,9 +42,7 @@ func (c *Client) Track(ctx context.Context, messageID string) (*Tracked, error) 
 	}
 	t := &Tracked{Envelope: env, Recipients: resp.GetRecipients(), Verification: resp.GetVerification()}
 	for _, r := range resp.GetReceipts() {
-		tr := TrackedReceipt{Receipt: r}
-		tr.Body, tr.Err = c.receipts.verify(r, c.id.Roots)
-		t.Receipts = append(t.Receipts, readable(tr))
+		t.Receipts = append(t.Receipts, c.CheckReceipt(r))
 	}
 	return t, nil
 }
@@ -54,6 +52,14 @@ func (c *Client) Track(ctx context.Context, messageID string) (*Tracked, error) 
 func CheckReceipt(r *lienthongv1.Receipt, roots *x509.CertPool) TrackedReceipt {
 	tr := TrackedReceipt{Receipt: r}
 	tr.Body, tr.Err = receipt.Verify(r, roots)
+	return readable(tr)
+}
+
+// CheckReceipt is the function CheckReceipt against the client's roots,
+// with the hub certificate chains the client has built already.
+func (c *Client) CheckReceipt(r *lienthongv1.Receipt) TrackedReceipt {
+	tr := TrackedReceipt{Receipt: r}
+	tr.Body, tr.Err = c.receipts.Verify(r, c.id.Roots)
 	return readable(tr)
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/envelope"
-	"github.com/lienthong/lienthong/node"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -21,18 +20,14 @@ func (d *Desk) RequestRecall(ctx context.Context, messageID, recipient, reason s
 	if err != nil {
 		return nil, err
 	}
-	rcpt, err := c.RequestRecall(ctx, messageID, recipient, reason)
+	v, err := c.RequestRecall(ctx, messageID, recipient, reason)
 	if err != nil {
 		return nil, err
 	}
-	tr := node.CheckReceipt(rcpt, c.Identity().Roots)
-	if tr.Err != nil {
-		return nil, tr.Err
+	if _, _, err := d.reg.RecordNotification(v.Body); err != nil {
+		return v.Body, fmt.Errorf("trục đã ghi nhận nhưng không ghi được vào sổ văn bản đi (recorded by the hub, not in the register): %w", err)
 	}
-	if _, _, err := d.reg.RecordNotification(tr.Body); err != nil {
-		return tr.Body, fmt.Errorf("trục đã ghi nhận nhưng không ghi được vào sổ văn bản đi (recorded by the hub, not in the register): %w", err)
-	}
-	return tr.Body, nil
+	return v.Body, nil
 }
 
 // AnswerRecall answers the sender's recall request of a document this

@@ -100,19 +100,20 @@ func (d *Desk) SendSigned(ctx context.Context, doc node.Document, signer PDFSign
 			return nil, err
 		}
 	}
-	p, err := c.Identity().Prepare(doc)
+	var o *register.Outgoing
+	rep, err := d.queueAndForward(ctx, c, progress, func() (err error) {
+		o, err = c.Identity().Queue(d.reg, doc)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.reg.Queue(p.Signed, p.Paths); err != nil {
-		return nil, err
-	}
-	id := p.Envelope.GetMessageId()
-	out := &Sending{MessageID: id, Envelope: p.Envelope}
-	rep, err := d.forward(ctx, c, progress)
+	env, err := o.Decode()
 	if err != nil {
 		return nil, err
 	}
+	id := o.MessageID
+	out := &Sending{MessageID: id, Envelope: env}
 	for _, f := range rep.Forwarded {
 		if f.MessageID == id {
 			out.Result = f
@@ -144,7 +145,7 @@ func (d *Desk) SendSigned(ctx context.Context, doc node.Document, signer PDFSign
 		out.Queued, out.Unreachable = true, rep.Unreachable
 	case sent != nil:
 		// Another process (ltnode run, the web app) forwarded it first.
-		tr := node.CheckReceipt(decodeReceipt(sent.Accepted), c.Identity().Roots)
+		tr := c.CheckReceipt(decodeReceipt(sent.Accepted))
 		if tr.Err != nil {
 			return nil, fmt.Errorf("the register's receipt for %s: %w", id, tr.Err)
 		}
@@ -199,6 +200,19 @@ func (d *Desk) Forward(ctx context.Context, progress node.Progress) (*node.Forwa
 func (d *Desk) forward(ctx context.Context, c *node.Client, progress node.Progress) (*node.ForwardReport, error) {
 	d.forwarding.Lock()
 	defer d.forwarding.Unlock()
+	return c.Forward(ctx, d.reg, progress)
+}
+
+// queueAndForward runs queue (which puts a document in the outbox), then
+// one pass over the outbox, in one turn of this desk's passes: a pass of
+// Run's loop in between would send the document and keep the hub's
+// answer from the clerk who sent it.
+func (d *Desk) queueAndForward(ctx context.Context, c *node.Client, progress node.Progress, queue func() error) (*node.ForwardReport, error) {
+	d.forwarding.Lock()
+	defer d.forwarding.Unlock()
+	if err := queue(); err != nil {
+		return nil, err
+	}
 	return c.Forward(ctx, d.reg, progress)
 }
 
@@ -271,10 +285,10 @@ func (d *Desk) Resend(ctx context.Context, id string, files []string, progress n
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.reg.Resend(id, files); err != nil {
-		return nil, err
-	}
-	rep, err := d.forward(ctx, c, progress)
+	rep, err := d.queueAndForward(ctx, c, progress, func() error {
+		_, err := d.reg.Resend(id, files)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

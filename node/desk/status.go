@@ -7,7 +7,6 @@ import (
 
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/envelope"
-	"github.com/lienthong/lienthong/node"
 	"github.com/lienthong/lienthong/node/register"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -90,16 +89,12 @@ func (d *Desk) report(ctx context.Context, messageID string, st lienthongv1.Stat
 	if err != nil {
 		return nil, err
 	}
-	rcpt, err := c.ReportStatus(ctx, messageID, st, reason)
+	v, err := c.ReportStatus(ctx, messageID, st, reason)
 	if err != nil {
 		return nil, err
 	}
-	tr := node.CheckReceipt(rcpt, c.Identity().Roots)
-	if tr.Err != nil {
-		return nil, tr.Err
-	}
-	out := &Reported{Body: tr.Body, Receipt: rcpt}
-	if out.Entry, err = d.reg.SetStatus(tr.Body, rcpt); err != nil {
+	out := &Reported{Body: v.Body, Receipt: v.Receipt}
+	if out.Entry, err = d.reg.SetStatus(v.Body, v.Receipt); err != nil {
 		out.Entry, out.RecordErr = nil, fmt.Errorf("trục đã ghi nhận nhưng không ghi được vào sổ văn bản đến (recorded by the hub, not in the register): %w", err)
 	}
 	return out, nil

@@ -61,6 +61,8 @@ type Outgoing struct {
 	FailedAt    time.Time `json:"failed_at,omitzero"`
 	Attempts    int       `json:"attempts"`
 	LastAttempt time.Time `json:"last_attempt,omitzero"`
+
+	env *lienthongv1.Envelope // decoded Envelope, once known (Decode)
 }
 
 // Signed returns the signed envelope to upload.
@@ -68,12 +70,18 @@ func (o *Outgoing) Signed() *lienthongv1.SignedEnvelope {
 	return &lienthongv1.SignedEnvelope{Envelope: o.Envelope, Signature: o.Signature}
 }
 
-// Decode returns the envelope.
+// Decode returns the envelope. It is decoded once per Outgoing: the
+// document Queue returns carries the envelope it was queued with, one
+// that Outbox lists is decoded at its first Decode.
 func (o *Outgoing) Decode() (*lienthongv1.Envelope, error) {
+	if o.env != nil {
+		return o.env, nil
+	}
 	env := new(lienthongv1.Envelope)
 	if err := proto.Unmarshal(o.Envelope, env); err != nil {
 		return nil, fmt.Errorf("outbox envelope of %s: %w", o.MessageID, err)
 	}
+	o.env = env
 	return env, nil
 }
 
@@ -81,6 +89,8 @@ func (o *Outgoing) Decode() (*lienthongv1.Envelope, error) {
 // paths (in envelope order) into the outbox folder, checking each against
 // the size and SHA-256 the envelope declares, makes the copies durable,
 // then records the document. The originals are not needed afterwards.
+// A document whose envelope is still to be built goes in through a Draft
+// instead, which hashes the files as it copies them.
 //
 // Queuing a message id that is already queued with the same envelope
 // returns the queued document; with another envelope, ErrQueued. A failed
@@ -91,45 +101,169 @@ func (r *Register) Queue(signed *lienthongv1.SignedEnvelope, paths []string) (*O
 		return nil, fmt.Errorf("queuing a document: malformed envelope: %w", err)
 	}
 	id := env.GetMessageId()
-	if err := checkID(id); err != nil {
-		return nil, err
-	}
 	if len(paths) != len(env.GetFiles()) {
 		return nil, fmt.Errorf("queuing %s: %d files for %d declared in the envelope", id, len(paths), len(env.GetFiles()))
 	}
-	var prev Outgoing
-	var found bool
-	if err := r.view(func(tx *bolt.Tx) (err error) {
-		found, err = get(tx, bucketOutbox, id, &prev)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if found && prev.State == Queued {
-		if bytes.Equal(prev.Envelope, signed.GetEnvelope()) {
-			return &prev, nil
-		}
-		return nil, fmt.Errorf("%s: %w", id, ErrQueued)
-	}
-
-	files, err := r.copyFiles(id, env.GetFiles(), paths)
+	d, err := r.Draft(id)
 	if err != nil {
 		return nil, err
 	}
+	defer d.Discard()
+	for i, p := range paths {
+		if err := d.addFile(env.GetFiles()[i].GetName(), p); err != nil {
+			return nil, err
+		}
+	}
+	return d.Queue(signed, env)
+}
+
+// Draft is a document on its way into the outbox. Its files are copied
+// into a folder of the outbox and hashed in the same read (Add), so that
+// the envelope is built from the bytes the outbox holds, which are the
+// bytes uploaded; Queue then records the signed document. The clerk's
+// original files are read once. A Draft is for one goroutine; Discard
+// removes what Queue did not keep.
+type Draft struct {
+	r       *Register
+	id      string
+	partial string // the folder the copies are written in
+	files   []draftFile
+}
+
+// draftFile is one copy in a draft, with what was measured while copying.
+// It stays open until Queue flushes it: a document its envelope's checks
+// refuse costs no flush.
+type draftFile struct {
+	f    *os.File
+	name string // its name in the folder
+	size int64
+	sum  []byte
+}
+
+// Draft starts putting the document with message id id in the outbox.
+func (r *Register) Draft(id string) (*Draft, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(r.outbox, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the outbox folder: %w", err)
+	}
+	partial := filepath.Join(r.outbox, ".partial-"+id)
+	if err := os.RemoveAll(partial); err != nil {
+		return nil, fmt.Errorf("clearing %s: %w", partial, err)
+	}
+	if err := os.Mkdir(partial, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", partial, err)
+	}
+	return &Draft{r: r, id: id, partial: partial}, nil
+}
+
+// Add copies what src reads into the draft as its next file, named name
+// (the name the recipient sees), and returns its size and SHA-256,
+// computed from the bytes copied.
+func (d *Draft) Add(name string, src io.Reader) (size int64, sum []byte, err error) {
+	file := fmt.Sprintf("%02d-%s", len(d.files), safeBase(name))
+	out, err := os.OpenFile(filepath.Join(d.partial, file), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, nil, fmt.Errorf("copying %q into the outbox: %w", name, err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(out, h), src)
+	if err != nil {
+		out.Close()
+		return 0, nil, fmt.Errorf("copying %q into the outbox: %w", name, err)
+	}
+	sum = h.Sum(nil)
+	d.files = append(d.files, draftFile{f: out, name: file, size: n, sum: sum})
+	return n, sum, nil
+}
+
+// addFile adds the file at path.
+func (d *Draft) addFile(name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening attachment: %w", err)
+	}
+	defer f.Close()
+	_, _, err = d.Add(name, f)
+	return err
+}
+
+// Queue records the draft as the outbox document of signed, whose
+// envelope env is: its files must be the draft's, in order, with the
+// sizes and SHA-256s measured while copying (else ErrFileChanged). The
+// copies are made durable and put in place, then the document is
+// recorded, in one transaction with the check for the same message id
+// queued already (see Register.Queue). The returned document carries env.
+func (d *Draft) Queue(signed *lienthongv1.SignedEnvelope, env *lienthongv1.Envelope) (*Outgoing, error) {
+	id := d.id
+	if env.GetMessageId() != id {
+		return nil, fmt.Errorf("queuing %s: the envelope is for %s", id, env.GetMessageId())
+	}
+	infos := env.GetFiles()
+	if len(infos) != len(d.files) {
+		return nil, fmt.Errorf("queuing %s: %d files for %d declared in the envelope", id, len(d.files), len(infos))
+	}
+	for i, f := range d.files {
+		if f.size != infos[i].GetSize() || !bytes.Equal(f.sum, infos[i].GetSha256()) {
+			return nil, fmt.Errorf("%s: %q: %w", id, infos[i].GetName(), ErrFileChanged)
+		}
+	}
+	for i := range d.files {
+		f := &d.files[i]
+		err := f.f.Sync()
+		if cerr := f.f.Close(); err == nil {
+			err = cerr
+		}
+		f.f = nil
+		if err != nil {
+			return nil, fmt.Errorf("copying %q into the outbox: %w", infos[i].GetName(), err)
+		}
+	}
+	if err := fsutil.SyncDir(d.partial); err != nil {
+		return nil, err
+	}
+	r := d.r
+	final := filepath.Join(r.outbox, id)
 	o := &Outgoing{
-		MessageID: id, Envelope: signed.GetEnvelope(), Signature: signed.GetSignature(), Files: files,
+		MessageID: id, Envelope: signed.GetEnvelope(), Signature: signed.GetSignature(),
 		BusinessType: env.GetBusinessType(), RelatedMessageID: env.GetRelatedMessageId(),
 		Number: env.GetNumber(), Notation: env.GetNotation(), Subject: env.GetSubject(),
 		Recipients: env.GetRecipients(), DueDate: env.GetDueDate(), QueuedAt: r.now(), State: Queued,
+		env: env,
 	}
-	err = r.update(func(tx *bolt.Tx) error {
+	for _, f := range d.files {
+		o.Files = append(o.Files, filepath.Join(final, f.name))
+	}
+	var prev *Outgoing
+	moved := false
+	err := r.update(func(tx *bolt.Tx) error {
 		var cur Outgoing
 		found, err := get(tx, bucketOutbox, id, &cur)
 		if err != nil {
 			return err
 		}
 		if found && cur.State == Queued {
+			if bytes.Equal(cur.Envelope, signed.GetEnvelope()) {
+				prev = &cur
+				return nil
+			}
 			return fmt.Errorf("%s: %w", id, ErrQueued)
+		}
+		// The copies go in place before the record, inside its
+		// transaction so that no other process queues the same id in
+		// between: a folder present without a record (the commit failed,
+		// or a crash) is harmless and cleared when the id is queued again.
+		// A folder left by a failed document being replaced goes too.
+		if err := os.RemoveAll(final); err != nil {
+			return fmt.Errorf("clearing %s: %w", final, err)
+		}
+		if err := os.Rename(d.partial, final); err != nil {
+			return fmt.Errorf("storing %s in the outbox: %w", id, err)
+		}
+		moved = true
+		if err := fsutil.SyncDir(r.outbox); err != nil {
+			return err
 		}
 		if o.Seq, err = tx.Bucket(bucketOutbox).NextSequence(); err != nil {
 			return err
@@ -137,86 +271,30 @@ func (r *Register) Queue(signed *lienthongv1.SignedEnvelope, paths []string) (*O
 		return put(tx, bucketOutbox, id, o)
 	})
 	if err != nil {
-		if !errors.Is(err, ErrQueued) {
-			os.RemoveAll(filepath.Join(r.outbox, id))
+		if moved {
+			os.RemoveAll(final)
 		}
 		return nil, err
 	}
+	if prev != nil {
+		return prev, nil
+	}
+	d.files, d.partial = nil, ""
 	return o, nil
 }
 
-// copyFiles copies a document's files into <outbox>/<id>/ through a
-// partial folder renamed into place, and returns the copies' paths.
-func (r *Register) copyFiles(id string, infos []*lienthongv1.FileInfo, paths []string) ([]string, error) {
-	if err := os.MkdirAll(r.outbox, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the outbox folder: %w", err)
-	}
-	partial := filepath.Join(r.outbox, ".partial-"+id)
-	final := filepath.Join(r.outbox, id)
-	if err := os.RemoveAll(partial); err != nil {
-		return nil, fmt.Errorf("clearing %s: %w", partial, err)
-	}
-	if err := os.Mkdir(partial, 0o700); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", partial, err)
-	}
-	var names []string
-	for i, src := range paths {
-		name := fmt.Sprintf("%02d-%s", i, safeBase(infos[i].GetName()))
-		if err := copyChecked(src, filepath.Join(partial, name), infos[i]); err != nil {
-			os.RemoveAll(partial)
-			return nil, err
+// Discard removes the draft's copies; after a Queue that kept them it
+// does nothing.
+func (d *Draft) Discard() {
+	for _, f := range d.files {
+		if f.f != nil {
+			f.f.Close()
 		}
-		names = append(names, name)
 	}
-	if err := fsutil.SyncDir(partial); err != nil {
-		os.RemoveAll(partial)
-		return nil, err
+	if d.partial != "" {
+		os.RemoveAll(d.partial)
+		d.partial = ""
 	}
-	// A folder left by a crash before its record, or by a failed
-	// document being replaced, goes.
-	if err := os.RemoveAll(final); err != nil {
-		return nil, fmt.Errorf("clearing %s: %w", final, err)
-	}
-	if err := os.Rename(partial, final); err != nil {
-		os.RemoveAll(partial)
-		return nil, fmt.Errorf("storing %s in the outbox: %w", id, err)
-	}
-	if err := fsutil.SyncDir(r.outbox); err != nil {
-		return nil, err
-	}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = filepath.Join(final, n)
-	}
-	return out, nil
-}
-
-// copyChecked copies src to dst, fsyncs it, and checks it against info.
-func copyChecked(src, dst string, info *lienthongv1.FileInfo) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("opening attachment: %w", err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("copying %s into the outbox: %w", src, err)
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("copying %s into the outbox: %w", src, err)
-	}
-	if n != info.GetSize() || !bytes.Equal(h.Sum(nil), info.GetSha256()) {
-		return fmt.Errorf("%s (%q): %w", src, info.GetName(), ErrFileChanged)
-	}
-	return nil
 }
 
 // Outbox lists the documents in the outbox, queued and failed, in queue
@@ -239,17 +317,20 @@ func (r *Register) Outbox() ([]*Outgoing, error) {
 // deletes the outbox copies. A revocation marks the document it revokes;
 // an update or replacement is linked from the original.
 //
-// If the document is no longer in the outbox (another process forwarded
-// it first), the sent register's entry is returned.
-func (r *Register) Forwarded(id string, accepted *lienthongv1.Receipt, body *lienthongv1.ReceiptBody) (*Sent, error) {
+// o is the document as Outbox or Queue gave it; its envelope is decoded
+// no more than once (Outgoing.Decode). If the document is no longer in
+// the outbox (another process forwarded it first), the sent register's
+// entry is returned.
+func (r *Register) Forwarded(o *Outgoing, accepted *lienthongv1.Receipt, body *lienthongv1.ReceiptBody) (*Sent, error) {
+	id := o.MessageID
 	raw, err := proto.Marshal(accepted)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the receipt of %s: %w", id, err)
 	}
 	var s Sent
 	err = r.update(func(tx *bolt.Tx) error {
-		var o Outgoing
-		found, err := get(tx, bucketOutbox, id, &o)
+		var cur Outgoing
+		found, err := get(tx, bucketOutbox, id, &cur)
 		if err != nil {
 			return err
 		}
@@ -263,13 +344,19 @@ func (r *Register) Forwarded(id string, accepted *lienthongv1.Receipt, body *lie
 			}
 			return fmt.Errorf("%s: %w", id, ErrNotFound)
 		}
-		env, err := o.Decode()
+		// The record is the caller's unless another process queued the id
+		// again since (after dropping it).
+		rec := o
+		if !bytes.Equal(cur.Envelope, o.Envelope) {
+			rec = &cur
+		}
+		env, err := rec.Decode()
 		if err != nil {
 			return err
 		}
 		s.fill(env)
 		s.ReceiptID, s.Accepted, s.AcceptedAt = body.GetReceiptId(), raw, body.GetTime().AsTime()
-		s.Envelope, s.Signature = o.Envelope, o.Signature
+		s.Envelope, s.Signature = rec.Envelope, rec.Signature
 		for _, a := range body.GetRecipients() {
 			s.update(Recipient{Agency: a, Status: lienthongv1.Status_STATUS_ACCEPTED, Time: s.AcceptedAt, ReceiptID: body.GetReceiptId()})
 		}

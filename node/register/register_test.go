@@ -140,7 +140,7 @@ func TestOutboxTransitions(t *testing.T) {
 	}
 	at := clk.t.Add(time.Minute)
 	rcpt, body := acceptedReceipt("m1", at, district, province)
-	s, err := r.Forwarded("m1", rcpt, body)
+	s, err := r.Forwarded(o, rcpt, body)
 	must(t, err)
 	if got := outboxIDs(t, r); len(got) != 0 {
 		t.Errorf("outbox after Forwarded: %v", got)
@@ -161,7 +161,7 @@ func TestOutboxTransitions(t *testing.T) {
 		t.Error("the sent entry does not keep the accepted receipt")
 	}
 	// Forwarded again (another process got there first): the entry.
-	again, err := r.Forwarded("m1", rcpt, body)
+	again, err := r.Forwarded(&Outgoing{MessageID: "m1"}, rcpt, body)
 	if err != nil || again.ReceiptID != "r-m1" {
 		t.Errorf("second Forwarded = %+v, %v", again, err)
 	}
@@ -307,7 +307,7 @@ func TestRecipientSteps(t *testing.T) {
 	_, err := r.Queue(signed, paths)
 	must(t, err)
 	t0 := clk.t
-	_, err = r.Forwarded("m1", nil, func() *lienthongv1.ReceiptBody { _, b := acceptedReceipt("m1", t0, district, province); return b }())
+	_, err = r.Forwarded(&Outgoing{MessageID: "m1"}, nil, func() *lienthongv1.ReceiptBody { _, b := acceptedReceipt("m1", t0, district, province); return b }())
 	must(t, err)
 
 	steps := []struct {
@@ -382,7 +382,7 @@ func TestOverdue(t *testing.T) {
 		_, err := r.Queue(signed, paths)
 		must(t, err)
 		_, body := acceptedReceipt(c.id, at, district, province)
-		_, err = r.Forwarded(c.id, nil, body)
+		_, err = r.Forwarded(&Outgoing{MessageID: c.id}, nil, body)
 		must(t, err)
 		for i, st := range c.steps {
 			_, _, err := r.RecordNotification(stepBody(c.id, []string{district, province}[i], st, at.Add(time.Hour), ""))
@@ -395,7 +395,7 @@ func TestOverdue(t *testing.T) {
 			_, err := r.Queue(signed, paths)
 			must(t, err)
 			_, body := acceptedReceipt("rv-"+c.id, at, district, province)
-			_, err = r.Forwarded("rv-"+c.id, nil, body)
+			_, err = r.Forwarded(&Outgoing{MessageID: "rv-" + c.id}, nil, body)
 			must(t, err)
 		}
 	}
@@ -482,7 +482,7 @@ func TestSearch(t *testing.T) {
 		_, err := r.Queue(signed, paths)
 		must(t, err)
 		_, body := acceptedReceipt(env.GetMessageId(), clk.t.Add(time.Duration(i)*time.Minute), env.GetRecipients()...)
-		_, err = r.Forwarded(env.GetMessageId(), nil, body)
+		_, err = r.Forwarded(&Outgoing{MessageID: env.GetMessageId()}, nil, body)
 		must(t, err)
 		rec := proto.Clone(env).(*lienthongv1.Envelope)
 		rec.Sender = env.GetRecipients()[0] // the same documents, as received from the other side
@@ -544,7 +544,7 @@ func TestReopen(t *testing.T) {
 	_, err = r.Queue(signed, paths)
 	must(t, err)
 	_, body := acceptedReceipt("s", clk.t, district)
-	_, err = r.Forwarded("s", nil, body)
+	_, err = r.Forwarded(&Outgoing{MessageID: "s"}, nil, body)
 	must(t, err)
 	_, _, err = r.RecordNotification(stepBody("s", district, lienthongv1.Status_STATUS_RECEIVED, clk.t.Add(time.Hour), ""))
 	must(t, err)

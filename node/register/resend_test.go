@@ -18,7 +18,7 @@ func TestResend(t *testing.T) {
 	_, err := r.Queue(signed, paths)
 	must(t, err)
 	rcpt, body := acceptedReceipt("m1", r.now(), district)
-	_, err = r.Forwarded("m1", rcpt, body)
+	_, err = r.Forwarded(&Outgoing{MessageID: "m1"}, rcpt, body)
 	must(t, err)
 	s, err := r.SentDoc("m1")
 	must(t, err)
