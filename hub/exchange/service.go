@@ -516,11 +516,13 @@ func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeServic
 }
 
 func (s *Service) streamBlob(stream lienthongv1.ExchangeService_ReceiveServer, index uint32, ref store.BlobRef, buf []byte) error {
+	// gRPC serializes the message before Send returns (no stats handler
+	// holds it), so buf and the message can be reused for the next chunk.
+	chunk := &lienthongv1.FileChunk{FileIndex: index}
+	msg := &lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Chunk{Chunk: chunk}}
 	return s.cfg.Store.ReadBlob(ref, buf, func(p []byte) error {
-		// gRPC serializes the message before Send returns, so buf can be reused.
-		return stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Chunk{
-			Chunk: &lienthongv1.FileChunk{FileIndex: index, Data: p},
-		}})
+		chunk.Data = p
+		return stream.Send(msg)
 	})
 }
 
