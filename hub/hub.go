@@ -304,7 +304,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		ClientCAs:    pool,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		MinVersion:   tls.VersionTLS12,
-	})), lim, cfg.Logger)
+	}), WriteBufferSize), lim, cfg.Logger)
 	h.grpc = grpc.NewServer(append([]grpc.ServerOption{
 		grpc.Creds(creds),
 		grpc.ChainUnaryInterceptor(h.metrics.UnaryInterceptor(), h.auth.Unary, auditor.Unary),

@@ -8,11 +8,17 @@ import (
 )
 
 // WriteBufferSize is how many bytes the gRPC server gathers before it
-// writes to a connection. gRPC's default, 32 KiB, is 2 TLS records of a
-// delivery's ~1 MB (a 200 KB document to ~4.5 recipients). The buffer is
-// shared (grpc.SharedWriteBuffer): a connection holds it only while it
-// has something to write, so idle agencies' connections cost nothing.
-const WriteBufferSize = 256 << 10
+// writes to a connection: what one write(2) carries (coalesceWrites). A
+// delivery is ~1 MB (a 200 KB document to ~4.5 recipients); gRPC's
+// default, 32 KiB, made that 64 system calls of one TLS record each.
+// 64 KiB is one segment on loopback (MTU 65536). Larger buffers saved
+// little more CPU (BenchmarkTLSWrite: ~1.24 ms per MiB written and read
+// record by record, 1.16 gathered by 32 KiB, 1.09 by 64 KiB, 1.04 by 256
+// KiB) but a connection blocked on a slow reader holds its buffer and
+// the gathered copy: 256 KiB raised the hub's peak RSS by 25-40 MB in
+// the benchmark. The buffer is shared (grpc.SharedWriteBuffer): a
+// connection holds one only while it writes.
+const WriteBufferSize = 64 << 10
 
 // coalesceWrites wraps TLS server credentials so that what one Write of
 // the TLS connection produces goes to the socket in one write(2).
@@ -20,17 +26,20 @@ const WriteBufferSize = 256 << 10
 // a delivery's megabyte was ~64 system calls, each a trip through the
 // loopback or network stack, and they were the largest part of the
 // hub's writer goroutine. Gathered, it is one per gRPC flush (up to
-// WriteBufferSize and its records' framing).
-func coalesceWrites(inner credentials.TransportCredentials) credentials.TransportCredentials {
+// WriteBufferSize and its records' framing). size is the most gRPC
+// writes at once (its write buffer's size).
+func coalesceWrites(inner credentials.TransportCredentials, size int) credentials.TransportCredentials {
 	// Gathering buffers are needed only while a connection writes: they
-	// are shared by all, and by the credentials' clones.
-	bufs := &sync.Pool{New: func() any { b := make([]byte, 0, WriteBufferSize+WriteBufferSize/16); return &b }}
-	return &coalescingCreds{TransportCredentials: inner, bufs: bufs}
+	// are shared by all, and by the credentials' clones. A record adds
+	// at most 29 bytes to 16 KiB.
+	bufs := &sync.Pool{New: func() any { b := make([]byte, 0, size+size/16); return &b }}
+	return &coalescingCreds{TransportCredentials: inner, bufs: bufs, size: size}
 }
 
 type coalescingCreds struct {
 	credentials.TransportCredentials
 	bufs *sync.Pool
+	size int
 }
 
 func (c *coalescingCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
@@ -39,11 +48,11 @@ func (c *coalescingCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.A
 	if err != nil {
 		return nil, nil, err
 	}
-	return &flushConn{Conn: conn, raw: g, bufs: c.bufs}, info, nil
+	return &flushConn{Conn: conn, raw: g, bufs: c.bufs, size: c.size}, info, nil
 }
 
 func (c *coalescingCreds) Clone() credentials.TransportCredentials {
-	return &coalescingCreds{TransportCredentials: c.TransportCredentials.Clone(), bufs: c.bufs}
+	return &coalescingCreds{TransportCredentials: c.TransportCredentials.Clone(), bufs: c.bufs, size: c.size}
 }
 
 // gatherConn is the socket beneath the TLS connection. While gathering,
@@ -95,6 +104,7 @@ type flushConn struct {
 	net.Conn
 	raw  *gatherConn
 	bufs *sync.Pool
+	size int
 }
 
 func (c *flushConn) Write(p []byte) (int, error) {
@@ -102,7 +112,7 @@ func (c *flushConn) Write(p []byte) (int, error) {
 	c.raw.gather(*bp)
 	n, err := c.Conn.Write(p)
 	buf, ferr := c.raw.flush()
-	if cap(buf) <= 2*WriteBufferSize { // an oversized one is left to the GC
+	if cap(buf) <= 2*c.size { // an oversized one is left to the GC
 		*bp = buf[:0]
 		c.bufs.Put(bp)
 	}

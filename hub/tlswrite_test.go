@@ -42,9 +42,9 @@ func TestCoalescedWritesOneSyscallEach(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer lis.Close()
-			creds := coalesceWrites(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version, MaxVersion: version}))
+			creds := coalesceWrites(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version, MaxVersion: version}), WriteBufferSize)
 
-			data := make([]byte, 3*WriteBufferSize+12345) // 4 writes, ~50 records
+			data := make([]byte, 3*WriteBufferSize+12345) // 4 writes, ~14 records
 			rand.Read(data)
 			got := make(chan []byte, 1)
 			go func() {
@@ -124,7 +124,8 @@ func BenchmarkTLSWrite(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
 		gather bool
-	}{{"plain", false}, {"gathered", true}} {
+		flush  int
+	}{{"plain", false, WriteBufferSize}, {"gathered", true, WriteBufferSize}, {"gathered-32K", true, 32 << 10}, {"gathered-256K", true, 256 << 10}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cert, pool := selfSignedTB(b)
 			lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -134,7 +135,7 @@ func BenchmarkTLSWrite(b *testing.B) {
 			defer lis.Close()
 			creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}})
 			if tc.gather {
-				creds = coalesceWrites(creds)
+				creds = coalesceWrites(creds, tc.flush)
 			}
 			done := make(chan struct{})
 			go func() {
@@ -154,11 +155,12 @@ func BenchmarkTLSWrite(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			data := make([]byte, WriteBufferSize)
-			b.SetBytes(4 * int64(len(data)))
+			data := make([]byte, tc.flush)
+			n := (1 << 20) / tc.flush
+			b.SetBytes(int64(n * len(data)))
 			cpu0 := cpuTime()
 			for b.Loop() {
-				for range 4 {
+				for range n {
 					if _, err := conn.Write(data); err != nil {
 						b.Fatal(err)
 					}
