@@ -312,7 +312,6 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		grpc.InitialWindowSize(exchange.StreamWindow),
 		grpc.InitialConnWindowSize(exchange.ConnWindow),
 		grpc.WriteBufferSize(WriteBufferSize),
-		grpc.SharedWriteBuffer(true),
 	}, lim.ServerOptions()...)...)
 	issuer := receipt.NewIssuer(signer, leaf, cfg.Now)
 	h.quarantine = quarantine.New(quarantine.Config{Store: h.store, Receipts: issuer, Logger: cfg.Logger, Now: cfg.Now,

@@ -16,8 +16,8 @@ import (
 // record by record, 1.16 gathered by 32 KiB, 1.09 by 64 KiB, 1.04 by 256
 // KiB) but a connection blocked on a slow reader holds its buffer and
 // the gathered copy: 256 KiB raised the hub's peak RSS by 25-40 MB in
-// the benchmark. The buffer is shared (grpc.SharedWriteBuffer): a
-// connection holds one only while it writes.
+// the benchmark. gRPC shares write buffers among connections: one holds
+// a buffer only while it writes.
 const WriteBufferSize = 64 << 10
 
 // coalesceWrites wraps TLS server credentials so that what one Write of
