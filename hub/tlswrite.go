@@ -15,9 +15,10 @@ import (
 // little more CPU (BenchmarkTLSWrite: ~1.24 ms per MiB written and read
 // record by record, 1.16 gathered by 32 KiB, 1.09 by 64 KiB, 1.04 by 256
 // KiB) but a connection blocked on a slow reader holds its buffer and
-// the gathered copy: 256 KiB raised the hub's peak RSS by 25-40 MB in
-// the benchmark. gRPC shares write buffers among connections: one holds
-// a buffer only while it writes.
+// the gathered copy: with 256 KiB the hub's peak RSS in ltbench was 25-40
+// MB above the 32 KiB default's, with 64 KiB about 10 MB (at higher
+// throughput, on a busy machine). gRPC shares write buffers among
+// connections: one holds a buffer only while it writes.
 const WriteBufferSize = 64 << 10
 
 // coalesceWrites wraps TLS server credentials so that what one Write of
