@@ -304,19 +304,21 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	// refused by the authenticator without one. Certificate-less
 	// connections are capped and closed when idle: health stays on the
 	// port every probe already uses, and strangers can never take an
-	// agency's place.
-	creds := limit.Guard(credentials.NewTLS(&tls.Config{
+	// agency's place. Writes are gathered into one system call per gRPC
+	// flush (tlswrite.go).
+	creds := limit.Guard(coalesceWrites(credentials.NewTLS(&tls.Config{
 		Certificates: []tls.Certificate{cert},
 		ClientCAs:    pool,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		MinVersion:   tls.VersionTLS12,
-	}), lim, cfg.Logger)
+	}), WriteBufferSize), lim, cfg.Logger)
 	h.grpc = grpc.NewServer(append([]grpc.ServerOption{
 		grpc.Creds(creds),
 		grpc.ChainUnaryInterceptor(h.metrics.UnaryInterceptor(), h.auth.Unary, auditor.Unary),
 		grpc.ChainStreamInterceptor(h.metrics.StreamInterceptor(), h.auth.Stream, auditor.Stream),
 		grpc.InitialWindowSize(exchange.StreamWindow),
 		grpc.InitialConnWindowSize(exchange.ConnWindow),
+		grpc.WriteBufferSize(WriteBufferSize),
 	}, lim.ServerOptions()...)...)
 	issuer := receipt.NewIssuer(signer, leaf, cfg.Now)
 	h.quarantine = quarantine.New(quarantine.Config{Store: h.store, Receipts: issuer, Logger: cfg.Logger, Now: cfg.Now,

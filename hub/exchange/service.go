@@ -41,6 +41,7 @@ type Storage interface {
 	Accept(ctx context.Context, doc *store.Document) (*store.Document, bool, error)
 	Document(ctx context.Context, messageID string) (*store.Document, error)
 	Pending(ctx context.Context, recipient string) ([]string, error)
+	PendingAfter(ctx context.Context, recipient string, after uint64) ([]store.Queued, error)
 	Ack(ctx context.Context, recipient, messageID string, delivered *lienthongv1.Receipt) (*lienthongv1.Receipt, error)
 	Receipts(ctx context.Context, messageID, agency string) ([]*lienthongv1.Receipt, error)
 	Statuses(ctx context.Context, messageID string) ([]*lienthongv1.RecipientStatus, error)
@@ -48,6 +49,7 @@ type Storage interface {
 	Links(ctx context.Context, messageID string) ([]string, error)
 	Transition(ctx context.Context, messageID, recipient, sender string, rcpt *lienthongv1.Receipt, check store.TransitionCheck) error
 	Notices(ctx context.Context, agency string) ([]store.Notice, error)
+	NoticesAfter(ctx context.Context, agency string, after uint64) ([]store.Notice, error)
 	AckNotice(ctx context.Context, agency, receiptID string) error
 	Declare(ctx context.Context, decl *compliance.Declaration) (duplicate bool, err error)
 	// Note records an audit entry for an event that changes nothing
@@ -433,39 +435,35 @@ func (s *Service) Receive(req *lienthongv1.ReceiveRequest, stream lienthongv1.Ex
 	defer release()
 	notify, cancel := s.cfg.Store.Subscribe(caller.GetCode())
 	defer cancel()
-	sent := make(map[string]bool)
+	// The places in the queues already handled on this stream: each wake
+	// reads only what was queued since, not the whole queue again.
+	var lastDoc, lastNotice uint64
 	buf := make([]byte, ChunkSize)
 	for {
-		ids, err := s.cfg.Store.Pending(ctx, caller.GetCode())
+		queued, err := s.cfg.Store.PendingAfter(ctx, caller.GetCode(), lastDoc)
 		if err != nil {
 			return s.refuse(ctx, "Receive", fmt.Errorf("listing pending deliveries: %w", err))
 		}
-		for _, id := range ids {
-			if sent[id] {
-				continue
-			}
+		for _, q := range queued {
 			if err := s.recheck(ctx); err != nil {
 				return s.refuse(ctx, "Receive", err)
 			}
-			if err := s.deliver(ctx, stream, id, buf); err != nil {
-				return s.refuse(ctx, "Receive", err, "message_id", id)
+			if err := s.deliver(ctx, stream, q.MessageID, buf); err != nil {
+				return s.refuse(ctx, "Receive", err, "message_id", q.MessageID)
 			}
-			sent[id] = true
+			lastDoc = q.Seq
 		}
-		notices, err := s.cfg.Store.Notices(ctx, caller.GetCode())
+		notices, err := s.cfg.Store.NoticesAfter(ctx, caller.GetCode(), lastNotice)
 		if err != nil {
 			return s.refuse(ctx, "Receive", fmt.Errorf("listing notifications: %w", err))
 		}
 		for _, n := range notices {
-			if sent["receipt:"+n.ReceiptID] {
-				continue
-			}
 			if err := stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Notification{
 				Notification: &lienthongv1.Notification{Receipt: n.Receipt},
 			}}); err != nil {
 				return s.refuse(ctx, "Receive", fmt.Errorf("sending notification: %w", err))
 			}
-			sent["receipt:"+n.ReceiptID] = true
+			lastNotice = n.Seq
 		}
 		if !req.GetWait() {
 			return nil
@@ -518,11 +516,13 @@ func (s *Service) deliver(ctx context.Context, stream lienthongv1.ExchangeServic
 }
 
 func (s *Service) streamBlob(stream lienthongv1.ExchangeService_ReceiveServer, index uint32, ref store.BlobRef, buf []byte) error {
+	// gRPC serializes the message before Send returns (no stats handler
+	// holds it), so buf and the message can be reused for the next chunk.
+	chunk := &lienthongv1.FileChunk{FileIndex: index}
+	msg := &lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Chunk{Chunk: chunk}}
 	return s.cfg.Store.ReadBlob(ref, buf, func(p []byte) error {
-		// gRPC serializes the message before Send returns, so buf can be reused.
-		return stream.Send(&lienthongv1.ReceiveResponse{Part: &lienthongv1.ReceiveResponse_Chunk{
-			Chunk: &lienthongv1.FileChunk{FileIndex: index, Data: p},
-		}})
+		chunk.Data = p
+		return stream.Send(msg)
 	})
 }
 

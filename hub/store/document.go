@@ -286,25 +286,6 @@ func (s *Store) Document(ctx context.Context, messageID string) (*Document, erro
 	return d, nil
 }
 
-// Pending returns the ids of the messages waiting in recipient's queue
-// (accepted, not yet acknowledged), oldest first.
-func (s *Store) Pending(ctx context.Context, recipient string) ([]string, error) {
-	var ids []string
-	prefix := lp(recipient, 0)
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		ids = nil
-		c := tx.Bucket(bucketQueue).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			ids = append(ids, string(v))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing pending messages of %s: %w", recipient, err)
-	}
-	return ids, nil
-}
-
 // Ack records that recipient has stored messageID: in one group-committed
 // transaction it removes the queue entry, sets the delivery's status to
 // DELIVERED at the receipt's time and appends delivered to the message's

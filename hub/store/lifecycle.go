@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -221,10 +222,18 @@ func queueNotice(tx *bolt.Tx, agency, receiptID string, raw []byte) error {
 type Notice struct {
 	ReceiptID string
 	Receipt   *lienthongv1.Receipt
+	// Seq is its place in the agency's notifications; places only grow.
+	Seq uint64
 }
 
 // Notices returns agency's unacknowledged notifications, oldest first.
 func (s *Store) Notices(ctx context.Context, agency string) ([]Notice, error) {
+	return s.NoticesAfter(ctx, agency, 0)
+}
+
+// NoticesAfter returns agency's unacknowledged notifications with a place
+// after after (0: all of them), oldest first.
+func (s *Store) NoticesAfter(ctx context.Context, agency string, after uint64) ([]Notice, error) {
 	var out []Notice
 	prefix := lp(agency, 0)
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -234,11 +243,11 @@ func (s *Store) Notices(ctx context.Context, agency string) ([]Notice, error) {
 			return nil
 		}
 		c := b.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		for k, v := c.Seek(seqKey(agency, after+1)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if len(v) < 1 || len(v) < 1+int(v[0]) {
 				return fmt.Errorf("notification record of %d bytes", len(v))
 			}
-			n := Notice{ReceiptID: string(v[1 : 1+v[0]]), Receipt: new(lienthongv1.Receipt)}
+			n := Notice{ReceiptID: string(v[1 : 1+v[0]]), Receipt: new(lienthongv1.Receipt), Seq: binary.BigEndian.Uint64(k[len(k)-8:])}
 			if err := unpackReceipt(tx, v[1+v[0]:], n.Receipt); err != nil {
 				return fmt.Errorf("notification: %w", err)
 			}

@@ -64,70 +64,6 @@ func (d *BlobDamage) Error() string {
 	return fmt.Sprintf("blob %s is damaged: read %d bytes with SHA-256 %x, want %d bytes", d.Ref, d.ActualSize, d.Actual, d.Ref.Size)
 }
 
-// ReadBlob reads the blob ref in chunks of at most len(buf) bytes and
-// gives each to fn, checking the bytes against ref as it goes. The last
-// chunk is given only once the whole file has matched ref's size and
-// SHA-256, so a caller forwarding the chunks never forwards a complete
-// damaged file. A file that does not match (or is missing) is a
-// *BlobDamage error; fn's errors and read errors are returned as they
-// are.
-func (s *Store) ReadBlob(ref BlobRef, buf []byte, fn func([]byte) error) error {
-	if len(buf) == 0 {
-		return errors.New("reading blob: empty buffer")
-	}
-	f, err := os.Open(s.blobs.path(ref.SHA256))
-	if errors.Is(err, fs.ErrNotExist) {
-		return &BlobDamage{Ref: ref, Missing: true}
-	}
-	if err != nil {
-		return fmt.Errorf("opening blob %s: %w", ref, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	damaged := func(n int64) error {
-		d := &BlobDamage{Ref: ref, ActualSize: n}
-		h.Sum(d.Actual[:0])
-		return d
-	}
-	var done int64
-	for {
-		want := min(int64(len(buf)), ref.Size-done)
-		n, err := io.ReadFull(f, buf[:want])
-		h.Write(buf[:n])
-		done += int64(n)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("reading blob %s: %w", ref, err)
-		}
-		if err != nil { // shorter than ref says
-			return damaged(done)
-		}
-		if done == ref.Size {
-			// Longer than ref says?
-			var extra [1]byte
-			m, err := f.Read(extra[:])
-			if m > 0 {
-				h.Write(extra[:m])
-				return damaged(done + int64(m))
-			}
-			if err != nil && !errors.Is(err, io.EOF) {
-				return fmt.Errorf("reading blob %s: %w", ref, err)
-			}
-			var sum [32]byte
-			if h.Sum(sum[:0]); sum != ref.SHA256 {
-				return damaged(done)
-			}
-		}
-		if n > 0 {
-			if err := fn(buf[:n]); err != nil {
-				return err
-			}
-		}
-		if done == ref.Size {
-			return nil
-		}
-	}
-}
-
 // Quarantine is what Quarantine records about a damaged document.
 type Quarantine struct {
 	// Record is the admin view's entry: message id, sender, the damaged
@@ -423,7 +359,9 @@ type ScrubResult struct {
 
 // Scrub reads every blob file, checking that its SHA-256 is the one its
 // name says, at most opts.Rate bytes per second, and gives the damaged
-// ones to opts.Found. Blobs removed while it runs are skipped.
+// ones to opts.Found. Blobs removed while it runs are skipped. It hashes
+// every file, even one recorded as verified, and records the intact ones
+// afresh for ReadBlob (blobread.go).
 func (s *Store) Scrub(ctx context.Context, opts ScrubOptions) (ScrubResult, error) {
 	var res ScrubResult
 	d := s.blobs
@@ -468,7 +406,7 @@ func (s *Store) Scrub(ctx context.Context, opts ScrubOptions) (ScrubResult, erro
 				continue // removed meanwhile
 			}
 			ref := BlobRef{SHA256: [32]byte(b), Size: fi.Size()}
-			err = s.ReadBlob(ref, buf, func(p []byte) error {
+			err = s.readBlob(ref, buf, true, func(p []byte) error {
 				res.Bytes += int64(len(p))
 				return pace()
 			})

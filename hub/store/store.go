@@ -122,6 +122,9 @@ type Store struct {
 	subMu sync.Mutex
 	subs  map[string]map[chan struct{}]struct{}
 
+	// verified records the blob files known intact (blobread.go).
+	verified verifiedBlobs
+
 	now   func() time.Time
 	notes notes
 }
