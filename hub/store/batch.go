@@ -66,6 +66,9 @@ type batcher struct {
 	onPanic func(p any, stack []byte) error
 	// observe, if set, is told of every group commit (Options.Observer).
 	observe func(writes int, d time.Duration)
+	// committing, if set, sees each transaction just before it commits:
+	// what a crash from then on may leave (tests).
+	committing func(tx *bolt.Tx)
 }
 
 func newBatcher(db *bolt.DB, delay time.Duration, max int) *batcher {
@@ -187,6 +190,9 @@ func (b *batcher) commit(ops []*op) {
 			finish(ops[failed])
 			ops = slices.Delete(ops, failed, failed+1)
 			continue
+		}
+		if b.committing != nil {
+			b.committing(tx)
 		}
 		start := time.Now()
 		if err := b.safelyCommit(tx); err != nil {

@@ -6,9 +6,9 @@
 // Durability: blob files are written, flushed, renamed into place and the
 // rename flushed before the transaction that names them commits, and
 // every write transaction is fsynced, so a document the hub has called
-// "accepted" survives kill -9 and power loss. The blob flushes are one
-// syncfs shared by the uploads waiting at that moment (fsutil.GroupSync)
-// rather than two fsyncs per blob.
+// "accepted" survives kill -9 and power loss. A blob's flushes are an
+// fdatasync of its file and an fsync of its directory, which write back
+// nothing else of the disk (blob.go, Commit).
 //
 // Throughput: every write (Accept, Ack, PutAgencies) goes through one
 // committer goroutine that packs the writes of concurrent callers into one
@@ -172,7 +172,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	// directory entries durable before anything is stored in them.
 	for _, d := range []string{filepath.Dir(filepath.Clean(dir)), dir, blobs.root} {
 		if err := fsutil.SyncDir(d); err != nil {
-			blobs.sync.Close()
+			blobs.closeDirs()
 			db.Close()
 			return nil, err
 		}
@@ -191,7 +191,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.b.onPanic = s.panicked
 	if opts.Observer != nil {
 		s.b.observe = opts.Observer.Committed
-		blobs.sync.OnFlush = opts.Observer.Flushed
 	}
 	go s.b.run()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -240,7 +239,7 @@ func (s *Store) Close() error {
 		if err := s.db.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("closing hub database: %w", err)
 		}
-		s.blobs.sync.Close()
+		s.blobs.closeDirs()
 	})
 	return s.closeErr
 }
