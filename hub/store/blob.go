@@ -56,9 +56,11 @@ type blobDir struct {
 	dirsMu sync.Mutex
 
 	// syncData and syncDir are the flushes of a blob's bytes and of its
-	// shard directory; replaced in tests to watch their order.
+	// shard directory, rename gives it its name; replaced in tests to
+	// watch their order.
 	syncData func(*os.File) error
 	syncDir  func(*os.File) error
+	rename   func(from, to string) error
 }
 
 // blobStripe guards the pins of one shard.
@@ -72,7 +74,7 @@ func (d *blobDir) stripe(sum [32]byte) *blobStripe { return &d.stripes[sum[0]] }
 const tmpDir = "tmp"
 
 func openBlobDir(root string) (*blobDir, error) {
-	d := &blobDir{root: root, tmp: filepath.Join(root, tmpDir), syncData: fsutil.SyncData, syncDir: syncDir}
+	d := &blobDir{root: root, tmp: filepath.Join(root, tmpDir), syncData: fsutil.SyncData, syncDir: syncDir, rename: os.Rename}
 	for i := range d.stripes {
 		d.stripes[i].pins = make(map[[32]byte]int)
 	}
@@ -329,7 +331,7 @@ func (w *BlobWriter) Commit(ctx context.Context) (BlobRef, error) {
 			}
 		}()
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.Rename(tmp, final); err != nil {
+		if err := d.rename(tmp, final); err != nil {
 			st.mu.Unlock()
 			return fail(err)
 		}

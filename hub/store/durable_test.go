@@ -18,10 +18,11 @@ import (
 
 // A crash at any point must not leave a record naming a blob it can lose,
 // nor a blob under its address whose bytes it can lose. The test watches
-// the blob store's flushes as they happen and checks, at each moment that
-// makes something durable:
-//   - a shard directory's flush (its names become durable): every name in
-//     it has had its bytes flushed;
+// the blob store's flushes and renames as they happen and checks, at each
+// moment that makes something durable:
+//   - a rename (the file system may write its journal, and the new name,
+//     at any time after it): the file's bytes have been flushed;
+//   - a shard directory's flush (its names become durable for sure);
 //   - a transaction's commit (its records become durable): every blob it
 //     names has had its bytes flushed, and its name flushed after its
 //     rename.
@@ -45,6 +46,18 @@ func TestBlobDurableBeforeRecord(t *testing.T) {
 		bytesDurable[sha256.Sum256(data)] = true
 		mu.Unlock()
 		return nil
+	}
+	s.blobs.rename = func(from, to string) error {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		if !bytesDurable[sha256.Sum256(data)] {
+			t.Errorf("%s renamed to %s before its bytes were flushed", from, to)
+		}
+		mu.Unlock()
+		return os.Rename(from, to)
 	}
 	s.blobs.syncDir = func(d *os.File) error {
 		// Names present when the flush starts are the ones it covers.
