@@ -63,12 +63,14 @@ var (
 
 // Options tune a Store. The zero value is ready to use.
 type Options struct {
-	// MaxBatchDelay is the group-commit window: while writes are arriving
+	// MaxBatchDelay is a group-commit window: while writes are arriving
 	// concurrently, how long the first write of a transaction waits for
 	// others to join it. A lone writer (the previous transaction carried
-	// one write and no other is queued) does not wait. Zero means the
-	// default, 2ms; a negative value means no window: a transaction then
-	// carries the writes that queued while the previous one committed.
+	// one write and no other is queued) does not wait. Zero or negative,
+	// the default, means no window: a write commits at once when the
+	// committer is idle, and the writes that queued while a transaction
+	// committed go together into the next one, so batches grow with load
+	// without a fixed delay (batch.go says why).
 	MaxBatchDelay time.Duration
 	// MaxBatchSize caps the writes in one transaction; zero means 256.
 	MaxBatchSize int
@@ -132,9 +134,6 @@ type Store struct {
 // left by a crash are removed; if the store was not closed cleanly, blob
 // files that no document references are swept in the background.
 func Open(dir string, opts Options) (*Store, error) {
-	if opts.MaxBatchDelay == 0 {
-		opts.MaxBatchDelay = 2 * time.Millisecond
-	}
 	if opts.MaxBatchSize <= 0 {
 		opts.MaxBatchSize = 256
 	}
