@@ -37,7 +37,7 @@ func syncData(f *os.File) error {
 			}
 		}
 	}); err != nil {
-		return err
+		return os.ErrClosed // Control fails only on a closed file, with the poller's own error
 	}
 	return serr
 }
