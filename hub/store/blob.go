@@ -269,13 +269,15 @@ func (w *BlobWriter) Sum() [32]byte {
 // before the name: a blob found under its address is trusted, never hashed
 // again. The name is on disk before Commit returns, and so before the
 // transaction of a document naming it can even start: a record never
-// points to a blob a crash can lose. bbolt's commit cannot wait for a
-// flush begun earlier (its data and meta pages are written within
-// tx.Commit) and a file system orders no flush of one file before another
-// file's, so the directory flush is not overlapped with it. A crash
-// before the name is durable leaves a temporary file (removed by Open) or
-// an unreferenced blob (swept after the unclean shutdown); the sender,
-// never acknowledged, sends again.
+// points to a blob a crash can lose. Overlapping the directory's flush
+// with the group commit would not keep this: bbolt writes and flushes its
+// pages and then its meta page within tx.Commit, with no point to wait at
+// in between, and the flush of the database file does not carry the
+// rename with it (an fdatasync of pages overwritten in place needs no
+// journal commit), so the record could reach the disk and the name not.
+// A crash before the name is durable leaves a temporary file (removed by
+// Open) or an unreferenced blob (swept after the unclean shutdown); the
+// sender, never acknowledged, sends again.
 //
 // Each flush covers this blob alone (fdatasync of the file, fsync of its
 // directory), not the whole file system: a syncfs would also write back
