@@ -139,8 +139,8 @@ func New(cfg Config) *Metrics {
 	m.blobBytes = counter("blob_bytes_total", "Bytes of files made durable.").WithLabelValues()
 	m.commitSecs = histogram("store_commit_seconds", "Time bbolt takes to commit (write and fsync) one group commit.", prometheus.ExponentialBuckets(0.0005, 2, 14))
 	m.batchWrites = histogram("store_batch_writes", "Writes carried by one group commit.", prometheus.ExponentialBuckets(1, 2, 9))
-	m.flushSecs = histogram("flush_seconds", "Time of one flush (syncfs) of the file system holding the stored files.", prometheus.ExponentialBuckets(0.0005, 2, 14))
-	m.flushWaiters = histogram("flush_waiters", "Blob commits served by one shared flush.", prometheus.ExponentialBuckets(1, 2, 9))
+	m.flushSecs = histogram("flush_seconds", "Time of one flush of a stored file (fdatasync) or of its directory (fsync).", prometheus.ExponentialBuckets(0.0005, 2, 14))
+	m.flushWaiters = histogram("flush_waiters", "Blob commits served by one flush (1: each commit flushes its own file).", prometheus.ExponentialBuckets(1, 2, 9))
 	m.openStreams = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "open_streams",
 		Help: "Streaming calls open now, by method (Send, Receive)."}, []string{"method"})
 	m.reg.MustRegister(m.openStreams)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,13 +20,13 @@ import (
 const benchFileSize = 200 << 10
 
 // benchWindows are the group-commit windows the benchmarks compare: the
-// default 2ms and none (batches form only while a commit is running).
+// default, none (batches form only while a commit is running), and 2ms.
 var benchWindows = []struct {
 	name  string
 	delay time.Duration
 }{
-	{"window=2ms", 0},
-	{"window=none", -1},
+	{"window=none", 0},
+	{"window=2ms", 2 * time.Millisecond},
 }
 
 // benchAccept stores one document of one 200 KB file for two recipients,
@@ -96,15 +97,30 @@ func BenchmarkAcceptSerial(b *testing.B) {
 			s := openStore(b, b.TempDir(), Options{MaxBatchDelay: w.delay})
 			b.SetBytes(benchFileSize)
 			var n uint64
+			var took []time.Duration
 			for b.Loop() {
 				n++
+				start := time.Now()
 				if err := benchAccept(s, n, file); err != nil {
 					b.Fatal(err)
 				}
+				took = append(took, time.Since(start))
 			}
 			reportBatching(b, s)
+			reportPercentiles(b, took)
 		})
 	}
+}
+
+// reportPercentiles reports the median and 99th percentile of took, the
+// times of single documents: a lone sender's latency and its tail.
+func reportPercentiles(b *testing.B, took []time.Duration) {
+	slices.Sort(took)
+	at := func(q float64) float64 {
+		return float64(took[int(q*float64(len(took)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(at(0.5), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
 }
 
 // BenchmarkAcceptParallel stores documents from 16 goroutines per CPU, as

@@ -19,8 +19,8 @@ type Observer interface {
 	// Committed: one group commit carried writes writes, and bbolt's
 	// commit (its writes and fsync) took d.
 	Committed(writes int, d time.Duration)
-	// Flushed: one flush of the blob file system (syncfs, shared by the
-	// blob commits waiting for it) served waiters and took d.
+	// Flushed: one flush of a blob commit (the fdatasync of its file or
+	// the fsync of its directory) served waiters (one) and took d.
 	Flushed(waiters int, d time.Duration)
 }
 

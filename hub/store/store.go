@@ -6,9 +6,9 @@
 // Durability: blob files are written, flushed, renamed into place and the
 // rename flushed before the transaction that names them commits, and
 // every write transaction is fsynced, so a document the hub has called
-// "accepted" survives kill -9 and power loss. The blob flushes are one
-// syncfs shared by the uploads waiting at that moment (fsutil.GroupSync)
-// rather than two fsyncs per blob.
+// "accepted" survives kill -9 and power loss. A blob's flushes are an
+// fdatasync of its file and an fsync of its directory, which write back
+// nothing else of the disk (blob.go, Commit).
 //
 // Throughput: every write (Accept, Ack, PutAgencies) goes through one
 // committer goroutine that packs the writes of concurrent callers into one
@@ -63,12 +63,14 @@ var (
 
 // Options tune a Store. The zero value is ready to use.
 type Options struct {
-	// MaxBatchDelay is the group-commit window: while writes are arriving
+	// MaxBatchDelay is a group-commit window: while writes are arriving
 	// concurrently, how long the first write of a transaction waits for
 	// others to join it. A lone writer (the previous transaction carried
-	// one write and no other is queued) does not wait. Zero means the
-	// default, 2ms; a negative value means no window: a transaction then
-	// carries the writes that queued while the previous one committed.
+	// one write and no other is queued) does not wait. Zero or negative,
+	// the default, means no window: a write commits at once when the
+	// committer is idle, and the writes that queued while a transaction
+	// committed go together into the next one, so batches grow with load
+	// without a fixed delay (batch.go says why).
 	MaxBatchDelay time.Duration
 	// MaxBatchSize caps the writes in one transaction; zero means 256.
 	MaxBatchSize int
@@ -135,9 +137,6 @@ type Store struct {
 // left by a crash are removed; if the store was not closed cleanly, blob
 // files that no document references are swept in the background.
 func Open(dir string, opts Options) (*Store, error) {
-	if opts.MaxBatchDelay == 0 {
-		opts.MaxBatchDelay = 2 * time.Millisecond
-	}
 	if opts.MaxBatchSize <= 0 {
 		opts.MaxBatchSize = 256
 	}
@@ -175,7 +174,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	// directory entries durable before anything is stored in them.
 	for _, d := range []string{filepath.Dir(filepath.Clean(dir)), dir, blobs.root} {
 		if err := fsutil.SyncDir(d); err != nil {
-			blobs.sync.Close()
+			blobs.closeDirs()
 			db.Close()
 			return nil, err
 		}
@@ -194,7 +193,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.b.onPanic = s.panicked
 	if opts.Observer != nil {
 		s.b.observe = opts.Observer.Committed
-		blobs.sync.OnFlush = opts.Observer.Flushed
 	}
 	go s.b.run()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -243,7 +241,7 @@ func (s *Store) Close() error {
 		if err := s.db.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("closing hub database: %w", err)
 		}
-		s.blobs.sync.Close()
+		s.blobs.closeDirs()
 	})
 	return s.closeErr
 }

@@ -1,8 +1,9 @@
 // Package fsutil holds the file-system steps that the hub's store and the
-// node's inbox and outbox share for durability: fsyncing a directory so
-// that a file created or renamed in it survives power loss, and a group
-// sync that makes everything written to one file system durable with one
-// system call shared by concurrent writers.
+// node's inbox and outbox share for durability: flushing one file's data
+// (SyncData) and a directory (SyncDir) so that a file created or renamed
+// in it survives power loss, and a group sync that makes everything
+// written to one file system durable with one system call shared by
+// concurrent writers.
 package fsutil
 
 import (
@@ -41,8 +42,11 @@ var ErrOtherFileSystem = errors.New("not on the file system the group sync flush
 // documents, instead of one fsync per file and one per directory each.
 //
 // The price is that a flush also writes back what other programs left
-// dirty on the same file system; the hub's data directory and a node's
-// inbox are expected to be on disks of their own.
+// dirty on the same file system, and waits for it: its time grows with
+// their writes, not with the caller's. Where few files are written per
+// flush, SyncData and SyncDir on just those files cost less and vary
+// less (the hub's blob store uses them); a group sync pays off when many
+// writers in one process wait together on a disk of their own.
 type GroupSync struct {
 	dir  *os.File
 	dev  uint64

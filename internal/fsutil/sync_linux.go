@@ -22,6 +22,26 @@ func syncFileSystem(d *os.File) error {
 	return serr
 }
 
+// syncData is fdatasync(2). Control keeps f's descriptor from being
+// closed (and reused) during the call.
+func syncData(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if serr = unix.Fdatasync(int(fd)); serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return os.ErrClosed // Control fails only on a closed file, with the poller's own error
+	}
+	return serr
+}
+
 func deviceOf(path string) (uint64, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {

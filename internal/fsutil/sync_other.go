@@ -15,6 +15,9 @@ func syncFileSystem(*os.File) error {
 	return nil
 }
 
+// syncData is fsync: not every system has fdatasync.
+func syncData(f *os.File) error { return f.Sync() }
+
 func deviceOf(path string) (uint64, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {

@@ -150,3 +150,20 @@ func TestGroupSyncCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSyncData(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := SyncData(f); err != nil {
+		t.Fatalf("SyncData = %v", err)
+	}
+	f.Close()
+	if err := SyncData(f); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("SyncData(closed file) = %v, want os.ErrClosed", err)
+	}
+}
