@@ -195,7 +195,17 @@ func encodeDoc(d *Document, accepted []byte) ([]byte, error) {
 // b may be memory owned by a transaction. With tx, the accepted receipt
 // gets its certificate back; without, it has none (enough for its body).
 func decodeDoc(tx *bolt.Tx, id string, b []byte) (*Document, error) {
-	d := &Document{MessageID: id, Envelope: new(lienthongv1.SignedEnvelope), Accepted: new(lienthongv1.Receipt)}
+	return decodeRecord(tx, id, b, true)
+}
+
+// decodeRecord is decodeDoc; without whole it skips the envelope, the
+// accepted receipt and the verification (Envelope, Accepted and
+// Verification stay nil), the costly parts to decode.
+func decodeRecord(tx *bolt.Tx, id string, b []byte, whole bool) (*Document, error) {
+	d := &Document{MessageID: id}
+	if whole {
+		d.Envelope, d.Accepted = new(lienthongv1.SignedEnvelope), new(lienthongv1.Receipt)
+	}
 	bad := func(what string) error { return fmt.Errorf("document record %s: bad %s", id, what) }
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -216,6 +226,9 @@ func decodeDoc(tx *bolt.Tx, id string, b []byte) (*Document, error) {
 			return nil, bad("field")
 		}
 		b = b[n:]
+		if !whole && (num == fieldEnvelope || num == fieldAccepted || num == fieldVerification) {
+			continue
+		}
 		switch num {
 		case fieldSender:
 			d.Sender = string(v)
