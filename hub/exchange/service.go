@@ -227,6 +227,23 @@ func (s *Service) Send(stream lienthongv1.ExchangeService_SendServer) error {
 	return stream.SendAndClose(resp)
 }
 
+// send is the hub's intake of one document. Each piece of work is done
+// once, where the data enters, and its result passed on:
+//   - the envelope is decoded and hashed once (envelope.Decode, in
+//     checkEnvelope) and checked against the caller, the rules and the
+//     hub's limits;
+//   - a re-send of a stored document is answered before any file is read
+//     (the store's Accept checks again, inside its transaction, for two
+//     sends of one message racing);
+//   - the files stream into temporary blob files, each hashed as it is
+//     written and checked against its declaration (receiveFiles);
+//   - the signatures are checked from those temporary files, and only a
+//     document that passes has its files made durable (accept): a refused
+//     one costs no flush;
+//   - the store gets the decoded envelope, its hash and the accepted
+//     receipt's body as encoded here, and decodes none of them again.
+//
+// It returns the message id (once known) for the refusal's log.
 func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_SendServer) (*lienthongv1.SendResponse, string, error) {
 	caller, ok := CallerFrom(ctx)
 	if !ok {

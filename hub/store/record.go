@@ -156,37 +156,48 @@ const (
 )
 
 // encodeDoc encodes d with accepted, its accepted receipt as stored
-// (packReceipt).
+// (packReceipt), into a buffer of the record's exact size.
 func encodeDoc(d *Document, accepted []byte) ([]byte, error) {
-	var b []byte
+	env, err := proto.Marshal(d.Envelope)
+	if err != nil {
+		return nil, fmt.Errorf("encoding envelope: %w", err)
+	}
+	var ver []byte
+	if d.Verification != nil {
+		if ver, err = proto.Marshal(d.Verification); err != nil {
+			return nil, fmt.Errorf("encoding verification: %w", err)
+		}
+	}
+	const fileLen = 32 + 8
+	size := func(n protowire.Number, l int) int { return protowire.SizeTag(n) + protowire.SizeBytes(l) }
+	n := size(fieldSender, len(d.Sender)) + size(fieldEnvelope, len(env)) + size(fieldEnvelopeSum, len(d.EnvelopeSHA256)) +
+		len(d.Files)*size(fieldFile, fileLen) + size(fieldAccepted, len(accepted))
+	for _, r := range d.Recipients {
+		n += size(fieldRecipient, len(r))
+	}
+	if d.Verification != nil {
+		n += size(fieldVerification, len(ver))
+	}
+	b := make([]byte, 0, n)
 	appendBytes := func(n protowire.Number, v []byte) {
 		b = protowire.AppendTag(b, n, protowire.BytesType)
 		b = protowire.AppendBytes(b, v)
 	}
-	appendMsg := func(n protowire.Number, m proto.Message) error {
-		v, err := proto.Marshal(m)
-		if err != nil {
-			return err
-		}
-		appendBytes(n, v)
-		return nil
-	}
 	appendBytes(fieldSender, []byte(d.Sender))
-	if err := appendMsg(fieldEnvelope, d.Envelope); err != nil {
-		return nil, fmt.Errorf("encoding envelope: %w", err)
-	}
+	appendBytes(fieldEnvelope, env)
 	appendBytes(fieldEnvelopeSum, d.EnvelopeSHA256[:])
 	for _, r := range d.Recipients {
 		appendBytes(fieldRecipient, []byte(r))
 	}
+	var file [fileLen]byte
 	for _, f := range d.Files {
-		appendBytes(fieldFile, binary.BigEndian.AppendUint64(f.SHA256[:], uint64(f.Size)))
+		copy(file[:], f.SHA256[:])
+		binary.BigEndian.PutUint64(file[32:], uint64(f.Size))
+		appendBytes(fieldFile, file[:])
 	}
 	appendBytes(fieldAccepted, accepted)
 	if d.Verification != nil {
-		if err := appendMsg(fieldVerification, d.Verification); err != nil {
-			return nil, fmt.Errorf("encoding verification: %w", err)
-		}
+		appendBytes(fieldVerification, ver)
 	}
 	return b, nil
 }
