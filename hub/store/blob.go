@@ -223,8 +223,10 @@ func (w *BlobWriter) Sum() [32]byte {
 
 // OpenWritten opens the bytes written so far for reading, before Commit
 // makes them durable: the hub checks a document's signatures from them,
-// so a document it refuses costs no flush. The file stays readable
-// after Commit renames or Abort removes it; the caller closes it.
+// so a document it refuses costs no flush. The file holds every byte
+// Write has accepted (a buffer in the writer would have to be written
+// out first); it stays readable after Commit renames or Abort removes
+// it, and the caller closes it.
 func (w *BlobWriter) OpenWritten() (*os.File, error) {
 	if w.done {
 		return nil, errors.New("opening blob being written: already committed or aborted")
