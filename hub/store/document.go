@@ -206,7 +206,7 @@ func (s *Store) prepare(doc *Document) (*Document, time.Time, error) {
 	rec.Decoded, rec.AcceptedBody = nil, nil
 	if d := doc.Decoded; d != nil {
 		if (doc.Envelope != nil && doc.Envelope != d.Signed()) || (doc.EnvelopeSHA256 != [32]byte{} && doc.EnvelopeSHA256 != d.SHA256()) {
-			return nil, time.Time{}, errors.New("Envelope or EnvelopeSHA256 is not the decoded envelope's")
+			return nil, time.Time{}, errors.New("the envelope or its SHA-256 is not the decoded envelope's")
 		}
 		rec.Envelope, rec.EnvelopeSHA256 = d.Signed(), d.SHA256()
 	} else {
