@@ -266,9 +266,11 @@ func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_S
 	}
 	env, sum := dec.Envelope(), dec.SHA256()
 
-	// A re-send of an accepted message answers at once, without the files.
+	// A re-send of an accepted message answers at once, without the
+	// files (store.Document.Resent, the rule Accept applies again in its
+	// transaction for two sends of one message racing).
 	if prev, err := s.cfg.Store.Document(ctx, env.GetMessageId()); err == nil {
-		if prev.EnvelopeSHA256 != sum {
+		if prev.Resent(sum) != nil {
 			return nil, env.GetMessageId(), conflict(env.GetMessageId())
 		}
 		return &lienthongv1.SendResponse{Receipt: prev.Accepted, Duplicate: true, Verification: prev.Verification}, env.GetMessageId(), nil

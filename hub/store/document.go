@@ -112,8 +112,8 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 			if err != nil {
 				return reject(err)
 			}
-			if d.EnvelopeSHA256 != rec.EnvelopeSHA256 {
-				return reject(ErrConflict)
+			if err := d.Resent(rec.EnvelopeSHA256); err != nil {
+				return reject(err)
 			}
 			stored, duplicate = d, true
 			return nil
@@ -178,6 +178,18 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 		s.notify(rec.Recipients)
 	}
 	return stored, duplicate, nil
+}
+
+// Resent is the rule for a Send of a message id stored already as d: if
+// its envelope hashes to sum it is a re-send of d (nil), else it reuses
+// the id for other content (ErrConflict). Accept applies it in its
+// transaction; a caller may apply it first to answer a re-send before
+// its files arrive.
+func (d *Document) Resent(sum [32]byte) error {
+	if d.EnvelopeSHA256 != sum {
+		return ErrConflict
+	}
+	return nil
 }
 
 // acceptEntry is the audit entry of accepting rec: a revocation or an
