@@ -85,6 +85,11 @@ func DocOf(sender string, recipients []string, envelope []byte, acceptedAt time.
 	if err := proto.Unmarshal(envelope, env); err != nil {
 		return Doc{}, fmt.Errorf("decoding envelope: %w", err)
 	}
+	return EnvelopeDoc(sender, recipients, env, acceptedAt, verdict), nil
+}
+
+// EnvelopeDoc is DocOf for an envelope its caller has decoded already.
+func EnvelopeDoc(sender string, recipients []string, env *lienthongv1.Envelope, acceptedAt time.Time, verdict string) Doc {
 	d := Doc{
 		Sender: sender, Recipients: recipients, AcceptedAt: acceptedAt,
 		Business: env.GetBusinessType(), Signed: verdict == "valid",
@@ -99,7 +104,7 @@ func DocOf(sender string, recipients []string, envelope []byte, acceptedAt time.
 	if day, err := ParseDay(env.GetDueDate()); err == nil {
 		d.Due, d.HasDue = day, true
 	}
-	return d, nil
+	return d
 }
 
 // counted reports whether a document is a new outgoing document: new ones

@@ -173,17 +173,17 @@ func (s *Service) Delivery(ctx context.Context, id string) (*store.Document, err
 	if !ok {
 		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
 	}
-	doc, err := s.addressedTo(ctx, id, caller.GetCode())
+	doc, err := s.addressedTo(ctx, id, caller.GetCode(), s.cfg.Store.Document)
 	if err != nil {
 		return nil, s.refuse(ctx, "Delivery", err)
 	}
 	return doc, nil
 }
 
-// addressedTo loads the document id if code is one of its recipients:
-// the one check of "this delivery is yours".
-func (s *Service) addressedTo(ctx context.Context, id, code string) (*store.Document, error) {
-	doc, err := s.findDocument(ctx, id)
+// addressedTo loads the document id with load (as findDocument) if code
+// is one of its recipients: the one check of "this delivery is yours".
+func (s *Service) addressedTo(ctx context.Context, id, code string, load func(context.Context, string) (*store.Document, error)) (*store.Document, error) {
+	doc, err := s.findDocument(ctx, id, load)
 	if err == nil && !slices.Contains(doc.Recipients, code) {
 		err = store.ErrNotFound
 	}

@@ -185,7 +185,7 @@ func (s *Service) reportStatus(ctx context.Context, caller string, req *lienthon
 		return nil, lienthong.Errorf(lienthong.KindPermission,
 			"chỉ báo được trạng thái của chính cơ quan mình, không phải của %s (a recipient reports only its own steps)", clip(req.GetRecipient()))
 	}
-	doc, err := s.findDocument(ctx, id)
+	doc, err := s.findDocument(ctx, id, s.cfg.Store.Summary)
 	if err == nil && to == lienthongv1.Status_STATUS_RECALL_REQUESTED && doc.Sender != caller {
 		if slices.Contains(doc.Recipients, caller) {
 			return nil, lienthong.Errorf(lienthong.KindPermission,

@@ -7,7 +7,6 @@ package exchange
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/lienthong/lienthong"
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/hub/audit"
 	"github.com/lienthong/lienthong/hub/compliance"
 	"github.com/lienthong/lienthong/hub/directory"
@@ -40,6 +40,9 @@ type Storage interface {
 	DiscardBlobs(refs []store.BlobRef)
 	Accept(ctx context.Context, doc *store.Document) (*store.Document, bool, error)
 	Document(ctx context.Context, messageID string) (*store.Document, error)
+	// Summary is Document without the envelope, accepted receipt and
+	// verification: enough to check who may act on a document.
+	Summary(ctx context.Context, messageID string) (*store.Document, error)
 	Pending(ctx context.Context, recipient string) ([]string, error)
 	PendingAfter(ctx context.Context, recipient string, after uint64) ([]store.Queued, error)
 	Ack(ctx context.Context, recipient, messageID string, delivered *lienthongv1.Receipt) (*lienthongv1.Receipt, error)
@@ -58,7 +61,8 @@ type Storage interface {
 }
 
 // DocumentVerifier checks a document's signatures once its files are
-// stored. It returns the summary that travels with the document, or an
+// written, before they are made durable (open reads them from their
+// temporary files), so a refused document costs no flush. It returns the summary that travels with the document, or an
 // error (with a lienthong kind) when policy refuses the document.
 type DocumentVerifier interface {
 	VerifyDocument(ctx context.Context, env *lienthongv1.Envelope, files []store.BlobRef, open func(store.BlobRef) (*os.File, error)) (*lienthongv1.Verification, error)
@@ -225,6 +229,23 @@ func (s *Service) Send(stream lienthongv1.ExchangeService_SendServer) error {
 	return stream.SendAndClose(resp)
 }
 
+// send is the hub's intake of one document. Each piece of work is done
+// once, where the data enters, and its result passed on:
+//   - the envelope is decoded and hashed once (envelope.Decode, in
+//     checkEnvelope) and checked against the caller, the rules and the
+//     hub's limits;
+//   - a re-send of a stored document is answered before any file is read
+//     (the store's Accept checks again, inside its transaction, for two
+//     sends of one message racing);
+//   - the files stream into temporary blob files, each hashed as it is
+//     written and checked against its declaration (receiveFiles);
+//   - the signatures are checked from those temporary files, and only a
+//     document that passes has its files made durable (accept): a refused
+//     one costs no flush;
+//   - the store gets the decoded envelope, its hash and the accepted
+//     receipt's body as encoded here, and decodes none of them again.
+//
+// It returns the message id (once known) for the refusal's log.
 func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_SendServer) (*lienthongv1.SendResponse, string, error) {
 	caller, ok := CallerFrom(ctx)
 	if !ok {
@@ -241,15 +262,17 @@ func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_S
 	if signed == nil {
 		return nil, "", lienthong.Errorf(lienthong.KindInvalid, "tin nhắn đầu tiên phải là phong bì văn bản (first message must be the envelope)")
 	}
-	env, original, err := s.checkEnvelope(ctx, caller, signed)
+	dec, original, err := s.checkEnvelope(ctx, caller, signed)
 	if err != nil {
-		return nil, env.GetMessageId(), err
+		return nil, messageID(dec), err
 	}
-	sum := sha256.Sum256(signed.GetEnvelope())
+	env, sum := dec.Envelope(), dec.SHA256()
 
-	// A re-send of an accepted message answers at once, without the files.
+	// A re-send of an accepted message answers at once, without the
+	// files (store.Document.Resent, the rule Accept applies again in its
+	// transaction for two sends of one message racing).
 	if prev, err := s.cfg.Store.Document(ctx, env.GetMessageId()); err == nil {
-		if prev.EnvelopeSHA256 != sum {
+		if prev.Resent(sum) != nil {
 			return nil, env.GetMessageId(), conflict(env.GetMessageId())
 		}
 		return &lienthongv1.SendResponse{Receipt: prev.Accepted, Duplicate: true, Verification: prev.Verification}, env.GetMessageId(), nil
@@ -267,17 +290,26 @@ func (s *Service) send(ctx context.Context, stream lienthongv1.ExchangeService_S
 		return nil, env.GetMessageId(), err
 	}
 	defer release()
-	refs, err := s.receiveFiles(stream, env)
+	up, err := s.receiveFiles(stream, env)
 	if err != nil {
 		return nil, env.GetMessageId(), err
 	}
-	doc, err := s.accept(ctx, caller.GetCode(), env, signed, sum, recipients, refs, link)
+	doc, err := s.accept(ctx, caller.GetCode(), dec, recipients, up, link)
 	if err != nil {
 		return nil, env.GetMessageId(), err
 	}
 	s.log.InfoContext(ctx, "document accepted", "message_id", env.GetMessageId(), "sender", caller.GetCode(),
-		"recipients", len(recipients), "files", len(refs), "verdict", doc.Verification.GetVerdict())
+		"recipients", len(recipients), "files", len(doc.Files), "verdict", doc.Verification.GetVerdict())
 	return &lienthongv1.SendResponse{Receipt: doc.Accepted, Duplicate: doc.duplicate, Verification: doc.Verification}, env.GetMessageId(), nil
+}
+
+// messageID is the message id of a decoded envelope, "" if it could not
+// be decoded: what a refusal is logged with.
+func messageID(dec *envelope.Decoded) string {
+	if dec == nil {
+		return ""
+	}
+	return dec.Envelope().GetMessageId()
 }
 
 type acceptedDoc struct {
@@ -285,34 +317,44 @@ type acceptedDoc struct {
 	duplicate bool
 }
 
-// accept verifies the stored files, issues the accepted receipt and commits.
-// The blobs are released on every path that does not store them.
-func (s *Service) accept(ctx context.Context, sender string, env *lienthongv1.Envelope, signed *lienthongv1.SignedEnvelope,
-	sum [32]byte, recipients []string, refs []store.BlobRef, link *store.Link) (acceptedDoc, error) {
+// accept verifies the uploaded files from their temporary files, makes
+// them durable, issues the accepted receipt and commits. A document the
+// verifier refuses costs no flush: its files are dropped unwritten. The
+// store gets the envelope and the receipt body as they were decoded and
+// encoded here, and decodes neither again. The files are released on
+// every path that does not store them.
+func (s *Service) accept(ctx context.Context, sender string, dec *envelope.Decoded, recipients []string,
+	up *upload, link *store.Link) (acceptedDoc, error) {
+	env, sum := dec.Envelope(), dec.SHA256()
 	verification := &lienthongv1.Verification{EnvelopeSignatureValid: true}
 	if s.cfg.Verifier != nil {
 		start := time.Now()
-		v, err := s.cfg.Verifier.VerifyDocument(ctx, env, refs, s.cfg.Store.OpenBlob)
+		v, err := s.cfg.Verifier.VerifyDocument(ctx, env, up.refs, up.open)
 		s.cfg.Observer.Verified(time.Since(start), v, err)
 		if err != nil {
-			s.cfg.Store.DiscardBlobs(refs)
+			up.abort()
 			return acceptedDoc{}, err
 		}
 		v.EnvelopeSignatureValid = true
 		verification = v
 	}
 	recordFrontEnd(ctx, verification)
-	rcpt, err := s.cfg.Receipts.Issue(&lienthongv1.ReceiptBody{
+	refs, err := up.commit(ctx, s.cfg.Store)
+	if err != nil {
+		return acceptedDoc{}, err
+	}
+	body := &lienthongv1.ReceiptBody{
 		MessageId: env.GetMessageId(), Status: lienthongv1.Status_STATUS_ACCEPTED,
 		Recipients: recipients, EnvelopeSha256: sum[:], Sender: sender,
-	})
+	}
+	rcpt, err := s.cfg.Receipts.Issue(body)
 	if err != nil {
 		s.cfg.Store.DiscardBlobs(refs)
 		return acceptedDoc{}, err
 	}
 	stored, dup, err := s.cfg.Store.Accept(ctx, &store.Document{
-		MessageID: env.GetMessageId(), Sender: sender, Envelope: signed, EnvelopeSHA256: sum,
-		Recipients: recipients, Files: refs, Accepted: rcpt, Verification: verification, Link: link,
+		MessageID: env.GetMessageId(), Sender: sender, Decoded: dec,
+		Recipients: recipients, Files: refs, Accepted: rcpt, AcceptedBody: body, Verification: verification, Link: link,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return acceptedDoc{}, conflict(env.GetMessageId())
@@ -328,18 +370,63 @@ func conflict(id string) error {
 		"mã văn bản %s đã được dùng cho một văn bản khác; gửi lại phải giữ nguyên nội dung, văn bản mới phải có mã mới (message id reused with different content)", id)
 }
 
-// receiveFiles streams the files into blobs, checking each against its
-// declared size and SHA-256. On error nothing it wrote remains.
-func (s *Service) receiveFiles(stream lienthongv1.ExchangeService_SendServer, env *lienthongv1.Envelope) (refs []store.BlobRef, err error) {
+// upload is a document's files written to temporary blob files, each
+// checked against the envelope's size and SHA-256, not yet durable.
+type upload struct {
+	files   []*lienthongv1.FileInfo
+	writers []*store.BlobWriter
+	refs    []store.BlobRef // refs[i] is what writers[i] holds
+}
+
+// open opens the written file ref for reading: the verifier reads the
+// files before they are made durable.
+func (u *upload) open(ref store.BlobRef) (*os.File, error) {
+	for i, r := range u.refs {
+		if r == ref {
+			return u.writers[i].OpenWritten()
+		}
+	}
+	return nil, fmt.Errorf("opening file %s: %w", ref, store.ErrNotFound)
+}
+
+// abort removes the temporary files.
+func (u *upload) abort() {
+	for _, w := range u.writers {
+		w.Abort()
+	}
+}
+
+// commit makes the files durable (store.BlobWriter.Commit) and returns
+// their references, in envelope order. On error nothing it wrote remains.
+func (u *upload) commit(ctx context.Context, st Storage) ([]store.BlobRef, error) {
+	refs := make([]store.BlobRef, 0, len(u.writers))
+	for i, w := range u.writers {
+		ref, err := w.Commit(ctx)
+		if err != nil {
+			for _, rest := range u.writers[i+1:] {
+				rest.Abort()
+			}
+			st.DiscardBlobs(refs)
+			return nil, fmt.Errorf("storing file %q: %w", u.files[i].GetName(), err)
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+// receiveFiles streams the files into temporary blob files, checking
+// each against its declared size and SHA-256. On error nothing it wrote
+// remains.
+func (s *Service) receiveFiles(stream lienthongv1.ExchangeService_SendServer, env *lienthongv1.Envelope) (_ *upload, err error) {
 	files := env.GetFiles()
+	up := &upload{files: files}
 	var w *store.BlobWriter
 	defer func() {
 		if err != nil {
 			if w != nil {
 				w.Abort()
 			}
-			s.cfg.Store.DiscardBlobs(refs)
-			refs = nil
+			up.abort()
 		}
 	}()
 	// finish closes file i: size and hash must match the declaration.
@@ -348,15 +435,13 @@ func (s *Service) receiveFiles(stream lienthongv1.ExchangeService_SendServer, en
 		if w.Size() != f.GetSize() {
 			return lienthong.Errorf(lienthong.KindInvalid, "tệp %q: nhận được %d byte, phong bì khai %d byte (size mismatch)", f.GetName(), w.Size(), f.GetSize())
 		}
-		if sum := w.Sum(); string(sum[:]) != string(f.GetSha256()) {
+		sum := w.Sum()
+		if string(sum[:]) != string(f.GetSha256()) {
 			return lienthong.Errorf(lienthong.KindInvalid, "tệp %q: mã băm SHA-256 không khớp với phong bì, tệp đã bị thay đổi hoặc hỏng khi truyền (hash mismatch)", f.GetName())
 		}
-		ref, err := w.Commit(stream.Context())
-		if err != nil {
-			return fmt.Errorf("storing file %q: %w", f.GetName(), err)
-		}
+		up.writers = append(up.writers, w)
+		up.refs = append(up.refs, store.BlobRef{SHA256: sum, Size: w.Size()})
 		w = nil
-		refs = append(refs, ref)
 		return nil
 	}
 	cur := 0
@@ -406,7 +491,7 @@ func (s *Service) receiveFiles(stream lienthongv1.ExchangeService_SendServer, en
 			return nil, err
 		}
 	}
-	return refs, nil
+	return up, nil
 }
 
 // recvError maps a stream receive error: a cancelled client is not the
@@ -538,7 +623,7 @@ func (s *Service) Ack(ctx context.Context, req *lienthongv1.AckRequest) (*lienth
 		}
 		return &lienthongv1.AckResponse{}, nil
 	}
-	doc, err := s.addressedTo(ctx, req.GetMessageId(), caller.GetCode())
+	doc, err := s.addressedTo(ctx, req.GetMessageId(), caller.GetCode(), s.cfg.Store.Summary)
 	if err != nil {
 		return nil, s.refuse(ctx, "Ack", err)
 	}
@@ -576,7 +661,7 @@ func (s *Service) Track(ctx context.Context, req *lienthongv1.TrackRequest) (*li
 		return nil, toStatus(lienthong.Errorf(lienthong.KindUnauthenticated, "unauthenticated"))
 	}
 	id := req.GetMessageId()
-	doc, err := s.findDocument(ctx, id)
+	doc, err := s.findDocument(ctx, id, s.cfg.Store.Document)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, s.refuse(ctx, "Track", lienthong.Errorf(lienthong.KindNotFound, "không có văn bản mã %s trên trục (message not found)", id))
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/lienthong/lienthong"
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/hub/store"
@@ -16,50 +14,51 @@ import (
 	"github.com/lienthong/lienthong/signing/envsig"
 )
 
-// checkEnvelope decodes and validates the envelope and its signature
-// against the caller. It returns the decoded envelope even on error, so the
-// refusal can be logged with its message id.
-func (s *Service) checkEnvelope(ctx context.Context, caller *lienthongv1.Agency, signed *lienthongv1.SignedEnvelope) (env *lienthongv1.Envelope, original *store.Document, err error) {
-	env = new(lienthongv1.Envelope)
-	if len(signed.GetEnvelope()) == 0 {
-		return env, nil, lienthong.Errorf(lienthong.KindInvalid, "phong bì văn bản rỗng (empty envelope)")
+// checkEnvelope decodes and hashes the envelope once (envelope.Decode)
+// and validates it and its signature against the caller; the rest of
+// Send takes the result. It returns the decoded envelope even on a
+// refusal after decoding, so the refusal can be logged with its message
+// id.
+func (s *Service) checkEnvelope(ctx context.Context, caller *lienthongv1.Agency, signed *lienthongv1.SignedEnvelope) (dec *envelope.Decoded, original *store.Document, err error) {
+	dec, err = envelope.Decode(signed)
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := proto.Unmarshal(signed.GetEnvelope(), env); err != nil {
-		return env, nil, lienthong.Wrap(lienthong.KindInvalid, err, "không đọc được phong bì văn bản (malformed envelope)")
-	}
+	env := dec.Envelope()
 	if env.GetSender() != caller.GetCode() && SystemFrom(ctx) != "" {
-		return env, nil, lienthong.Errorf(lienthong.KindPermission,
+		return dec, nil, lienthong.Errorf(lienthong.KindPermission,
 			"gói tin ghi nơi gửi (From/OrganId) %q nhưng hệ thống %s được cấp cho cơ quan %s: chỉ được gửi với mã của chính mình (sender does not match the system's agency)",
 			clip(env.GetSender()), SystemFrom(ctx), caller.GetCode())
 	}
 	if env.GetSender() != caller.GetCode() {
-		return env, nil, lienthong.Errorf(lienthong.KindPermission,
+		return dec, nil, lienthong.Errorf(lienthong.KindPermission,
 			"phong bì ghi nơi gửi %q nhưng chứng thư số là của %s: chỉ được gửi với mã của chính mình (sender does not match certificate)",
 			clip(env.GetSender()), caller.GetCode())
 	}
 	if err := validateEnvelope(env, s.cfg.Limits, s.cfg.Now()); err != nil {
-		return env, nil, err
+		return dec, nil, err
 	}
 	cert, _ := CallerCertFrom(ctx)
 	if err := envsig.Verify(cert, signed.GetEnvelope(), signed.GetSignature()); err != nil {
-		return env, nil, lienthong.Wrap(lienthong.KindInvalid, err,
+		return dec, nil, lienthong.Wrap(lienthong.KindInvalid, err,
 			"chữ ký số của cơ quan %s trên phong bì không hợp lệ (envelope signature invalid)", caller.GetCode())
 	}
 	if rel := env.GetRelatedMessageId(); rel != "" {
-		prev, err := s.cfg.Store.Document(ctx, rel)
+		// Routing needs only its sender, recipients and hash.
+		prev, err := s.cfg.Store.Summary(ctx, rel)
 		if errors.Is(err, store.ErrNotFound) {
-			return env, nil, lienthong.Errorf(lienthong.KindNotFound, "không có văn bản %s để thu hồi/cập nhật/thay thế (related message not found)", rel)
+			return dec, nil, lienthong.Errorf(lienthong.KindNotFound, "không có văn bản %s để thu hồi/cập nhật/thay thế (related message not found)", rel)
 		}
 		if err != nil {
-			return env, nil, fmt.Errorf("looking up related message %s: %w", rel, err)
+			return dec, nil, fmt.Errorf("looking up related message %s: %w", rel, err)
 		}
 		if prev.Sender != caller.GetCode() {
-			return env, nil, lienthong.Errorf(lienthong.KindPermission,
+			return dec, nil, lienthong.Errorf(lienthong.KindPermission,
 				"chỉ cơ quan gửi văn bản %s (%s) mới được thu hồi/cập nhật/thay thế nó", rel, prev.Sender)
 		}
-		return env, prev, nil
+		return dec, prev, nil
 	}
-	return env, nil, nil
+	return dec, nil, nil
 }
 
 // validateEnvelope checks the fields a clerk fills in and the declared
@@ -88,19 +87,20 @@ func validateEnvelope(env *lienthongv1.Envelope, lim Limits, now time.Time) erro
 	return nil
 }
 
-// findDocument looks up a document by a message id in any spelling of
-// its UUID (envelope.LookupID). The document's own id (doc.MessageID) is
-// the key to use after.
-func (s *Service) findDocument(ctx context.Context, id string) (*store.Document, error) {
+// findDocument looks up a document with load (the store's Document, or
+// Summary when its envelope, receipt and verification are not needed) by
+// a message id in any spelling of its UUID (envelope.LookupID). The
+// document's own id (doc.MessageID) is the key to use after.
+func (s *Service) findDocument(ctx context.Context, id string, load func(context.Context, string) (*store.Document, error)) (*store.Document, error) {
 	canon, err := envelope.LookupID(id)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := s.cfg.Store.Document(ctx, canon)
+	doc, err := load(ctx, canon)
 	if errors.Is(err, store.ErrNotFound) && canon != id {
 		// A document stored before ids had to be canonical keeps the
 		// spelling it came with.
-		doc, err = s.cfg.Store.Document(ctx, id)
+		doc, err = load(ctx, id)
 	}
 	return doc, err
 }

@@ -259,6 +259,23 @@ func (w *BlobWriter) Sum() [32]byte {
 	return s
 }
 
+// OpenWritten opens the bytes written so far for reading, before Commit
+// makes them durable: the hub checks a document's signatures from them,
+// so a document it refuses costs no flush. The file holds every byte
+// Write has accepted (a buffer in the writer would have to be written
+// out first); it stays readable after Commit renames or Abort removes
+// it, and the caller closes it.
+func (w *BlobWriter) OpenWritten() (*os.File, error) {
+	if w.done {
+		return nil, errors.New("opening blob being written: already committed or aborted")
+	}
+	f, err := os.Open(w.f.Name())
+	if err != nil {
+		return nil, fmt.Errorf("opening blob being written: %w", err)
+	}
+	return f, nil
+}
+
 // Commit makes the blob durable under its content address: it flushes the
 // file's bytes, renames it to dir/blobs/<hex[0:2]>/<hex> (or, if that blob
 // exists, drops the temporary file) and flushes the shard directory. The

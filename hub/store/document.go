@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/hub/audit"
 	"github.com/lienthong/lienthong/hub/compliance"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -43,6 +44,19 @@ type Document struct {
 	// message; Accept records it in the same transaction. Not returned by
 	// Document (the envelope holds the same facts).
 	Link *Link
+
+	// Decoded, for Accept, is the envelope as the hub's intake decoded
+	// and hashed it where it entered (envelope.Decode, which ties the
+	// bytes, the envelope and the hash together): Accept then takes
+	// Envelope and EnvelopeSHA256 from it (they may be left empty) and
+	// the compliance facts from its fields, instead of decoding and
+	// hashing the bytes again. Not returned by Document.
+	Decoded *envelope.Decoded
+	// AcceptedBody, for Accept, is the body Accepted carries, as its
+	// issuer encoded it (receipt.Issuer.Issue fills in the body it is
+	// given): Accept checks its fields instead of decoding Accepted.Body.
+	// Not returned by Document.
+	AcceptedBody *lienthongv1.ReceiptBody
 }
 
 // Accept stores doc durably: it returns once an fsynced transaction, shared
@@ -82,7 +96,7 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 	if err != nil {
 		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
 	}
-	facts, err := factsOf(rec)
+	facts, err := acceptedFacts(rec, doc.Decoded, acceptedAt)
 	if err != nil {
 		return nil, false, fmt.Errorf("accepting message %q: %w", doc.MessageID, err)
 	}
@@ -98,8 +112,8 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 			if err != nil {
 				return reject(err)
 			}
-			if d.EnvelopeSHA256 != rec.EnvelopeSHA256 {
-				return reject(ErrConflict)
+			if err := d.Resent(rec.EnvelopeSHA256); err != nil {
+				return reject(err)
 			}
 			stored, duplicate = d, true
 			return nil
@@ -166,6 +180,18 @@ func (s *Store) Accept(ctx context.Context, doc *Document) (stored *Document, du
 	return stored, duplicate, nil
 }
 
+// Resent is the rule for a Send of a message id stored already as d: if
+// its envelope hashes to sum it is a re-send of d (nil), else it reuses
+// the id for other content (ErrConflict). Accept applies it in its
+// transaction; a caller may apply it first to answer a re-send before
+// its files arrive.
+func (d *Document) Resent(sum [32]byte) error {
+	if d.EnvelopeSHA256 != sum {
+		return ErrConflict
+	}
+	return nil
+}
+
 // acceptEntry is the audit entry of accepting rec: a revocation or an
 // acceptance, with what the hub found of its signatures.
 func acceptEntry(rec *Document, at time.Time) audit.Entry {
@@ -182,22 +208,41 @@ func acceptEntry(rec *Document, at time.Time) audit.Entry {
 }
 
 // prepare checks doc and returns the record to store (recipients without
-// repeats) and the accepted receipt's time.
+// repeats) and the accepted receipt's time. What the caller decoded
+// (Decoded, AcceptedBody) is compared, not decoded again.
 func (s *Store) prepare(doc *Document) (*Document, time.Time, error) {
 	if doc.MessageID == "" {
 		return nil, time.Time{}, errors.New("no message id")
 	}
-	if doc.Envelope == nil {
-		return nil, time.Time{}, errors.New("no envelope")
+	rec := *doc
+	rec.Decoded, rec.AcceptedBody = nil, nil
+	if d := doc.Decoded; d != nil {
+		if (doc.Envelope != nil && doc.Envelope != d.Signed()) || (doc.EnvelopeSHA256 != [32]byte{} && doc.EnvelopeSHA256 != d.SHA256()) {
+			return nil, time.Time{}, errors.New("the envelope or its SHA-256 is not the decoded envelope's")
+		}
+		rec.Envelope, rec.EnvelopeSHA256 = d.Signed(), d.SHA256()
+	} else {
+		if doc.Envelope == nil {
+			return nil, time.Time{}, errors.New("no envelope")
+		}
+		if sha256.Sum256(doc.Envelope.GetEnvelope()) != doc.EnvelopeSHA256 {
+			return nil, time.Time{}, errors.New("EnvelopeSHA256 is not the SHA-256 of the envelope")
+		}
 	}
-	if sha256.Sum256(doc.Envelope.GetEnvelope()) != doc.EnvelopeSHA256 {
-		return nil, time.Time{}, errors.New("EnvelopeSHA256 is not the SHA-256 of the envelope")
+	var at time.Time
+	var err error
+	if doc.AcceptedBody != nil {
+		if doc.Accepted == nil {
+			err = errors.New("missing")
+		} else {
+			at, err = checkReceiptBody(doc.AcceptedBody, doc.MessageID, lienthongv1.Status_STATUS_ACCEPTED, "")
+		}
+	} else {
+		at, err = checkReceipt(doc.Accepted, doc.MessageID, lienthongv1.Status_STATUS_ACCEPTED, "")
 	}
-	at, err := checkReceipt(doc.Accepted, doc.MessageID, lienthongv1.Status_STATUS_ACCEPTED, "")
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("accepted receipt: %w", err)
 	}
-	rec := *doc
 	rec.Recipients = make([]string, 0, len(doc.Recipients))
 	seen := make(map[string]bool, len(doc.Recipients))
 	for _, r := range doc.Recipients {
@@ -236,6 +281,12 @@ func checkReceipt(r *lienthongv1.Receipt, messageID string, status lienthongv1.S
 	if err := proto.Unmarshal(r.GetBody(), body); err != nil {
 		return time.Time{}, fmt.Errorf("decoding body: %w", err)
 	}
+	return checkReceiptBody(body, messageID, status, agency)
+}
+
+// checkReceiptBody checks a decoded receipt body is about messageID with
+// status (and agency, if not empty), and returns its time.
+func checkReceiptBody(body *lienthongv1.ReceiptBody, messageID string, status lienthongv1.Status, agency string) (time.Time, error) {
 	switch {
 	case body.GetMessageId() != messageID:
 		return time.Time{}, fmt.Errorf("receipt is about message %q", body.GetMessageId())
@@ -253,6 +304,20 @@ func checkReceipt(r *lienthongv1.Receipt, messageID string, status lienthongv1.S
 		return time.Time{}, fmt.Errorf("receipt time %v is out of range", at)
 	}
 	return at, nil
+}
+
+// acceptedFacts is what the counters need of rec, accepted at at: from
+// the envelope the caller decoded (decoded), else from rec's bytes.
+func acceptedFacts(rec *Document, decoded *envelope.Decoded, at time.Time) (compliance.Doc, error) {
+	verdict := rec.Verification.GetVerdict()
+	if decoded != nil {
+		return compliance.EnvelopeDoc(rec.Sender, rec.Recipients, decoded.Envelope(), at, verdict), nil
+	}
+	f, err := compliance.DocOf(rec.Sender, rec.Recipients, rec.Envelope.GetEnvelope(), at, verdict)
+	if err != nil {
+		return compliance.Doc{}, fmt.Errorf("message %q: %w", rec.MessageID, err)
+	}
+	return f, nil
 }
 
 func appendReceipt(tx *bolt.Tx, messageID string, rcpt []byte) (uint64, error) {
@@ -278,6 +343,28 @@ func (s *Store) Document(ctx context.Context, messageID string) (*Document, erro
 		}
 		var err error
 		d, err = decodeDoc(tx, messageID, v)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading message %q: %w", messageID, err)
+	}
+	return d, nil
+}
+
+// Summary returns the stored document messageID without its envelope,
+// accepted receipt and verification (Envelope, Accepted and Verification
+// are nil): its id, sender, envelope hash, recipients and files, enough
+// to check who may act on it, for a fraction of Document's decoding. An
+// unknown message is an error wrapping ErrNotFound.
+func (s *Store) Summary(ctx context.Context, messageID string) (*Document, error) {
+	var d *Document
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDocs).Get([]byte(messageID))
+		if v == nil {
+			return ErrNotFound
+		}
+		var err error
+		d, err = decodeRecord(tx, messageID, v, false)
 		return err
 	})
 	if err != nil {
@@ -338,6 +425,7 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 		default: // rejected as impossible to store, without an ack
 			return reject(ErrNotStored)
 		}
+		acceptedAt := d.time
 		if err := tx.Bucket(bucketQueue).Delete(seqKey(recipient, d.queueSeq)); err != nil {
 			return fmt.Errorf("removing queue entry: %w", err)
 		}
@@ -355,7 +443,12 @@ func (s *Store) Ack(ctx context.Context, recipient, messageID string, delivered 
 		if err := addCounter(tx.Bucket(bucketMeta), metaPending, -1); err != nil {
 			return err
 		}
-		if err := countStep(tx, messageID, recipient, lienthongv1.Status_STATUS_DELIVERED, at); err != nil {
+		// An acknowledgement counts the time since acceptance
+		// (compliance.Delta.Step), which the delivery, ACCEPTED until
+		// now, holds: the document record is not decoded again.
+		counts := compliance.NewDelta()
+		counts.Step(&compliance.Doc{AcceptedAt: acceptedAt}, recipient, lienthongv1.Status_STATUS_DELIVERED, at)
+		if err := applyDelta(tx, counts); err != nil {
 			return err
 		}
 		if err := s.appendAudit(tx, audit.Entry{Time: at, Kind: audit.KindAcknowledged, Actor: recipient, Subject: messageID}); err != nil {

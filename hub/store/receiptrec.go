@@ -25,8 +25,9 @@ const certRefField protowire.Number = 15
 
 // packedReceipt is a receipt ready to store.
 type packedReceipt struct {
-	raw  []byte
-	cert []byte // to store in certs; nil if the receipt has none
+	raw     []byte
+	cert    []byte // to store in certs; nil if the receipt has none
+	certSum [32]byte
 }
 
 func packReceipt(r *lienthongv1.Receipt) (packedReceipt, error) {
@@ -42,7 +43,7 @@ func packReceipt(r *lienthongv1.Receipt) (packedReceipt, error) {
 	sum := sha256.Sum256(cert)
 	raw = protowire.AppendTag(raw, certRefField, protowire.BytesType)
 	raw = protowire.AppendBytes(raw, sum[:])
-	return packedReceipt{raw: raw, cert: cert}, nil
+	return packedReceipt{raw: raw, cert: cert, certSum: sum}, nil
 }
 
 // store records the receipt's certificate, once per certificate.
@@ -51,11 +52,10 @@ func (p packedReceipt) storeCert(tx *bolt.Tx) error {
 		return nil
 	}
 	certs := tx.Bucket(bucketCerts)
-	sum := sha256.Sum256(p.cert)
-	if certs.Get(sum[:]) != nil {
+	if certs.Get(p.certSum[:]) != nil {
 		return nil
 	}
-	if err := certs.Put(sum[:], p.cert); err != nil {
+	if err := certs.Put(p.certSum[:], p.cert); err != nil {
 		return fmt.Errorf("storing the hub certificate: %w", err)
 	}
 	return nil

@@ -156,37 +156,48 @@ const (
 )
 
 // encodeDoc encodes d with accepted, its accepted receipt as stored
-// (packReceipt).
+// (packReceipt), into a buffer of the record's exact size.
 func encodeDoc(d *Document, accepted []byte) ([]byte, error) {
-	var b []byte
+	env, err := proto.Marshal(d.Envelope)
+	if err != nil {
+		return nil, fmt.Errorf("encoding envelope: %w", err)
+	}
+	var ver []byte
+	if d.Verification != nil {
+		if ver, err = proto.Marshal(d.Verification); err != nil {
+			return nil, fmt.Errorf("encoding verification: %w", err)
+		}
+	}
+	const fileLen = 32 + 8
+	size := func(n protowire.Number, l int) int { return protowire.SizeTag(n) + protowire.SizeBytes(l) }
+	n := size(fieldSender, len(d.Sender)) + size(fieldEnvelope, len(env)) + size(fieldEnvelopeSum, len(d.EnvelopeSHA256)) +
+		len(d.Files)*size(fieldFile, fileLen) + size(fieldAccepted, len(accepted))
+	for _, r := range d.Recipients {
+		n += size(fieldRecipient, len(r))
+	}
+	if d.Verification != nil {
+		n += size(fieldVerification, len(ver))
+	}
+	b := make([]byte, 0, n)
 	appendBytes := func(n protowire.Number, v []byte) {
 		b = protowire.AppendTag(b, n, protowire.BytesType)
 		b = protowire.AppendBytes(b, v)
 	}
-	appendMsg := func(n protowire.Number, m proto.Message) error {
-		v, err := proto.Marshal(m)
-		if err != nil {
-			return err
-		}
-		appendBytes(n, v)
-		return nil
-	}
 	appendBytes(fieldSender, []byte(d.Sender))
-	if err := appendMsg(fieldEnvelope, d.Envelope); err != nil {
-		return nil, fmt.Errorf("encoding envelope: %w", err)
-	}
+	appendBytes(fieldEnvelope, env)
 	appendBytes(fieldEnvelopeSum, d.EnvelopeSHA256[:])
 	for _, r := range d.Recipients {
 		appendBytes(fieldRecipient, []byte(r))
 	}
+	var file [fileLen]byte
 	for _, f := range d.Files {
-		appendBytes(fieldFile, binary.BigEndian.AppendUint64(f.SHA256[:], uint64(f.Size)))
+		copy(file[:], f.SHA256[:])
+		binary.BigEndian.PutUint64(file[32:], uint64(f.Size))
+		appendBytes(fieldFile, file[:])
 	}
 	appendBytes(fieldAccepted, accepted)
 	if d.Verification != nil {
-		if err := appendMsg(fieldVerification, d.Verification); err != nil {
-			return nil, fmt.Errorf("encoding verification: %w", err)
-		}
+		appendBytes(fieldVerification, ver)
 	}
 	return b, nil
 }
@@ -195,7 +206,17 @@ func encodeDoc(d *Document, accepted []byte) ([]byte, error) {
 // b may be memory owned by a transaction. With tx, the accepted receipt
 // gets its certificate back; without, it has none (enough for its body).
 func decodeDoc(tx *bolt.Tx, id string, b []byte) (*Document, error) {
-	d := &Document{MessageID: id, Envelope: new(lienthongv1.SignedEnvelope), Accepted: new(lienthongv1.Receipt)}
+	return decodeRecord(tx, id, b, true)
+}
+
+// decodeRecord is decodeDoc; without whole it skips the envelope, the
+// accepted receipt and the verification (Envelope, Accepted and
+// Verification stay nil), the costly parts to decode.
+func decodeRecord(tx *bolt.Tx, id string, b []byte, whole bool) (*Document, error) {
+	d := &Document{MessageID: id}
+	if whole {
+		d.Envelope, d.Accepted = new(lienthongv1.SignedEnvelope), new(lienthongv1.Receipt)
+	}
 	bad := func(what string) error { return fmt.Errorf("document record %s: bad %s", id, what) }
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -216,6 +237,9 @@ func decodeDoc(tx *bolt.Tx, id string, b []byte) (*Document, error) {
 			return nil, bad("field")
 		}
 		b = b[n:]
+		if !whole && (num == fieldEnvelope || num == fieldAccepted || num == fieldVerification) {
+			continue
+		}
 		switch num {
 		case fieldSender:
 			d.Sender = string(v)

@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 
 // initHub runs `lthub init` into a temporary directory and checks what it
 // prints: the codes it created, one per line, the province first.
-func initHub(t *testing.T) string {
+func initHub(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "hub")
 	var out, errb bytes.Buffer
@@ -81,7 +81,7 @@ func startHub(t *testing.T, dir string) *runningHub {
 }
 
 // startHubWith serves a hub configured by cfg until the test ends.
-func startHubWith(t *testing.T, cfg hub.Config) *runningHub {
+func startHubWith(t testing.TB, cfg hub.Config) *runningHub {
 	t.Helper()
 	dir := cfg.Dir
 	ctx, cancel := context.WithCancel(context.Background())
@@ -106,7 +106,7 @@ func startHubWith(t *testing.T, cfg hub.Config) *runningHub {
 }
 
 // client dials the hub as one agency of dir.
-func client(t *testing.T, addr, dir, code string) *node.Client {
+func client(t testing.TB, addr, dir, code string) *node.Client {
 	t.Helper()
 	id, err := node.LoadIdentity(provision.Layout{Dir: dir}.Agency(code))
 	if err != nil {
@@ -142,7 +142,7 @@ func ltnode(t *testing.T, addr, dir, code string, args ...string) (int, string, 
 
 // writePDF writes a real PDF signed by agency signer of hub directory dir
 // (unsigned when signer is ""), and returns its path and SHA-256 (hex).
-func writePDF(t *testing.T, dir, signer, name string, opts samplepdf.Options) (string, string) {
+func writePDF(t testing.TB, dir, signer, name string, opts samplepdf.Options) (string, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	f, err := os.Create(path)
@@ -157,7 +157,7 @@ func writePDF(t *testing.T, dir, signer, name string, opts samplepdf.Options) (s
 
 // signPDF signs path in place with the agency's key, as its clerk would
 // with ltnode sign.
-func signPDF(t *testing.T, dir, code, path string) {
+func signPDF(t testing.TB, dir, code, path string) {
 	t.Helper()
 	ad := provision.Layout{Dir: dir}.Agency(code)
 	certs, err := pki.LoadCertificates(filepath.Join(ad, "cert.pem"))
@@ -167,7 +167,7 @@ func signPDF(t *testing.T, dir, code, path string) {
 	must(t, pades.SignFile(path, path, pades.SignOptions{Signer: key, Certificate: certs[0], Reason: "Phát hành", Time: time.Now()}))
 }
 
-func fileSHA256(t *testing.T, path string) string {
+func fileSHA256(t testing.TB, path string) string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -247,7 +247,7 @@ func (p *hubProcess) kill(t *testing.T) {
 	<-p.done
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ import (
 // scrape is one read of a hub's /metrics.
 type scrape map[string]*dto.MetricFamily
 
-func scrapeMetrics(t *testing.T, url string) scrape {
+func scrapeMetrics(t testing.TB, url string) scrape {
 	t.Helper()
 	resp, err := http.Get(url)
 	must(t, err)

@@ -55,7 +55,7 @@ func chunkMsg(i uint32, data []byte) *lienthongv1.SendRequest {
 }
 
 // signEnv serializes env and signs it with the agency's key.
-func signEnv(t *testing.T, id *node.Identity, env *lienthongv1.Envelope) *lienthongv1.SignedEnvelope {
+func signEnv(t testing.TB, id *node.Identity, env *lienthongv1.Envelope) *lienthongv1.SignedEnvelope {
 	t.Helper()
 	raw, err := proto.Marshal(env)
 	must(t, err)
