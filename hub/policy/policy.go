@@ -112,7 +112,8 @@ type Checker struct {
 	Now func() time.Time
 }
 
-// VerifyDocument checks every PDF of a stored document. It refuses
+// VerifyDocument checks every PDF of a document, read through open (the
+// hub opens an upload's files before they are made durable). It refuses
 // (returns a lienthong error naming the file, the signature and the reason)
 // any PDF whose signature is invalid or that was changed after signing, and
 // unsigned documents unless the setting is FlagUnsigned.
