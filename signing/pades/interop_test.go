@@ -3,6 +3,7 @@ package pades_test
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -409,7 +410,13 @@ func TestSmallstepPKCS7AcceptsOurCMS(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p7, err := pkcs7.Parse(bytes.TrimRight(der, "\x00"))
+				// The CMS is the first DER element; zeros pad it. Trimming
+				// zeros instead would cut a signature whose last byte is 0.
+				var cmsDER asn1.RawValue
+				if _, err := asn1.Unmarshal(der, &cmsDER); err != nil {
+					t.Fatalf("signature %d: the /Contents do not start with a DER element: %v", i+1, err)
+				}
+				p7, err := pkcs7.Parse(cmsDER.FullBytes)
 				if err != nil {
 					t.Fatalf("signature %d: pkcs7.Parse: %v", i+1, err)
 				}
